@@ -1,0 +1,83 @@
+"""System checks for misconfiguration, each with a stable id (see the README)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Warning, register
+
+from dashboard.settings import DEFAULT_SECRET_KEY
+
+IN_MEMORY_LAYER = "channels.layers.InMemoryChannelLayer"
+
+
+def _production() -> bool:
+    return bool(settings.ENVIRONMENT == "production")
+
+
+@register()
+def check_production(**kwargs: Any) -> list[CheckMessage]:
+    messages: list[CheckMessage] = []
+    if _production() and settings.DEBUG:
+        messages.append(
+            Error("DEBUG is on in production.", hint="Unset DEBUG.", id="egress_app.E001")
+        )
+    layer = settings.CHANNEL_LAYERS["default"]["BACKEND"]
+    if _production() and layer == IN_MEMORY_LAYER:
+        messages.append(
+            Error(
+                "Production uses the in-memory channel layer: live updates would not reach "
+                "browsers served by other processes.",
+                hint="Set REDIS_URL.",
+                id="egress_app.E002",
+            )
+        )
+    if not settings.DEBUG and settings.SECRET_KEY == DEFAULT_SECRET_KEY:
+        messages.append(
+            Error(
+                "SECRET_KEY is the development default while DEBUG is off.",
+                hint="Set SECRET_KEY to a long random value.",
+                id="egress_app.E003",
+            )
+        )
+    if _production() and settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        messages.append(
+            Warning(
+                "Production runs on SQLite.",
+                hint="Set DATABASE_URL to PostgreSQL.",
+                id="egress_app.W001",
+            )
+        )
+    return messages
+
+
+@register()
+def check_livekit(**kwargs: Any) -> list[CheckMessage]:
+    key, secret = settings.LIVEKIT_API_KEY, settings.LIVEKIT_API_SECRET
+    if bool(key) != bool(secret):
+        missing = "LIVEKIT_API_SECRET" if key else "LIVEKIT_API_KEY"
+        return [
+            Error(
+                f"{missing} is not set: LiveKit needs the API key and its secret together.",
+                hint="Set both LIVEKIT_API_KEY and LIVEKIT_API_SECRET.",
+                id="egress_app.E004",
+            )
+        ]
+    if not settings.LIVEKIT_SANDBOX and not key:
+        return [
+            Error(
+                "LIVEKIT_URL is set but LIVEKIT_API_KEY and LIVEKIT_API_SECRET are not.",
+                hint="Set the API key and secret of that LiveKit deployment.",
+                id="egress_app.E005",
+            )
+        ]
+    if _production() and settings.LIVEKIT_SANDBOX:
+        return [
+            Warning(
+                "Production talks to the LiveKit sandbox, not a real LiveKit.",
+                hint="Set LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET.",
+                id="egress_app.W002",
+            )
+        ]
+    return []
