@@ -1,0 +1,84 @@
+"""The three roles and what each may do, in one place.
+
+A role is a Django group holding explicit permissions (created by migration 0002). Views check
+permissions, never group names, so a superuser passes every check and a new role needs no code.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
+
+APP_LABEL = "egress_app"
+
+# Permission codenames on the `Access` model (egress_app.models), with their human names.
+VIEW_DASHBOARD = "view_dashboard"
+LAUNCH_EGRESS = "launch_egress"
+CONTROL_EGRESS = "control_egress"
+VIEW_ALL_JOBS = "view_all_jobs"
+MANAGE_STORAGE = "manage_storage"
+MANAGE_DESTINATIONS = "manage_destinations"
+MANAGE_USERS = "manage_users"
+
+PERMISSIONS: dict[str, str] = {
+    VIEW_DASHBOARD: "Can open the dashboard and its live overview",
+    LAUNCH_EGRESS: "Can launch egress (recordings and streams)",
+    CONTROL_EGRESS: "Can stop and update running egress",
+    VIEW_ALL_JOBS: "Can review every job, not only their own",
+    MANAGE_STORAGE: "Can manage storage credentials",
+    MANAGE_DESTINATIONS: "Can manage stream destinations",
+    MANAGE_USERS: "Can manage users and their roles",
+}
+
+# Django admin's own permissions, so admins can manage users and groups there.
+AUTH_ADMIN_PERMISSIONS = tuple(
+    f"auth.{action}_{model}"
+    for model in ("user", "group")
+    for action in ("add", "change", "delete", "view")
+)
+
+PRODUCERS = "producers"
+ADMINS = "admins"
+SUPPORT = "support"
+
+
+def perm(codename: str) -> str:
+    """The dotted name `user.has_perm()` expects."""
+    return f"{APP_LABEL}.{codename}"
+
+
+ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    PRODUCERS: (perm(VIEW_DASHBOARD), perm(LAUNCH_EGRESS), perm(CONTROL_EGRESS)),
+    ADMINS: tuple(perm(codename) for codename in PERMISSIONS) + AUTH_ADMIN_PERMISSIONS,
+    # Read-only: support reviews jobs but never touches credentials, destinations or users.
+    SUPPORT: (perm(VIEW_DASHBOARD), perm(VIEW_ALL_JOBS)),
+}
+
+# Highest first: a user in several groups is shown with the most powerful one.
+ROLE_LABELS: dict[str, str] = {ADMINS: "Admin", PRODUCERS: "Producer", SUPPORT: "Support"}
+
+AnyUser = AbstractBaseUser | AnonymousUser
+
+
+def role_for_groups(group_names: set[str], *, superuser: bool = False) -> str | None:
+    """The display label of the most powerful role among these group names."""
+    if superuser:
+        return ROLE_LABELS[ADMINS]
+    return next((label for name, label in ROLE_LABELS.items() if name in group_names), None)
+
+
+def user_role(user: AnyUser) -> str | None:
+    """The user's role for display ("Admin", "Producer", "Support"), or None without one."""
+    if not user.is_authenticated:
+        return None
+    names = set(Group.objects.filter(user__pk=user.pk).values_list("name", flat=True))
+    return role_for_groups(names, superuser=getattr(user, "is_superuser", False))
+
+
+async def auser_role(user: AnyUser) -> str | None:
+    """`user_role` for async views."""
+    if not user.is_authenticated:
+        return None
+    names = {
+        name async for name in Group.objects.filter(user__pk=user.pk).values_list("name", flat=True)
+    }
+    return role_for_groups(names, superuser=getattr(user, "is_superuser", False))

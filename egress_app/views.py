@@ -1,0 +1,99 @@
+"""Machine endpoints: the health check (the webhook receiver lives in webhooks.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from egress_app.livekit import LiveKitError, get_livekit_client
+
+Check = dict[str, Any]
+
+# Seconds. A load balancer polls this: it must answer well before the balancer gives up.
+HEALTHZ_TIMEOUT = 3.0
+
+
+@login_not_required
+@never_cache
+@require_GET
+async def healthz(request: HttpRequest) -> JsonResponse:
+    """Is every part the dashboard needs up? 200 if so, 503 if not; open to anonymous callers."""
+    names = ("database", "channel_layer", "livekit")
+    results = await asyncio.gather(
+        _timed(_check_database), _timed(_check_channel_layer), _timed(_check_livekit)
+    )
+    checks = dict(zip(names, results, strict=True))
+    healthy = all(check["ok"] for check in results)
+    body = {"status": "ok" if healthy else "fail", "checks": checks}
+    return JsonResponse(body, status=200 if healthy else 503)
+
+
+def _timeout() -> float:
+    return float(getattr(settings, "HEALTHZ_TIMEOUT", HEALTHZ_TIMEOUT))
+
+
+async def _timed(check: Callable[[], Awaitable[None]]) -> Check:
+    """Run one check under the timeout; a failure is reported in words, never raised."""
+    started = time.perf_counter()
+    result: Check = {"ok": True}
+    try:
+        await asyncio.wait_for(check(), timeout=_timeout())
+    except TimeoutError:
+        result = {"ok": False, "error": f"no answer within {_timeout():g} s"}
+    except Exception as exc:  # any failure is a failed check, not a 500
+        result = {"ok": False, "error": _redact(_describe(exc))}
+    result["ms"] = round((time.perf_counter() - started) * 1000, 1)
+    return result
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, LiveKitError):
+        # The code and LiveKit's own words; not `plain`, which names the internal LiveKit URL.
+        return f"{exc.code}: {exc.message}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _redact(text: str) -> str:
+    # The body is public: an error text must never carry LiveKit's key or secret.
+    for secret in (settings.LIVEKIT_API_SECRET, settings.LIVEKIT_API_KEY):
+        if secret:
+            text = text.replace(secret, "[redacted]")
+    return text
+
+
+async def _check_database() -> None:
+    await sync_to_async(_select_one)()
+
+
+def _select_one() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+
+
+async def _check_channel_layer() -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        raise RuntimeError("no channel layer is configured")
+    channel = await layer.new_channel("healthz")
+    nonce = uuid.uuid4().hex
+    await layer.send(channel, {"type": "healthz.ping", "nonce": nonce})
+    message = await layer.receive(channel)
+    if message.get("nonce") != nonce:
+        raise RuntimeError("the channel layer returned a different message")
+
+
+async def _check_livekit() -> None:
+    await get_livekit_client().list_rooms()

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import authenticate
+from django.contrib.auth.models import User
+from django.core.management import CommandError, call_command
+
+from egress_app.roles import user_role
+
+pytestmark = pytest.mark.django_db
+
+LOGINS = {
+    "producer": ("producer-demo-pass", "Producer"),
+    "admin": ("admin-demo-pass", "Admin"),
+    "support": ("support-demo-pass", "Support"),
+}
+
+
+@pytest.fixture
+def development(settings):
+    settings.DEBUG = True  # pytest-django turns DEBUG off; seed_demo wants a dev machine
+    settings.ENVIRONMENT = "development"
+    return settings
+
+
+def test_it_creates_the_demo_users_with_their_roles(development, capsys):
+    call_command("seed_demo")
+    for username, (password, role) in LOGINS.items():
+        user = authenticate(username=username, password=password)
+        assert user is not None, username
+        assert user_role(user) == role
+    out = capsys.readouterr().out
+    assert "/login/" in out
+    assert "producer  producer-demo-pass  producers" in out
+
+
+def test_it_makes_the_demo_admin_a_django_admin(development):
+    call_command("seed_demo")
+    admin = User.objects.get(username="admin")
+    assert admin.is_staff
+    assert admin.is_superuser
+    assert not User.objects.get(username="producer").is_staff
+
+
+def test_it_can_run_again_and_restores_the_demo_state(development):
+    call_command("seed_demo")
+    producer = User.objects.get(username="producer")
+    producer.set_password("changed")
+    producer.groups.clear()
+    producer.save()
+    call_command("seed_demo")
+    assert User.objects.filter(username__in=LOGINS).count() == 3
+    assert authenticate(username="producer", password="producer-demo-pass") is not None
+    assert user_role(User.objects.get(username="producer")) == "Producer"
+
+
+def test_it_refuses_to_run_in_production(settings):
+    settings.ENVIRONMENT = "production"
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="only runs in development"):
+        call_command("seed_demo")
+    assert not User.objects.filter(username__in=LOGINS).exists()
+
+
+def test_it_refuses_to_run_with_debug_off(settings):
+    settings.ENVIRONMENT = "development"
+    settings.DEBUG = False
+    with pytest.raises(CommandError):
+        call_command("seed_demo")
