@@ -1,0 +1,77 @@
+"""The `livekit.RoomService` Twirp service (the read/create/delete part a dashboard uses)."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from google.protobuf.message import Message
+from livekit.protocol import models, room
+
+from egress_app.sandbox.auth import Grants
+from egress_app.sandbox.core import Sandbox
+from egress_app.sandbox.errors import TwirpError, room_not_found
+from egress_app.sandbox.twirp import Method
+
+SERVICE = "livekit.RoomService"
+
+
+def _copy[M: (models.Room, models.ParticipantInfo)](message: M) -> M:
+    clone = type(message)()
+    clone.CopyFrom(message)
+    return clone
+
+
+def methods(sandbox: Sandbox) -> dict[str, Method]:
+    world = sandbox.world
+
+    async def list_rooms(request: Message, grants: Grants) -> Message:
+        grants.require("roomList")
+        names = set(cast(room.ListRoomsRequest, request).names)
+        rooms = [_copy(s.room) for s in world.rooms.values() if not names or s.room.name in names]
+        return room.ListRoomsResponse(rooms=rooms)
+
+    async def list_participants(request: Message, grants: Grants) -> Message:
+        name = cast(room.ListParticipantsRequest, request).room
+        grants.require_admin(name)
+        state = world.rooms.get(name)
+        participants = [_copy(p) for p in state.participants.values()] if state else []
+        return room.ListParticipantsResponse(participants=participants)
+
+    async def get_participant(request: Message, grants: Grants) -> Message:
+        ask = cast(room.RoomParticipantIdentity, request)
+        grants.require_admin(ask.room)
+        state = world.rooms.get(ask.room)
+        if state is None or ask.identity not in state.participants:
+            raise TwirpError("not_found", "participant does not exist")
+        return _copy(state.participants[ask.identity])
+
+    async def create_room(request: Message, grants: Grants) -> Message:
+        grants.require("roomCreate")
+        ask = cast(room.CreateRoomRequest, request)
+        if not ask.name:
+            raise TwirpError("invalid_argument", "room name cannot be empty")
+        return _copy(
+            world.create_room(
+                ask.name,
+                metadata=ask.metadata,
+                max_participants=ask.max_participants,
+                empty_timeout=ask.empty_timeout or 300,
+                departure_timeout=ask.departure_timeout or 20,
+            )
+        )
+
+    async def delete_room(request: Message, grants: Grants) -> Message:
+        grants.require("roomCreate")
+        name = cast(room.DeleteRoomRequest, request).room
+        if name not in world.rooms:
+            raise room_not_found()
+        world.delete_room(name)
+        return room.DeleteRoomResponse()
+
+    return {
+        "ListRooms": Method(room.ListRoomsRequest, list_rooms),
+        "ListParticipants": Method(room.ListParticipantsRequest, list_participants),
+        "GetParticipant": Method(room.RoomParticipantIdentity, get_participant),
+        "CreateRoom": Method(room.CreateRoomRequest, create_room),
+        "DeleteRoom": Method(room.DeleteRoomRequest, delete_room),
+    }

@@ -1,0 +1,117 @@
+"""The HTTP control API (`/sandbox/...`) and the management command's options."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from egress_app.management.commands.livekit_sandbox import Command
+from egress_app.sandbox.config import Pacing
+from egress_app.sandbox.testing import RunningSandbox
+from tests.sandbox.conftest import token
+
+
+def _call(
+    sandbox: RunningSandbox, method: str, path: str, body: Any = None, **grants: Any
+) -> httpx.Response:
+    jwt = token(sandbox, **(grants or {"room_admin": True}))
+    return httpx.request(
+        method,
+        f"{sandbox.url}/sandbox{path}",
+        json=body,
+        headers={"Authorization": f"Bearer {jwt}"},
+    )
+
+
+def test_it_shows_the_state(sandbox: RunningSandbox) -> None:
+    state = _call(sandbox, "GET", "/state").json()
+
+    assert [r["name"] for r in state["rooms"]] == ["town-hall", "podcast", "empty-room"]
+    alice = state["rooms"][0]["participants"][0]
+    assert alice["identity"] == "alice"
+    assert alice["tracks"][0]["sid"].startswith("TR_")
+    assert state["egresses"] == []
+    assert state["webhook_urls"] == []
+    assert state["pacing"]["starting"] == Pacing.fast().starting
+
+
+def test_it_changes_the_world(sandbox: RunningSandbox) -> None:
+    room = _call(sandbox, "POST", "/rooms", {"name": "studio"}).json()
+    joined = _call(
+        sandbox,
+        "POST",
+        "/rooms/studio/participants",
+        {"identity": "zoe", "name": "Zoe", "tracks": ["microphone"]},
+    ).json()
+    mic = joined["tracks"][0]["sid"]
+    screen = _call(
+        sandbox, "POST", "/rooms/studio/participants/zoe/tracks", {"source": "screen_share"}
+    ).json()
+    muted = _call(sandbox, "POST", f"/rooms/studio/tracks/{mic}/mute", {"muted": True}).json()
+
+    assert room["sid"].startswith("RM_")
+    assert joined["name"] == "Zoe"
+    assert screen["source"] == "SCREEN_SHARE"
+    assert muted["muted"] is True
+    assert _call(sandbox, "DELETE", f"/rooms/studio/tracks/{screen['sid']}").status_code == 200
+    assert _call(sandbox, "DELETE", "/rooms/studio/participants/zoe").status_code == 200
+    assert sandbox.control.participants("studio") == []
+    assert _call(sandbox, "DELETE", "/rooms/studio").status_code == 200
+    assert "studio" not in [r.name for r in sandbox.control.rooms()]
+
+
+def test_it_sets_pacing_webhooks_and_resets(sandbox: RunningSandbox) -> None:
+    pacing = _call(sandbox, "POST", "/pacing", {"starting": 0.5}).json()
+    hooks = _call(sandbox, "POST", "/webhooks", {"urls": ["http://127.0.0.1:1/hook"]}).json()
+    bad_key = _call(sandbox, "POST", "/pacing", {"sideways": 1})
+
+    assert pacing["starting"] == 0.5
+    assert hooks == {"urls": ["http://127.0.0.1:1/hook"]}
+    assert bad_key.status_code == 400
+    assert _call(sandbox, "POST", "/reset", {"fixture": "empty"}).status_code == 200
+    assert sandbox.control.rooms() == []
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status"),
+    [
+        ("POST", "/rooms/ghost/participants", {"identity": "x"}, 404),
+        ("POST", "/rooms/town-hall/participants", {"identity": "alice"}, 400),
+        ("POST", "/rooms/town-hall/participants", {"identity": "y", "tracks": ["lasers"]}, 400),
+        ("POST", "/rooms/town-hall/participants", {}, 400),
+        ("DELETE", "/rooms/town-hall/participants/nobody", None, 404),
+        ("POST", "/rooms/town-hall/tracks/TR_nope/mute", {"muted": True}, 404),
+        ("GET", "/rooms", None, 405),
+        ("GET", "/nowhere", None, 404),
+    ],
+)
+def test_it_explains_bad_requests(
+    sandbox: RunningSandbox, method: str, path: str, body: Any, status: int
+) -> None:
+    response = _call(sandbox, method, path, body)
+
+    assert response.status_code == status
+    assert response.json()["error"]
+
+
+def test_it_needs_a_room_admin_token(sandbox: RunningSandbox) -> None:
+    anonymous = httpx.get(f"{sandbox.url}/sandbox/state")
+    recorder = _call(sandbox, "GET", "/state", room_record=True)
+    garbage = httpx.get(f"{sandbox.url}/sandbox/state", headers={"Authorization": "Bearer x"})
+
+    assert anonymous.status_code == recorder.status_code == garbage.status_code == 401
+    assert garbage.text == "invalid authorization token"
+
+
+def test_it_reads_webhook_urls_from_options(settings: Any) -> None:
+    settings.SANDBOX_WEBHOOK_URL = "http://127.0.0.1:8000/livekit/webhook"
+    base = {"no_webhooks": False, "webhook_urls": None}
+
+    assert Command._webhook_urls(base) == ["http://127.0.0.1:8000/livekit/webhook"]
+    assert Command._webhook_urls({**base, "webhook_urls": ["http://a", "http://b"]}) == [
+        "http://a",
+        "http://b",
+    ]
+    assert Command._webhook_urls({**base, "no_webhooks": True}) == []
