@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import pytest
+from django.core.checks import run_checks
+
+from dashboard.settings import DEFAULT_SECRET_KEY, env_bool, env_float, env_int, env_list
+
+MEMORY_LAYER = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+REDIS_LAYER = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer"}}
+
+
+def ids() -> set[str]:
+    return {message.id for message in run_checks(include_deployment_checks=False) if message.id}
+
+
+@pytest.fixture
+def production(settings):
+    settings.ENVIRONMENT = "production"
+    settings.DEBUG = False
+    settings.SECRET_KEY = "a-real-production-secret-key-of-some-length-1234567890"
+    settings.CHANNEL_LAYERS = REDIS_LAYER
+    settings.LIVEKIT_SANDBOX = False
+    settings.LIVEKIT_API_KEY = "APIkey"
+    settings.LIVEKIT_API_SECRET = "secret"
+    return settings
+
+
+def test_it_passes_a_sane_production_configuration(production):
+    assert not {i for i in ids() if i.startswith("egress_app.E")}
+
+
+def test_it_refuses_debug_in_production(production):
+    production.DEBUG = True
+    assert "egress_app.E001" in ids()
+
+
+def test_it_refuses_the_in_memory_layer_in_production(production):
+    production.CHANNEL_LAYERS = MEMORY_LAYER
+    assert "egress_app.E002" in ids()
+
+
+def test_it_refuses_the_default_secret_key_outside_debug(production):
+    production.SECRET_KEY = DEFAULT_SECRET_KEY
+    assert "egress_app.E003" in ids()
+
+
+def test_it_accepts_the_default_secret_key_in_development(settings):
+    settings.DEBUG = True
+    assert "egress_app.E003" not in ids()
+
+
+@pytest.mark.parametrize(("key", "secret"), [("APIkey", ""), ("", "secret")])
+def test_it_refuses_a_key_without_its_secret(production, key, secret):
+    production.LIVEKIT_API_KEY = key
+    production.LIVEKIT_API_SECRET = secret
+    assert "egress_app.E004" in ids()
+
+
+def test_it_refuses_a_livekit_url_without_credentials(production):
+    production.LIVEKIT_API_KEY = production.LIVEKIT_API_SECRET = ""
+    assert "egress_app.E005" in ids()
+
+
+@pytest.mark.filterwarnings("ignore:Overriding setting DATABASES")
+def test_it_warns_about_sqlite_and_the_sandbox_in_production(production):
+    production.DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+    production.LIVEKIT_SANDBOX = True
+    assert {"egress_app.W001", "egress_app.W002"} <= ids()
+
+
+def test_it_reads_typed_env_vars(monkeypatch):
+    monkeypatch.setenv("X_BOOL", "yes")
+    monkeypatch.setenv("X_INT", "42")
+    monkeypatch.setenv("X_FLOAT", "2.5")
+    monkeypatch.setenv("X_LIST", "a, b,,c")
+    assert env_bool("X_BOOL") is True
+    assert env_bool("X_MISSING", True) is True
+    assert env_int("X_INT", 0) == 42
+    assert env_float("X_FLOAT", 0.0) == 2.5
+    assert env_list("X_LIST") == ["a", "b", "c"]
