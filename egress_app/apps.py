@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import warnings
+
 from django.apps import AppConfig
+from django.conf import settings
 
 
 class EgressAppConfig(AppConfig):
@@ -9,3 +12,10 @@ class EgressAppConfig(AppConfig):
 
     def ready(self) -> None:
         from egress_app import checks  # noqa: F401  (registers the system checks)
+
+        if settings.LIVEKIT_SANDBOX:
+            from jwt.warnings import InsecureKeyLengthWarning
+
+            # The sandbox's secret is LiveKit's well-known 6-character dev secret; a real
+            # deployment's short secret still gets PyJWT's warning.
+            warnings.filterwarnings("ignore", category=InsecureKeyLengthWarning)

@@ -75,6 +75,7 @@ async def test_it_shows_the_egress_participant_while_recording(
     assert room.active_recording
     assert room.num_participants == 3
 
+    sandbox.control.wait_for_status(info.egress_id, "ACTIVE")
     await lkapi.egress.stop_egress(api.StopEgressRequest(egress_id=info.egress_id))
     sandbox.control.wait_for_status(info.egress_id, "COMPLETE")
     room = (await lkapi.room.list_rooms(api.ListRoomsRequest(names=["town-hall"]))).rooms[0]
