@@ -1,6 +1,6 @@
 """Round-trip cost of the dashboard's LiveKit client against the in-process sandbox.
 
-    DJANGO_SETTINGS_MODULE=dashboard.settings .venv/bin/python bench/livekit_client.py
+    make bench      (or: .venv/bin/python bench/livekit_client.py [--calls N] [--egresses N])
 
 For each wire format (protobuf, json) it times sequential calls over loopback: ListRooms,
 ListParticipants, ListEgress over a room holding --egresses egresses, and Start+Stop (one
@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import statistics
 import sys
 import time
@@ -23,13 +24,14 @@ from pathlib import Path
 import django
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
 django.setup()
 
 from livekit.protocol import egress  # noqa: E402
 
 from egress_app.livekit import LiveKitClient  # noqa: E402
 from egress_app.sandbox.config import Pacing  # noqa: E402
-from egress_app.sandbox.testing import RunningSandbox, running_sandbox, test_config  # noqa: E402
+from egress_app.sandbox.testing import RunningSandbox, fast_config, running_sandbox  # noqa: E402
 
 FILE = egress.EncodedFileOutput(filepath="bench/{room_name}-{time}.mp4")
 
@@ -97,7 +99,7 @@ def main() -> None:
     # The sandbox logs every call and PyJWT warns about its short dev secret on every check.
     logging.getLogger("egress_app.sandbox").setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", message="The HMAC key is")
-    with running_sandbox(test_config()) as sandbox:
+    with running_sandbox(fast_config()) as sandbox:
         print(f"LiveKit client round trips against the sandbox at {sandbox.url}")
         for wire_format in ("protobuf", "json"):
             asyncio.run(bench_format(sandbox, wire_format, args))

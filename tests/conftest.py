@@ -1,12 +1,16 @@
-"""Shared fixtures: one LiveKit sandbox for the whole session, reset before each test using it."""
+"""Shared fixtures: the personas (one user per role, an outsider with none) and one LiveKit
+sandbox for the whole session, reset before each test that uses it."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 
 import pytest
+from django.contrib.auth.models import Group, User
 from pytest_django.fixtures import Settings
 
+from egress_app.roles import ADMINS, PRODUCERS, SUPPORT
 from egress_app.sandbox.config import Pacing
 from egress_app.sandbox.testing import RunningSandbox, fast_config, running_sandbox
 
@@ -33,3 +37,46 @@ def sandbox(sandbox_server: RunningSandbox, settings: Settings) -> RunningSandbo
 def pytest_configure(config: pytest.Config) -> None:
     # "secret" is LiveKit's well-known dev secret, shorter than PyJWT's recommended HMAC key.
     config.addinivalue_line("filterwarnings", "ignore::jwt.warnings.InsecureKeyLengthWarning")
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings) -> None:
+    # Real hashing takes ~0.5 s per password by design; tests hash dozens.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def make_user(username: str, role: str | None = None, **extra: object) -> User:
+    user = User.objects.create_user(username, password=f"{username}-test-pass", **extra)
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def producer(db) -> User:
+    return make_user("pat-producer", PRODUCERS)
+
+
+@pytest.fixture
+def admin(db) -> User:
+    # Like a real admin: in the admins group and allowed into Django admin, not a superuser.
+    return make_user("ada-admin", ADMINS, is_staff=True)
+
+
+@pytest.fixture
+def support(db) -> User:
+    return make_user("sam-support", SUPPORT)
+
+
+@pytest.fixture
+def outsider(db) -> User:
+    return make_user("olly-outsider")
+
+
+@pytest.fixture
+def closed_port_url() -> str:
+    """An http URL on loopback where nothing listens: LiveKit is down."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"

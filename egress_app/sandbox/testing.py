@@ -40,8 +40,6 @@ def fast_config() -> SandboxConfig:
 
 
 # The first name of `fast_config`, still used by bench/; pytest must not collect it.
-test_config = fast_config
-test_config.__test__ = False  # type: ignore[attr-defined]  # pytest's collection opt-out
 
 
 @contextmanager

@@ -14,7 +14,7 @@ from egress_app.roles import (
     perm,
     user_role,
 )
-from tests.dashboard.conftest import make_user
+from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db
 

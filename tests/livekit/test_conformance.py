@@ -19,8 +19,6 @@ from egress_app.sandbox.controller import SandboxController
 from egress_app.sandbox.testing import RunningSandbox
 from tests.livekit.sdk_driver import SdkDriver, normal
 
-pytestmark = pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
-
 Driver = LiveKitClient | SdkDriver
 Scenario = Callable[[Driver, SandboxController], Awaitable[Any]]
 

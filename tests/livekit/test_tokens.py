@@ -13,7 +13,6 @@ from egress_app.livekit.tokens import hmac_key
 KEY, SECRET = "devkey", "secret"
 
 # The SDK (and PyJWT directly) warn about LiveKit's short dev secret on every call.
-pytestmark = pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
 
 
 def test_it_passes_the_sdk_verifier() -> None:

@@ -13,8 +13,6 @@ from egress_app.livekit import LiveKitClient, LiveKitError, LiveKitTimeout, Live
 from egress_app.livekit.client import http_url
 from tests.livekit.conftest import Recorded
 
-pytestmark = pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
-
 KEY, SECRET = "devkey", "secret"
 RECORD = {"roomRecord": True}
 

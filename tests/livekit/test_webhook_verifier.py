@@ -19,7 +19,6 @@ from tests.livekit.conftest import Recorded
 
 KEY, SECRET = "devkey", "secret"
 
-pytestmark = pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
 
 # Shaped like LiveKit's protojson: camelCase keys, defaults omitted, int64 as strings.
 BODY = json.dumps(
