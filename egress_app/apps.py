@@ -4,6 +4,7 @@ import warnings
 
 from django.apps import AppConfig
 from django.conf import settings
+from django.contrib.admin import apps as admin_apps
 
 
 class EgressAppConfig(AppConfig):
@@ -19,3 +20,10 @@ class EgressAppConfig(AppConfig):
             # The sandbox's secret is LiveKit's well-known 6-character dev secret; a real
             # deployment's short secret still gets PyJWT's warning.
             warnings.filterwarnings("ignore", category=InsecureKeyLengthWarning)
+
+
+class DashboardAdminConfig(admin_apps.AdminConfig):
+    """Django admin with the dashboard's own site (listed in INSTALLED_APPS by its path)."""
+
+    default = False  # egress_app's own default config stays EgressAppConfig
+    default_site = "egress_app.admin.DashboardAdminSite"

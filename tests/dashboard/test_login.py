@@ -3,6 +3,9 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from egress_app.roles import ADMINS
+from tests.conftest import make_user
+
 pytestmark = pytest.mark.django_db
 
 
@@ -72,3 +75,16 @@ def test_it_keeps_a_producer_out_of_django_admin(client, producer):
     response = client.get(reverse("admin:index"))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("admin:login"))
+
+
+@pytest.mark.parametrize("persona", ["support", "outsider"])
+def test_it_keeps_other_roles_out_of_django_admin(client, request, persona):
+    client.force_login(request.getfixturevalue(persona))
+    assert client.get(reverse("admin:index")).status_code == 302
+
+
+def test_it_lets_any_member_of_the_admins_group_into_django_admin(client, db):
+    # Added to the group by hand, without is_staff: the role alone is enough.
+    member = make_user("new-admin", ADMINS)
+    client.force_login(member)
+    assert client.get(reverse("admin:index")).status_code == 200
