@@ -68,6 +68,18 @@ LIVEKIT_START_TIMEOUT = env_float("LIVEKIT_START_TIMEOUT", 75.0)
 # Where the sandbox sends its signed webhooks (a real LiveKit is configured on its own side).
 SANDBOX_WEBHOOK_URL = env_str("SANDBOX_WEBHOOK_URL", f"{SITE_ROOT}/livekit/webhook")
 
+# --- Stored credentials ------------------------------------------------------------------------
+# Fernet keys (comma-separated, newest first) that encrypt storage credentials and stream keys.
+# The newest encrypts; every key decrypts, so a key can be rotated (`manage.py rotate_secrets`).
+# In development only, an unset value falls back to a key derived from SECRET_KEY.
+SECRETS_ENCRYPTION_KEYS = env_list("SECRETS_ENCRYPTION_KEYS")
+# Seconds a storage connection test may take in all.
+STORAGE_TEST_TIMEOUT = env_float("STORAGE_TEST_TIMEOUT", 20.0)
+# Where Azure Blob and GCS profiles are reached. LiveKit's upload messages carry no endpoint for
+# these two, so only emulators (Azurite, a GCS emulator) need anything but the defaults.
+AZURE_BLOB_ENDPOINT = env_str("AZURE_BLOB_ENDPOINT", "https://{account_name}.blob.core.windows.net")
+GCS_ENDPOINT = env_str("GCS_ENDPOINT")
+
 # --- Applications ----------------------------------------------------------------------------
 INSTALLED_APPS = [
     "daphne",

@@ -14,6 +14,9 @@ from egress_app.roles import ADMINS, PRODUCERS, SUPPORT
 from egress_app.sandbox.config import Pacing
 from egress_app.sandbox.testing import RunningSandbox, fast_config, running_sandbox
 
+# Storage emulators (moto's S3 server, Azurite, a GCS emulator) as session fixtures for any test.
+pytest_plugins = ["tests.emulators"]
+
 
 @pytest.fixture(scope="session")
 def sandbox_server() -> Iterator[RunningSandbox]:
