@@ -2,27 +2,7 @@
 
 from __future__ import annotations
 
-# twitchtv/twirp errors.go ServerHTTPStatusFromErrorCode
-HTTP_STATUS = {
-    "canceled": 408,
-    "unknown": 500,
-    "invalid_argument": 400,
-    "malformed": 400,
-    "deadline_exceeded": 408,
-    "not_found": 404,
-    "bad_route": 404,
-    "already_exists": 409,
-    "permission_denied": 403,
-    "unauthenticated": 401,
-    "resource_exhausted": 429,
-    "failed_precondition": 412,
-    "aborted": 409,
-    "out_of_range": 400,
-    "unimplemented": 501,
-    "internal": 500,
-    "unavailable": 503,
-    "dataloss": 500,
-}
+from egress_app.livekit.errors import TWIRP_STATUS
 
 
 class TwirpError(Exception):
@@ -34,7 +14,7 @@ class TwirpError(Exception):
 
     @property
     def status(self) -> int:
-        return HTTP_STATUS.get(self.code, 500)
+        return TWIRP_STATUS.get(self.code, 500)
 
 
 def invalid_input(field: str) -> TwirpError:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
@@ -83,15 +82,6 @@ async def silent_url() -> AsyncIterator[str]:
 
     async for url in _serve(handle, done):
         yield url
-
-
-@pytest.fixture
-def closed_port_url() -> str:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 class Recorded:
