@@ -8,6 +8,12 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
 # Build the Django app before importing anything that touches models (channels' own advice).
 django_asgi_app = get_asgi_application()
 
+from egress_app.crypto import verify_secret_keys  # noqa: E402
+
+# A missing or wrong encryption key stops the server here, with the fix in the message, instead
+# of failing later on the first page that needs a stored secret.
+verify_secret_keys()
+
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402

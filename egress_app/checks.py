@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, Warning, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
 from dashboard.settings import DEFAULT_SECRET_KEY
+from egress_app.crypto import SecretKeyError, secret_box, verify_secret_keys
 
 IN_MEMORY_LAYER = "channels.layers.InMemoryChannelLayer"
 
@@ -78,6 +80,45 @@ def check_livekit(**kwargs: Any) -> list[CheckMessage]:
                 "Production talks to the LiveKit sandbox, not a real LiveKit.",
                 hint="Set LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET.",
                 id="egress_app.W002",
+            )
+        ]
+    return []
+
+
+@register()
+def check_secret_keys(**kwargs: Any) -> list[CheckMessage]:
+    try:
+        secret_box()
+    except SecretKeyError as error:
+        return [
+            Error(
+                str(error),
+                hint="Set SECRETS_ENCRYPTION_KEYS to valid Fernet keys, newest first.",
+                id="egress_app.E006",
+            )
+        ]
+    return []
+
+
+@register(Tags.database)
+def check_stored_secrets(
+    databases: Collection[str] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    # Reads the database, so Django runs it only when asked to (migrate, `check --database`).
+    if not databases:
+        return []
+    try:
+        secret_box()
+    except SecretKeyError:
+        return []  # egress_app.E006 says why
+    try:
+        verify_secret_keys()
+    except SecretKeyError as error:
+        return [
+            Error(
+                str(error),
+                hint="Add the key that encrypted the stored secrets to SECRETS_ENCRYPTION_KEYS.",
+                id="egress_app.E007",
             )
         ]
     return []

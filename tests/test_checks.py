@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from cryptography.fernet import Fernet
 from django.core.checks import run_checks
 
 from dashboard.settings import DEFAULT_SECRET_KEY, env_bool, env_float, env_int, env_list
@@ -22,6 +23,7 @@ def production(settings):
     settings.LIVEKIT_SANDBOX = False
     settings.LIVEKIT_API_KEY = "APIkey"
     settings.LIVEKIT_API_SECRET = "secret"
+    settings.SECRETS_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
     return settings
 
 
@@ -59,6 +61,11 @@ def test_it_refuses_a_key_without_its_secret(production, key, secret):
 def test_it_refuses_a_livekit_url_without_credentials(production):
     production.LIVEKIT_API_KEY = production.LIVEKIT_API_SECRET = ""
     assert "egress_app.E005" in ids()
+
+
+def test_it_refuses_production_without_encryption_keys(production):
+    production.SECRETS_ENCRYPTION_KEYS = []
+    assert "egress_app.E006" in ids()
 
 
 @pytest.mark.filterwarnings("ignore:Overriding setting DATABASES")

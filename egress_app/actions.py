@@ -1,0 +1,429 @@
+"""The named state changes of the domain.
+
+Each action runs in one transaction and writes its AuditEntry inside it. Bad input raises
+`ValidationError({field: message})` before anything is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from typing import Any, Protocol
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from egress_app.crypto import reencrypt
+from egress_app.models import (
+    AuditAction,
+    AuditEntry,
+    AuditTarget,
+    EgressJob,
+    StorageProfile,
+    StreamDestination,
+)
+from egress_app.storage import destinations
+from egress_app.storage.providers import PROVIDERS, Provider, path_template_error
+
+Actor = AbstractBaseUser | AnonymousUser | None
+Errors = dict[str, str]
+NAME_LENGTH = 100
+SHOWN_JOB_IDS = 5
+
+
+class InUseError(Exception):
+    """A profile or destination cannot go while a running job uses it; the message says why."""
+
+
+class ProbeOutcome(Protocol):
+    """What `record_storage_test` needs of a connection test's result (probes.ProbeResult)."""
+
+    @property
+    def ok(self) -> bool: ...
+
+    @property
+    def message(self) -> str: ...
+
+
+# --- shared helpers -----------------------------------------------------------------------------
+def _target_type(target: StorageProfile | StreamDestination | None) -> AuditTarget:
+    if isinstance(target, StorageProfile):
+        return AuditTarget.STORAGE_PROFILE
+    if isinstance(target, StreamDestination):
+        return AuditTarget.STREAM_DESTINATION
+    return AuditTarget.SECRETS
+
+
+def _audit(
+    actor: Actor,
+    action: AuditAction,
+    target: StorageProfile | StreamDestination | None,
+    *,
+    changed: Iterable[str] = (),
+    outcome: str = "",
+) -> AuditEntry:
+    user = actor if actor is not None and actor.is_authenticated else None
+    return AuditEntry.objects.create(
+        actor_id=user.pk if user else None,
+        actor_name=user.get_username() if user else "system",
+        action=action,
+        target_type=_target_type(target),
+        target_id=target.pk if target else None,
+        target_name=target.name if target else "all stored secrets",
+        changed_fields=list(changed),
+        outcome=outcome,
+    )
+
+
+def _raise_if(errors: Errors) -> None:
+    if errors:
+        raise ValidationError(errors)
+
+
+def _name_errors(
+    model: type[StorageProfile] | type[StreamDestination], name: str, *, pk: int | None = None
+) -> Errors:
+    if not name:
+        return {"name": "Name is required."}
+    if len(name) > NAME_LENGTH:
+        return {"name": f"Use at most {NAME_LENGTH} characters."}
+    others = model.objects.filter(name__iexact=name)
+    if pk is not None:
+        others = others.exclude(pk=pk)
+    if others.exists():
+        return {"name": f"There is already a {model._meta.verbose_name} called {name}."}
+    return {}
+
+
+def _merge_secrets(
+    stored: Mapping[str, str], new: Mapping[str, str], clear: Collection[str]
+) -> dict[str, str]:
+    """Stored values, minus the cleared ones, overwritten by the new non-empty ones."""
+    merged = {name: value for name, value in stored.items() if name not in clear}
+    merged.update({name: value for name, value in new.items() if value})
+    return merged
+
+
+def _secret_changes(
+    names: Iterable[str], before: Mapping[str, str], after: Mapping[str, str]
+) -> list[str]:
+    """Changed secret fields by name only: "secret (set)", "(replaced)" or "(removed)"."""
+    changes = []
+    for name in names:
+        old, new = before.get(name), after.get(name)
+        if old == new:
+            continue
+        how = "set" if old is None else "removed" if new is None else "replaced"
+        changes.append(f"{name} ({how})")
+    return changes
+
+
+def _value_changes(pairs: Mapping[str, tuple[Any, Any]]) -> list[str]:
+    return [name for name, (old, new) in pairs.items() if old != new]
+
+
+def _refuse_if_in_use(target: StorageProfile | StreamDestination, what: str) -> None:
+    jobs = target.jobs.filter(status__in=EgressJob.ACTIVE_STATUSES).order_by("created_at", "pk")
+    running = list(jobs.values_list("egress_id", flat=True))
+    if not running:
+        return
+    shown = ", ".join(running[:SHOWN_JOB_IDS])
+    if len(running) > SHOWN_JOB_IDS:
+        shown += f" and {len(running) - SHOWN_JOB_IDS} more"
+    users = "a running job uses" if len(running) == 1 else f"{len(running)} running jobs use"
+    raise InUseError(
+        f"The {what} “{target.name}” cannot be deleted while {users} it ({shown}). "
+        "Stop those jobs or wait until they end, then delete it."
+    )
+
+
+# --- storage profiles ---------------------------------------------------------------------------
+def _locked_profile(profile: StorageProfile) -> StorageProfile:
+    return StorageProfile.objects.select_for_update().get(pk=profile.pk)
+
+
+def _profile_errors(
+    spec: Provider,
+    *,
+    name: str,
+    config: Mapping[str, Any],
+    secrets: Mapping[str, str],
+    path_template: str,
+    pk: int | None = None,
+) -> Errors:
+    errors = _name_errors(StorageProfile, name, pk=pk) | spec.validate(config, secrets)
+    if message := path_template_error(path_template):
+        errors["path_template"] = message
+    return errors
+
+
+def _take_default(profile: StorageProfile) -> str:
+    """Make `profile` the default (not saved yet); the name of the profile it replaces."""
+    previous = StorageProfile.objects.filter(is_default=True).exclude(pk=profile.pk)
+    names = ", ".join(previous.values_list("name", flat=True))
+    previous.update(is_default=False)
+    profile.is_default = True
+    return names
+
+
+@transaction.atomic
+def create_storage_profile(
+    actor: Actor,
+    *,
+    name: str,
+    provider: str,
+    config: dict[str, Any],
+    secrets: dict[str, str],
+    path_template: str = "",
+    is_default: bool = False,
+) -> StorageProfile:
+    """A new profile; the first one becomes the default whatever `is_default` says."""
+    spec = PROVIDERS.get(provider)
+    if spec is None:
+        raise ValidationError({"provider": "Choose a storage provider."})
+    name, path_template = name.strip(), path_template.strip()
+    config, secrets = spec.clean(config), spec.clean_secrets(secrets)
+    _raise_if(
+        _profile_errors(
+            spec, name=name, config=config, secrets=secrets, path_template=path_template
+        )
+    )
+    profile = StorageProfile(
+        name=name, provider=provider, config=config, path_template=path_template
+    )
+    profile.set_secrets(secrets)
+    if is_default or not StorageProfile.objects.exists():
+        _take_default(profile)
+    profile.save()
+    changed = ["name", "provider", *(field for field, value in config.items() if value)]
+    changed += _secret_changes((f.name for f in spec.secret_fields), {}, secrets)
+    changed += [field for field in ("path_template", "is_default") if getattr(profile, field)]
+    _audit(actor, AuditAction.CREATED, profile, changed=changed)
+    return profile
+
+
+@transaction.atomic
+def update_storage_profile(
+    actor: Actor,
+    profile: StorageProfile,
+    *,
+    name: str,
+    config: dict[str, Any],
+    secrets: dict[str, str],
+    clear: Collection[str] = (),
+    path_template: str,
+    is_default: bool,
+) -> StorageProfile:
+    """Save an edit. An empty secret keeps the stored value; a secret named in `clear` goes
+    (unless a new value replaces it). `is_default=False` on the default profile keeps it the
+    default: another profile takes over only by becoming the default itself."""
+    profile = _locked_profile(profile)
+    spec = profile.provider_spec
+    name, path_template = name.strip(), path_template.strip()
+    config = spec.clean(config)
+    stored = profile.secrets()
+    merged = _merge_secrets(stored, spec.clean_secrets(secrets), clear)
+    _raise_if(
+        _profile_errors(
+            spec,
+            name=name,
+            config=config,
+            secrets=merged,
+            path_template=path_template,
+            pk=profile.pk,
+        )
+    )
+    old_config = spec.clean(profile.config)
+    changed = _value_changes(
+        {
+            "name": (profile.name, name),
+            **{field: (old_config[field], config[field]) for field in config},
+            "path_template": (profile.path_template, path_template),
+        }
+    )
+    changed += _secret_changes((f.name for f in spec.secret_fields), stored, merged)
+    if is_default and not profile.is_default:
+        changed.append("is_default")
+        _take_default(profile)
+    if not changed:
+        return profile
+    profile.name, profile.config, profile.path_template = name, config, path_template
+    if merged != stored:
+        profile.set_secrets(merged)
+    profile.save()
+    _audit(actor, AuditAction.CHANGED, profile, changed=changed)
+    return profile
+
+
+@transaction.atomic
+def duplicate_storage_profile(
+    actor: Actor, profile: StorageProfile, *, name: str
+) -> StorageProfile:
+    """A copy under a new name with the same config and secrets; never the default."""
+    name = name.strip()
+    _raise_if(_name_errors(StorageProfile, name))
+    copy = StorageProfile.objects.create(
+        name=name,
+        provider=profile.provider,
+        config=profile.config,
+        encrypted_secrets=profile.encrypted_secrets,
+        path_template=profile.path_template,
+    )
+    _audit(actor, AuditAction.DUPLICATED, copy, outcome=f"copy of {profile.name}")
+    return copy
+
+
+@transaction.atomic
+def delete_storage_profile(actor: Actor, profile: StorageProfile) -> None:
+    """Delete, unless a running job uses it (InUseError). Finished jobs keep their history but
+    lose the link; when the default goes, the oldest remaining profile takes over."""
+    profile = _locked_profile(profile)
+    _refuse_if_in_use(profile, "storage profile")
+    profile.jobs.update(storage_profile=None)
+    _audit(actor, AuditAction.DELETED, profile)
+    was_default, name = profile.is_default, profile.name
+    profile.delete()
+    successor = StorageProfile.objects.order_by("created_at", "pk").first()
+    if was_default and successor is not None:
+        successor.is_default = True
+        successor.save(update_fields=["is_default", "updated_at"])
+        _audit(actor, AuditAction.MADE_DEFAULT, successor, outcome=f"{name} was deleted")
+
+
+@transaction.atomic
+def make_default_storage_profile(actor: Actor, profile: StorageProfile) -> StorageProfile:
+    """Make this the one default profile."""
+    profile = _locked_profile(profile)
+    if profile.is_default:
+        return profile
+    previous = _take_default(profile)
+    profile.save(update_fields=["is_default", "updated_at"])
+    outcome = f"instead of {previous}" if previous else ""
+    _audit(actor, AuditAction.MADE_DEFAULT, profile, changed=["is_default"], outcome=outcome)
+    return profile
+
+
+@transaction.atomic
+def record_storage_test(
+    actor: Actor, profile: StorageProfile, result: ProbeOutcome
+) -> StorageProfile:
+    """Keep the outcome of a connection test on the profile and in the audit log."""
+    profile.record_test(ok=result.ok, message=result.message)
+    profile.save(update_fields=["last_tested_at", "last_test_ok", "last_test_message"])
+    outcome = "ok" if result.ok else f"failed: {result.message}"
+    _audit(actor, AuditAction.TESTED, profile, outcome=outcome)
+    return profile
+
+
+# --- stream destinations ------------------------------------------------------------------------
+DESTINATION_SECRETS = ("server_url", "stream_key")
+
+
+def _locked_destination(destination: StreamDestination) -> StreamDestination:
+    return StreamDestination.objects.select_for_update().get(pk=destination.pk)
+
+
+def _set_address(destination: StreamDestination, values: Mapping[str, str]) -> None:
+    server_url = values.get("server_url", "")
+    destination.protocol = destinations.protocol_of(server_url)
+    destination.host = destinations.host_of(server_url)
+    destination.set_secrets(values)
+
+
+def _destination_errors(name: str, values: Mapping[str, str], *, pk: int | None = None) -> Errors:
+    url_errors = destinations.validate(values.get("server_url", ""), values.get("stream_key", ""))
+    return _name_errors(StreamDestination, name, pk=pk) | url_errors
+
+
+def _typed_address(server_url: str, stream_key: str) -> dict[str, str]:
+    server_url, stream_key = destinations.normalize(server_url, stream_key)
+    return {"server_url": server_url, "stream_key": stream_key}
+
+
+@transaction.atomic
+def create_stream_destination(
+    actor: Actor, *, name: str, server_url: str, stream_key: str
+) -> StreamDestination:
+    name, values = name.strip(), _typed_address(server_url, stream_key)
+    _raise_if(_destination_errors(name, values))
+    destination = StreamDestination(name=name)
+    _set_address(destination, values)
+    destination.save()
+    secrets = {key: value for key, value in values.items() if value}
+    changed = ["name", "protocol", *_secret_changes(DESTINATION_SECRETS, {}, secrets)]
+    _audit(actor, AuditAction.CREATED, destination, changed=changed)
+    return destination
+
+
+@transaction.atomic
+def update_stream_destination(
+    actor: Actor,
+    destination: StreamDestination,
+    *,
+    name: str,
+    server_url: str,
+    stream_key: str,
+    clear: Collection[str] = (),
+) -> StreamDestination:
+    """Save an edit; empty values keep the stored ones, names in `clear` remove them."""
+    destination = _locked_destination(destination)
+    name = name.strip()
+    stored = destination.secrets()
+    merged = _merge_secrets(stored, _typed_address(server_url, stream_key), clear)
+    _raise_if(_destination_errors(name, merged, pk=destination.pk))
+    before = (destination.protocol, destination.host)
+    changed = _value_changes({"name": (destination.name, name)})
+    changed += _secret_changes(DESTINATION_SECRETS, stored, merged)
+    if not changed:
+        return destination
+    destination.name = name
+    _set_address(destination, merged)
+    changed += _value_changes(
+        {
+            "protocol": (before[0], destination.protocol),
+            "host": (before[1], destination.host),
+        }
+    )
+    destination.save()
+    _audit(actor, AuditAction.CHANGED, destination, changed=changed)
+    return destination
+
+
+@transaction.atomic
+def duplicate_stream_destination(
+    actor: Actor, destination: StreamDestination, *, name: str
+) -> StreamDestination:
+    name = name.strip()
+    _raise_if(_name_errors(StreamDestination, name))
+    copy = StreamDestination.objects.create(
+        name=name,
+        protocol=destination.protocol,
+        host=destination.host,
+        encrypted_secrets=destination.encrypted_secrets,
+    )
+    _audit(actor, AuditAction.DUPLICATED, copy, outcome=f"copy of {destination.name}")
+    return copy
+
+
+@transaction.atomic
+def delete_stream_destination(actor: Actor, destination: StreamDestination) -> None:
+    """Delete, unless a running job streams to it (InUseError)."""
+    destination = _locked_destination(destination)
+    _refuse_if_in_use(destination, "stream destination")
+    _audit(actor, AuditAction.DELETED, destination)
+    destination.delete()
+
+
+# --- keys ---------------------------------------------------------------------------------------
+@transaction.atomic
+def rotate_all_secrets(actor: Actor = None) -> int:
+    """Re-encrypt every stored secret with the newest key; how many were. SecretKeyError (and
+    nothing changed) when some stored secret cannot be decrypted with any configured key."""
+    count = 0
+    for model in (StorageProfile, StreamDestination):
+        rows = model.objects.select_for_update().exclude(encrypted_secrets="")
+        for pk, token in rows.values_list("pk", "encrypted_secrets"):
+            model.objects.filter(pk=pk).update(encrypted_secrets=reencrypt(token))
+            count += 1
+    _audit(actor, AuditAction.ROTATED, None, outcome=f"{count} re-encrypted with the newest key")
+    return count
