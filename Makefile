@@ -18,7 +18,12 @@ $(VENV)/.installed-dev: pyproject.toml | $(PY)
 	touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed
-install-dev: $(VENV)/.installed-dev
+# Azurite (the Azure Blob emulator for the storage tests) comes from npm, pinned by package-lock.json.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+install-dev: $(VENV)/.installed-dev node_modules/.installed
 
 browser:
 	scripts/install-chromium
