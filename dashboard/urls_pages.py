@@ -1,4 +1,4 @@
-"""Pages for people: sign-in and the dashboard itself."""
+"""Pages for people: sign-in, the live dashboard and the admins' pages."""
 
 from __future__ import annotations
 
@@ -16,4 +16,31 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Storage profiles
+    path("storage/", views.storage_list, name="dashboard-storage-list"),
+    path("storage/new/", views.storage_create, name="dashboard-storage-create"),
+    path("storage/fields/", views.storage_fields, name="dashboard-storage-fields"),
+    path("storage/<int:pk>/", views.storage_edit, name="dashboard-storage-edit"),
+    path(
+        "storage/<int:pk>/duplicate/", views.storage_duplicate, name="dashboard-storage-duplicate"
+    ),
+    path("storage/<int:pk>/delete/", views.storage_delete, name="dashboard-storage-delete"),
+    path("storage/<int:pk>/default/", views.storage_default, name="dashboard-storage-default"),
+    path("storage/<int:pk>/test/", views.storage_test, name="dashboard-storage-test"),
+    # Stream destinations
+    path("destinations/", views.destination_list, name="dashboard-destination-list"),
+    path("destinations/new/", views.destination_create, name="dashboard-destination-create"),
+    path("destinations/<int:pk>/", views.destination_edit, name="dashboard-destination-edit"),
+    path(
+        "destinations/<int:pk>/duplicate/",
+        views.destination_duplicate,
+        name="dashboard-destination-duplicate",
+    ),
+    path(
+        "destinations/<int:pk>/delete/",
+        views.destination_delete,
+        name="dashboard-destination-delete",
+    ),
+    # Audit log
+    path("audit/", views.audit, name="dashboard-audit"),
 ]

@@ -1,0 +1,297 @@
+"""Forms of the admins' pages. They shape input for the actions in egress_app/actions.py; the
+actions validate it and raise ValidationError({field: message}), which `add_action_errors` puts
+back on the form's fields.
+
+Secret inputs are write-only: they never render a value, not even the one just typed, and an
+empty one keeps what is stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from egress_app.crypto import SecretKeyError
+from egress_app.models import (
+    AuditAction,
+    AuditEntry,
+    AuditTarget,
+    StorageProfile,
+    StreamDestination,
+)
+from egress_app.storage.providers import PROVIDERS, Field, format_key_values
+
+CLEAR_PREFIX = "clear_"
+KEEP_HELP = "Stored: {hint}. Leave empty to keep it."
+CLEAR_LABEL = "Replace (clear the stored value)"
+
+
+class SecretTextarea(forms.Textarea):
+    """A textarea for a secret (a service account key): never renders a value."""
+
+    def format_value(self, value: Any) -> str | None:
+        return None
+
+
+class WriteOnlyURLInput(forms.URLInput):
+    """A URL that may carry credentials (a stream server's): typed in plain sight, but never
+    rendered back, not even after an error."""
+
+    def format_value(self, value: Any) -> str | None:
+        return None
+
+
+def stored_hints(owner: StorageProfile | StreamDestination | None) -> dict[str, str]:
+    """The owner's secret hints; none when its secrets cannot be decrypted with the current keys
+    (the form then asks for every secret again, as for a new one)."""
+    if owner is None:
+        return {}
+    try:
+        return owner.secret_hints()
+    except SecretKeyError:
+        return {}
+
+
+def _secret_widget(kind: str) -> forms.Widget:
+    if kind in ("json", "textarea", "keyvalue"):
+        return SecretTextarea(attrs={"rows": 6, "autocomplete": "off", "spellcheck": "false"})
+    return forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"})
+
+
+def _plain_widget(kind: str) -> forms.Widget:
+    if kind == "bool":
+        return forms.CheckboxInput()
+    if kind in ("json", "textarea", "keyvalue"):
+        return forms.Textarea(attrs={"rows": 4, "spellcheck": "false"})
+    if kind == "url":
+        return forms.URLInput(attrs={"autocomplete": "off"})
+    return forms.TextInput(attrs={"autocomplete": "off"})
+
+
+def _help(field: Field, hint: str | None) -> str:
+    kept = KEEP_HELP.format(hint=hint) if hint else ""
+    return " ".join(part for part in (field.help, kept) if part)
+
+
+def form_field(field: Field, *, hint: str | None = None) -> forms.Field:
+    """The Django form field for a provider's field. Required secrets that are already stored
+    become optional (empty keeps them); the action still refuses a missing required value."""
+    if field.kind == "bool":
+        return forms.BooleanField(label=field.label, required=False, help_text=field.help)
+    widget = _secret_widget(field.kind) if field.secret else _plain_widget(field.kind)
+    return forms.CharField(
+        label=field.label,
+        required=field.required and not hint,
+        help_text=_help(field, hint),
+        widget=widget,
+        strip=False,
+    )
+
+
+class ActionErrorsMixin:
+    """Puts an action's ValidationError on the fields it names, the rest on the whole form."""
+
+    def add_action_errors(self, error: ValidationError) -> None:
+        form: Any = self
+        messages = error.message_dict if hasattr(error, "error_dict") else {None: error.messages}
+        for name, texts in messages.items():
+            target = name if name in form.fields else None
+            for text in texts:
+                form.add_error(target, text)
+
+
+class StorageProfileForm(ActionErrorsMixin, forms.Form):
+    """A storage profile: its own fields, then the chosen provider's (see providers.Field).
+
+    The provider's fields keep their names (`bucket`, `secret`); each stored secret gains a
+    `clear_<name>` checkbox. An existing profile's provider cannot change: the actions keep it.
+    """
+
+    name = forms.CharField(label="Name", max_length=100)
+    provider = forms.ChoiceField(
+        label="Provider", choices=[(key, spec.label) for key, spec in PROVIDERS.items()]
+    )
+    path_template = forms.CharField(
+        label="Path template",
+        required=False,
+        help_text="Default folder or file name for recordings, e.g. recordings/{room_name}/{time}. "
+        "LiveKit fills {room_name}, {room_id}, {time}, {utc}, {publisher_identity}, {track_id}, "
+        "{track_type}, {track_source} and {retry}.",
+    )
+    is_default = forms.BooleanField(
+        label="Default profile",
+        required=False,
+        help_text="Recordings go here when a producer does not pick a profile.",
+    )
+
+    def __init__(
+        self,
+        data: Mapping[str, Any] | None = None,
+        *,
+        provider: str,
+        profile: StorageProfile | None = None,
+    ) -> None:
+        super().__init__(data, initial=self._initial(provider, profile))
+        self.profile = profile
+        self.spec = PROVIDERS[provider]
+        if profile is None:
+            # Choosing another provider swaps its fieldset in, without a reload.
+            self.fields["provider"].widget.attrs.update(
+                {
+                    "hx-get": reverse("dashboard-storage-fields"),
+                    "hx-target": "#provider-fields",
+                    "hx-swap": "outerHTML",
+                }
+            )
+        else:
+            self.fields["provider"].disabled = True
+            self.fields[
+                "provider"
+            ].help_text = "A profile keeps its provider: add a new profile for another one."
+        if profile is not None and profile.is_default:
+            # Unticking would do nothing: another profile takes over only by becoming the default.
+            self.fields["is_default"].disabled = True
+            self.fields[
+                "is_default"
+            ].help_text = (
+                "This is the default profile. Make another profile the default to change that."
+            )
+        hints = stored_hints(profile) if profile and profile.provider == provider else {}
+        for field in self.spec.fields:
+            self.fields[field.name] = form_field(field, hint=hints.get(field.name))
+            if field.name in hints:
+                self.fields[CLEAR_PREFIX + field.name] = forms.BooleanField(
+                    label=CLEAR_LABEL, required=False
+                )
+
+    @staticmethod
+    def _initial(provider: str, profile: StorageProfile | None) -> dict[str, Any]:
+        if profile is None:
+            return {"provider": provider}
+        config = dict(profile.config)
+        for field in PROVIDERS[profile.provider].config_fields:
+            if field.kind == "keyvalue" and isinstance(config.get(field.name), Mapping):
+                config[field.name] = format_key_values(config[field.name])
+        return config | {
+            "name": profile.name,
+            "provider": profile.provider,
+            "path_template": profile.path_template,
+            "is_default": profile.is_default,
+        }
+
+    def provider_fields(self) -> Iterator[tuple[forms.BoundField, forms.BoundField | None]]:
+        """Each provider field with its "replace" checkbox, if it has one, for the fieldset."""
+        for field in self.spec.fields:
+            clear = self.fields.get(CLEAR_PREFIX + field.name)
+            yield self[field.name], (self[CLEAR_PREFIX + field.name] if clear else None)
+
+    def _values(self, secret: bool) -> dict[str, Any]:
+        fields = self.spec.secret_fields if secret else self.spec.config_fields
+        return {field.name: self.cleaned_data.get(field.name) for field in fields}
+
+    def create_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for actions.create_storage_profile (after is_valid())."""
+        kwargs = self.update_kwargs()
+        del kwargs["clear"]
+        return {"provider": self.spec.key, **kwargs}
+
+    def update_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for actions.update_storage_profile (after is_valid())."""
+        data = self.cleaned_data
+        return {
+            "name": data["name"],
+            "config": self._values(secret=False),
+            "secrets": {k: v or "" for k, v in self._values(secret=True).items()},
+            "clear": [f.name for f in self.spec.secret_fields if data.get(CLEAR_PREFIX + f.name)],
+            "path_template": data["path_template"],
+            "is_default": data["is_default"],
+        }
+
+
+class NameForm(ActionErrorsMixin, forms.Form):
+    """The new name of a duplicate."""
+
+    name = forms.CharField(label="Name of the copy", max_length=100)
+
+
+class StreamDestinationForm(ActionErrorsMixin, forms.Form):
+    """A stream destination: both its server URL and stream key are secret, so both are
+    write-only here; an edit shows hints of the stored values."""
+
+    name = forms.CharField(label="Name", max_length=100)
+    server_url = forms.CharField(
+        label="Server URL",
+        help_text="rtmp://, rtmps:// or srt:// URL of the ingest server, e.g. "
+        "rtmp://a.rtmp.youtube.com/live2; or mux:// or twitch:// with the key below.",
+        widget=WriteOnlyURLInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        strip=False,
+    )
+    stream_key = forms.CharField(
+        label="Stream key",
+        required=False,
+        help_text="Kept apart from the URL and never shown again. SRT URLs may carry the "
+        "streamid themselves and need no key.",
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        strip=False,
+    )
+    clear_stream_key = forms.BooleanField(label=CLEAR_LABEL, required=False)
+
+    def __init__(
+        self, data: Mapping[str, Any] | None = None, *, destination: StreamDestination | None = None
+    ) -> None:
+        initial = {"name": destination.name} if destination else {}
+        super().__init__(data, initial=initial)
+        hints = stored_hints(destination)
+        for name in ("server_url", "stream_key"):
+            if hint := hints.get(name):
+                field = self.fields[name]
+                field.required = False
+                field.help_text = KEEP_HELP.format(hint=hint)
+        if "stream_key" not in hints:
+            del self.fields["clear_stream_key"]
+
+    def action_kwargs(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "name": data["name"],
+            "server_url": data["server_url"],
+            "stream_key": data["stream_key"],
+        }
+
+    def clear(self) -> list[str]:
+        return ["stream_key"] if self.cleaned_data.get("clear_stream_key") else []
+
+
+class AuditFilterForm(forms.Form):
+    """The audit log's filters, read from the query string."""
+
+    action = forms.ChoiceField(
+        label="Action", required=False, choices=[("", "Any action"), *AuditAction.choices]
+    )
+    target_type = forms.ChoiceField(
+        label="Target", required=False, choices=[("", "Anything"), *AuditTarget.choices]
+    )
+    actor = forms.ChoiceField(label="Who", required=False)
+    since = forms.DateField(
+        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, data: Mapping[str, Any] | None = None) -> None:
+        super().__init__(data)
+        names = AuditEntry.objects.order_by("actor_name").values_list("actor_name", flat=True)
+        actor: Any = self.fields["actor"]
+        actor.choices = [("", "Anyone"), *((name, name) for name in names.distinct())]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        since, until = data.get("since"), data.get("until")
+        if since and until and since > until:
+            self.add_error("until", "The end date is before the start date.")
+        return data

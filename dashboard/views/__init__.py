@@ -1,0 +1,42 @@
+"""Pages people see. Access goes through permissions (egress_app/roles.py), never group names."""
+
+from __future__ import annotations
+
+from dashboard.views.audit import audit
+from dashboard.views.destinations import (
+    destination_create,
+    destination_delete,
+    destination_duplicate,
+    destination_edit,
+    destination_list,
+)
+from dashboard.views.home import home, home_live
+from dashboard.views.storage import (
+    storage_create,
+    storage_default,
+    storage_delete,
+    storage_duplicate,
+    storage_edit,
+    storage_fields,
+    storage_list,
+    storage_test,
+)
+
+__all__ = [
+    "audit",
+    "destination_create",
+    "destination_delete",
+    "destination_duplicate",
+    "destination_edit",
+    "destination_list",
+    "home",
+    "home_live",
+    "storage_create",
+    "storage_default",
+    "storage_delete",
+    "storage_duplicate",
+    "storage_edit",
+    "storage_fields",
+    "storage_list",
+    "storage_test",
+]

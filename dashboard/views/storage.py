@@ -1,0 +1,172 @@
+"""Storage profiles, for admins: list, add, edit, duplicate, delete, make default, test."""
+
+from __future__ import annotations
+
+from asgiref.sync import sync_to_async
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import ValidationError
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from dashboard.forms import NameForm, StorageProfileForm
+from dashboard.views.common import HtmxHttpRequest
+from egress_app import actions
+from egress_app.crypto import SecretKeyError
+from egress_app.models import StorageProfile
+from egress_app.roles import MANAGE_STORAGE, perm
+from egress_app.storage.probes import ProbeResult, ProbeStep, run_probe
+from egress_app.storage.providers import PROVIDERS
+
+can_manage_storage = permission_required(perm(MANAGE_STORAGE), raise_exception=True)
+
+DEFAULT_PROVIDER = "s3"
+FORM = "dashboard/storage_form.html"
+LIST = "dashboard-storage-list"
+
+
+def _get_profile(request: HttpRequest, pk: int) -> StorageProfile:
+    # The permission decorator already let only storage managers in; every profile is theirs.
+    return get_object_or_404(StorageProfile, pk=pk)
+
+
+def _profiles() -> QuerySet[StorageProfile]:
+    return StorageProfile.objects.annotate(job_count=Count("jobs")).order_by("name")
+
+
+def _chosen_provider(value: str | None, fallback: str = DEFAULT_PROVIDER) -> str:
+    # An unknown value falls back; the form's provider field then reports it.
+    return value if value in PROVIDERS else fallback
+
+
+@can_manage_storage
+@require_GET
+def storage_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "dashboard/storage_list.html", {"profiles": _profiles()})
+
+
+@can_manage_storage
+def storage_create(request: HttpRequest) -> HttpResponse:
+    provider = _chosen_provider(request.POST.get("provider") or request.GET.get("provider"))
+    form = StorageProfileForm(request.POST or None, provider=provider)
+    if request.method == "POST" and form.is_valid():
+        try:
+            profile = actions.create_storage_profile(request.user, **form.create_kwargs())
+        except ValidationError as error:
+            form.add_action_errors(error)
+        else:
+            messages.success(request, f"Added {profile.name}. Test it to check uploads work.")
+            return redirect("dashboard-storage-edit", pk=profile.pk)
+    return render(request, FORM, {"form": form, "profile": None})
+
+
+@can_manage_storage
+def storage_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    profile = _get_profile(request, pk)
+    form = StorageProfileForm(request.POST or None, provider=profile.provider, profile=profile)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.update_storage_profile(request.user, profile, **form.update_kwargs())
+        except ValidationError as error:
+            form.add_action_errors(error)
+        else:
+            messages.success(request, f"Saved {form.cleaned_data['name'].strip()}.")
+            return redirect(LIST)
+    return render(request, FORM, {"form": form, "profile": profile})
+
+
+@can_manage_storage
+@require_GET
+def storage_fields(request: HttpRequest) -> HttpResponse:
+    """The provider's fieldset of a new profile, swapped in when the provider select changes."""
+    provider = request.GET.get("provider", "")
+    if provider not in PROVIDERS:
+        return HttpResponseBadRequest("Unknown storage provider.")
+    form = StorageProfileForm(provider=provider)
+    return render(request, f"{FORM}#provider-fields", {"form": form})
+
+
+@can_manage_storage
+def storage_duplicate(request: HttpRequest, pk: int) -> HttpResponse:
+    profile = _get_profile(request, pk)
+    form = NameForm(request.POST or None, initial={"name": f"{profile.name} (copy)"})
+    if request.method == "POST" and form.is_valid():
+        try:
+            copy = actions.duplicate_storage_profile(
+                request.user, profile, name=form.cleaned_data["name"]
+            )
+        except ValidationError as error:
+            form.add_action_errors(error)
+        else:
+            messages.success(request, f"Copied {profile.name} to {copy.name}.")
+            return redirect("dashboard-storage-edit", pk=copy.pk)
+    context = {"form": form, "original": profile, "kind": "storage profile", "cancel": LIST}
+    return render(request, "dashboard/duplicate.html", context)
+
+
+@can_manage_storage
+def storage_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    profile = _get_profile(request, pk)
+    context = {"target": profile, "kind": "storage profile", "cancel": LIST}
+    if request.method == "POST":
+        try:
+            actions.delete_storage_profile(request.user, profile)
+        except actions.InUseError as error:
+            return render(
+                request, "dashboard/delete.html", context | {"refused": error}, status=409
+            )
+        messages.success(request, f"Deleted {profile.name}.")
+        return redirect(LIST)
+    jobs = profile.jobs.count()
+    return render(request, "dashboard/delete.html", context | {"job_count": jobs})
+
+
+@can_manage_storage
+@require_POST
+def storage_default(request: HttpRequest, pk: int) -> HttpResponse:
+    profile = actions.make_default_storage_profile(request.user, _get_profile(request, pk))
+    messages.success(request, f"{profile.name} is now the default storage profile.")
+    return redirect(LIST)
+
+
+def _probe_prefix(path_template: str) -> str:
+    """The fixed folder a path template starts with ("recordings/" of "recordings/{room_name}"),
+    so that the test writes where recordings will go: bucket policies often limit prefixes."""
+    fixed = path_template.split("{", 1)[0]
+    return fixed.rpartition("/")[0] + "/" if "/" in fixed else ""
+
+
+def _probe(profile: StorageProfile) -> ProbeResult:
+    try:
+        secrets = profile.secrets()
+    except SecretKeyError as error:
+        step = ProbeStep("connect", False, str(error), 0.0)
+        return ProbeResult(False, step.message, [step])
+    config = dict(profile.config) | {"path_prefix": _probe_prefix(profile.path_template)}
+    return run_probe(profile.provider, config, secrets)
+
+
+@can_manage_storage
+@require_POST
+async def storage_test(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """Write, read back and delete a probe object with the stored settings; keep the outcome."""
+    profile = await sync_to_async(_get_profile)(request, pk)
+    # SDK calls block for up to STORAGE_TEST_TIMEOUT: a worker thread of its own keeps other
+    # requests (and the rest of this page) going meanwhile.
+    result = await sync_to_async(_probe, thread_sensitive=False)(profile)
+    user = await request.auser()
+    profile = await sync_to_async(actions.record_storage_test)(user, profile, result)
+    context = {"profile": profile, "result": result}
+    if request.htmx:
+        return render(request, "dashboard/partials/storage_test.html#result", context)
+    # Without JavaScript the form posts here as a page: show the result on the edit page.
+    return await sync_to_async(_edit_page_with_result)(request, profile, result)
+
+
+def _edit_page_with_result(
+    request: HttpRequest, profile: StorageProfile, result: ProbeResult
+) -> HttpResponse:
+    form = StorageProfileForm(provider=profile.provider, profile=profile)
+    return render(request, FORM, {"form": form, "profile": profile, "result": result})
