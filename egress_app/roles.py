@@ -72,13 +72,3 @@ def user_role(user: AnyUser) -> str | None:
         return None
     names = set(Group.objects.filter(user__pk=user.pk).values_list("name", flat=True))
     return role_for_groups(names, superuser=getattr(user, "is_superuser", False))
-
-
-async def auser_role(user: AnyUser) -> str | None:
-    """`user_role` for async views."""
-    if not user.is_authenticated:
-        return None
-    names = {
-        name async for name in Group.objects.filter(user__pk=user.pk).values_list("name", flat=True)
-    }
-    return role_for_groups(names, superuser=getattr(user, "is_superuser", False))

@@ -186,3 +186,9 @@ def test_it_pins_the_query_count_of_the_fragment(as_producer, sandbox, django_as
     # permissions. Nothing per room or participant: LiveKit is not the database.
     with django_assert_num_queries(5):
         as_producer.get(LIVE)
+
+
+def test_it_shows_the_role_in_the_header_of_every_page(client, admin):
+    client.force_login(admin)
+    for name in ("dashboard-home", "dashboard-storage-list", "dashboard-audit"):
+        assert b'<span class="role">Admin</span>' in client.get(reverse(name)).content
