@@ -2,11 +2,68 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django_htmx.middleware import HtmxDetails
+
+from dashboard.forms import NameForm
+from egress_app import actions
+from egress_app.models import StorageProfile, StreamDestination
+
+Vaulted = StorageProfile | StreamDestination
 
 
 class HtmxHttpRequest(HttpRequest):
     """A request that went through django-htmx's middleware (settings.MIDDLEWARE)."""
 
     htmx: HtmxDetails
+
+
+def duplicate_page(
+    request: HttpRequest,
+    original: Vaulted,
+    *,
+    duplicate: Callable[..., Vaulted],
+    kind: str,
+    cancel: str,
+    edit: str,
+) -> HttpResponse:
+    """Ask for the copy's name, then copy `original` with the `duplicate` action."""
+    form = NameForm(request.POST or None, initial={"name": f"{original.name} (copy)"})
+    if request.method == "POST" and form.is_valid():
+        try:
+            copy = duplicate(request.user, original, name=form.cleaned_data["name"])
+        except ValidationError as error:
+            form.add_action_errors(error)
+        else:
+            messages.success(request, f"Copied {original.name} to {copy.name}.")
+            return redirect(edit, pk=copy.pk)
+    context = {"form": form, "original": original, "kind": kind, "cancel": cancel}
+    return render(request, "dashboard/duplicate.html", context)
+
+
+def delete_page(
+    request: HttpRequest,
+    target: Vaulted,
+    *,
+    delete: Callable[[Any, Any], None],
+    kind: str,
+    cancel: str,
+) -> HttpResponse:
+    """Confirm, then delete `target` with the `delete` action, or say why it must stay."""
+    context = {"target": target, "kind": kind, "cancel": cancel}
+    if request.method == "POST":
+        try:
+            delete(request.user, target)
+        except actions.InUseError as error:
+            return render(
+                request, "dashboard/delete.html", context | {"refused": error}, status=409
+            )
+        messages.success(request, f"Deleted {target.name}.")
+        return redirect(cancel)
+    return render(request, "dashboard/delete.html", context | {"job_count": target.jobs.count()})

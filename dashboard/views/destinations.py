@@ -12,7 +12,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
 
-from dashboard.forms import NameForm, StreamDestinationForm, stored_hints
+from dashboard.forms import StreamDestinationForm, stored_hints
+from dashboard.views.common import delete_page, duplicate_page
 from egress_app import actions
 from egress_app.models import StreamDestination
 from egress_app.roles import MANAGE_DESTINATIONS, perm
@@ -75,34 +76,22 @@ def destination_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @can_manage_destinations
 def destination_duplicate(request: HttpRequest, pk: int) -> HttpResponse:
-    destination = _get_destination(request, pk)
-    form = NameForm(request.POST or None, initial={"name": f"{destination.name} (copy)"})
-    if request.method == "POST" and form.is_valid():
-        try:
-            copy = actions.duplicate_stream_destination(
-                request.user, destination, name=form.cleaned_data["name"]
-            )
-        except ValidationError as error:
-            form.add_action_errors(error)
-        else:
-            messages.success(request, f"Copied {destination.name} to {copy.name}.")
-            return redirect("dashboard-destination-edit", pk=copy.pk)
-    context = {"form": form, "original": destination, "kind": "stream destination", "cancel": LIST}
-    return render(request, "dashboard/duplicate.html", context)
+    return duplicate_page(
+        request,
+        _get_destination(request, pk),
+        duplicate=actions.duplicate_stream_destination,
+        kind="stream destination",
+        cancel=LIST,
+        edit="dashboard-destination-edit",
+    )
 
 
 @can_manage_destinations
 def destination_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    destination = _get_destination(request, pk)
-    context = {"target": destination, "kind": "stream destination", "cancel": LIST}
-    if request.method == "POST":
-        try:
-            actions.delete_stream_destination(request.user, destination)
-        except actions.InUseError as error:
-            return render(
-                request, "dashboard/delete.html", context | {"refused": error}, status=409
-            )
-        messages.success(request, f"Deleted {destination.name}.")
-        return redirect(LIST)
-    jobs = destination.jobs.count()
-    return render(request, "dashboard/delete.html", context | {"job_count": jobs})
+    return delete_page(
+        request,
+        _get_destination(request, pk),
+        delete=actions.delete_stream_destination,
+        kind="stream destination",
+        cancel=LIST,
+    )

@@ -11,8 +11,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from dashboard.forms import NameForm, StorageProfileForm
-from dashboard.views.common import HtmxHttpRequest
+from dashboard.forms import StorageProfileForm
+from dashboard.views.common import HtmxHttpRequest, delete_page, duplicate_page
 from egress_app import actions
 from egress_app.crypto import SecretKeyError
 from egress_app.models import StorageProfile
@@ -90,37 +90,25 @@ def storage_fields(request: HttpRequest) -> HttpResponse:
 
 @can_manage_storage
 def storage_duplicate(request: HttpRequest, pk: int) -> HttpResponse:
-    profile = _get_profile(request, pk)
-    form = NameForm(request.POST or None, initial={"name": f"{profile.name} (copy)"})
-    if request.method == "POST" and form.is_valid():
-        try:
-            copy = actions.duplicate_storage_profile(
-                request.user, profile, name=form.cleaned_data["name"]
-            )
-        except ValidationError as error:
-            form.add_action_errors(error)
-        else:
-            messages.success(request, f"Copied {profile.name} to {copy.name}.")
-            return redirect("dashboard-storage-edit", pk=copy.pk)
-    context = {"form": form, "original": profile, "kind": "storage profile", "cancel": LIST}
-    return render(request, "dashboard/duplicate.html", context)
+    return duplicate_page(
+        request,
+        _get_profile(request, pk),
+        duplicate=actions.duplicate_storage_profile,
+        kind="storage profile",
+        cancel=LIST,
+        edit="dashboard-storage-edit",
+    )
 
 
 @can_manage_storage
 def storage_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    profile = _get_profile(request, pk)
-    context = {"target": profile, "kind": "storage profile", "cancel": LIST}
-    if request.method == "POST":
-        try:
-            actions.delete_storage_profile(request.user, profile)
-        except actions.InUseError as error:
-            return render(
-                request, "dashboard/delete.html", context | {"refused": error}, status=409
-            )
-        messages.success(request, f"Deleted {profile.name}.")
-        return redirect(LIST)
-    jobs = profile.jobs.count()
-    return render(request, "dashboard/delete.html", context | {"job_count": jobs})
+    return delete_page(
+        request,
+        _get_profile(request, pk),
+        delete=actions.delete_storage_profile,
+        kind="storage profile",
+        cancel=LIST,
+    )
 
 
 @can_manage_storage

@@ -64,18 +64,29 @@ def _edges_alnum(name: str) -> bool:
     return name[0].isalnum() and name[-1].isalnum()
 
 
+_REPEATS = {".": "dots", "-": "hyphens"}
+
+
+def _name_error(
+    name: str, noun: str, allowed: str, allowed_text: str, *, repeat: str = "", ip: bool = False
+) -> str | None:
+    """The character rules bucket and container names share, once the length is right."""
+    if not re.fullmatch(allowed, name):
+        return f"Use only {allowed_text}."
+    if not _edges_alnum(name):
+        return f"Start and end the {noun} name with a lowercase letter or a digit."
+    if repeat and repeat * 2 in name:
+        return f"A {noun} name cannot contain two {_REPEATS[repeat]} in a row."
+    if ip and _is_ip(name):
+        return f"A {noun} name cannot be an IP address."
+    return None
+
+
 def s3_bucket_error(name: str) -> str | None:
     if not 3 <= len(name) <= 63:
         return "Bucket names are 3 to 63 characters long."
-    if not re.fullmatch(r"[a-z0-9.-]+", name):
-        return "Use only lowercase letters, digits, dots (.) and hyphens (-)."
-    if not _edges_alnum(name):
-        return "Start and end the bucket name with a lowercase letter or a digit."
-    if ".." in name:
-        return "A bucket name cannot contain two dots in a row."
-    if _is_ip(name):
-        return "A bucket name cannot be an IP address."
-    return None
+    text = "lowercase letters, digits, dots (.) and hyphens (-)"
+    return _name_error(name, "bucket", r"[a-z0-9.-]+", text, repeat=".", ip=True)
 
 
 def gcs_bucket_error(name: str) -> str | None:
@@ -83,27 +94,15 @@ def gcs_bucket_error(name: str) -> str | None:
         return "Bucket names are 3 to 63 characters long (up to 222 if they contain dots)."
     if any(len(part) > 63 for part in name.split(".")):
         return "Each dot-separated part of a bucket name is at most 63 characters long."
-    if not re.fullmatch(r"[a-z0-9._-]+", name):
-        return "Use only lowercase letters, digits, dots (.), hyphens (-) and underscores (_)."
-    if not _edges_alnum(name):
-        return "Start and end the bucket name with a lowercase letter or a digit."
-    if ".." in name:
-        return "A bucket name cannot contain two dots in a row."
-    if _is_ip(name):
-        return "A bucket name cannot be an IP address."
-    return None
+    text = "lowercase letters, digits, dots (.), hyphens (-) and underscores (_)"
+    return _name_error(name, "bucket", r"[a-z0-9._-]+", text, repeat=".", ip=True)
 
 
 def azure_container_error(name: str) -> str | None:
     if not 3 <= len(name) <= 63:
         return "Container names are 3 to 63 characters long."
-    if not re.fullmatch(r"[a-z0-9-]+", name):
-        return "Use only lowercase letters, digits and hyphens (-)."
-    if not _edges_alnum(name):
-        return "Start and end the container name with a lowercase letter or a digit."
-    if "--" in name:
-        return "A container name cannot contain two hyphens in a row."
-    return None
+    text = "lowercase letters, digits and hyphens (-)"
+    return _name_error(name, "container", r"[a-z0-9-]+", text, repeat="-")
 
 
 def azure_account_error(name: str) -> str | None:
@@ -115,11 +114,7 @@ def azure_account_error(name: str) -> str | None:
 def oss_bucket_error(name: str) -> str | None:
     if not 3 <= len(name) <= 63:
         return "Bucket names are 3 to 63 characters long."
-    if not re.fullmatch(r"[a-z0-9-]+", name):
-        return "Use only lowercase letters, digits and hyphens (-)."
-    if not _edges_alnum(name):
-        return "Start and end the bucket name with a lowercase letter or a digit."
-    return None
+    return _name_error(name, "bucket", r"[a-z0-9-]+", "lowercase letters, digits and hyphens (-)")
 
 
 def region_error(region: str, *, custom_endpoint: bool) -> str | None:
