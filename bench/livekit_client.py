@@ -14,9 +14,7 @@ import argparse
 import asyncio
 import logging
 import os
-import statistics
 import sys
-import time
 import warnings
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -28,36 +26,13 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
 django.setup()
 
 from livekit.protocol import egress  # noqa: E402
+from timing import measure, report  # noqa: E402
 
 from egress_app.livekit import LiveKitClient  # noqa: E402
 from egress_app.sandbox.config import Pacing  # noqa: E402
 from egress_app.sandbox.testing import RunningSandbox, fast_config, running_sandbox  # noqa: E402
 
 FILE = egress.EncodedFileOutput(filepath="bench/{room_name}-{time}.mp4")
-
-
-async def measure(
-    call: Callable[[], Awaitable[object]], calls: int, budget: float
-) -> tuple[list[float], float]:
-    await call()  # warm the connection pool
-    samples: list[float] = []
-    began = time.perf_counter()
-    deadline = began + budget
-    while len(samples) < calls and time.perf_counter() < deadline:
-        start = time.perf_counter()
-        await call()
-        samples.append(time.perf_counter() - start)
-    return samples, time.perf_counter() - began
-
-
-def report(name: str, samples: list[float], elapsed: float) -> None:
-    ms = sorted(sample * 1000 for sample in samples)
-    p50 = statistics.median(ms)
-    p95 = ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))]
-    print(
-        f"  {name:<28} n={len(ms):>4}  p50 {p50:7.2f} ms  p95 {p95:7.2f} ms  "
-        f"{len(ms) / elapsed:8.1f} calls/s"
-    )
 
 
 async def bench_format(sandbox: RunningSandbox, wire_format: str, args: argparse.Namespace) -> None:

@@ -1,0 +1,31 @@
+"""Timing helpers the benchmark scripts share: bounded sequential runs, one report line each."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+
+
+async def measure(
+    call: Callable[[], Awaitable[object]], calls: int, budget: float
+) -> tuple[list[float], float]:
+    await call()  # warm the connection pool
+    samples: list[float] = []
+    began = time.perf_counter()
+    deadline = began + budget
+    while len(samples) < calls and time.perf_counter() < deadline:
+        start = time.perf_counter()
+        await call()
+        samples.append(time.perf_counter() - start)
+    return samples, time.perf_counter() - began
+
+
+def report(name: str, samples: list[float], elapsed: float) -> None:
+    ms = sorted(sample * 1000 for sample in samples)
+    p50 = statistics.median(ms)
+    p95 = ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))]
+    print(
+        f"  {name:<28} n={len(ms):>4}  p50 {p50:7.2f} ms  p95 {p95:7.2f} ms  "
+        f"{len(ms) / elapsed:8.1f} calls/s"
+    )
