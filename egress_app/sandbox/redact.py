@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import re
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
-
 from google.protobuf.message import Message
 from livekit.protocol import egress
 
-# rtmp urls must be of format rtmp(s)://{host}(/{path})/{app}/{stream_key}( live=1)
-RTMP_PATTERN = re.compile(r"^(rtmps?://)(.*/)(.*/)(\S*)( live=1)?$")
+# The URL rules are the production module's: the sandbox echoes URLs exactly as LiveKit does.
+from egress_app.livekit.redact import RTMP_PATTERN, redact_query
+from egress_app.livekit.redact import echoed_stream_url as redact_stream_url
+
+__all__ = ["RTMP_PATTERN", "redact_request", "redact_stream_url"]
 
 _S3_FIELDS = {
     "access_key": "{access_key}",
@@ -23,38 +23,6 @@ _UPLOAD_FIELDS = {
     "azure": {"account_name": "{account_name}", "account_key": "{account_key}"},
     "aliOSS": {"access_key": "{access_key}", "secret": "{secret}"},
 }
-
-
-def redact_identifier(identifier: str) -> str:
-    prefix = suffix = ""
-    for size in (3, 2, 1):
-        if len(identifier) >= size * 3:
-            prefix, suffix = identifier[:size], identifier[-size:]
-            break
-    return f"{{{prefix}...{suffix}}}"
-
-
-def redact_stream_key(url: str) -> tuple[str, bool]:
-    match = RTMP_PATTERN.match(url)
-    if match is None:
-        return url, False
-    scheme, host, app, key, live = match.groups()
-    return f"{scheme}{host}{app}{redact_identifier(key)}{live or ''}", True
-
-
-def redact_query(url: str) -> str:
-    """Websocket URLs keep their keys but lose their values: `?token={...}`."""
-    parts = urlsplit(url)
-    if not parts.query:
-        return url
-    query = "&".join(f"{key}={{...}}" for key, _ in parse_qsl(parts.query, keep_blank_values=True))
-    return urlunsplit(parts._replace(query=query))
-
-
-def redact_stream_url(url: str) -> str:
-    if url.startswith(("ws://", "wss://")):
-        return redact_query(url)
-    return redact_stream_key(url)[0]
 
 
 def _redact_upload(holder: Message) -> None:
