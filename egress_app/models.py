@@ -1,14 +1,20 @@
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+from urllib.parse import parse_qsl, urlsplit
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from google.protobuf import json_format
 from google.protobuf.message import Message
 from livekit.protocol import egress
 
-from egress_app.crypto import decrypt_json, encrypt_json, hint
+from egress_app.crypto import SecretKeyError, decrypt_json, encrypt_json, hint
+from egress_app.livekit.redact import redact_stream_url
 from egress_app.roles import PERMISSIONS
 from egress_app.storage import destinations
 from egress_app.storage.providers import PROVIDERS, Provider
@@ -47,7 +53,7 @@ class StorageProvider(models.TextChoices):
 class UsedByJobsQuerySet(models.QuerySet):
     def with_job_counts(self) -> UsedByJobsQuerySet:
         """Annotate `job_count` (all jobs) and `running_job_count` (jobs still running)."""
-        running = models.Q(jobs__status__in=EgressJob.ACTIVE_STATUSES)
+        running = running_jobs("jobs__")
         return self.annotate(
             job_count=models.Count("jobs", distinct=True),
             running_job_count=models.Count("jobs", filter=running, distinct=True),
@@ -183,16 +189,37 @@ class EgressStatus(models.TextChoices):
     LIMIT_REACHED = "EGRESS_LIMIT_REACHED", "Limit reached"
 
 
-class EgressJob(models.Model):
-    """One egress started from the dashboard; `config` never holds secret values."""
+class LaunchState(models.TextChoices):
+    """Where the dashboard's Start call stands; `status` only describes an egress that exists."""
+
+    LAUNCHING = "launching", "Launching"
+    LAUNCHED = "launched", "Launched"
+    REFUSED = "refused", "Refused by LiveKit"
+    UNKNOWN = "unknown", "No answer from LiveKit"
+
+
+class EgressJob(SecretsMixin):
+    """One egress started from the dashboard; `config` never holds secret values.
+
+    The row exists before LiveKit answers (`launch_state` launching, no `egress_id`, blank
+    `status`). `encrypted_secrets` maps each stream output (`destination:<id>`, `adhoc:<n>`) to
+    the exact URL LiveKit dials, since UpdateStream removes a stream by its original URL and
+    LiveKit only ever shows redacted copies; a track egress's websocket URL is kept there too.
+    """
 
     ACTIVE_STATUSES = (EgressStatus.STARTING, EgressStatus.ACTIVE, EgressStatus.ENDING)
+    # LiveKit accepts Stop/Update only in these (a later one answers failed_precondition).
+    UPDATABLE_STATUSES = (EgressStatus.STARTING, EgressStatus.ACTIVE)
 
-    egress_id = models.CharField(max_length=64, unique=True)
+    egress_id = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    launch_token = models.UUIDField(unique=True, null=True, blank=True, editable=False)
+    launch_state = models.CharField(
+        max_length=16, choices=LaunchState.choices, default=LaunchState.LAUNCHED
+    )
     kind = models.CharField(max_length=32, choices=EgressKind.choices)
     room_name = models.CharField(max_length=255, blank=True)
     status = models.CharField(
-        max_length=32, choices=EgressStatus.choices, default=EgressStatus.STARTING
+        max_length=32, choices=EgressStatus.choices, default=EgressStatus.STARTING, blank=True
     )
     started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -206,6 +233,8 @@ class EgressJob(models.Model):
         StorageProfile, null=True, blank=True, on_delete=models.PROTECT, related_name="jobs"
     )
     destinations = models.ManyToManyField(StreamDestination, blank=True, related_name="jobs")
+    # Every ad-hoc stream URL ever attached, redacted, by number (`adhoc:<n>`); None once removed.
+    adhoc_outputs = models.JSONField(default=list, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(null=True, blank=True)
@@ -228,11 +257,230 @@ class EgressJob(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.egress_id
+        return self.egress_id or f"job {self.pk} ({self.get_launch_state_display().lower()})"
+
+    @property
+    def status_label(self) -> str:
+        """LiveKit's status, or where the launch stands while there is no egress."""
+        return self.get_status_display() if self.status else self.get_launch_state_display()
 
     @property
     def is_active(self) -> bool:
         return self.status in self.ACTIVE_STATUSES
+
+    @property
+    def is_updatable(self) -> bool:
+        launched = self.launch_state == LaunchState.LAUNCHED and bool(self.egress_id)
+        return launched and self.status in self.UPDATABLE_STATUSES
+
+    @property
+    def can_stop(self) -> bool:
+        return self.is_updatable
+
+    @property
+    def can_update_layout(self) -> bool:
+        return self.is_updatable and _uses_template(self.kind, self.info)
+
+    @property
+    def can_update_stream(self) -> bool:
+        return self.is_updatable and _has_stream_output(self.config, self.info)
+
+    def stream_outputs(self) -> list[tuple[str, str]]:
+        """The stream outputs now attached: (`destination:<id>` / `adhoc:<n>`, what to show)."""
+        outputs = [(f"destination:{d.pk}", d.name) for d in self.destinations.all()]
+        outputs += [(f"adhoc:{n}", url) for n, url in enumerate(self.adhoc_outputs) if url]
+        return outputs
+
+    def stream_output_url(self, output: str) -> str | None:
+        """The URL LiveKit dials for `output` ("destination:<id>" / "adhoc:<n>"), if kept."""
+        return self.secrets().get(output)
+
+    def apply_info(self, info: egress.EgressInfo) -> bool:
+        """Fold LiveKit's view of the egress in (not saved); False, changing nothing, when
+        `info` is older than what the job already shows, so late updates never move it back.
+
+        LiveKit's error fields replace the job's whenever LiveKit reports an error or details,
+        or the egress has ended; otherwise an error kept by a failed action stays visible.
+        """
+        if info.updated_at < _stored_updated_ns(self.info, self.updated_at):
+            return False
+        self.status = egress.EgressStatus.Name(info.status)
+        self.room_name = info.room_name or self.room_name
+        self.started_at = _from_ns(info.started_at) or self.started_at
+        self.ended_at = _from_ns(info.ended_at) or self.ended_at
+        self.updated_at = _from_ns(info.updated_at) or self.updated_at
+        urls = self._dialled_urls()
+        if info.error or info.details or not self.is_active:
+            self.error = hide_stream_urls(info.error, urls)
+            self.details = hide_stream_urls(info.details, urls)
+            self.error_code = info.error_code or None
+        self.results = _results_of(info, urls)
+        self.info = _info_json(info, urls)
+        return True
+
+    def _dialled_urls(self) -> list[str]:
+        # Only to hide them in LiveKit's texts: a missing key must not stop the update.
+        try:
+            return list(self.secrets().values())
+        except SecretKeyError:
+            return []
+
+
+# --- LiveKit's EgressInfo, as a job keeps it ----------------------------------------------------
+# Keys of upload credentials in an echoed request. LiveKit replaces them with placeholders
+# (`{secret}`); a server that forgot one (the proxy password, say) must not get it stored.
+_CREDENTIAL_KEYS = {
+    "access_key",
+    "secret",
+    "session_token",
+    "assume_role_external_id",
+    "credentials",
+    "account_name",
+    "account_key",
+    "password",
+}
+_URL_KEYS = {"url", "urls", "websocket_url"}
+_STREAM_SCHEMES = ("rtmp://", "rtmps://", "srt://", "mux://", "twitch://", "ws://", "wss://")
+_NS = 1_000_000_000
+# Shorter values are too common to hide as a secret wherever they appear.
+_SECRET_PART_CHARS = 6
+
+
+def _from_ns(ns: int) -> datetime | None:
+    """An aware datetime from LiveKit's Unix nanoseconds (0 means unset)."""
+    if not ns:
+        return None
+    seconds, rest = divmod(ns, _NS)
+    return datetime.fromtimestamp(seconds, UTC) + timedelta(microseconds=rest // 1000)
+
+
+def _seconds(ns: int) -> float:
+    return round(ns / _NS, 3)
+
+
+def _stored_updated_ns(info: Mapping[str, Any], updated_at: datetime | None) -> int:
+    if info.get("updated_at"):
+        return int(info["updated_at"])  # exact: int64 kept as a string by json_format
+    if updated_at is None:
+        return 0
+    return int(updated_at.timestamp()) * _NS + updated_at.microsecond * 1000
+
+
+def _secret_parts(url: str) -> list[str]:
+    """What in a stream URL may be secret: the key, query values, a password."""
+    parts = urlsplit(url)
+    found = [value for _, value in parse_qsl(parts.query)]
+    if parts.scheme in ("mux", "twitch"):
+        found.append(parts.netloc)
+    elif parts.scheme in ("rtmp", "rtmps"):
+        found.append(parts.path.rsplit("/", 1)[-1].removesuffix(" live=1"))
+    with contextlib.suppress(ValueError):
+        found.append(parts.password or "")
+    return [part for part in found if len(part) >= _SECRET_PART_CHARS]
+
+
+def hide_stream_urls(text: str, urls: Sequence[str]) -> str:
+    """`text` with each of these real stream URLs redacted, and any secret part of one that
+    still shows (LiveKit may quote a URL as it rewrote it, `mux://` expanded, say)."""
+    for url in urls:
+        text = text.replace(url, redact_stream_url(url))
+    for url in urls:
+        for part in _secret_parts(url):
+            text = text.replace(part, "{…}")
+    return text
+
+
+def _scrub(value: Any, urls: Sequence[str], key: str = "") -> Any:
+    if isinstance(value, dict):
+        return {name: _scrub(item, urls, name) for name, item in value.items()}
+    if isinstance(value, list):
+        return [_scrub(item, urls, key) for item in value]
+    if not isinstance(value, str) or not value:
+        return value
+    if key in _CREDENTIAL_KEYS and not (value.startswith("{") and value.endswith("}")):
+        return f"{{{key}}}"
+    if key in _URL_KEYS and value.startswith(_STREAM_SCHEMES):
+        return _redact_once(value)
+    return hide_stream_urls(value, urls)
+
+
+def _redact_once(url: str) -> str:
+    # LiveKit has already redacted RTMP keys (`{abc...xyz}`); redacting twice would mangle them.
+    return url if "{" in url else redact_stream_url(url)
+
+
+def _info_json(info: egress.EgressInfo, urls: Sequence[str]) -> dict[str, Any]:
+    raw = json_format.MessageToDict(info, preserving_proto_field_name=True)
+    return cast(dict[str, Any], _scrub(raw, urls))
+
+
+def _file_result(result: egress.FileInfo) -> dict[str, Any]:
+    return {
+        "filename": result.filename,
+        "location": result.location,
+        "size": result.size,
+        "duration": _seconds(result.duration),
+    }
+
+
+def _stream_result(result: egress.StreamInfo, urls: Sequence[str]) -> dict[str, Any]:
+    return {
+        "url": _redact_once(result.url),
+        "status": egress.StreamInfo.Status.Name(result.status),
+        "error": hide_stream_urls(result.error, urls),
+        "retries": result.retries,
+        "duration": _seconds(result.duration),
+    }
+
+
+def _segments_result(result: egress.SegmentsInfo) -> dict[str, Any]:
+    return {
+        "playlist_name": result.playlist_name,
+        "playlist_location": result.playlist_location,
+        "live_playlist_name": result.live_playlist_name,
+        "live_playlist_location": result.live_playlist_location,
+        "segment_count": result.segment_count,
+        "size": result.size,
+        "duration": _seconds(result.duration),
+    }
+
+
+def _images_result(result: egress.ImagesInfo) -> dict[str, Any]:
+    return {"filename_prefix": result.filename_prefix, "image_count": result.image_count}
+
+
+def _results_of(info: egress.EgressInfo, urls: Sequence[str]) -> dict[str, Any]:
+    """Per-output results; an older LiveKit fills only the deprecated single `result`."""
+    legacy = info.WhichOneof("result")
+    files = list(info.file_results) or ([info.file] if legacy == "file" else [])
+    streams = list(info.stream_results) or (list(info.stream.info) if legacy == "stream" else [])
+    segments = list(info.segment_results) or ([info.segments] if legacy == "segments" else [])
+    return {
+        "files": [_file_result(result) for result in files],
+        "streams": [_stream_result(result, urls) for result in streams],
+        "segments": [_segments_result(result) for result in segments],
+        "images": [_images_result(result) for result in info.image_results],
+        "manifest_location": info.manifest_location,
+    }
+
+
+def _uses_template(kind: str, info: Mapping[str, Any]) -> bool:
+    """A room composite: v1 RoomComposite or a v2 StartEgress with a template source."""
+    request = info.get("egress") or {}
+    return kind == EgressKind.ROOM_COMPOSITE or "room_composite" in info or "template" in request
+
+
+def _has_stream_output(config: Mapping[str, Any], info: Mapping[str, Any]) -> bool:
+    outputs = config.get("outputs") or {}
+    return bool(outputs.get("stream") or info.get("stream_results"))
+
+
+def running_jobs(prefix: str = "") -> models.Q:
+    """Jobs that hold on to their profile and destinations: an egress still running, or a Start
+    call still waiting for LiveKit's answer (no status yet)."""
+    return models.Q(**{f"{prefix}status__in": EgressJob.ACTIVE_STATUSES}) | models.Q(
+        **{f"{prefix}launch_state": LaunchState.LAUNCHING}
+    )
 
 
 # --- audit log ----------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The named state changes of the domain.
+"""The vault's named state changes: storage profiles, stream destinations and their keys.
 
 Each action runs in one transaction and writes its AuditEntry inside it. Bad input raises
 `ValidationError({field: message})` before anything is written.
@@ -21,6 +21,7 @@ from egress_app.models import (
     EgressJob,
     StorageProfile,
     StreamDestination,
+    running_jobs,
 )
 from egress_app.storage import destinations
 from egress_app.storage.providers import PROVIDERS, Provider, path_template_error
@@ -123,8 +124,8 @@ def _value_changes(pairs: Mapping[str, tuple[Any, Any]]) -> list[str]:
 
 
 def _refuse_if_in_use(target: StorageProfile | StreamDestination, what: str) -> None:
-    jobs = target.jobs.filter(status__in=EgressJob.ACTIVE_STATUSES).order_by("created_at", "pk")
-    running = list(jobs.values_list("egress_id", flat=True))
+    jobs = target.jobs.filter(running_jobs()).order_by("created_at", "pk")
+    running = [egress_id or f"job {pk}" for pk, egress_id in jobs.values_list("pk", "egress_id")]
     if not running:
         return
     shown = ", ".join(running[:SHOWN_JOB_IDS])
@@ -420,7 +421,7 @@ def rotate_all_secrets(actor: Actor = None) -> int:
     """Re-encrypt every stored secret with the newest key; how many were. SecretKeyError (and
     nothing changed) when some stored secret cannot be decrypted with any configured key."""
     count = 0
-    for model in (StorageProfile, StreamDestination):
+    for model in (StorageProfile, StreamDestination, EgressJob):
         rows = model.objects.select_for_update().exclude(encrypted_secrets="")
         for pk, token in rows.values_list("pk", "encrypted_secrets"):
             model.objects.filter(pk=pk).update(encrypted_secrets=reencrypt(token))

@@ -1,0 +1,62 @@
+"""The named state changes of the domain: every change to a profile, destination or job.
+
+`vault` holds storage profiles, stream destinations and their keys; `egress` holds egress jobs
+(start, stop, layout and stream updates, LiveKit's EgressInfo folded in). Callers use this
+package: `from egress_app import actions; actions.start_egress(...)`.
+"""
+
+from __future__ import annotations
+
+from egress_app.actions.egress import (
+    JobError,
+    LaunchError,
+    add_stream_outputs,
+    ingest_egress_info,
+    remove_stream_output,
+    start_egress,
+    stop_egress,
+    update_layout,
+)
+from egress_app.actions.vault import (
+    DESTINATION_SECRETS,
+    Actor,
+    InUseError,
+    ProbeOutcome,
+    create_storage_profile,
+    create_stream_destination,
+    delete_storage_profile,
+    delete_stream_destination,
+    duplicate_storage_profile,
+    duplicate_stream_destination,
+    make_default_storage_profile,
+    record_storage_test,
+    rotate_all_secrets,
+    update_storage_profile,
+    update_stream_destination,
+)
+
+__all__ = [
+    "DESTINATION_SECRETS",
+    "Actor",
+    "InUseError",
+    "JobError",
+    "LaunchError",
+    "ProbeOutcome",
+    "add_stream_outputs",
+    "create_storage_profile",
+    "create_stream_destination",
+    "delete_storage_profile",
+    "delete_stream_destination",
+    "duplicate_storage_profile",
+    "duplicate_stream_destination",
+    "ingest_egress_info",
+    "make_default_storage_profile",
+    "record_storage_test",
+    "remove_stream_output",
+    "rotate_all_secrets",
+    "start_egress",
+    "stop_egress",
+    "update_layout",
+    "update_storage_profile",
+    "update_stream_destination",
+]

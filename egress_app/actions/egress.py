@@ -1,0 +1,603 @@
+"""Egress jobs: start, stop and update egresses in LiveKit, and fold LiveKit's view into the job.
+
+No transaction stays open during a LiveKit call: the job row is written before the call (so a
+second submit of the same launch finds it) and again after it, each time in a short transaction
+on a freshly locked row. A LiveKit error is kept on the job in plain words (`error`), with its
+HTTP status (`error_code`) and `Twirp <code>: <message>` (`details`), then raised as JobError.
+Stream URLs in LiveKit's texts are redacted before anything is stored: they may carry keys.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import cached_property
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from django.conf import settings
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import IntegrityError, transaction
+from google.protobuf.message import Message
+from livekit.protocol import egress
+
+from egress_app.actions.vault import Actor
+from egress_app.crypto import encrypt_json
+from egress_app.launch.config import (
+    STREAM_FAMILIES,
+    LaunchConfig,
+    adhoc_url_error,
+    normalize_launch_config,
+    storage_needed,
+    validate_launch_config,
+)
+from egress_app.launch.requests import StartCall, build_start_call, stream_urls
+from egress_app.livekit import (
+    LiveKitError,
+    LiveKitTimeout,
+    LiveKitUnreachable,
+    get_livekit_client,
+)
+from egress_app.livekit.redact import redact_stream_url
+from egress_app.models import (
+    EgressJob,
+    LaunchState,
+    StorageProfile,
+    StreamDestination,
+    hide_stream_urls,
+)
+
+# An egress LiveKit lists after a Start that timed out counts as that launch's only if it
+# started no earlier than this before the job row was written (allows for clock skew).
+ADOPT_CLOCK_MARGIN = timedelta(seconds=5)
+LAYOUT_LENGTH = 100
+GONE_PROFILE = "The chosen storage profile no longer exists."
+GONE_DESTINATION = "A chosen destination no longer exists."
+# The job's kept URLs that are stream outputs (UpdateStream can add and remove them).
+STREAM_REFS = ("destination:", "adhoc:")
+# The job's kept track egress websocket URL (its query may hold a token).
+WEBSOCKET_REF = "track:websocket_url"
+
+_START_METHODS = {
+    "StartRoomCompositeEgress": "start_room_composite_egress",
+    "StartWebEgress": "start_web_egress",
+    "StartParticipantEgress": "start_participant_egress",
+    "StartTrackCompositeEgress": "start_track_composite_egress",
+    "StartTrackEgress": "start_track_egress",
+    "StartEgress": "start_egress",
+}
+# Where a Start request says where media goes; everything else says what is recorded.
+_OUTPUT_FIELDS = (
+    "file",
+    "stream",
+    "segments",
+    "file_outputs",
+    "stream_outputs",
+    "segment_outputs",
+    "image_outputs",
+    "outputs",
+    "storage",
+    "websocket_url",
+    "webhooks",
+)
+_MISSING_FIELD = re.compile(r"request has missing or invalid field: (.+)", re.IGNORECASE)
+
+
+class JobError(Exception):
+    """LiveKit refused an action on a job, or the job's state rules it out.
+
+    `job` is the row as it is now (with the LiveKit error kept when there was one).
+    """
+
+    def __init__(self, job: EgressJob, message: str) -> None:
+        super().__init__(message)
+        self.job = job
+        self.message = message
+
+
+class LaunchError(JobError):
+    """LiveKit refused the start, or never answered and no egress was found for it."""
+
+    def __init__(self, job: EgressJob) -> None:
+        super().__init__(job, job.error)
+
+
+# --- LiveKit ------------------------------------------------------------------------------------
+def _call(method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run one async client method from sync code (views, commands)."""
+    return async_to_sync(method)(*args, **kwargs)
+
+
+def _fetch_info(job: EgressJob) -> egress.EgressInfo | None:
+    """LiveKit's current view of the job's egress, None when it cannot be had."""
+    try:
+        items = _call(get_livekit_client().list_egress, egress_id=job.egress_id)
+    except LiveKitError:
+        return None
+    return next((item for item in items if item.egress_id == job.egress_id), None)
+
+
+def _plain(error: LiveKitError, room_name: str) -> str:
+    if error.code == "invalid_argument" and (match := _MISSING_FIELD.search(error.message)):
+        field = match.group(1).strip()
+        return f"LiveKit rejected the request: the field “{field}” is missing or invalid."
+    if error.code == "not_found" and "room does not exist" in error.message:
+        return (
+            f"The room “{room_name}” does not exist (any more): LiveKit records only a room "
+            "that is open."
+        )
+    return error.plain
+
+
+def _twirp(error: LiveKitError) -> str:
+    return f"Twirp {error.code}: {error.message}"
+
+
+# --- jobs ---------------------------------------------------------------------------------------
+def _fresh(job: EgressJob) -> EgressJob:
+    return EgressJob.objects.get(pk=job.pk)
+
+
+def _locked(job: EgressJob) -> EgressJob:
+    return EgressJob.objects.select_for_update().get(pk=job.pk)
+
+
+def _change(job: EgressJob, change: Callable[[EgressJob], object]) -> EgressJob:
+    """Apply `change` to the freshly locked row and save it, in one short transaction."""
+    with transaction.atomic():
+        job = _locked(job)
+        change(job)
+        job.save()
+    return job
+
+
+def _clear_error(job: EgressJob) -> None:
+    job.error, job.error_code, job.details = "", None, ""
+
+
+def _set_error(job: EgressJob, error: LiveKitError, urls: Sequence[str]) -> None:
+    """LiveKit's error on the job, in plain words, with no stream URL in it whole."""
+    job.error = hide_stream_urls(_plain(error, job.room_name), urls)
+    job.error_code = error.status
+    job.details = hide_stream_urls(_twirp(error), urls)
+
+
+def _with_info(
+    job: EgressJob, info: egress.EgressInfo, change: Callable[[EgressJob], object] | None = None
+) -> EgressJob:
+    """After a call LiveKit accepted: its answer folded in, the previous error gone."""
+
+    def apply(row: EgressJob) -> None:
+        _clear_error(row)
+        if change is not None:
+            change(row)
+        row.apply_info(info)
+
+    return _change(job, apply)
+
+
+@transaction.atomic
+def ingest_egress_info(info: egress.EgressInfo) -> EgressJob | None:
+    """Fold an EgressInfo (webhook, list, API answer) into its job; None for an egress the
+    dashboard does not know. An update older than the job's state is ignored."""
+    if not info.egress_id:
+        return None
+    job = EgressJob.objects.select_for_update().filter(egress_id=info.egress_id).first()
+    if job is not None and job.apply_info(info):
+        job.save()
+    return job
+
+
+# --- start --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Launch:
+    """Everything one Start needs, prepared before the job row is written."""
+
+    config: dict[str, Any]
+    profile: StorageProfile | None
+    destinations: list[StreamDestination]
+    adhoc_urls: list[str]
+    call: StartCall
+
+    @cached_property
+    def kept(self) -> dict[str, str]:
+        """Output reference -> the real URL LiveKit dials, kept encrypted on the job."""
+        urls = stream_urls(self.destinations, self.adhoc_urls)
+        refs = [f"destination:{d.pk}" for d in self.destinations]
+        refs += [f"adhoc:{n}" for n in range(len(self.adhoc_urls))]
+        kept = dict(zip(refs, urls, strict=True))
+        if websocket := (self.config.get("track") or {}).get("websocket_url"):
+            kept[WEBSOCKET_REF] = websocket
+        return kept
+
+    @property
+    def stored_config(self) -> dict[str, Any]:
+        """The configuration as the job keeps it: a websocket URL's token is not kept there."""
+        config = copy.deepcopy(self.config)
+        if (track := config.get("track")) and track.get("websocket_url"):
+            track["websocket_url"] = redact_stream_url(track["websocket_url"])
+        return config
+
+
+def _token(value: str | uuid.UUID) -> uuid.UUID:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError:
+        raise ValidationError(
+            {"launch_token": "This form is out of date: reload the page and try again."}
+        ) from None
+
+
+def _prepare(config: LaunchConfig, adhoc_urls: Sequence[str]) -> _Launch:
+    adhoc = [url.strip() for url in adhoc_urls if url.strip()]
+    errors = validate_launch_config(config, adhoc_urls=adhoc)
+    if errors:
+        raise ValidationError(errors)
+    clean = normalize_launch_config(config, adhoc_urls=adhoc)
+    profile_id = clean["storage_profile_id"]
+    profile = None
+    if profile_id is not None and storage_needed(clean):
+        profile = StorageProfile.objects.filter(pk=profile_id).first()
+        if profile is None:  # deleted since the validation
+            raise ValidationError({"storage_profile_id": GONE_PROFILE})
+    stream = clean["outputs"]["stream"] or {}
+    ids = list(stream.get("destination_ids") or [])
+    found = StreamDestination.objects.in_bulk(ids)
+    if not set(ids) <= set(found):
+        raise ValidationError({"outputs.stream.destination_ids": GONE_DESTINATION})
+    destinations = [found[pk] for pk in ids]
+    call = build_start_call(clean, profile=profile, destinations=destinations, adhoc_urls=adhoc)
+    return _Launch(clean, profile, destinations, adhoc, call)
+
+
+def _create_job(actor: Actor, token: uuid.UUID, launch: _Launch) -> tuple[EgressJob, bool]:
+    kept = launch.kept
+    adhoc = [redact_stream_url(url) for url in launch.adhoc_urls]
+    user = actor if actor is not None and actor.is_authenticated else None
+    with transaction.atomic():
+        job, created = EgressJob.objects.get_or_create(
+            launch_token=token,
+            defaults={
+                "kind": launch.config["kind"],
+                "room_name": launch.config.get("room_name") or "",
+                "status": "",
+                "launch_state": LaunchState.LAUNCHING,
+                "started_by_id": user.pk if user else None,
+                "config": launch.stored_config,
+                "storage_profile": launch.profile,
+                "adhoc_outputs": adhoc,
+                "encrypted_secrets": encrypt_json(kept) if kept else "",
+            },
+        )
+        if created:
+            job.destinations.set(launch.destinations)
+    return job, created
+
+
+def start_egress(
+    actor: Actor,
+    config: LaunchConfig,
+    *,
+    launch_token: str | uuid.UUID,
+    adhoc_urls: Sequence[str] = (),
+) -> EgressJob:
+    """Start the egress `config` describes, once per `launch_token`.
+
+    A token seen before returns its job as it stands, without calling LiveKit again. An invalid
+    config raises ValidationError and writes nothing. LiveKit refusing the start, or never
+    answering with no egress found for it, raises LaunchError with the job keeping the error.
+    """
+    token = _token(launch_token)
+    existing = EgressJob.objects.filter(launch_token=token).first()
+    if existing is not None:
+        return existing
+    launch = _prepare(config, adhoc_urls)
+    job, created = _create_job(actor, token, launch)
+    if not created:
+        return job
+    return _launch(job, launch)
+
+
+def _launch(job: EgressJob, launch: _Launch) -> EgressJob:
+    client = get_livekit_client()
+    method = getattr(client, _START_METHODS[launch.call.rpc])
+    try:
+        info = _call(method, launch.call.request)
+    except LiveKitError as error:
+        if _may_have_started(error):
+            return _reconcile(job, launch, error)
+        raise _refused(job, error, list(launch.kept.values())) from error
+    return _launched(job, info)
+
+
+def _launched(job: EgressJob, info: egress.EgressInfo) -> EgressJob:
+    def adopt(row: EgressJob) -> None:
+        row.egress_id = info.egress_id
+        row.launch_state = LaunchState.LAUNCHED
+
+    return _with_info(job, info, adopt)
+
+
+def _may_have_started(error: LiveKitError) -> bool:
+    # The client says so when the request may have reached LiveKit before the connection broke.
+    return isinstance(error, LiveKitTimeout) or (
+        isinstance(error, LiveKitUnreachable) and "may still have been created" in error.message
+    )
+
+
+def _refused(job: EgressJob, error: LiveKitError, urls: Sequence[str]) -> LaunchError:
+    """The job marked `refused` with LiveKit's error, as the LaunchError to raise."""
+
+    def refused(row: EgressJob) -> None:
+        row.launch_state = LaunchState.REFUSED
+        _set_error(row, error, urls)
+
+    return LaunchError(_change(job, refused))
+
+
+# --- a Start that got no answer -----------------------------------------------------------------
+def _reconcile(job: EgressJob, launch: _Launch, error: LiveKitError) -> EgressJob:
+    """Never retry a Start that may have worked: look for the egress it created instead.
+
+    Matching heuristic (LiveKit has no idempotency key): an egress listed for the job's room
+    (a) started (`started_at`, when LiveKit accepted the request) no earlier than the job row
+    was written minus ADOPT_CLOCK_MARGIN, (b) echoes a request of the same type (same Start
+    RPC, and for StartEgress the same source) with equal non-output fields (layout, identity,
+    track ids, encoding, web URL...; outputs are left out as LiveKit redacts them), and (c) is
+    not already some job's egress. Exactly one such egress is adopted; none, or several (two
+    identical launches at once), leaves the job `unknown` for a person to check.
+    """
+    try:
+        listed = _call(get_livekit_client().list_egress, room_name=job.room_name)
+    except LiveKitError as list_error:
+        outcome = f"LiveKit's egress list could not be read either: {list_error.plain}"
+        raise _unknown(job, error, outcome) from None
+    matches = _candidates(job, launch.call.request, listed)
+    if len(matches) == 1:
+        try:
+            return _launched(job, matches[0])
+        except IntegrityError:  # adopted by another job meanwhile
+            matches = []
+    if matches:
+        outcome = f"{len(matches)} egresses could be this launch, so none was adopted."
+        raise _unknown(job, error, outcome)
+    raise _unknown(job, error, "no egress was found for this launch.")
+
+
+def _candidates(
+    job: EgressJob, request: Message, listed: Sequence[egress.EgressInfo]
+) -> list[egress.EgressInfo]:
+    since = job.created_at - ADOPT_CLOCK_MARGIN
+    since_ns = int(since.timestamp() * 1_000_000) * 1000
+    ids = [info.egress_id for info in listed]
+    owned = set(EgressJob.objects.filter(egress_id__in=ids).values_list("egress_id", flat=True))
+    return [
+        info
+        for info in listed
+        if info.egress_id not in owned
+        and info.started_at >= since_ns
+        and _same_request(info, request)
+    ]
+
+
+def _same_request(info: egress.EgressInfo, request: Message) -> bool:
+    field = info.WhichOneof("request")
+    if field is None:
+        return False
+    echoed = getattr(info, field)
+    if echoed.DESCRIPTOR.full_name != request.DESCRIPTOR.full_name:
+        return False
+    return _without_outputs(echoed) == _without_outputs(request)
+
+
+def _without_outputs(request: Message) -> Message:
+    copy = type(request)()
+    copy.CopyFrom(request)
+    for name in _OUTPUT_FIELDS:
+        if name in copy.DESCRIPTOR.fields_by_name:
+            copy.ClearField(name)
+    return copy
+
+
+def _unknown(job: EgressJob, error: LiveKitError, outcome: str) -> LaunchError:
+    """The job marked `unknown`, as the LaunchError to raise."""
+    if isinstance(error, LiveKitTimeout):
+        seconds = float(settings.LIVEKIT_START_TIMEOUT)
+        what = f"LiveKit did not answer within {seconds:g} s"
+    else:
+        what = "The connection to LiveKit closed before it answered"
+    plain = f"{what}; {outcome} It may still appear: check the job list before starting it again."
+
+    def unknown(row: EgressJob) -> None:
+        row.launch_state = LaunchState.UNKNOWN
+        row.error, row.error_code, row.details = plain, error.status, _twirp(error)
+
+    return LaunchError(_change(job, unknown))
+
+
+# --- stop and updates ---------------------------------------------------------------------------
+def _require(job: EgressJob, allowed: bool, verb: str, reason: str) -> None:
+    """Refuse, without calling LiveKit, what the job's state rules out."""
+    if not job.egress_id or job.launch_state != LaunchState.LAUNCHED:
+        state = job.get_launch_state_display().lower()
+        raise JobError(job, f"This job has no egress in LiveKit ({state}): it cannot be {verb}.")
+    if job.status not in EgressJob.UPDATABLE_STATUSES:
+        raise JobError(
+            job, f"This job has already ended ({job.status_label.lower()}): it cannot be {verb}."
+        )
+    if not allowed:
+        raise JobError(job, reason)
+
+
+def _failed(job: EgressJob, error: LiveKitError, verb: str, urls: Sequence[str] = ()) -> JobError:
+    """LiveKit's refusal kept on the job, as the JobError to raise. When the egress has ended
+    meanwhile (failed_precondition), the job shows its final state instead."""
+    if error.code == "failed_precondition":
+        info = _fetch_info(job)
+        if info is not None:
+            job = ingest_egress_info(info) or job
+        if not job.is_updatable:
+            return JobError(
+                job,
+                f"LiveKit says the egress has already ended ({job.status_label.lower()}): it "
+                f"cannot be {verb}. The job now shows its final state.",
+            )
+    job = _change(job, lambda row: _set_error(row, error, urls))
+    return JobError(job, job.error)
+
+
+def stop_egress(actor: Actor, job: EgressJob) -> EgressJob:
+    """Ask LiveKit to stop the egress; the job shows LiveKit's answer (normally ENDING)."""
+    job = _fresh(job)
+    _require(job, job.can_stop, "stopped", "")
+    try:
+        info = _call(get_livekit_client().stop_egress, job.egress_id)
+    except LiveKitError as error:
+        raise _failed(job, error, "stopped") from error
+    return _with_info(job, info)
+
+
+def update_layout(actor: Actor, job: EgressJob, layout: str) -> EgressJob:
+    """Switch a room composite's layout (LiveKit passes it to the template)."""
+    layout = layout.strip()
+    if not layout or len(layout) > LAYOUT_LENGTH:
+        raise ValidationError({"layout": f"Give a layout of 1 to {LAYOUT_LENGTH} characters."})
+    job = _fresh(job)
+    reason = "Only a room composite (a layout template) has a layout to change."
+    _require(job, job.can_update_layout, "updated", reason)
+    try:
+        info = _call(get_livekit_client().update_layout, job.egress_id, layout)
+    except LiveKitError as error:
+        raise _failed(job, error, "updated") from error
+    return _with_info(job, info, lambda row: _set_layout(row, layout))
+
+
+def _set_layout(job: EgressJob, layout: str) -> None:
+    config = dict(job.config)
+    config["room_composite"] = {**(config.get("room_composite") or {}), "layout": layout}
+    job.config = config
+
+
+NO_STREAM = "This job has no stream output to change."
+
+
+def add_stream_outputs(
+    actor: Actor,
+    job: EgressJob,
+    *,
+    destination_ids: Sequence[int] = (),
+    adhoc_urls: Sequence[str] = (),
+) -> EgressJob:
+    """Stream to more destinations and/or ad-hoc URLs while the egress runs."""
+    job = _fresh(job)
+    _require(job, job.can_update_stream, "updated", NO_STREAM)
+    destinations = _new_destinations(job, destination_ids)
+    adhoc = _new_adhoc(job, adhoc_urls)
+    if not destinations and not adhoc:
+        raise ValidationError({"destination_ids": "Choose a destination or give a stream URL."})
+    dialled = dict(
+        zip(
+            (f"destination:{d.pk}" for d in destinations),
+            stream_urls(destinations, []),
+            strict=True,
+        )
+    )
+    urls = [*dialled.values(), *adhoc]
+    _check_families(job, urls)
+    try:
+        info = _call(get_livekit_client().update_stream, job.egress_id, add_output_urls=urls)
+    except LiveKitError as error:
+        raise _failed(job, error, "updated", urls) from error
+    return _with_info(job, info, lambda row: _attach(row, destinations, dialled, adhoc))
+
+
+def _new_destinations(job: EgressJob, ids: Sequence[int]) -> list[StreamDestination]:
+    wanted = list(dict.fromkeys(ids))
+    found = StreamDestination.objects.in_bulk(wanted)
+    if len(found) != len(wanted):
+        raise ValidationError({"destination_ids": GONE_DESTINATION})
+    attached = list(job.destinations.filter(pk__in=wanted).values_list("name", flat=True))
+    if attached:
+        names = ", ".join(attached)
+        raise ValidationError({"destination_ids": f"The job already streams to {names}."})
+    return [found[pk] for pk in wanted]
+
+
+def _new_adhoc(job: EgressJob, urls: Sequence[str]) -> list[str]:
+    cleaned = list(dict.fromkeys(url.strip() for url in urls if url.strip()))
+    errors = [message for url in cleaned if (message := adhoc_url_error(url))]
+    if errors:
+        raise ValidationError({"adhoc_urls": errors[0]})
+    if set(cleaned) & set(job.secrets().values()):
+        raise ValidationError({"adhoc_urls": "The job already streams to that URL."})
+    return cleaned
+
+
+def _check_families(job: EgressJob, new: Sequence[str]) -> None:
+    """LiveKit keeps one stream output per egress: RTMP URLs or SRT URLs, never both."""
+    urls = [url for ref, url in job.secrets().items() if ref.startswith(STREAM_REFS)]
+    families = {STREAM_FAMILIES.get(url.partition("://")[0].lower()) for url in [*urls, *new]}
+    if len(families) > 1:
+        message = "This job streams over one protocol: RTMP URLs or SRT URLs, not both."
+        raise ValidationError({NON_FIELD_ERRORS: message})
+
+
+def _attach(
+    job: EgressJob,
+    destinations: Sequence[StreamDestination],
+    dialled: dict[str, str],
+    adhoc: list[str],
+) -> None:
+    """Record outputs LiveKit accepted; ad-hoc ones are numbered after every earlier one."""
+    first = len(job.adhoc_outputs)
+    kept = {**dialled, **{f"adhoc:{first + n}": url for n, url in enumerate(adhoc)}}
+    job.destinations.add(*destinations)
+    job.set_secrets({**job.secrets(), **kept})
+    job.adhoc_outputs = [*job.adhoc_outputs, *(redact_stream_url(url) for url in adhoc)]
+
+
+def remove_stream_output(actor: Actor, job: EgressJob, *, output: str) -> EgressJob:
+    """Stop streaming to one output, `destination:<id>` or `adhoc:<n>`, by its original URL."""
+    job = _fresh(job)
+    _require(job, job.can_update_stream, "updated", NO_STREAM)
+    url = _attached_url(job, output)
+    try:
+        info = _call(get_livekit_client().update_stream, job.egress_id, remove_output_urls=[url])
+    except LiveKitError as error:
+        if error.code == "not_found" and "stream" in error.message:
+            # LiveKit streams there no more (the stream failed or ended): the output is gone.
+            job = _change(job, lambda row: _detach(row, output))
+        raise _failed(job, error, "updated", [url]) from error
+    return _with_info(job, info, lambda row: _detach(row, output))
+
+
+def _attached_url(job: EgressJob, output: str) -> str:
+    kind, _, number = output.partition(":")
+    unknown = ValidationError({"output": "The job does not stream to that output (any more)."})
+    if not number.isdigit() or kind not in ("destination", "adhoc"):
+        raise unknown
+    kept = job.stream_output_url(output)
+    if kind == "adhoc":
+        index = int(number)
+        if index >= len(job.adhoc_outputs) or job.adhoc_outputs[index] is None or not kept:
+            raise unknown
+        return kept
+    destination = job.destinations.filter(pk=int(number)).first()
+    if destination is None:
+        raise unknown
+    return kept or destination.output_url()
+
+
+def _detach(job: EgressJob, output: str) -> None:
+    kind, _, number = output.partition(":")
+    if kind == "destination":
+        job.destinations.remove(int(number))
+    else:
+        shown = list(job.adhoc_outputs)
+        shown[int(number)] = None
+        job.adhoc_outputs = shown
+    job.set_secrets({ref: url for ref, url in job.secrets().items() if ref != output})
