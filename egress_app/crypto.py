@@ -132,16 +132,16 @@ def reencrypt(token: str) -> str:
 
 def _stored_tokens() -> list[str]:
     """One stored token per secret-holding table that exists (none before the first migrate)."""
-    from egress_app.models import StorageProfile, StreamDestination
+    from egress_app.models import EgressJob, StorageProfile, StreamDestination
 
     try:
         tables = set(connection.introspection.table_names())
     except DatabaseError:
         return []
     tokens = []
-    for model in (StorageProfile, StreamDestination):
+    for model in (StorageProfile, StreamDestination, EgressJob):
         if model._meta.db_table in tables:
-            rows = model.objects.exclude(encrypted_secrets="").order_by("-updated_at")
+            rows = model.objects.exclude(encrypted_secrets="").order_by("-pk")
             token = rows.values_list("encrypted_secrets", flat=True).first()
             if token:
                 tokens.append(token)
