@@ -9,11 +9,19 @@ from urllib.parse import urlsplit
 from google.protobuf.message import Message
 from livekit.protocol import egress, models
 
+from egress_app.sandbox.egress_rules import (
+    AUDIO_CODECS,
+    VIDEO_CODECS,
+    check_codecs,
+    check_live_playlist,
+    check_passthrough,
+)
 from egress_app.sandbox.errors import TwirpError, invalid_input, invalid_url
 from egress_app.sandbox.redact import RTMP_PATTERN
 
 SDK = egress.EgressSourceType.EGRESS_SOURCE_TYPE_SDK
 WEB = egress.EgressSourceType.EGRESS_SOURCE_TYPE_WEB
+PASSTHROUGH = egress.EncodingOptionsPreset.PASSTHROUGH
 
 # preset -> video kbps (E:pkg/config/encoding.go); audio is 128 kbps throughout.
 PRESET_VIDEO_KBPS = {0: 3000, 1: 4500, 2: 4500, 3: 6000, 4: 3000, 5: 4500, 6: 4500, 7: 6000}
@@ -92,6 +100,9 @@ class Plan:
     stream: StreamSpec | None = None
     webhooks: list[tuple[str, str]] = field(default_factory=list)
     is_track: bool = False
+    passthrough: bool = False
+    audio_codec: str = ""  # egress's out codec from the advanced options ("" = any)
+    video_codec: str = ""
 
     @property
     def websocket(self) -> bool:
@@ -132,13 +143,24 @@ def _apply_encoding(
 ) -> None:
     oneof = "options" if "options" in request.DESCRIPTOR.oneofs_by_name else "encoding"
     which = request.WhichOneof(oneof)
-    if which == preset_field:
+    if which == preset_field and getattr(request, preset_field) == PASSTHROUGH:
+        _check_passthrough(plan, request)
+    elif which == preset_field:
         plan.video_kbps = PRESET_VIDEO_KBPS.get(getattr(request, preset_field), DEFAULT_VIDEO_KBPS)
     elif which == advanced_field:
         _check_advanced(plan, getattr(request, advanced_field))
 
 
+def _check_passthrough(plan: Plan, request: Message) -> None:
+    if not isinstance(request, egress.StartEgressRequest):
+        raise invalid_input("preset")
+    check_passthrough(request)
+    plan.passthrough = True
+
+
 def _check_advanced(plan: Plan, options: egress.EncodingOptions) -> None:
+    plan.audio_codec = AUDIO_CODECS.get(options.audio_codec, "")
+    plan.video_codec = VIDEO_CODECS.get(options.video_codec, "")
     if options.width and (options.width < 16 or options.width % 2):
         raise invalid_input("width")
     if options.height and (options.height < 16 or options.height % 2):
@@ -212,7 +234,7 @@ def _file_spec(output: Message, storage: egress.StorageConfig | None = None) -> 
 def _segment_spec(
     output: egress.SegmentedFileOutput, storage: egress.StorageConfig | None = None
 ) -> SegmentSpec:
-    return SegmentSpec(
+    spec = SegmentSpec(
         filename_prefix=output.filename_prefix,
         playlist_name=output.playlist_name,
         live_playlist_name=output.live_playlist_name,
@@ -220,6 +242,8 @@ def _segment_spec(
         storage=storage or _storage_of(output),
         disable_manifest=output.disable_manifest,
     )
+    check_live_playlist(spec)
+    return spec
 
 
 def _image_spec(
@@ -479,6 +503,7 @@ def build_plan(request: Message) -> Plan:
     if builder is None:
         raise TwirpError("invalid_argument", "request has missing or invalid field: request")
     plan = builder(request)  # type: ignore[operator]
+    check_codecs(plan)
     plan.webhooks = _webhooks(request)
     return plan
 
