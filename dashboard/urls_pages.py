@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from dashboard import views
 
@@ -43,4 +43,8 @@ urlpatterns = [
     ),
     # Audit log
     path("audit/", views.audit, name="dashboard-audit"),
+    # Launching egress, its jobs and saved recipes
+    path("", include("dashboard.urls_launch")),
+    path("", include("dashboard.urls_jobs")),
+    path("", include("dashboard.urls_recipes")),
 ]
