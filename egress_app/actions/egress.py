@@ -10,6 +10,7 @@ Stream URLs in LiveKit's texts are redacted before anything is stored: they may 
 from __future__ import annotations
 
 import copy
+import logging
 import re
 import uuid
 from collections.abc import Callable, Sequence
@@ -50,6 +51,8 @@ from egress_app.models import (
     StreamDestination,
     hide_stream_urls,
 )
+
+logger = logging.getLogger(__name__)
 
 # An egress LiveKit lists after a Start that timed out counts as that launch's only if it
 # started no earlier than this before the job row was written (allows for clock skew).
@@ -190,6 +193,23 @@ def ingest_egress_info(info: egress.EgressInfo) -> EgressJob | None:
     if job is not None and job.apply_info(info):
         job.save()
     return job
+
+
+def refresh_job(job: EgressJob) -> EgressJob:
+    """The job with LiveKit's current view of its egress folded in, while it may still change
+    (pages poll through this until webhooks do the work). A job with no egress, one that has
+    ended, or LiveKit failing to answer leaves the job as it is: the error is only logged."""
+    if not job.egress_id or not job.is_active:
+        return job
+    try:
+        items = _call(get_livekit_client().list_egress, egress_id=job.egress_id)
+    except LiveKitError as error:
+        logger.warning("Could not refresh job %s (%s): %s", job.pk, job.egress_id, error.plain)
+        return job
+    info = next((item for item in items if item.egress_id == job.egress_id), None)
+    if info is None:
+        return job
+    return ingest_egress_info(info) or job
 
 
 # --- start --------------------------------------------------------------------------------------

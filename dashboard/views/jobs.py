@@ -1,0 +1,297 @@
+"""Egress jobs: the list, a job's page with its live part, and its controls (stop, layout,
+stream outputs). Producers see their own jobs and every active one; `view_all_jobs` sees all."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from functools import wraps
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Page, Paginator
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseStopPolling
+
+from dashboard.forms import ActionErrorsMixin
+from egress_app import actions
+from egress_app.launch.config import LAYOUTS
+from egress_app.models import EgressJob, LaunchState, StreamDestination
+from egress_app.roles import CONTROL_EGRESS, LAUNCH_EGRESS, VIEW_ALL_JOBS, perm
+
+PAGE_SIZE = 50
+# A poll of the list asks LiveKit about at most this many active jobs, one call each.
+REFRESH_LIMIT = 10
+DETAIL = "dashboard-job-detail"
+LIVE = "dashboard/job_detail.html#live"
+JOB_PERMS = (perm(VIEW_ALL_JOBS), perm(LAUNCH_EGRESS), perm(CONTROL_EGRESS))
+
+can_control = permission_required(perm(CONTROL_EGRESS), raise_exception=True)
+View = Callable[..., HttpResponse]
+
+
+def sees_jobs(view: View) -> View:
+    """Producers and reviewers only (anonymous visitors are sent to log in by the middleware)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not any(request.user.has_perm(name) for name in JOB_PERMS):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _jobs_for(request: HttpRequest) -> QuerySet[EgressJob]:
+    user = request.user
+    jobs = EgressJob.objects.select_related("started_by", "storage_profile")
+    jobs = jobs.prefetch_related("destinations").order_by("-created_at", "-pk")
+    if user.has_perm(perm(VIEW_ALL_JOBS)):
+        return jobs
+    return jobs.filter(Q(started_by__pk=user.pk) | Q(status__in=EgressJob.ACTIVE_STATUSES))
+
+
+def _get_job_for_user(request: HttpRequest, pk: int) -> EgressJob:
+    # Another producer's finished job is not theirs to know about: 404, like a missing one.
+    return get_object_or_404(_jobs_for(request), pk=pk)
+
+
+def _polls(job: EgressJob) -> bool:
+    """Whether the job may still change: an egress running or a launch still waiting."""
+    return job.is_active or job.launch_state == LaunchState.LAUNCHING
+
+
+# --- summaries ----------------------------------------------------------------------------------
+def outputs_summary(job: EgressJob) -> str:
+    outputs = job.config.get("outputs") or {}
+    parts = []
+    if file := outputs.get("file"):
+        file_type = str(file.get("file_type") or "")
+        parts.append("File" if file_type.startswith("DEFAULT") or not file_type else file_type)
+    if outputs.get("stream") is not None or job.adhoc_outputs:
+        count = len(job.stream_outputs())
+        parts.append(f"{count} stream{'s' if count != 1 else ''}")
+    if outputs.get("segments"):
+        parts.append("HLS segments")
+    if outputs.get("images"):
+        parts.append("Images")
+    if (job.config.get("track") or {}).get("websocket_url"):
+        parts.append("WebSocket")
+    return " · ".join(parts) or "\N{EN DASH}"
+
+
+def _shown(value: Any) -> bool:
+    if isinstance(value, str):
+        return bool(value) and not value.startswith("DEFAULT")
+    return value not in (None, False, 0, 0.0, [], {})
+
+
+def _items(section: Any, skip: tuple[str, ...] = ()) -> list[tuple[str, Any]]:
+    if not isinstance(section, dict):
+        return []
+    return [
+        (name.replace("_", " ").capitalize(), value)
+        for name, value in section.items()
+        if name not in skip and _shown(value)
+    ]
+
+
+def configuration(job: EgressJob) -> list[tuple[str, list[tuple[str, Any]]]]:
+    """What the job was asked to do, by section, without a secret (the config holds none)."""
+    config, outputs = job.config, job.config.get("outputs") or {}
+    sections = [
+        ("Source", _items(config.get(job.kind))),
+        ("Encoding", _items(config.get("encoding"))),
+    ]
+    for name in ("file", "segments", "images"):
+        if outputs.get(name):
+            sections.append((name.capitalize(), _items(outputs[name])))
+    return [(title, items) for title, items in sections if items]
+
+
+def _duration(job: EgressJob) -> timedelta | None:
+    if job.started_at is None:
+        return None
+    end = job.ended_at or job.updated_at
+    if end is None or end < job.started_at:
+        return None
+    return timedelta(seconds=round((end - job.started_at).total_seconds()))
+
+
+def _live_context(job: EgressJob) -> dict[str, Any]:
+    # The outputs go along: a final answer swaps the controls (and their list) out of band.
+    context = {"job": job, "polls": _polls(job), "duration": _duration(job)}
+    return context | {"outputs": job.stream_outputs()}
+
+
+# --- forms --------------------------------------------------------------------------------------
+class LayoutForm(ActionErrorsMixin, forms.Form):
+    layout = forms.ChoiceField(label="Layout", choices=[(name, name) for name in LAYOUTS])
+
+
+class AddStreamsForm(ActionErrorsMixin, forms.Form):
+    destination_ids = forms.TypedMultipleChoiceField(
+        label="Saved destinations",
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    adhoc_urls = forms.CharField(
+        label="Or a stream URL",
+        required=False,
+        max_length=2000,
+        help_text="rtmp://host/app/stream-key, rtmps://…, srt://…; it is never shown again whole.",
+    )
+
+    def __init__(self, *args: Any, job: EgressJob, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        used = list(job.destinations.values_list("pk", flat=True))
+        unused = StreamDestination.objects.exclude(pk__in=used).order_by("name")
+        field: Any = self.fields["destination_ids"]
+        field.choices = [(d.pk, d.name) for d in unused]
+
+
+def _controls(job: EgressJob, **forms_given: forms.Form) -> dict[str, Any]:
+    layout = (job.config.get("room_composite") or {}).get("layout") or "grid"
+    return {
+        "layout_form": LayoutForm(initial={"layout": layout}),
+        "streams_form": AddStreamsForm(job=job) if job.can_update_stream else None,
+        **forms_given,
+    }
+
+
+def _detail_page(
+    request: HttpRequest, job: EgressJob, *, status: int = 200, **extra: Any
+) -> HttpResponse:
+    context = _live_context(job) | {"configuration": configuration(job)}
+    context |= _controls(job, **{k: v for k, v in extra.items() if isinstance(v, forms.Form)})
+    context |= {k: v for k, v in extra.items() if not isinstance(v, forms.Form)}
+    return render(request, "dashboard/job_detail.html", context, status=status)
+
+
+# --- the list -----------------------------------------------------------------------------------
+def _page(request: HttpRequest) -> Page[EgressJob]:
+    return Paginator(_jobs_for(request), PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def _rows(page: Page[EgressJob]) -> list[tuple[EgressJob, str]]:
+    return [(job, outputs_summary(job)) for job in page.object_list]
+
+
+@sees_jobs
+@require_GET
+def job_list(request: HttpRequest) -> HttpResponse:
+    page = _page(request)
+    return render(request, "dashboard/job_list.html", {"page": page, "rows": _rows(page)})
+
+
+@sees_jobs
+@require_GET
+def job_rows(request: HttpRequest) -> HttpResponse:
+    """The list's table body, polled: active jobs shown are first refreshed from LiveKit."""
+    active = [job for job in _page(request).object_list if job.is_active]
+    for job in active[:REFRESH_LIMIT]:
+        actions.refresh_job(job)
+    page = _page(request)
+    return render(request, "dashboard/job_list.html#rows", {"page": page, "rows": _rows(page)})
+
+
+# --- a job --------------------------------------------------------------------------------------
+@sees_jobs
+@require_GET
+def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _detail_page(request, _get_job_for_user(request, pk))
+
+
+@sees_jobs
+@require_GET
+def job_live(request: HttpRequest, pk: int) -> HttpResponse:
+    """The job's live part, polled while it may change; the last answer stops the polling."""
+    job = actions.refresh_job(_get_job_for_user(request, pk))
+    context = _live_context(job)
+    if context["polls"]:
+        return render(request, LIVE, context)
+    return HttpResponseStopPolling(render_to_string(LIVE, context, request))
+
+
+def _refused(request: HttpRequest, error: actions.JobError) -> HttpResponse:
+    return _detail_page(request, error.job, status=409, job_error=error)
+
+
+@can_control
+def job_stop(request: HttpRequest, pk: int) -> HttpResponse:
+    job = _get_job_for_user(request, pk)
+    if request.method != "POST":
+        return render(request, "dashboard/job_confirm.html", {"job": job, "action": "stop"})
+    try:
+        job = actions.stop_egress(request.user, job)
+    except actions.JobError as error:
+        return _refused(request, error)
+    messages.success(request, f"Asked LiveKit to stop {job.egress_id}: {job.status_label}.")
+    return redirect(DETAIL, pk=job.pk)
+
+
+@can_control
+@require_POST
+def job_layout(request: HttpRequest, pk: int) -> HttpResponse:
+    job = _get_job_for_user(request, pk)
+    form = LayoutForm(request.POST)
+    if form.is_valid():
+        try:
+            actions.update_layout(request.user, job, form.cleaned_data["layout"])
+        except actions.JobError as error:
+            return _refused(request, error)
+        except ValidationError as error:
+            form.add_action_errors(error)
+        else:
+            messages.success(request, f"Layout changed to {form.cleaned_data['layout']}.")
+            return redirect(DETAIL, pk=job.pk)
+    return _detail_page(request, job, status=400, layout_form=form)
+
+
+@can_control
+@require_POST
+def job_streams_add(request: HttpRequest, pk: int) -> HttpResponse:
+    job = _get_job_for_user(request, pk)
+    form = AddStreamsForm(request.POST, job=job)
+    if form.is_valid():
+        try:
+            actions.add_stream_outputs(
+                request.user,
+                job,
+                destination_ids=form.cleaned_data["destination_ids"],
+                adhoc_urls=[form.cleaned_data["adhoc_urls"]],
+            )
+        except actions.JobError as error:
+            return _refused(request, error)
+        except ValidationError as error:
+            form.add_action_errors(error)
+        else:
+            messages.success(request, "Stream outputs added.")
+            return redirect(DETAIL, pk=job.pk)
+    return _detail_page(request, job, status=400, streams_form=form)
+
+
+@can_control
+def job_streams_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    job = _get_job_for_user(request, pk)
+    output = request.POST.get("output") or request.GET.get("output", "")
+    label = dict(job.stream_outputs()).get(output)
+    context = {"job": job, "action": "remove", "output": output, "label": label}
+    if request.method != "POST" or label is None:
+        return render(request, "dashboard/job_confirm.html", context, status=200 if label else 404)
+    try:
+        actions.remove_stream_output(request.user, job, output=output)
+    except actions.JobError as error:
+        return _refused(request, error)
+    except ValidationError as error:
+        return _detail_page(request, job, status=400, job_error=error.messages[0])
+    messages.success(request, f"Stopped streaming to {label}.")
+    return redirect(DETAIL, pk=job.pk)

@@ -1,0 +1,410 @@
+"""The job list, a job's page and its controls, for each role, against the sandbox."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import User
+from django.urls import reverse
+from pytest_django.fixtures import Settings
+
+from egress_app import actions
+from egress_app.models import EgressJob, EgressStatus, LaunchState
+from egress_app.sandbox.testing import RunningSandbox
+from tests.conftest import make_user
+from tests.dashboard.test_home import text_of
+from tests.jobs import (
+    ADHOC,
+    ADHOC_KEY,
+    OTHER_KEY,
+    STREAM_KEY,
+    ended,
+    file_config,
+    live,
+    make_destination,
+    make_profile,
+    start,
+    stop_in_livekit,
+    stream_config,
+)
+
+pytestmark = pytest.mark.django_db
+
+LIST = reverse("dashboard-job-list")
+ROWS = reverse("dashboard-job-rows")
+PAGES = ["dashboard-job-detail", "dashboard-job-live"]
+CONTROLS = [
+    "dashboard-job-stop",
+    "dashboard-job-layout",
+    "dashboard-job-streams-add",
+    "dashboard-job-streams-remove",
+]
+
+
+def finished_job(user: User | None, egress_id: str = "EG_done", **fields: object) -> EgressJob:
+    fields.setdefault("status", EgressStatus.COMPLETE)
+    return EgressJob.objects.create(
+        egress_id=egress_id, kind="room_composite", room_name="town-hall", started_by=user, **fields
+    )
+
+
+def url(name: str, job: EgressJob) -> str:
+    return reverse(name, args=[job.pk])
+
+
+@pytest.fixture
+def job(producer) -> EgressJob:
+    return finished_job(producer)
+
+
+# --- refresh_job --------------------------------------------------------------------------------
+def test_it_refreshes_a_running_job_from_livekit(producer, admin, sandbox: RunningSandbox):
+    job = start(producer, file_config(make_profile(admin)))
+    assert job.status == EgressStatus.STARTING
+    assert job.egress_id
+    sandbox.control.wait_for_status(job.egress_id, "ACTIVE")
+
+    job = actions.refresh_job(job)
+
+    assert job.status == EgressStatus.ACTIVE
+    assert EgressJob.objects.get().status == EgressStatus.ACTIVE
+
+
+def test_it_leaves_the_job_as_it_is_when_livekit_fails(
+    producer, admin, sandbox, settings: Settings, closed_port_url: str, caplog
+):
+    job = start(producer, file_config(make_profile(admin)))
+    settings.LIVEKIT_URL = closed_port_url
+
+    refreshed = actions.refresh_job(job)
+
+    assert refreshed.status == EgressStatus.STARTING
+    assert (refreshed.error, EgressJob.objects.get().error) == ("", "")
+    assert f"Could not refresh job {job.pk}" in caplog.text
+
+
+def test_it_does_not_ask_livekit_about_a_finished_job(
+    job, settings: Settings, closed_port_url: str, caplog
+):
+    settings.LIVEKIT_URL = closed_port_url
+    assert actions.refresh_job(job) is job
+    assert caplog.text == ""
+
+
+# --- who may open what --------------------------------------------------------------------------
+def all_urls(job: EgressJob) -> list[str]:
+    return [LIST, ROWS] + [url(name, job) for name in PAGES + CONTROLS]
+
+
+def test_it_sends_anonymous_visitors_to_the_login_page(client, job):
+    for address in all_urls(job):
+        for response in (client.get(address), client.post(address)):
+            assert response.status_code == 302
+            assert response["Location"] == f"{reverse('login')}?next={address}"
+
+
+def test_it_refuses_outsiders_everything(client, outsider, job):
+    client.force_login(outsider)
+    for address in all_urls(job):
+        assert client.get(address).status_code == 403
+        assert client.post(address).status_code == 403
+
+
+@pytest.mark.parametrize("name", CONTROLS)
+def test_it_never_lets_support_control_a_job(client, support, producer, admin, sandbox, name):
+    running = live(sandbox, start(producer, file_config(make_profile(admin))))
+    client.force_login(support)
+    assert client.get(url(name, running)).status_code == 403
+    assert client.post(url(name, running), {"layout": "speaker"}).status_code == 403
+    assert EgressJob.objects.get().status == EgressStatus.ACTIVE
+
+
+@pytest.mark.parametrize("persona", ["support", "admin"])
+def test_it_shows_every_job_to_reviewers(client, request, job, persona):
+    client.force_login(request.getfixturevalue(persona))
+    assert "EG_done" in text_of(client.get(LIST))
+    for name in PAGES:
+        assert client.get(url(name, job)).status_code in (200, 286)
+
+
+def test_it_hides_another_producers_finished_job(client, job):
+    client.force_login(make_user("pia-producer", "producers"))
+    assert "EG_done" not in text_of(client.get(LIST))
+    for name in [*PAGES, "dashboard-job-stop"]:
+        assert client.get(url(name, job)).status_code == 404
+
+
+def test_it_shows_another_producers_running_job(client, producer, admin, sandbox):
+    running = live(sandbox, start(producer, file_config(make_profile(admin))))
+    other = make_user("pia-producer", "producers")
+    client.force_login(other)
+    assert running.egress_id in text_of(client.get(LIST))
+    assert client.get(url("dashboard-job-detail", running)).status_code == 200
+
+    response = client.post(url("dashboard-job-stop", running))
+
+    assert response.status_code == 302
+    assert EgressJob.objects.get().status == EgressStatus.ENDING
+
+
+def test_it_answers_404_for_an_unknown_job(client, admin):
+    client.force_login(admin)
+    assert client.get(reverse("dashboard-job-detail", args=[999])).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "name", ["dashboard-job-layout", "dashboard-job-streams-add", "dashboard-job-rows"]
+)
+def test_it_allows_only_the_right_method(client, producer, job, name):
+    client.force_login(producer)
+    address = ROWS if name == "dashboard-job-rows" else url(name, job)
+    method = client.post if name == "dashboard-job-rows" else client.get
+    assert method(address).status_code == 405
+
+
+# --- the list -----------------------------------------------------------------------------------
+def test_it_says_what_to_do_when_there_is_no_job(client, producer):
+    client.force_login(producer)
+    response = client.get(LIST)
+    assert "No jobs yet: nothing has been recorded or streamed from the dashboard." in text_of(
+        response
+    )
+    assert f'href="{reverse("dashboard-launch")}"' in response.content.decode()
+
+
+def test_it_lists_jobs_newest_first_with_their_columns(client, producer, admin, sandbox):
+    finished_job(producer, "EG_older", started_at="2026-01-02T10:00:00Z")
+    destination = make_destination(admin)
+    running = live(sandbox, start(producer, stream_config(destination), adhoc_urls=[ADHOC]))
+    client.force_login(producer)
+    html = client.get(LIST).content.decode()
+    words = text_of(client.get(LIST))
+
+    assert words.index(str(running.egress_id)) < words.index("EG_older")
+    assert f"Active Room composite town-hall {running.egress_id} pat-producer" in words
+    assert "2 streams" in words
+    assert 'hx-trigger="every 3s"' in html
+    assert f'hx-get="{ROWS}' in html
+    assert '<time datetime="2026-01-02T10:00:00+00:00">' in html
+    assert STREAM_KEY not in html
+
+
+def test_it_pins_the_query_count_of_the_list(client, producer, django_assert_num_queries):
+    for number in range(5):
+        finished_job(producer, f"EG_{number}")
+    client.force_login(producer)
+    # Session, user, the user's and their groups' permissions (once: Django caches them), the
+    # count, the jobs with who started them, the jobs' destinations, the user's role.
+    with django_assert_num_queries(8):
+        response = client.get(LIST)
+    assert text_of(response).count("Complete Room composite") == 5
+
+
+def test_it_paginates_the_list(client, admin):
+    EgressJob.objects.bulk_create(
+        EgressJob(egress_id=f"EG_{n}", kind="track", status=EgressStatus.COMPLETE)
+        for n in range(51)
+    )
+    client.force_login(admin)
+    assert text_of(client.get(LIST)).count("Complete Track") == 50
+    words = text_of(client.get(f"{LIST}?page=2"))
+    assert words.count("Complete Track") == 1
+    assert "Page 2 of 2" in words
+
+
+def test_it_refreshes_the_running_jobs_in_the_polled_rows(client, producer, admin, sandbox):
+    job = start(producer, file_config(make_profile(admin)))
+    assert job.egress_id
+    sandbox.control.wait_for_status(job.egress_id, "ACTIVE")
+    client.force_login(producer)
+
+    response = client.get(ROWS)
+
+    html = response.content.decode()
+    assert html.strip().startswith('<tbody id="job-rows"')
+    assert "<html" not in html
+    assert "Active Room composite" in text_of(response)
+    assert EgressJob.objects.get().status == EgressStatus.ACTIVE
+
+
+# --- the job page -------------------------------------------------------------------------------
+def test_it_shows_a_jobs_configuration_without_secrets(client, producer, admin, sandbox):
+    destination = make_destination(admin, "YouTube main")
+    job = live(sandbox, start(producer, stream_config(destination), adhoc_urls=[ADHOC]))
+    client.force_login(producer)
+    response = client.get(url("dashboard-job-detail", job))
+    words = text_of(response)
+
+    assert "Status Active" in words
+    assert "Launch Launched" in words
+    assert "YouTube main" in words
+    assert "rtmp://live.example.com/app/{SEC...123}" in words
+    assert "Layout grid" in words
+    assert "Preset H264_720P_30" in words
+    for secret in (STREAM_KEY, ADHOC_KEY):
+        assert secret not in response.content.decode()
+
+
+def test_it_polls_the_live_part_until_the_job_ends(client, producer, admin, sandbox):
+    job = live(sandbox, start(producer, file_config(make_profile(admin))))
+    client.force_login(producer)
+    live_url = url("dashboard-job-live", job)
+    assert (
+        f'hx-get="{live_url}" hx-trigger="every 2s"'
+        in client.get(url("dashboard-job-detail", job)).content.decode()
+    )
+    response = client.get(live_url)
+    assert response.status_code == 200
+    assert 'hx-trigger="every 2s"' in response.content.decode()
+
+    stop_in_livekit(str(job.egress_id))
+    sandbox.control.wait_for_status(str(job.egress_id), "COMPLETE")
+    response = client.get(live_url, headers={"HX-Request": "true"})
+
+    assert response.status_code == 286
+    html = response.content.decode()
+    assert "hx-trigger" not in html
+    assert 'id="job-controls" class="panel job-controls"' in html
+    assert 'hx-swap-oob="true"' in html
+    assert "This job can no longer be changed." in text_of(response)
+    words = text_of(response)
+    assert "Status Complete" in words
+    assert "File rec/town-hall.mp4" in words
+    assert "https://jobs-recordings.s3.eu-west-1.amazonaws.com/rec/town-hall.mp4" in words
+
+
+def test_it_shows_livekits_error_in_plain_words(client, producer):
+    job = finished_job(
+        producer,
+        status=EgressStatus.FAILED,
+        error="The room does not exist.",
+        error_code=404,
+        details="Twirp not_found: requested room does not exist",
+    )
+    client.force_login(producer)
+    words = text_of(client.get(url("dashboard-job-detail", job)))
+    assert "The room does not exist. HTTP 404 · Twirp not_found: requested room does not" in words
+    assert "This job can no longer be changed." in words
+    assert "Stop this egress" not in words
+
+
+def test_it_shows_a_refused_launch(client, producer):
+    job = EgressJob.objects.create(
+        kind="web", status="", launch_state=LaunchState.REFUSED, started_by=producer
+    )
+    client.force_login(producer)
+    words = text_of(client.get(url("dashboard-job-detail", job)))
+    assert f"Job {job.pk}, no egress in LiveKit" in words
+    assert "Status Refused by LiveKit" in words
+
+
+def test_it_shows_no_controls_to_support(client, support, producer, admin, sandbox):
+    job = live(sandbox, start(producer, file_config(make_profile(admin))))
+    client.force_login(support)
+    words = text_of(client.get(url("dashboard-job-detail", job)))
+    assert "You can follow this job; only producers and admins control it." in words
+    assert "Stop this egress" not in words
+
+
+# --- controls -----------------------------------------------------------------------------------
+def test_it_stops_a_job_after_confirmation(client, producer, admin, sandbox):
+    job = live(sandbox, start(producer, file_config(make_profile(admin))))
+    client.force_login(producer)
+    stop = url("dashboard-job-stop", job)
+    assert f'href="{stop}"' in client.get(url("dashboard-job-detail", job)).content.decode()
+    assert "Stop the egress" in text_of(client.get(stop))
+    assert EgressJob.objects.get().status == EgressStatus.ACTIVE
+
+    response = client.post(stop, follow=True)
+
+    assert response.redirect_chain == [(url("dashboard-job-detail", job), 302)]
+    assert f"Asked LiveKit to stop {job.egress_id}: Ending." in text_of(response)
+    assert ended(sandbox, job).status == EgressStatus.COMPLETE
+
+
+def test_it_shows_livekits_refusal_and_the_real_status(client, producer, admin, sandbox):
+    job = live(sandbox, start(producer, file_config(make_profile(admin))))
+    stop_in_livekit(str(job.egress_id))
+    sandbox.control.wait_for_status(str(job.egress_id), "COMPLETE")
+    client.force_login(producer)
+
+    response = client.post(url("dashboard-job-stop", job))
+
+    assert response.status_code == 409
+    words = text_of(response)
+    assert "Not done LiveKit says the egress has already ended (complete)" in words
+    assert "Status Complete" in words
+    assert EgressJob.objects.get().status == EgressStatus.COMPLETE
+
+
+def test_it_refuses_to_stop_a_finished_job(client, job, producer):
+    client.force_login(producer)
+    assert "This job cannot be stopped: it is complete." in text_of(
+        client.get(url("dashboard-job-stop", job))
+    )
+    response = client.post(url("dashboard-job-stop", job))
+    assert response.status_code == 409
+    assert "This job has already ended (complete): it cannot be stopped." in text_of(response)
+
+
+def test_it_changes_the_layout(client, producer, admin, sandbox):
+    job = live(sandbox, start(producer, file_config(make_profile(admin))))
+    client.force_login(producer)
+    layout = url("dashboard-job-layout", job)
+    assert f'action="{layout}"' in client.get(url("dashboard-job-detail", job)).content.decode()
+
+    response = client.post(layout, {"layout": "speaker-light"}, follow=True)
+
+    assert "Layout changed to speaker-light." in text_of(response)
+    assert EgressJob.objects.get().config["room_composite"]["layout"] == "speaker-light"
+    response = client.post(layout, {"layout": "mosaic"})
+    assert response.status_code == 400
+    assert "Select a valid choice." in text_of(response)
+
+
+def test_it_adds_and_removes_stream_outputs(client, producer, admin, sandbox):
+    youtube = make_destination(admin, "YouTube main")
+    twitch = make_destination(admin, "Twitch backup", key=OTHER_KEY)
+    job = live(sandbox, start(producer, stream_config(youtube)))
+    client.force_login(producer)
+    page = text_of(client.get(url("dashboard-job-detail", job)))
+    assert "Twitch backup" in page.split("Add stream outputs")[1]
+    assert "YouTube main" not in page.split("Add stream outputs")[1]
+
+    response = client.post(
+        url("dashboard-job-streams-add", job), {"destination_ids": [twitch.pk]}, follow=True
+    )
+
+    assert "Stream outputs added." in text_of(response)
+    assert set(EgressJob.objects.get().destinations.all()) == {youtube, twitch}
+    remove = f"{url('dashboard-job-streams-remove', job)}?output=destination%3A{twitch.pk}"
+    assert f'href="{remove}"' in response.content.decode()
+    assert "Stop streaming to Twitch backup?" in text_of(client.get(remove))
+
+    response = client.post(
+        url("dashboard-job-streams-remove", job), {"output": f"destination:{twitch.pk}"}
+    )
+
+    assert response.status_code == 302
+    assert list(EgressJob.objects.get().destinations.all()) == [youtube]
+
+
+def test_it_explains_a_refused_stream_output(client, producer, admin, sandbox):
+    job = live(sandbox, start(producer, stream_config(make_destination(admin))))
+    client.force_login(producer)
+
+    response = client.post(url("dashboard-job-streams-add", job), {"adhoc_urls": "srt://x:9000"})
+
+    assert response.status_code == 400
+    assert "This job streams over one protocol: RTMP URLs or SRT URLs, not both." in text_of(
+        response
+    )
+    response = client.post(url("dashboard-job-streams-add", job), {})
+    assert "Choose a destination or give a stream URL." in text_of(response)
+
+
+def test_it_answers_404_for_an_unknown_stream_output(client, producer, admin, sandbox):
+    job = live(sandbox, start(producer, stream_config(make_destination(admin))))
+    client.force_login(producer)
+    response = client.post(url("dashboard-job-streams-remove", job), {"output": "adhoc:7"})
+    assert response.status_code == 404
+    assert "The job does not stream to that output (any more)." in text_of(response)
