@@ -1,0 +1,175 @@
+"""Recipes, for producers and admins: saved launches started in a room with one click."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from dashboard.forms import NameForm
+from egress_app import actions
+from egress_app.actions import recipes as recipe_actions
+from egress_app.livekit import LiveKitError, get_livekit_client
+from egress_app.models import Recipe, StorageProfile, StreamDestination
+from egress_app.roles import LAUNCH_EGRESS, perm
+
+can_launch = permission_required(perm(LAUNCH_EGRESS), raise_exception=True)
+
+LIST = "dashboard-recipe-list"
+KINDS = {
+    "room_composite": "Room composite",
+    "web": "Web page",
+    "participant": "Participant",
+    "track_composite": "Track composite",
+    "track": "Track",
+}
+
+
+@dataclass
+class RecipeRow:
+    recipe: Recipe
+    summary: str
+    # A fresh token per page load: a double click starts one egress, a reload a new one.
+    launch_token: uuid.UUID = field(default_factory=uuid.uuid4)
+
+
+def edit_url(recipe: Recipe) -> str:
+    """Recipes are edited on the launch form, which saves them back."""
+    return f"{reverse('dashboard-launch')}?recipe={recipe.pk}"
+
+
+def _get_recipe(request: HttpRequest, pk: int) -> Recipe:
+    # The permission decorator already let only launchers in; recipes are shared among them.
+    return get_object_or_404(Recipe, pk=pk)
+
+
+def _ids(configs: Iterable[Mapping[str, Any]]) -> tuple[set[int], set[int]]:
+    profiles, destinations = set(), set()
+    for config in configs:
+        if isinstance(config.get("storage_profile_id"), int):
+            profiles.add(config["storage_profile_id"])
+        stream = (config.get("outputs") or {}).get("stream") or {}
+        destinations |= {pk for pk in stream.get("destination_ids") or [] if isinstance(pk, int)}
+    return profiles, destinations
+
+
+def _outputs(config: Mapping[str, Any], profiles: dict[int, str], dests: dict[int, str]) -> str:
+    outputs = config.get("outputs") or {}
+    parts = []
+    if (file := outputs.get("file")) is not None:
+        file_type = file.get("file_type", "DEFAULT_FILETYPE")
+        parts.append("file" if file_type == "DEFAULT_FILETYPE" else f"{file_type} file")
+    if (stream := outputs.get("stream")) is not None:
+        names = [dests.get(pk, "a deleted destination") for pk in stream["destination_ids"]]
+        parts.append(f"stream to {', '.join(names)}")
+    if outputs.get("segments") is not None:
+        parts.append("HLS segments")
+    if outputs.get("images") is not None:
+        parts.append("snapshots")
+    if any(outputs.get(name) is not None for name in ("file", "segments", "images")):
+        parts[-1] += f" to {_storage(config, profiles)}"
+    return ", ".join(parts)
+
+
+def _storage(config: Mapping[str, Any], profiles: dict[int, str]) -> str:
+    if config.get("server_storage"):
+        return "LiveKit's own storage"
+    pk = config.get("storage_profile_id")
+    if pk is None:
+        return "the default storage profile"
+    return profiles.get(pk, "a deleted storage profile")
+
+
+def summary(config: Mapping[str, Any], profiles: dict[int, str], dests: dict[int, str]) -> str:
+    """One line: kind, API, encoding and outputs with their profile and destination names."""
+    encoding = config.get("encoding") or {}
+    preset = encoding.get("preset") or ("custom encoding" if encoding else "as published")
+    kind = KINDS.get(config.get("kind", ""), config.get("kind", ""))
+    if (config.get(config.get("kind", "")) or {}).get("audio_only"):
+        kind += ", audio only"
+    api = str(config.get("api", "v1"))
+    return " · ".join([kind, f"{api} API", preset, _outputs(config, profiles, dests)])
+
+
+def _rows() -> list[RecipeRow]:
+    recipes = list(Recipe.objects.all())
+    profile_ids, destination_ids = _ids(recipe.config for recipe in recipes)
+    profiles = dict(StorageProfile.objects.filter(pk__in=profile_ids).values_list("pk", "name"))
+    dests = dict(StreamDestination.objects.filter(pk__in=destination_ids).values_list("pk", "name"))
+    return [RecipeRow(recipe, summary(recipe.config, profiles, dests)) for recipe in recipes]
+
+
+@can_launch
+@require_GET
+def recipe_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "dashboard/recipe_list.html", {"rows": _rows()})
+
+
+@can_launch
+@require_GET
+async def recipe_rooms(request: HttpRequest) -> HttpResponse:
+    """The live rooms, swapped into every recipe's room select (one LiveKit call per page)."""
+    try:
+        rooms = sorted(room.name for room in await get_livekit_client().list_rooms())
+    except LiveKitError as error:
+        context: dict[str, Any] = {"rooms": [], "error": error}
+    else:
+        context = {"rooms": rooms, "error": None}
+    return render(request, "dashboard/recipe_list.html#rooms", context)
+
+
+@can_launch
+@require_POST
+def recipe_start(request: HttpRequest, pk: int) -> HttpResponse:
+    recipe = _get_recipe(request, pk)
+    room_name = request.POST.get("room_name", "")
+    token = request.POST.get("launch_token", "")
+    try:
+        job = recipe_actions.start_recipe(
+            request.user, recipe, room_name=room_name, launch_token=token
+        )
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, f"{recipe.name} was not started: {message}")
+        return redirect(LIST)
+    except actions.LaunchError as error:
+        job = error.job
+    return redirect(reverse("dashboard-job-detail", args=[job.pk]))
+
+
+@can_launch
+def recipe_duplicate(request: HttpRequest, pk: int) -> HttpResponse:
+    # Like common.duplicate_page, whose delete twin assumes the vault's models (jobs, secrets).
+    recipe = _get_recipe(request, pk)
+    form = NameForm(request.POST or None, initial={"name": f"{recipe.name} (copy)"})
+    if request.method == "POST" and form.is_valid():
+        try:
+            copy = recipe_actions.duplicate_recipe(
+                request.user, recipe, name=form.cleaned_data["name"]
+            )
+        except ValidationError as error:
+            form.add_action_errors(error)
+        else:
+            messages.success(request, f"Copied {recipe.name} to {copy.name}.")
+            return redirect(edit_url(copy))
+    context = {"form": form, "original": recipe, "kind": "recipe", "cancel": LIST}
+    return render(request, "dashboard/duplicate.html", context)
+
+
+@can_launch
+def recipe_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    recipe = _get_recipe(request, pk)
+    if request.method == "POST":
+        recipe_actions.delete_recipe(request.user, recipe)
+        messages.success(request, f"Deleted the recipe {recipe.name}.")
+        return redirect(LIST)
+    return render(request, "dashboard/recipe_delete.html", {"recipe": recipe})
