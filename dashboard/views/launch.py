@@ -1,0 +1,227 @@
+"""Launching an egress: the progressive launch form and the fragments it swaps in.
+
+The page renders at once; the room list and the chosen room's participants and tracks come
+from LiveKit in fragments (`launch_rooms`, `launch_source`), each with its own error panel.
+The rules are the domain's (`validate_launch_config`, run by `actions.start_egress`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from dashboard.launch_forms import (
+    PICKS,
+    LaunchForm,
+    adhoc_urls,
+    config_from_data,
+    default_initial,
+    fresh_token,
+    initial_from_config,
+)
+from dashboard.overview import EGRESS_KIND, ParticipantRow, participant_row
+from dashboard.views.common import HtmxHttpRequest
+from egress_app import actions
+from egress_app.actions.recipes import save_recipe
+from egress_app.launch.config import KINDS, LaunchConfig
+from egress_app.launch.filenames import preview_filename
+from egress_app.livekit import LiveKitError, get_livekit_client
+from egress_app.models import EgressJob, Recipe, StorageProfile, StreamDestination
+from egress_app.roles import LAUNCH_EGRESS, VIEW_ALL_JOBS, perm
+
+can_launch = permission_required(perm(LAUNCH_EGRESS), raise_exception=True)
+
+PAGE = "dashboard/launch.html"
+
+
+def _form(data: QueryDict | None = None, initial: dict[str, Any] | None = None) -> LaunchForm:
+    profiles = list(
+        StorageProfile.objects.only("name", "is_default").order_by("-is_default", "name")
+    )
+    destinations = StreamDestination.objects.only("name").order_by("name")
+    if data is None:
+        initial = default_initial(profiles) | (initial or {}) | {"launch_token": fresh_token()}
+    return LaunchForm(data, initial=initial, profiles=profiles, destinations=destinations)
+
+
+def _page(request: HttpRequest, form: LaunchForm) -> HttpResponse:
+    kind = form.value("kind") if form.value("kind") in KINDS else "room_composite"
+    room = form.value("room_name") or ""
+    values = {name: form.value(name) or "" for name in ("kind", "room_name", *PICKS.get(kind, ()))}
+    context = {
+        "form": form,
+        "kind": kind,
+        "rooms_url": _url("dashboard-launch-rooms", {"kind": kind, "room_name": room}),
+        "picks_url": _url("dashboard-launch-source", values) if room and kind in PICKS else "",
+        "pick_errors": [form[name] for name in PICKS.get(kind, ())],
+        "preview": _preview(form),
+    }
+    return render(request, PAGE, context)
+
+
+def _url(name: str, query: dict[str, str]) -> str:
+    return f"{reverse(name)}?{urlencode(query)}"
+
+
+def _preview(form: LaunchForm) -> str:
+    values = {name: form.value(name) for name in form.fields}
+    return preview_filename(values["outputs__file__filepath"] or "", config_from_data(values))
+
+
+@can_launch
+def launch(request: HtmxHttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return _page(request, _form(initial=_prefill(request)))
+    form = _form(request.POST)
+    try:
+        job = actions.start_egress(
+            request.user,
+            config_from_data(request.POST),
+            launch_token=request.POST.get("launch_token", ""),
+            adhoc_urls=adhoc_urls(request.POST),
+        )
+    except ValidationError as error:
+        form.add_config_errors(_error_messages(error))
+        return _page(request, form)
+    except actions.LaunchError as error:
+        job = error.job  # the job page shows LiveKit's refusal
+    return _to_job(request, job)
+
+
+def _error_messages(error: ValidationError) -> dict[str, str]:
+    if not hasattr(error, "error_dict"):
+        return {"": " ".join(error.messages)}
+    return {path: " ".join(texts) for path, texts in error.message_dict.items()}
+
+
+def _to_job(request: HtmxHttpRequest, job: EgressJob) -> HttpResponse:
+    url = reverse("dashboard-job-detail", args=[job.pk])
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+def _prefill(request: HttpRequest) -> dict[str, Any]:
+    """Initial values from `?clone=<job>` or `?recipe=<recipe>`; none otherwise."""
+    if clone := request.GET.get("clone", ""):
+        return initial_from_config(_job_config(request, clone))
+    if recipe := request.GET.get("recipe", ""):
+        return initial_from_config(recipe_prefill(recipe))
+    return {}
+
+
+def _job_config(request: HttpRequest, pk: str) -> LaunchConfig:
+    jobs = EgressJob.objects.all()
+    if not request.user.has_perm(perm(VIEW_ALL_JOBS)):
+        jobs = jobs.filter(started_by_id=request.user.pk)
+    return dict(get_object_or_404(jobs, pk=pk if pk.isdigit() else 0).config)
+
+
+def recipe_prefill(pk: str) -> LaunchConfig:
+    """A recipe's configuration, to start from on the launch form (it has no room)."""
+    return dict(get_object_or_404(Recipe, pk=pk if pk.isdigit() else 0).config)
+
+
+@can_launch
+@require_GET
+async def launch_rooms(request: HttpRequest) -> HttpResponse:
+    """The room select, filled from LiveKit's live room list."""
+    try:
+        rooms = sorted(room.name for room in await get_livekit_client().list_rooms())
+    except LiveKitError as error:
+        return render(request, f"{PAGE}#livekit-error", {"error": error, "what": "rooms"})
+    context = {
+        "rooms": rooms,
+        "room": request.GET.get("room_name", ""),
+        "picks": _picks_kind(request),
+    }
+    return render(request, f"{PAGE}#rooms", context)
+
+
+def _picks_kind(request: HttpRequest) -> bool:
+    return request.GET.get("kind", "") in PICKS
+
+
+@can_launch
+@require_GET
+async def launch_source(request: HttpRequest) -> HttpResponse:
+    """The source section of a kind; for participant and track egress, with the chosen room's
+    participants and tracks (EGRESS participants left out)."""
+    kind = request.GET.get("kind", "")
+    if kind not in KINDS:
+        kind = "room_composite"
+    form = LaunchForm(request.GET, initial={})
+    context: dict[str, Any] = {"form": form, "kind": kind}
+    room = request.GET.get("room_name", "")
+    if kind in PICKS and room:
+        try:
+            people = await _people(room)
+        except LiveKitError as error:
+            context["picks_error"] = error
+        else:
+            _fill_picks(form, kind, people)
+            context["people"] = people
+    return render(request, f"{PAGE}#source", context)
+
+
+async def _people(room: str) -> list[ParticipantRow]:
+    participants = await get_livekit_client().list_participants(room)
+    return [participant_row(p) for p in participants if p.kind != EGRESS_KIND]
+
+
+def _fill_picks(form: LaunchForm, kind: str, people: list[ParticipantRow]) -> None:
+    if kind == "participant":
+        form.set_choices("participant__identity", [(p.identity, _who(p)) for p in people])
+        return
+    tracks = [(p, t) for p in people for t in p.tracks]
+    if kind == "track_composite":
+        for media in ("audio", "video"):
+            choices = [(t.sid, f"{_who(p)}: {t.source}") for p, t in tracks if t.type == media]
+            form.set_choices(f"track_composite__{media}_track_id", choices)
+        return
+    form.set_choices(
+        "track__track_id",
+        [
+            (
+                f"{t.sid}|{t.type}|{p.identity}|{t.source.replace(' ', '_')}|{t.mime_type}",
+                f"{_who(p)}: {t.source} ({t.type}, {t.mime_type})",
+            )
+            for p, t in tracks
+        ],
+    )
+
+
+def _who(person: ParticipantRow) -> str:
+    return f"{person.name} ({person.identity})" if person.name else person.identity
+
+
+@can_launch
+@require_GET
+def launch_preview(request: HttpRequest) -> HttpResponse:
+    """The file name egress would write for the path typed, with the form as it stands."""
+    config = config_from_data(request.GET)
+    template = request.GET.get("outputs__file__filepath", "")
+    return render(request, f"{PAGE}#preview", {"preview": preview_filename(template, config)})
+
+
+@can_launch
+@require_POST
+def launch_save_recipe(request: HtmxHttpRequest) -> HttpResponse:
+    """Save the form as it stands as a recipe (no room, no ad-hoc URLs)."""
+    name = request.POST.get("recipe_name", "")
+    try:
+        recipe = save_recipe(request.user, name=name, config=config_from_data(request.POST))
+    except ValidationError as error:
+        context = {"recipe_errors": list(_error_messages(error).values()), "recipe_name": name}
+        return render(request, f"{PAGE}#save-recipe-result", context)
+    if not request.htmx:  # the form posted as a page, without JavaScript
+        messages.success(request, f"Saved the recipe {recipe.name}.")
+        return redirect("dashboard-recipe-list")
+    return render(request, f"{PAGE}#save-recipe-result", {"recipe": recipe})
