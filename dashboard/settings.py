@@ -65,6 +65,9 @@ LIVEKIT_WIRE_FORMAT = env_str("LIVEKIT_WIRE_FORMAT", "protobuf")
 # much longer than the other RPCs; a timed-out Start may still have created an egress.
 LIVEKIT_TIMEOUT = env_float("LIVEKIT_TIMEOUT", 10.0)
 LIVEKIT_START_TIMEOUT = env_float("LIVEKIT_START_TIMEOUT", 75.0)
+# The Egress API the launch form uses by default: "v1" (per-type Start RPCs, every LiveKit) or "v2"
+# (the unified StartEgress, LiveKit >= 1.13.2). Producers can still pick either per launch.
+LIVEKIT_EGRESS_API = env_str("LIVEKIT_EGRESS_API", "v1")
 # Where the sandbox sends its signed webhooks (a real LiveKit is configured on its own side).
 SANDBOX_WEBHOOK_URL = env_str("SANDBOX_WEBHOOK_URL", f"{SITE_ROOT}/livekit/webhook")
 

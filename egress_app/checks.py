@@ -55,6 +55,19 @@ def check_production(**kwargs: Any) -> list[CheckMessage]:
 
 
 @register()
+def check_egress_api(**kwargs: Any) -> list[CheckMessage]:
+    if settings.LIVEKIT_EGRESS_API in ("v1", "v2"):
+        return []
+    return [
+        Error(
+            f"LIVEKIT_EGRESS_API is {settings.LIVEKIT_EGRESS_API!r}.",
+            hint='Set it to "v1" (per-type Start RPCs) or "v2" (unified StartEgress).',
+            id="egress_app.E008",
+        )
+    ]
+
+
+@register()
 def check_livekit(**kwargs: Any) -> list[CheckMessage]:
     key, secret = settings.LIVEKIT_API_KEY, settings.LIVEKIT_API_SECRET
     if bool(key) != bool(secret):

@@ -85,3 +85,8 @@ def test_it_reads_typed_env_vars(monkeypatch):
     assert env_int("X_INT", 0) == 42
     assert env_float("X_FLOAT", 0.0) == 2.5
     assert env_list("X_LIST") == ["a", "b", "c"]
+
+
+def test_it_refuses_an_unknown_egress_api(settings):
+    settings.LIVEKIT_EGRESS_API = "v3"
+    assert "egress_app.E008" in ids()
