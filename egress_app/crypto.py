@@ -131,21 +131,29 @@ def reencrypt(token: str) -> str:
 
 
 def _stored_tokens() -> list[str]:
-    """One stored token per secret-holding table that exists (none before the first migrate)."""
+    """One stored token per secret-holding table, once migrations have given it its secrets
+    column: this runs during `migrate` too, when a table may still be a migration behind."""
     from egress_app.models import EgressJob, StorageProfile, StreamDestination
 
-    try:
-        tables = set(connection.introspection.table_names())
-    except DatabaseError:
-        return []
     tokens = []
     for model in (StorageProfile, StreamDestination, EgressJob):
-        if model._meta.db_table in tables:
+        if "encrypted_secrets" in _columns(model._meta.db_table):
             rows = model.objects.exclude(encrypted_secrets="").order_by("-pk")
             token = rows.values_list("encrypted_secrets", flat=True).first()
             if token:
                 tokens.append(token)
     return tokens
+
+
+def _columns(table: str) -> set[str]:
+    try:
+        with connection.cursor() as cursor:
+            if table not in connection.introspection.table_names(cursor):
+                return set()
+            description = connection.introspection.get_table_description(cursor, table)
+    except DatabaseError:
+        return set()
+    return {column.name for column in description}
 
 
 def verify_secret_keys() -> None:
