@@ -82,6 +82,11 @@ class Overview:
         return self.rooms_error if self.rooms_error and self.egress_error else None
 
 
+async def live_room_names(client: LiveKitClient) -> list[str]:
+    """The names of the rooms open right now, sorted: what room selects offer."""
+    return sorted(room.name for room in await client.list_rooms())
+
+
 async def load_overview(client: LiveKitClient) -> Overview:
     (rooms, rooms_error), (active, egress_error) = await asyncio.gather(
         _catch(_load_rooms(client)), _catch(client.list_egress(active=True))

@@ -28,7 +28,7 @@ from dashboard.launch_forms import (
     fresh_token,
     initial_from_config,
 )
-from dashboard.overview import EGRESS_KIND, ParticipantRow, participant_row
+from dashboard.overview import EGRESS_KIND, ParticipantRow, live_room_names, participant_row
 from dashboard.views.common import HtmxHttpRequest
 from egress_app import actions
 from egress_app.actions.recipes import save_recipe
@@ -134,7 +134,7 @@ def recipe_prefill(pk: str) -> LaunchConfig:
 async def launch_rooms(request: HttpRequest) -> HttpResponse:
     """The room select, filled from LiveKit's live room list."""
     try:
-        rooms = sorted(room.name for room in await get_livekit_client().list_rooms())
+        rooms = await live_room_names(get_livekit_client())
     except LiveKitError as error:
         return render(request, f"{PAGE}#livekit-error", {"error": error, "what": "rooms"})
     context = {

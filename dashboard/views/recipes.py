@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from dashboard.forms import NameForm
+from dashboard.overview import live_room_names
 from egress_app import actions
 from egress_app.actions import recipes as recipe_actions
 from egress_app.livekit import LiveKitError, get_livekit_client
@@ -119,7 +120,7 @@ def recipe_list(request: HttpRequest) -> HttpResponse:
 async def recipe_rooms(request: HttpRequest) -> HttpResponse:
     """The live rooms, swapped into every recipe's room select (one LiveKit call per page)."""
     try:
-        rooms = sorted(room.name for room in await get_livekit_client().list_rooms())
+        rooms = await live_room_names(get_livekit_client())
     except LiveKitError as error:
         context: dict[str, Any] = {"rooms": [], "error": error}
     else:
