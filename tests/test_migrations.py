@@ -8,7 +8,9 @@ from django.core.management import call_command
 from egress_app import actions
 
 
-@pytest.mark.django_db(transaction=True)
+# Serialized rollback restores the roles (a data migration) that earlier transactional tests
+# flushed.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_it_migrates_a_database_holding_secrets_from_before_the_job_secrets(admin, settings):
     settings.SECRET_KEY = "a-long-random-secret-key-for-this-test-only-0123456789"
     # 0003 is the schema before jobs kept encrypted URLs; the key check runs during `migrate`
