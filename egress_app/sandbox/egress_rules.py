@@ -4,11 +4,11 @@ E:pkg/types/types.go CodecCompatibility) and the PASSTHROUGH preset (protocol do
 
 from __future__ import annotations
 
-import posixpath
 from typing import TYPE_CHECKING
 
 from livekit.protocol import egress, models
 
+from egress_app.launch.config import clean_path
 from egress_app.sandbox.errors import TwirpError, invalid_input
 
 if TYPE_CHECKING:
@@ -51,17 +51,6 @@ NO_COMPATIBLE_CODEC = "no supported codec is compatible with all outputs"
 
 
 # --- live playlist -------------------------------------------------------------------------------
-def _clean(path: str) -> str:
-    """egress's `clean` (pkg/config/output_file.go)."""
-    ending_slash = path.endswith("/")
-    path = posixpath.normpath(path) if path else ""
-    while path.startswith("../"):
-        path = path[3:]
-    if path in ("", ".", ".."):
-        return ""
-    return f"{path}/" if ending_slash else path
-
-
 def _split(path: str) -> tuple[str, str]:
     """Go's path.Split: the directory with its trailing slash, and the name."""
     cut = path.rfind("/") + 1
@@ -74,11 +63,13 @@ def _stem(name: str) -> str:
 
 
 def check_live_playlist(spec: SegmentSpec) -> None:
-    playlist_dir, playlist = _split(_clean(spec.playlist_name))
-    live_dir, live = _split(_clean(spec.live_playlist_name))
+    playlist_dir, playlist = _split(clean_path(spec.playlist_name))
+    live_dir, live = _split(clean_path(spec.live_playlist_name))
     if live_dir and live_dir != playlist_dir:
         raise invalid_input("live_playlist_name must be in same directory as playlist_name")
-    if _stem(live) and _stem(live) == _stem(playlist or _split(_clean(spec.filename_prefix))[1]):
+    if _stem(live) and _stem(live) == _stem(
+        playlist or _split(clean_path(spec.filename_prefix))[1]
+    ):
         raise invalid_input("live_playlist_name cannot be identical to playlist_name")
 
 

@@ -13,25 +13,11 @@ from pytest_django.fixtures import Settings
 
 from egress_app.storage.probes import ProbeResult, run_probe
 from tests.emulators import Azurite, free_port
+from tests.storage import assert_failed_at, assert_no_secrets
 
 
 def probe(profile: dict[str, Any]) -> ProbeResult:
     return run_probe("azure", profile["config"], profile["secrets"])
-
-
-def assert_failed_at(result: ProbeResult, step: str, *phrases: str) -> None:
-    failed = next(s for s in result.steps if not s.ok)
-    assert (result.ok, failed.name) == (False, step), result
-    for phrase in phrases:
-        assert phrase.lower() in result.message.lower(), result.message
-        assert phrase.lower() in failed.message.lower(), failed.message
-    later = result.steps[result.steps.index(failed) + 1 :]
-    assert [s.message for s in later] == ["skipped"] * len(later)
-
-
-def assert_no_secrets(result: ProbeResult, secrets: dict[str, str]) -> None:
-    text = " ".join([result.message, *(s.message for s in result.steps)])
-    assert all(value not in text for value in secrets.values() if value)
 
 
 def test_it_writes_reads_back_and_deletes_a_probe_blob(

@@ -19,6 +19,7 @@ from pytest_django.fixtures import Settings
 
 from egress_app.storage.probes import ProbeResult, run_probe
 from tests.emulators import ForwardProxy, GCSEmulator, QuietHandler, free_port, serve
+from tests.storage import assert_failed_at
 
 FORBIDDEN = {
     "error": {
@@ -33,16 +34,6 @@ FORBIDDEN = {
 
 def probe(profile: dict[str, Any]) -> ProbeResult:
     return run_probe("gcp", profile["config"], profile["secrets"])
-
-
-def assert_failed_at(result: ProbeResult, step: str, *phrases: str) -> None:
-    failed = next(s for s in result.steps if not s.ok)
-    assert (result.ok, failed.name) == (False, step), result
-    for phrase in phrases:
-        assert phrase.lower() in result.message.lower(), result.message
-        assert phrase.lower() in failed.message.lower(), failed.message
-    later = result.steps[result.steps.index(failed) + 1 :]
-    assert [s.message for s in later] == ["skipped"] * len(later)
 
 
 def assert_no_secrets(result: ProbeResult, credentials: str) -> None:
