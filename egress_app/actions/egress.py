@@ -65,14 +65,6 @@ STREAM_REFS = ("destination:", "adhoc:")
 # The job's kept track egress websocket URL (its query may hold a token).
 WEBSOCKET_REF = "track:websocket_url"
 
-_START_METHODS = {
-    "StartRoomCompositeEgress": "start_room_composite_egress",
-    "StartWebEgress": "start_web_egress",
-    "StartParticipantEgress": "start_participant_egress",
-    "StartTrackCompositeEgress": "start_track_composite_egress",
-    "StartTrackEgress": "start_track_egress",
-    "StartEgress": "start_egress",
-}
 # Where a Start request says where media goes; everything else says what is recorded.
 _OUTPUT_FIELDS = (
     "file",
@@ -324,9 +316,8 @@ def start_egress(
 
 def _launch(job: EgressJob, launch: _Launch) -> EgressJob:
     client = get_livekit_client()
-    method = getattr(client, _START_METHODS[launch.call.rpc])
     try:
-        info = _call(method, launch.call.request)
+        info = _call(client.start, launch.call.rpc, launch.call.request)
     except LiveKitError as error:
         if _may_have_started(error):
             return _reconcile(job, launch, error)

@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from egress_app.actions.egress import start_egress
-from egress_app.actions.vault import NAME_LENGTH, Actor, Errors
+from egress_app.actions.vault import Actor, Errors, name_errors
 from egress_app.launch.config import LaunchConfig, normalize_launch_config, validate_launch_config
 from egress_app.models import EgressJob, Recipe
 
@@ -43,19 +43,6 @@ def launch_config(recipe: Recipe, room_name: str) -> LaunchConfig:
     return config
 
 
-def _name_errors(name: str, *, pk: int | None = None) -> Errors:
-    if not name:
-        return {"name": "Name is required."}
-    if len(name) > NAME_LENGTH:
-        return {"name": f"Use at most {NAME_LENGTH} characters."}
-    others = Recipe.objects.filter(name__iexact=name)
-    if pk is not None:
-        others = others.exclude(pk=pk)
-    if others.exists():
-        return {"name": f"There is already a recipe called {name}."}
-    return {}
-
-
 def _config_errors(given: LaunchConfig, clean: LaunchConfig) -> Errors:
     placed = dict(clean, room_name="" if clean["kind"] == "web" else PLACEHOLDER_ROOM)
     errors = validate_launch_config(placed)
@@ -78,7 +65,9 @@ def save_recipe(
     """
     name = name.strip()
     clean = recipe_config(config)
-    errors = _name_errors(name, pk=recipe.pk if recipe else None) | _config_errors(config, clean)
+    errors = name_errors(Recipe, name, pk=recipe.pk if recipe else None) | _config_errors(
+        config, clean
+    )
     if errors:
         raise ValidationError(errors)
     if recipe is None:
@@ -96,7 +85,7 @@ def save_recipe(
 def duplicate_recipe(actor: Actor, recipe: Recipe, *, name: str) -> Recipe:
     """A copy under a new name, created by `actor`."""
     name = name.strip()
-    if errors := _name_errors(name):
+    if errors := name_errors(Recipe, name):
         raise ValidationError(errors)
     user = actor if actor is not None and actor.is_authenticated else None
     return Recipe.objects.create(

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 
 from egress_app.crypto import reencrypt
 from egress_app.models import (
@@ -81,14 +81,13 @@ def _raise_if(errors: Errors) -> None:
         raise ValidationError(errors)
 
 
-def _name_errors(
-    model: type[StorageProfile] | type[StreamDestination], name: str, *, pk: int | None = None
-) -> Errors:
+def name_errors(model: type[models.Model], name: str, *, pk: int | None = None) -> Errors:
+    """A name is required, short enough, and unique among `model`'s rows (ignoring case)."""
     if not name:
         return {"name": "Name is required."}
     if len(name) > NAME_LENGTH:
         return {"name": f"Use at most {NAME_LENGTH} characters."}
-    others = model.objects.filter(name__iexact=name)
+    others = model._default_manager.filter(name__iexact=name)
     if pk is not None:
         others = others.exclude(pk=pk)
     if others.exists():
@@ -152,7 +151,7 @@ def _profile_errors(
     path_template: str,
     pk: int | None = None,
 ) -> Errors:
-    errors = _name_errors(StorageProfile, name, pk=pk) | spec.validate(config, secrets)
+    errors = name_errors(StorageProfile, name, pk=pk) | spec.validate(config, secrets)
     if message := path_template_error(path_template):
         errors["path_template"] = message
     return errors
@@ -262,7 +261,7 @@ def duplicate_storage_profile(
 ) -> StorageProfile:
     """A copy under a new name with the same config and secrets; never the default."""
     name = name.strip()
-    _raise_if(_name_errors(StorageProfile, name))
+    _raise_if(name_errors(StorageProfile, name))
     copy = StorageProfile.objects.create(
         name=name,
         provider=profile.provider,
@@ -333,7 +332,7 @@ def _set_address(destination: StreamDestination, values: Mapping[str, str]) -> N
 
 def _destination_errors(name: str, values: Mapping[str, str], *, pk: int | None = None) -> Errors:
     url_errors = destinations.validate(values.get("server_url", ""), values.get("stream_key", ""))
-    return _name_errors(StreamDestination, name, pk=pk) | url_errors
+    return name_errors(StreamDestination, name, pk=pk) | url_errors
 
 
 def _typed_address(server_url: str, stream_key: str) -> dict[str, str]:
@@ -395,7 +394,7 @@ def duplicate_stream_destination(
     actor: Actor, destination: StreamDestination, *, name: str
 ) -> StreamDestination:
     name = name.strip()
-    _raise_if(_name_errors(StreamDestination, name))
+    _raise_if(name_errors(StreamDestination, name))
     copy = StreamDestination.objects.create(
         name=name,
         protocol=destination.protocol,

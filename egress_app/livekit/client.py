@@ -57,6 +57,16 @@ _EXCERPT_SOURCE_CHARS = 65536
 Response = TypeVar("Response", bound=Message)
 
 RECORD: dict[str, object] = {"roomRecord": True}
+START_RPCS = frozenset(
+    {
+        "StartRoomCompositeEgress",
+        "StartWebEgress",
+        "StartParticipantEgress",
+        "StartTrackCompositeEgress",
+        "StartTrackEgress",
+        "StartEgress",
+    }
+)
 
 # Failures that mean the request never got an answer; retrying those is safe for every RPC
 # except a Start (which may have reached LiveKit and created an egress).
@@ -121,6 +131,12 @@ class LiveKitClient:
 
     async def start_egress(self, request: egress.StartEgressRequest) -> egress.EgressInfo:
         return await self._start("StartEgress", request)
+
+    async def start(self, rpc: str, request: Message) -> egress.EgressInfo:
+        """Any Start RPC by its Twirp name ("StartRoomCompositeEgress", ... "StartEgress")."""
+        if rpc not in START_RPCS:
+            raise ValueError(f"{rpc} is not one of LiveKit's Start RPCs")
+        return await self._start(rpc, request)
 
     async def update_layout(self, egress_id: str, layout: str) -> egress.EgressInfo:
         request = egress.UpdateLayoutRequest(egress_id=egress_id, layout=layout)

@@ -33,14 +33,6 @@ ADHOC = "rtmps://live.example.com:443/app/SECRET-adhoc-key-XYZ123"
 WEBSOCKET = "wss://ingest.example.com/audio?token=SECRET-ws-token-XYZ123"
 SECRETS = [*S3_SECRETS.values(), STREAM_KEY, "SECRET-adhoc-key-XYZ123"]
 TEMPLATE = "rec/{room_name}-{time}"
-STARTERS = {
-    "StartRoomCompositeEgress": "start_room_composite_egress",
-    "StartWebEgress": "start_web_egress",
-    "StartParticipantEgress": "start_participant_egress",
-    "StartTrackCompositeEgress": "start_track_composite_egress",
-    "StartTrackEgress": "start_track_egress",
-    "StartEgress": "start_egress",
-}
 V1_REQUESTS = {
     "room_composite": "room_composite",
     "web": "web",
@@ -133,8 +125,7 @@ def build(setup: Setup, config: dict[str, Any], adhoc_urls: list[str]) -> StartC
 
 
 def start(call: StartCall) -> egress.EgressInfo:
-    client = get_livekit_client()
-    return async_to_sync(getattr(client, STARTERS[call.rpc]))(call.request)
+    return async_to_sync(get_livekit_client().start)(call.rpc, call.request)
 
 
 def echoed(info: egress.EgressInfo) -> Message:

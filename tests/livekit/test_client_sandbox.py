@@ -98,3 +98,15 @@ async def test_it_builds_the_client_from_settings(
     settings.LIVEKIT_START_TIMEOUT = 1.5
     assert get_livekit_client() is not client
     assert get_livekit_client().start_timeout == 1.5
+
+
+async def test_it_starts_any_egress_by_its_rpc_name(sandbox: RunningSandbox) -> None:
+    client = LiveKitClient(sandbox.url, sandbox.api_key, sandbox.api_secret)
+    request = egress.ParticipantEgressRequest(
+        room_name="town-hall", identity="alice", file_outputs=[FILE]
+    )
+    info = await client.start("StartParticipantEgress", request)
+    assert info.WhichOneof("request") == "participant"
+    with pytest.raises(ValueError, match="not one of LiveKit's Start RPCs"):
+        await client.start("StopEgress", request)
+    await client.aclose()
