@@ -7,7 +7,7 @@ from cryptography.fernet import Fernet
 
 from egress_app import actions
 from egress_app.crypto import SecretKeyError, encrypt_json, verify_secret_keys
-from egress_app.models import EgressJob, LaunchState
+from egress_app.models import EgressJob, LaunchState, StreamDestination
 
 pytestmark = pytest.mark.django_db
 
@@ -34,6 +34,7 @@ def test_it_lets_a_destination_go_after_a_refused_start(admin, destination):
     )
     job.destinations.add(destination)
     actions.delete_stream_destination(admin, destination)
+    assert not StreamDestination.objects.filter(pk=destination.pk).exists()
 
 
 def test_it_checks_the_key_against_the_urls_jobs_keep(settings):
