@@ -58,7 +58,7 @@ def _jobs_for(request: HttpRequest) -> QuerySet[EgressJob]:
     return jobs.filter(Q(started_by__pk=user.pk) | Q(status__in=EgressJob.ACTIVE_STATUSES))
 
 
-def _get_job_for_user(request: HttpRequest, pk: int) -> EgressJob:
+def get_job_for_user(request: HttpRequest, pk: int | str) -> EgressJob:
     # Another producer's finished job is not theirs to know about: 404, like a missing one.
     return get_object_or_404(_jobs_for(request), pk=pk)
 
@@ -207,14 +207,14 @@ def job_rows(request: HttpRequest) -> HttpResponse:
 @sees_jobs
 @require_GET
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return _detail_page(request, _get_job_for_user(request, pk))
+    return _detail_page(request, get_job_for_user(request, pk))
 
 
 @sees_jobs
 @require_GET
 def job_live(request: HttpRequest, pk: int) -> HttpResponse:
     """The job's live part, polled while it may change; the last answer stops the polling."""
-    job = actions.refresh_job(_get_job_for_user(request, pk))
+    job = actions.refresh_job(get_job_for_user(request, pk))
     context = _live_context(job)
     if context["polls"]:
         return render(request, LIVE, context)
@@ -227,7 +227,7 @@ def _refused(request: HttpRequest, error: actions.JobError) -> HttpResponse:
 
 @can_control
 def job_stop(request: HttpRequest, pk: int) -> HttpResponse:
-    job = _get_job_for_user(request, pk)
+    job = get_job_for_user(request, pk)
     if request.method != "POST":
         return render(request, "dashboard/job_confirm.html", {"job": job, "action": "stop"})
     try:
@@ -241,7 +241,7 @@ def job_stop(request: HttpRequest, pk: int) -> HttpResponse:
 @can_control
 @require_POST
 def job_layout(request: HttpRequest, pk: int) -> HttpResponse:
-    job = _get_job_for_user(request, pk)
+    job = get_job_for_user(request, pk)
     form = LayoutForm(request.POST)
     if form.is_valid():
         try:
@@ -259,7 +259,7 @@ def job_layout(request: HttpRequest, pk: int) -> HttpResponse:
 @can_control
 @require_POST
 def job_streams_add(request: HttpRequest, pk: int) -> HttpResponse:
-    job = _get_job_for_user(request, pk)
+    job = get_job_for_user(request, pk)
     form = AddStreamsForm(request.POST, job=job)
     if form.is_valid():
         try:
@@ -281,7 +281,7 @@ def job_streams_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 @can_control
 def job_streams_remove(request: HttpRequest, pk: int) -> HttpResponse:
-    job = _get_job_for_user(request, pk)
+    job = get_job_for_user(request, pk)
     output = request.POST.get("output") or request.GET.get("output", "")
     label = dict(job.stream_outputs()).get(output)
     context = {"job": job, "action": "remove", "output": output, "label": label}

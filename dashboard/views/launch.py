@@ -30,13 +30,14 @@ from dashboard.launch_forms import (
 )
 from dashboard.overview import EGRESS_KIND, ParticipantRow, live_room_names, participant_row
 from dashboard.views.common import HtmxHttpRequest
+from dashboard.views.jobs import get_job_for_user
 from egress_app import actions
 from egress_app.actions.recipes import save_recipe
 from egress_app.launch.config import KINDS, LaunchConfig
 from egress_app.launch.filenames import preview_filename
 from egress_app.livekit import LiveKitError, get_livekit_client
 from egress_app.models import EgressJob, Recipe, StorageProfile, StreamDestination
-from egress_app.roles import LAUNCH_EGRESS, VIEW_ALL_JOBS, perm
+from egress_app.roles import LAUNCH_EGRESS, perm
 
 can_launch = permission_required(perm(LAUNCH_EGRESS), raise_exception=True)
 
@@ -118,10 +119,8 @@ def _prefill(request: HttpRequest) -> dict[str, Any]:
 
 
 def _job_config(request: HttpRequest, pk: str) -> LaunchConfig:
-    jobs = EgressJob.objects.all()
-    if not request.user.has_perm(perm(VIEW_ALL_JOBS)):
-        jobs = jobs.filter(started_by_id=request.user.pk)
-    return dict(get_object_or_404(jobs, pk=pk if pk.isdigit() else 0).config)
+    # The jobs pages' own rule for which jobs this user may see.
+    return dict(get_job_for_user(request, pk if pk.isdigit() else 0).config)
 
 
 def recipe_prefill(pk: str) -> LaunchConfig:

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from dashboard.launch_forms import config_from_data, initial_from_config
 from egress_app.launch.config import normalize_launch_config
-from egress_app.models import EgressJob, Recipe
+from egress_app.models import EgressJob, EgressStatus, Recipe
 from tests.dashboard.test_home import text_of
 from tests.jobs import ADHOC, ADHOC_KEY, make_destination, make_profile, new_token, start
 
@@ -369,7 +369,10 @@ def test_it_prefills_from_a_cloned_job(as_producer, producer, sandbox):
 
 
 def test_it_clones_only_jobs_the_user_may_see(as_producer, admin, sandbox):
+    # As on the jobs pages: another producer's running job is visible, a finished one is not.
     job = start(admin, _composite_stream(admin))
+    assert as_producer.get(f"{LAUNCH}?clone={job.pk}").status_code == 200
+    EgressJob.objects.filter(pk=job.pk).update(status=EgressStatus.COMPLETE)
     assert as_producer.get(f"{LAUNCH}?clone={job.pk}").status_code == 404
 
 
