@@ -8,11 +8,26 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
 # Build the Django app before importing anything that touches models (channels' own advice).
 django_asgi_app = get_asgi_application()
 
+import asyncio  # noqa: E402
+from concurrent.futures import ThreadPoolExecutor  # noqa: E402
+
 from egress_app.crypto import verify_secret_keys  # noqa: E402
 
-# A missing or wrong encryption key stops the server here, with the fix in the message, instead
-# of failing later on the first page that needs a stored secret.
-verify_secret_keys()
+
+def _check_secret_keys() -> None:
+    """A missing or wrong encryption key stops the server here, with the fix in the message,
+    instead of failing later on the first page that needs a stored secret."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # daphne, tests: imported outside any event loop
+        verify_secret_keys()
+        return
+    # uvicorn imports the app inside its event loop, where Django refuses database queries.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(verify_secret_keys).result()
+
+
+_check_secret_keys()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
