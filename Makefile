@@ -48,6 +48,7 @@ format: install-dev
 bench: install-dev
 	$(PY) bench/livekit_client.py
 	$(PY) bench/home_page.py
+	$(PY) bench/webhooks.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache staticfiles

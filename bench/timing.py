@@ -21,10 +21,15 @@ async def measure(
     return samples, time.perf_counter() - began
 
 
+def percentile(ordered: list[float], fraction: float) -> float:
+    """The value at `fraction` (0.5, 0.95, 0.99) of an ascending list (nearest rank)."""
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
 def report(name: str, samples: list[float], elapsed: float) -> None:
     ms = sorted(sample * 1000 for sample in samples)
     p50 = statistics.median(ms)
-    p95 = ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))]
+    p95 = percentile(ms, 0.95)
     print(
         f"  {name:<28} n={len(ms):>4}  p50 {p50:7.2f} ms  p95 {p95:7.2f} ms  "
         f"{len(ms) / elapsed:8.1f} calls/s"

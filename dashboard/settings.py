@@ -65,6 +65,12 @@ LIVEKIT_WIRE_FORMAT = env_str("LIVEKIT_WIRE_FORMAT", "protobuf")
 # much longer than the other RPCs; a timed-out Start may still have created an egress.
 LIVEKIT_TIMEOUT = env_float("LIVEKIT_TIMEOUT", 10.0)
 LIVEKIT_START_TIMEOUT = env_float("LIVEKIT_START_TIMEOUT", 75.0)
+# Webhooks: a larger body is refused with 413 before it is read (LiveKit's are a few kB).
+WEBHOOK_MAX_BYTES = env_int("WEBHOOK_MAX_BYTES", 1_048_576)
+# The reconciler (`manage.py egress_worker`): how often it runs, and when a job needs a person.
+EGRESS_WORKER_INTERVAL = env_float("EGRESS_WORKER_INTERVAL", 5.0)
+EGRESS_STUCK_STARTING_AFTER = env_float("EGRESS_STUCK_STARTING_AFTER", 120.0)
+EGRESS_WORKER_BATCH = env_int("EGRESS_WORKER_BATCH", 200)
 # The Egress API the launch form uses by default: "v1" (per-type Start RPCs, every LiveKit) or "v2"
 # (the unified StartEgress, LiveKit >= 1.13.2). Producers can still pick either per launch.
 LIVEKIT_EGRESS_API = env_str("LIVEKIT_EGRESS_API", "v1")
@@ -137,14 +143,38 @@ DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
 DATABASES = {
     "default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))
 }
+if (
+    DATABASES["default"]["ENGINE"].endswith("postgresql")
+    and DATABASES["default"]["CONN_MAX_AGE"] == 0
+):
+    # Under ASGI each request runs in a thread of its own, so connections cannot persist: a
+    # pool hands them out instead (a new PostgreSQL connection costs more than a webhook).
+    if env_bool("DB_POOL", True):
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1,
+            "max_size": env_int("DB_POOL_SIZE", 10),
+        }
+elif DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # The web server and the reconciler write at once in development: take the write lock at
+    # the start of each transaction and wait for it, instead of failing with "database is locked".
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"transaction_mode": "IMMEDIATE", "timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": env_str("REDIS_PREFIX", "egress")},
+            # Pub/sub: a push to a group is published once and each server process relays it
+            # to its own sockets (the list-based layer writes once per socket in Redis: 6x
+            # slower to 500 sockets). Pushes are at-most-once; a reconnect gets a snapshot.
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {
+                # redis-py gives up on a read after 5 s by default: longer, for a quiet Redis.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+                "prefix": env_str("REDIS_PREFIX", "egress"),
+            },
         }
     }
 else:

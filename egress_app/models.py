@@ -198,6 +198,26 @@ class LaunchState(models.TextChoices):
     UNKNOWN = "unknown", "No answer from LiveKit"
 
 
+class JobFlag(models.TextChoices):
+    """Why the reconciler thinks a job needs a person; blank when nothing is wrong."""
+
+    STUCK_STARTING = "stuck_starting", "Stuck in STARTING"
+    LOST = "lost", "Unknown to LiveKit"
+
+    @property
+    def explanation(self) -> str:
+        return {
+            JobFlag.STUCK_STARTING: (
+                "Still starting long after it was asked for: egress may have no worker free, "
+                "or the egress is stuck."
+            ),
+            JobFlag.LOST: (
+                "LiveKit no longer knows this egress: it ended without telling the dashboard, "
+                "or LiveKit restarted."
+            ),
+        }[self]
+
+
 class EgressJob(SecretsMixin):
     """One egress started from the dashboard; `config` never holds secret values.
 
@@ -208,6 +228,21 @@ class EgressJob(SecretsMixin):
     """
 
     ACTIVE_STATUSES = (EgressStatus.STARTING, EgressStatus.ACTIVE, EgressStatus.ENDING)
+    # What `apply_info` changes (and a flag it may settle): all an update from LiveKit saves.
+    INFO_FIELDS = (
+        "status",
+        "room_name",
+        "started_at",
+        "ended_at",
+        "updated_at",
+        "error",
+        "details",
+        "error_code",
+        "results",
+        "info",
+        "flag",
+        "flagged_at",
+    )
     # LiveKit accepts Stop/Update only in these (a later one answers failed_precondition).
     UPDATABLE_STATUSES = (EgressStatus.STARTING, EgressStatus.ACTIVE)
 
@@ -244,6 +279,15 @@ class EgressJob(SecretsMixin):
     results = models.JSONField(default=dict, blank=True)
     info = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Started outside the dashboard (auto egress, the CLI, another app): known from LiveKit only.
+    external = models.BooleanField(default=False)
+    # What the reconciler noticed that needs a person (stuck in STARTING, unknown to LiveKit).
+    flag = models.CharField(max_length=16, choices=JobFlag.choices, blank=True)
+    flagged_at = models.DateTimeField(null=True, blank=True)
+    # The reconciler's claim on the row (several workers never check the same job at once).
+    checked_at = models.DateTimeField(null=True, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    claim = models.UUIDField(null=True, blank=True, editable=False)
 
     class Meta:
         required_db_features = NEEDS_JSON
@@ -285,6 +329,10 @@ class EgressJob(SecretsMixin):
     def can_update_stream(self) -> bool:
         return self.is_updatable and _has_stream_output(self.config, self.info)
 
+    @property
+    def flag_explanation(self) -> str:
+        return JobFlag(self.flag).explanation if self.flag else ""
+
     def stream_outputs(self) -> list[tuple[str, str]]:
         """The stream outputs now attached: (`destination:<id>` / `adhoc:<n>`, what to show)."""
         outputs = [(f"destination:{d.pk}", d.name) for d in self.destinations.all()]
@@ -295,12 +343,13 @@ class EgressJob(SecretsMixin):
         """The URL LiveKit dials for `output` ("destination:<id>" / "adhoc:<n>"), if kept."""
         return self.secrets().get(output)
 
-    def apply_info(self, info: egress.EgressInfo) -> bool:
+    def apply_info(self, info: egress.EgressInfo, raw: Mapping[str, Any] | None = None) -> bool:
         """Fold LiveKit's view of the egress in (not saved); False, changing nothing, when
         `info` is older than what the job already shows, so late updates never move it back.
 
         LiveKit's error fields replace the job's whenever LiveKit reports an error or details,
         or the egress has ended; otherwise an error kept by a failed action stays visible.
+        `raw` is `info_dict(info)` when the caller has it already.
         """
         if info.updated_at < _stored_updated_ns(self.info, self.updated_at):
             return False
@@ -309,17 +358,35 @@ class EgressJob(SecretsMixin):
         self.started_at = _from_ns(info.started_at) or self.started_at
         self.ended_at = _from_ns(info.ended_at) or self.ended_at
         self.updated_at = _from_ns(info.updated_at) or self.updated_at
-        urls = self._dialled_urls()
+        raw = info_dict(info) if raw is None else raw
+        urls = self.hidden_urls(raw)
         if info.error or info.details or not self.is_active:
             self.error = hide_stream_urls(info.error, urls)
             self.details = hide_stream_urls(info.details, urls)
             self.error_code = info.error_code or None
         self.results = _results_of(info, urls)
-        self.info = _info_json(info, urls)
+        self.info = scrub_info(raw, urls)
         return True
 
-    def _dialled_urls(self) -> list[str]:
-        # Only to hide them in LiveKit's texts: a missing key must not stop the update.
+    @property
+    def info_updated_ns(self) -> int:
+        """LiveKit's `updated_at` of the state the job shows (0 before any)."""
+        return _stored_updated_ns(self.info, self.updated_at)
+
+    def shows(self, info: egress.EgressInfo) -> bool:
+        """Whether `info` is exactly the state the job already shows (nothing new)."""
+        same_time = info.updated_at == self.info_updated_ns
+        return same_time and self.status == egress.EgressStatus.Name(info.status)
+
+    def hidden_urls(self, raw: Mapping[str, Any]) -> list[str]:
+        """Every stream URL to hide in LiveKit's texts about this egress (`raw`, an info as
+        `info_dict` gives it): the ones the dashboard dialled, and any the info quotes whole
+        (an egress started elsewhere)."""
+        return [*self.dialled_urls(), *stream_urls_in(raw)]
+
+    def dialled_urls(self) -> list[str]:
+        """The real stream URLs, only to hide them in LiveKit's texts: a missing key must not
+        stop an update, so it gives none."""
         try:
             return list(self.secrets().values())
         except SecretKeyError:
@@ -338,6 +405,7 @@ _CREDENTIAL_KEYS = {
     "account_name",
     "account_key",
     "password",
+    "stream_key",
 }
 _URL_KEYS = {"url", "urls", "websocket_url"}
 _STREAM_SCHEMES = ("rtmp://", "rtmps://", "srt://", "mux://", "twitch://", "ws://", "wss://")
@@ -404,13 +472,42 @@ def _scrub(value: Any, urls: Sequence[str], key: str = "") -> Any:
     return hide_stream_urls(value, urls)
 
 
+def stream_urls_in(raw: Mapping[str, Any]) -> list[str]:
+    """The stream URLs an EgressInfo (as `info_dict` gives it) holds unredacted, in its request
+    or results."""
+    found: list[str] = []
+
+    def walk(value: Any, key: str = "") -> None:
+        if isinstance(value, dict):
+            for name, item in value.items():
+                walk(item, name)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item, key)
+        elif key in _URL_KEYS and isinstance(value, str) and value.startswith(_STREAM_SCHEMES):
+            found.append(value)
+
+    walk(raw)
+    return [url for url in found if "{" not in url]  # `{…}`: LiveKit has redacted it already
+
+
+def scrub(value: Any) -> Any:
+    """A JSON value with credentials and stream keys replaced by placeholders."""
+    return _scrub(value, [])
+
+
 def _redact_once(url: str) -> str:
     # LiveKit has already redacted RTMP keys (`{abc...xyz}`); redacting twice would mangle them.
     return url if "{" in url else redact_stream_url(url)
 
 
-def _info_json(info: egress.EgressInfo, urls: Sequence[str]) -> dict[str, Any]:
-    raw = json_format.MessageToDict(info, preserving_proto_field_name=True)
+def info_dict(info: egress.EgressInfo) -> dict[str, Any]:
+    """LiveKit's EgressInfo as JSON, as it came (secrets included: scrub before keeping it)."""
+    return json_format.MessageToDict(info, preserving_proto_field_name=True)
+
+
+def scrub_info(raw: Mapping[str, Any], urls: Sequence[str]) -> dict[str, Any]:
+    """An `info_dict` with every credential and stream key scrubbed."""
     return cast(dict[str, Any], _scrub(raw, urls))
 
 
@@ -481,6 +578,63 @@ def running_jobs(prefix: str = "") -> models.Q:
     return models.Q(**{f"{prefix}status__in": EgressJob.ACTIVE_STATUSES}) | models.Q(
         **{f"{prefix}launch_state": LaunchState.LAUNCHING}
     )
+
+
+# --- the event ledger ---------------------------------------------------------------------------
+class LedgerSource(models.TextChoices):
+    WEBHOOK = "webhook", "Webhook"
+    POLL = "poll", "Reconciler"
+    API = "api", "LiveKit's answer"
+
+
+class LedgerOutcome(models.TextChoices):
+    APPLIED = "applied", "Applied"
+    STALE = "stale", "Older than the job's state"
+    PENDING = "pending", "Waiting for its job"
+    NOTED = "noted", "Noted"
+    FLAGGED = "flagged", "Flagged"
+    REFUSED = "refused", "Refused"
+
+
+class LedgerEntry(models.Model):
+    """One thing LiveKit told us: a webhook (verified or refused), a reconciler observation, or
+    an API answer. `payload` is the event with secrets scrubbed; a refused webhook keeps none
+    (its body is unauthenticated), only the reason, the sender and the size."""
+
+    source = models.CharField(max_length=16, choices=LedgerSource.choices)
+    outcome = models.CharField(max_length=16, choices=LedgerOutcome.choices)
+    event_id = models.CharField(max_length=128, unique=True, null=True, blank=True)
+    event = models.CharField(max_length=40, blank=True)
+    egress_id = models.CharField(max_length=64, blank=True)
+    job = models.ForeignKey(
+        EgressJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="ledger"
+    )
+    status = models.CharField(max_length=32, choices=EgressStatus.choices, blank=True)
+    updated_at_ns = models.BigIntegerField(null=True, blank=True)  # LiveKit's EgressInfo.updated_at
+    received_at = models.DateTimeField(default=timezone.now)
+    room_name = models.CharField(max_length=255, blank=True)
+    reason = models.TextField(blank=True)
+    remote_addr = models.CharField(max_length=64, blank=True)
+    size = models.PositiveIntegerField(default=0)
+    payload = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        required_db_features = NEEDS_JSON
+        ordering = ["-received_at", "-id"]
+        verbose_name_plural = "ledger entries"
+        indexes = [
+            models.Index(fields=["received_at"]),
+            models.Index(fields=["egress_id", "outcome"]),
+            models.Index(fields=["job", "received_at"]),
+            models.Index(fields=["outcome", "received_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_source_display()} {self.event or self.outcome} {self.egress_id}"
+
+    @property
+    def updated_at(self) -> datetime | None:
+        return _from_ns(self.updated_at_ns or 0)
 
 
 # --- audit log ----------------------------------------------------------------------------------

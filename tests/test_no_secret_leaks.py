@@ -8,8 +8,12 @@ test fails for each provider, and every log record down to DEBUG is captured. No
 may appear in a response (body, headers, cookies), a log record, an audit row or any database
 column other than the two `encrypted_secrets` columns.
 
-The dashboard has no websocket consumers and no exports yet, so neither is covered here: extend
-this module when they land.
+The live websocket is covered too: a job recording through an S3 profile and streaming to a
+destination (its stream key) and an ad-hoc RTMP URL (its key) is followed on its page and in the
+job list, by its producer and by an admin, while it runs, is stopped and completes; no frame
+(snapshots and pushes) may carry any of those secrets.
+
+The dashboard has no exports yet, so none is covered here: extend this module when they land.
 """
 
 from __future__ import annotations
@@ -21,14 +25,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
 from django.contrib import admin as django_admin
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
 from egress_app import actions
-from egress_app.models import AuditAction, AuditEntry, StorageProfile, StreamDestination
+from egress_app.models import AuditAction, AuditEntry, EgressJob, StorageProfile, StreamDestination
+from egress_app.sandbox.testing import RunningSandbox
+from tests import jobs
 from tests.conftest import make_user
+from tests.live.test_consumer import WAIT, prepare, socket
 
 pytestmark = pytest.mark.django_db
 
@@ -256,3 +265,55 @@ def test_it_never_logs_a_secret_value_even_at_debug(visit, caplog):
     ]
     found = leaks(visit.values, places)
     assert not found, "Secret values in the logs:\n" + "\n".join(found)
+
+
+# --- the live websocket -------------------------------------------------------------------------
+async def frames_of(communicator: WebsocketCommunicator) -> list[str]:
+    """Every frame the socket has sent so far."""
+    frames = []
+    while not await communicator.receive_nothing(timeout=0.5):
+        frames.append(await communicator.receive_from(timeout=WAIT))
+    return frames
+
+
+@pytest.fixture
+def asgi_loaded(transactional_db) -> None:
+    prepare()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+async def test_it_never_sends_a_secret_value_over_the_live_websocket(
+    producer, admin, sandbox: RunningSandbox, asgi_loaded
+):
+    # Every kind of secret a job has: S3 credentials, a destination's key, an ad-hoc URL's key.
+    stream = (await database_sync_to_async(jobs.make_destination)(admin)).pk
+    profile = await database_sync_to_async(jobs.make_profile)(admin)
+    config = jobs.file_config(profile, stream={"destination_ids": [stream], "adhoc": []})
+
+    def run(job: EgressJob) -> None:
+        """Running, stopped, ended: each change pushed while the page is open."""
+        jobs.live(sandbox, job)
+        actions.stop_egress(producer, job)
+        jobs.ended(sandbox, job)
+
+    sent: list[tuple[str, str]] = []
+    for user in (producer, admin):
+        for query in ("view=job&id={job}", "view=jobs", "view=home"):
+            job = await database_sync_to_async(jobs.start)(
+                producer, config, adhoc_urls=[jobs.ADHOC]
+            )
+            query = query.format(job=job.pk)
+            async with socket(query, user) as (connected, communicator):
+                assert connected, query
+                await database_sync_to_async(run)(job)
+                frames = await frames_of(communicator)
+            sent += [(f"{query} as {user.username}, frame {n}", f) for n, f in enumerate(frames)]
+            # The snapshot and the pushes of the job's changes all came through.
+            assert len(frames) >= (2 if "home" in query else 4), (query, user.username)
+            if "home" not in query:
+                assert "Complete" in frames[-1]
+
+    pages = "".join(frame for where, frame in sent if where.startswith("view=job&"))
+    assert "YouTube" in pages  # the destination is shown by name
+    assert "{SEC...123}" in pages  # and the ad-hoc URL redacted
+    assert leaks(jobs.SECRETS, sent) == []

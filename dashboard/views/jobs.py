@@ -4,7 +4,6 @@ stream outputs). Producers see their own jobs and every active one; `view_all_jo
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
 from functools import wraps
 from typing import Any
 
@@ -12,26 +11,21 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Page, Paginator
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
+from dashboard import fragments
 from dashboard.forms import ActionErrorsMixin
 from egress_app import actions
 from egress_app.launch.config import LAYOUTS
-from egress_app.models import EgressJob, LaunchState, StreamDestination
-from egress_app.roles import CONTROL_EGRESS, LAUNCH_EGRESS, VIEW_ALL_JOBS, perm
+from egress_app.models import EgressJob, StreamDestination
+from egress_app.roles import CONTROL_EGRESS, perm
 
-PAGE_SIZE = 50
-# A poll of the list asks LiveKit about at most this many active jobs, one call each.
-REFRESH_LIMIT = 10
 DETAIL = "dashboard-job-detail"
-LIVE = "dashboard/job_detail.html#live"
-JOB_PERMS = (perm(VIEW_ALL_JOBS), perm(LAUNCH_EGRESS), perm(CONTROL_EGRESS))
 
 can_control = permission_required(perm(CONTROL_EGRESS), raise_exception=True)
 View = Callable[..., HttpResponse]
@@ -42,7 +36,7 @@ def sees_jobs(view: View) -> View:
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not any(request.user.has_perm(name) for name in JOB_PERMS):
+        if not fragments.sees_jobs(request.user):
             raise PermissionDenied
         return view(request, *args, **kwargs)
 
@@ -50,12 +44,7 @@ def sees_jobs(view: View) -> View:
 
 
 def _jobs_for(request: HttpRequest) -> QuerySet[EgressJob]:
-    user = request.user
-    jobs = EgressJob.objects.select_related("started_by", "storage_profile")
-    jobs = jobs.prefetch_related("destinations").order_by("-created_at", "-pk")
-    if user.has_perm(perm(VIEW_ALL_JOBS)):
-        return jobs
-    return jobs.filter(Q(started_by__pk=user.pk) | Q(status__in=EgressJob.ACTIVE_STATUSES))
+    return fragments.jobs_for(request.user)
 
 
 def get_job_for_user(request: HttpRequest, pk: int | str) -> EgressJob:
@@ -63,30 +52,7 @@ def get_job_for_user(request: HttpRequest, pk: int | str) -> EgressJob:
     return get_object_or_404(_jobs_for(request), pk=pk)
 
 
-def _polls(job: EgressJob) -> bool:
-    """Whether the job may still change: an egress running or a launch still waiting."""
-    return job.is_active or job.launch_state == LaunchState.LAUNCHING
-
-
 # --- summaries ----------------------------------------------------------------------------------
-def outputs_summary(job: EgressJob) -> str:
-    outputs = job.config.get("outputs") or {}
-    parts = []
-    if file := outputs.get("file"):
-        file_type = str(file.get("file_type") or "")
-        parts.append("File" if file_type.startswith("DEFAULT") or not file_type else file_type)
-    if outputs.get("stream") is not None or job.adhoc_outputs:
-        count = len(job.stream_outputs())
-        parts.append(f"{count} stream{'s' if count != 1 else ''}")
-    if outputs.get("segments"):
-        parts.append("HLS segments")
-    if outputs.get("images"):
-        parts.append("Images")
-    if (job.config.get("track") or {}).get("websocket_url"):
-        parts.append("WebSocket")
-    return " · ".join(parts) or "\N{EN DASH}"
-
-
 def _shown(value: Any) -> bool:
     if isinstance(value, str):
         return bool(value) and not value.startswith("DEFAULT")
@@ -114,21 +80,6 @@ def configuration(job: EgressJob) -> list[tuple[str, list[tuple[str, Any]]]]:
         if outputs.get(name):
             sections.append((name.capitalize(), _items(outputs[name])))
     return [(title, items) for title, items in sections if items]
-
-
-def _duration(job: EgressJob) -> timedelta | None:
-    if job.started_at is None:
-        return None
-    end = job.ended_at or job.updated_at
-    if end is None or end < job.started_at:
-        return None
-    return timedelta(seconds=round((end - job.started_at).total_seconds()))
-
-
-def _live_context(job: EgressJob) -> dict[str, Any]:
-    # The outputs go along: a final answer swaps the controls (and their list) out of band.
-    context = {"job": job, "polls": _polls(job), "duration": _duration(job)}
-    return context | {"outputs": job.stream_outputs()}
 
 
 # --- forms --------------------------------------------------------------------------------------
@@ -170,37 +121,28 @@ def _controls(job: EgressJob, **forms_given: forms.Form) -> dict[str, Any]:
 def _detail_page(
     request: HttpRequest, job: EgressJob, *, status: int = 200, **extra: Any
 ) -> HttpResponse:
-    context = _live_context(job) | {"configuration": configuration(job)}
+    context = fragments.live_context(job) | {"configuration": configuration(job)}
     context |= _controls(job, **{k: v for k, v in extra.items() if isinstance(v, forms.Form)})
     context |= {k: v for k, v in extra.items() if not isinstance(v, forms.Form)}
     return render(request, "dashboard/job_detail.html", context, status=status)
 
 
 # --- the list -----------------------------------------------------------------------------------
-def _page(request: HttpRequest) -> Page[EgressJob]:
-    return Paginator(_jobs_for(request), PAGE_SIZE).get_page(request.GET.get("page"))
-
-
-def _rows(page: Page[EgressJob]) -> list[tuple[EgressJob, str]]:
-    return [(job, outputs_summary(job)) for job in page.object_list]
-
-
 @sees_jobs
 @require_GET
 def job_list(request: HttpRequest) -> HttpResponse:
-    page = _page(request)
-    return render(request, "dashboard/job_list.html", {"page": page, "rows": _rows(page)})
+    return render(
+        request, "dashboard/job_list.html", fragments.jobs_page(request.user, request.GET)
+    )
 
 
 @sees_jobs
 @require_GET
 def job_rows(request: HttpRequest) -> HttpResponse:
-    """The list's table body, polled: active jobs shown are first refreshed from LiveKit."""
-    active = [job for job in _page(request).object_list if job.is_active]
-    for job in active[:REFRESH_LIMIT]:
-        actions.refresh_job(job)
-    page = _page(request)
-    return render(request, "dashboard/job_list.html#rows", {"page": page, "rows": _rows(page)})
+    """The list's table body, polled while no websocket pushes it (the reconciler and the
+    webhooks keep the jobs current; a poll only reads them)."""
+    context = fragments.jobs_page(request.user, request.GET)
+    return render(request, fragments.ROWS, context)
 
 
 # --- a job --------------------------------------------------------------------------------------
@@ -214,11 +156,11 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def job_live(request: HttpRequest, pk: int) -> HttpResponse:
     """The job's live part, polled while it may change; the last answer stops the polling."""
-    job = actions.refresh_job(get_job_for_user(request, pk))
-    context = _live_context(job)
+    job = get_job_for_user(request, pk)
+    context = fragments.live_context(job)
     if context["polls"]:
-        return render(request, LIVE, context)
-    return HttpResponseStopPolling(render_to_string(LIVE, context, request))
+        return render(request, fragments.LIVE, context)
+    return HttpResponseStopPolling(render_to_string(fragments.LIVE, context, request))
 
 
 def _refused(request: HttpRequest, error: actions.JobError) -> HttpResponse:

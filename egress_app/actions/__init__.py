@@ -1,7 +1,8 @@
 """The named state changes of the domain: every change to a profile, destination or job.
 
 `vault` holds storage profiles, stream destinations and their keys; `egress` holds egress jobs
-(start, stop, layout and stream updates, LiveKit's EgressInfo folded in). Callers use this
+(start, stop, layout and stream updates); `ledger` records what LiveKit tells us (webhooks,
+the reconciler's observations) and folds it into jobs. Callers use this
 package: `from egress_app import actions; actions.start_egress(...)`.
 """
 
@@ -11,12 +12,18 @@ from egress_app.actions.egress import (
     JobError,
     LaunchError,
     add_stream_outputs,
-    ingest_egress_info,
-    refresh_job,
     remove_stream_output,
     start_egress,
     stop_egress,
     update_layout,
+)
+from egress_app.actions.ledger import (
+    Folded,
+    apply_pending,
+    observe,
+    receive_webhook,
+    record_refused,
+    settle_pending,
 )
 from egress_app.actions.recipes import (
     delete_recipe,
@@ -45,11 +52,13 @@ from egress_app.actions.vault import (
 __all__ = [
     "DESTINATION_SECRETS",
     "Actor",
+    "Folded",
     "InUseError",
     "JobError",
     "LaunchError",
     "ProbeOutcome",
     "add_stream_outputs",
+    "apply_pending",
     "create_storage_profile",
     "create_stream_destination",
     "delete_recipe",
@@ -58,13 +67,15 @@ __all__ = [
     "duplicate_recipe",
     "duplicate_storage_profile",
     "duplicate_stream_destination",
-    "ingest_egress_info",
     "make_default_storage_profile",
+    "observe",
+    "receive_webhook",
+    "record_refused",
     "record_storage_test",
-    "refresh_job",
     "remove_stream_output",
     "rotate_all_secrets",
     "save_recipe",
+    "settle_pending",
     "start_egress",
     "start_recipe",
     "stop_egress",

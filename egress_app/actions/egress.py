@@ -26,6 +26,8 @@ from django.db import IntegrityError, transaction
 from google.protobuf.message import Message
 from livekit.protocol import egress
 
+from egress_app import events
+from egress_app.actions import ledger
 from egress_app.actions.vault import Actor
 from egress_app.crypto import encrypt_json
 from egress_app.launch.config import (
@@ -47,6 +49,8 @@ from egress_app.livekit.redact import redact_stream_url
 from egress_app.models import (
     EgressJob,
     LaunchState,
+    LedgerOutcome,
+    LedgerSource,
     StorageProfile,
     StreamDestination,
     hide_stream_urls,
@@ -142,11 +146,14 @@ def _locked(job: EgressJob) -> EgressJob:
 
 
 def _change(job: EgressJob, change: Callable[[EgressJob], object]) -> EgressJob:
-    """Apply `change` to the freshly locked row and save it, in one short transaction."""
+    """Apply `change` to the freshly locked row and save it, in one short transaction; browsers
+    hear of it once it commits."""
     with transaction.atomic():
         job = _locked(job)
+        was_active = job.is_active
         change(job)
         job.save()
+        events.announce_job(job, was_active=was_active)
     return job
 
 
@@ -172,36 +179,11 @@ def _with_info(
             change(row)
         row.apply_info(info)
 
-    return _change(job, apply)
-
-
-@transaction.atomic
-def ingest_egress_info(info: egress.EgressInfo) -> EgressJob | None:
-    """Fold an EgressInfo (webhook, list, API answer) into its job; None for an egress the
-    dashboard does not know. An update older than the job's state is ignored."""
-    if not info.egress_id:
-        return None
-    job = EgressJob.objects.select_for_update().filter(egress_id=info.egress_id).first()
-    if job is not None and job.apply_info(info):
-        job.save()
+    with transaction.atomic():
+        job = _change(job, apply)
+        answer = ledger.Folded(job, LedgerOutcome.APPLIED)
+        ledger.record_observation(info, answer, LedgerSource.API)
     return job
-
-
-def refresh_job(job: EgressJob) -> EgressJob:
-    """The job with LiveKit's current view of its egress folded in, while it may still change
-    (pages poll through this until webhooks do the work). A job with no egress, one that has
-    ended, or LiveKit failing to answer leaves the job as it is: the error is only logged."""
-    if not job.egress_id or not job.is_active:
-        return job
-    try:
-        items = _call(get_livekit_client().list_egress, egress_id=job.egress_id)
-    except LiveKitError as error:
-        logger.warning("Could not refresh job %s (%s): %s", job.pk, job.egress_id, error.plain)
-        return job
-    info = next((item for item in items if item.egress_id == job.egress_id), None)
-    if info is None:
-        return job
-    return ingest_egress_info(info) or job
 
 
 # --- start --------------------------------------------------------------------------------------
@@ -287,6 +269,7 @@ def _create_job(actor: Actor, token: uuid.UUID, launch: _Launch) -> tuple[Egress
         )
         if created:
             job.destinations.set(launch.destinations)
+            events.announce_job(job, was_active=False, created=True)
     return job, created
 
 
@@ -330,7 +313,8 @@ def _launched(job: EgressJob, info: egress.EgressInfo) -> EgressJob:
         row.egress_id = info.egress_id
         row.launch_state = LaunchState.LAUNCHED
 
-    return _with_info(job, info, adopt)
+    # Webhooks may have come before this answer: they waited in the ledger for the egress id.
+    return ledger.apply_pending(_with_info(job, info, adopt))
 
 
 def _may_have_started(error: LiveKitError) -> bool:
@@ -380,12 +364,19 @@ def _reconcile(job: EgressJob, launch: _Launch, error: LiveKitError) -> EgressJo
 
 
 def _candidates(
-    job: EgressJob, request: Message, listed: Sequence[egress.EgressInfo]
+    job: EgressJob,
+    request: Message,
+    listed: Sequence[egress.EgressInfo],
+    *,
+    from_external: bool = False,
 ) -> list[egress.EgressInfo]:
     since = job.created_at - ADOPT_CLOCK_MARGIN
     since_ns = int(since.timestamp() * 1_000_000) * 1000
     ids = [info.egress_id for info in listed]
-    owned = set(EgressJob.objects.filter(egress_id__in=ids).values_list("egress_id", flat=True))
+    owners = EgressJob.objects.filter(egress_id__in=ids)
+    if from_external:  # an egress recorded as external meanwhile may still be this launch's
+        owners = owners.exclude(external=True, created_at__gte=job.created_at)
+    owned = set(owners.values_list("egress_id", flat=True))
     return [
         info
         for info in listed
@@ -430,6 +421,60 @@ def _unknown(job: EgressJob, error: LiveKitError, outcome: str) -> LaunchError:
     return LaunchError(_change(job, unknown))
 
 
+def recheck_launch(job: EgressJob) -> EgressJob:
+    """Look again for the egress of a launch LiveKit never answered (the reconciler's call):
+    the job adopts it when exactly one matches, as `_reconcile` decides. Otherwise it stays
+    `unknown`; a launch still `launching` long after its Start call's timeout (the process
+    making the call stopped) becomes `unknown`."""
+    try:
+        listed = _call(get_livekit_client().list_egress, room_name=job.room_name)
+        request = _rebuilt_request(job)
+    except (LiveKitError, ValidationError, ValueError, KeyError) as error:
+        logger.info("Could not look again for job %s's egress: %s", job.pk, error)
+        return job
+    matches = _candidates(job, request, listed, from_external=True)
+    if len(matches) == 1:
+        try:
+            with transaction.atomic():
+                _take_from_external(job, matches[0].egress_id)
+                return _launched(job, matches[0])
+        except IntegrityError:  # adopted by another job meanwhile
+            return _fresh(job)
+    if job.launch_state == LaunchState.LAUNCHING:
+        return _change(job, _abandoned)
+    return job
+
+
+def _take_from_external(job: EgressJob, egress_id: str) -> None:
+    """The external job recorded for what turns out to be this launch's egress (its webhooks
+    came while the launch was unknown) gives way: its ledger moves to the launch's job."""
+    external = EgressJob.objects.filter(egress_id=egress_id, external=True).first()
+    if external is not None:
+        external.ledger.update(job=job)
+        external.delete()
+
+
+def _abandoned(job: EgressJob) -> None:
+    """A launch whose Start call never came back (the process stopped during it)."""
+    if job.launch_state == LaunchState.LAUNCHING:
+        job.launch_state = LaunchState.UNKNOWN
+        job.error = (
+            "The dashboard stopped waiting for LiveKit's answer to this Start and no egress was "
+            "found for it. It may still appear: check the job list before starting it again."
+        )
+
+
+def _rebuilt_request(job: EgressJob) -> Message:
+    """The Start request the job sent, outputs aside (they are not compared)."""
+    kept = job.secrets()
+    adhoc = [kept[ref] for ref in sorted(kept) if ref.startswith("adhoc:")]
+    destinations = list(job.destinations.all())
+    call = build_start_call(
+        job.config, profile=job.storage_profile, destinations=destinations, adhoc_urls=adhoc
+    )
+    return call.request
+
+
 # --- stop and updates ---------------------------------------------------------------------------
 def _require(job: EgressJob, allowed: bool, verb: str, reason: str) -> None:
     """Refuse, without calling LiveKit, what the job's state rules out."""
@@ -450,7 +495,7 @@ def _failed(job: EgressJob, error: LiveKitError, verb: str, urls: Sequence[str] 
     if error.code == "failed_precondition":
         info = _fetch_info(job)
         if info is not None:
-            job = ingest_egress_info(info) or job
+            job = ledger.observe(info, LedgerSource.API).job or job
         if not job.is_updatable:
             return JobError(
                 job,

@@ -25,8 +25,22 @@
     }
   }
 
+  // While a live websocket is open, pushes keep the page current and polling slows right down
+  // (the polled parts check window.egressLive); when it closes, polling takes over again.
+  window.egressLive = false;
+  function liveOpened() {
+    window.egressLive = true;
+    document.body.classList.add("live-connected");
+  }
+  function liveClosed() {
+    window.egressLive = false;
+    document.body.classList.remove("live-connected");
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     localiseTimes(document);
+    document.body.addEventListener("htmx:wsOpen", liveOpened);
+    document.body.addEventListener("htmx:wsClose", liveClosed);
     document.body.addEventListener("htmx:beforeSwap", reloadOnLogin);
     // htmx.onLoad runs for every piece of content htmx swaps in.
     htmx.onLoad(localiseTimes);

@@ -83,14 +83,14 @@ def live(sandbox: RunningSandbox, job: EgressJob) -> EgressJob:
     """The job once LiveKit reports it ACTIVE."""
     assert job.egress_id
     info = sandbox.control.wait_for_status(job.egress_id, "ACTIVE")
-    folded = actions.ingest_egress_info(info)
+    folded = actions.observe(info).job
     assert folded is not None
     return folded
 
 
 def ended(sandbox: RunningSandbox, job: EgressJob, status: str = "COMPLETE") -> EgressJob:
     assert job.egress_id
-    folded = actions.ingest_egress_info(sandbox.control.wait_for_status(job.egress_id, status))
+    folded = actions.observe(sandbox.control.wait_for_status(job.egress_id, status)).job
     assert folded is not None
     return folded
 

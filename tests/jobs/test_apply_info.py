@@ -35,19 +35,23 @@ def job_row(**fields) -> EgressJob:
 
 
 def info(status: int = egress.EGRESS_ACTIVE, updated_at: int = T0, **fields) -> egress.EgressInfo:
-    return egress.EgressInfo(
-        egress_id="EG_known", room_name="town-hall", status=status, updated_at=updated_at, **fields
-    )
+    fields.setdefault("egress_id", "EG_known")
+    return egress.EgressInfo(room_name="town-hall", status=status, updated_at=updated_at, **fields)
+
+
+def observed(update: egress.EgressInfo) -> EgressJob:
+    job = actions.observe(update).job
+    assert job is not None
+    return job
 
 
 # --- order and time -----------------------------------------------------------------------------
 def test_it_ignores_an_update_older_than_the_job():
     job_row()
-    actions.ingest_egress_info(info(egress.EGRESS_ENDING, T0 + SECOND))
+    observed(info(egress.EGRESS_ENDING, T0 + SECOND))
 
-    job = actions.ingest_egress_info(info(egress.EGRESS_ACTIVE, T0))
+    job = observed(info(egress.EGRESS_ACTIVE, T0))
 
-    assert job is not None
     job.refresh_from_db()
     assert job.status == EgressStatus.ENDING
     assert job.info["updated_at"] == str(T0 + SECOND)
@@ -55,21 +59,19 @@ def test_it_ignores_an_update_older_than_the_job():
 
 def test_it_applies_the_same_update_twice_without_harm():
     job_row()
-    actions.ingest_egress_info(info(egress.EGRESS_ACTIVE, T0))
+    observed(info(egress.EGRESS_ACTIVE, T0))
 
-    job = actions.ingest_egress_info(info(egress.EGRESS_ACTIVE, T0))
+    job = observed(info(egress.EGRESS_ACTIVE, T0))
 
-    assert job is not None
     assert job.status == EgressStatus.ACTIVE
 
 
 def test_it_orders_updates_by_nanoseconds_not_microseconds():
     job_row()
-    actions.ingest_egress_info(info(egress.EGRESS_ENDING, T0 + 500))
+    observed(info(egress.EGRESS_ENDING, T0 + 500))
 
-    job = actions.ingest_egress_info(info(egress.EGRESS_ACTIVE, T0 + 100))
+    job = observed(info(egress.EGRESS_ACTIVE, T0 + 100))
 
-    assert job is not None
     assert job.status == EgressStatus.ENDING
 
 
@@ -91,15 +93,28 @@ def test_it_ignores_an_older_update_from_livekit_after_a_stop(producer, admin, s
     active = sandbox.control.egress(job.egress_id)
     actions.stop_egress(producer, job)
 
-    job = actions.ingest_egress_info(active)
+    job = observed(active)
 
-    assert job is not None
     assert job.status == EgressStatus.ENDING
 
 
-def test_it_knows_nothing_of_an_egress_it_did_not_start(db):
-    assert actions.ingest_egress_info(info()) is None
-    assert actions.ingest_egress_info(egress.EgressInfo(status=egress.EGRESS_FAILED)) is None
+def test_it_keeps_an_egress_it_did_not_start_as_an_external_job():
+    request = egress.TrackEgressRequest(room_name="town-hall", track_id="TR_a")
+
+    job = observed(info(egress_id="EG_other", track=request))
+
+    assert (job.external, job.egress_id, job.kind) == (True, "EG_other", "track")
+    assert (job.status, job.room_name, job.started_by) == (EgressStatus.ACTIVE, "town-hall", None)
+
+
+def test_it_keeps_an_egress_without_an_egress_id_as_an_external_job():
+    failed = info(egress.EGRESS_FAILED, egress_id="", error="could not join the room")
+
+    job = observed(failed)
+
+    assert (job.external, job.egress_id, job.status) == (True, None, EgressStatus.FAILED)
+    assert job.error == "could not join the room"
+    assert EgressJob.objects.get() == job
 
 
 # --- results ------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from pytest_django.fixtures import Settings
 # Only the machine endpoints' URLconf: the webhook route is all these tests need.
 pytestmark = [
     pytest.mark.urls("egress_app.urls"),
+    pytest.mark.django_db,
 ]
 
 KEY, SECRET = "devkey", "secret"
@@ -90,8 +91,10 @@ def test_it_refuses_bad_webhooks_with_the_reason(
     assert body not in record.getMessage()
 
 
-def test_it_logs_the_event_at_debug_level(caplog: pytest.LogCaptureFixture) -> None:
+def test_it_logs_a_duplicate_at_debug_level(caplog: pytest.LogCaptureFixture) -> None:
+    post(BODY, sign(BODY))
     with caplog.at_level(logging.DEBUG, logger="egress_app.webhooks"):
-        post(BODY, sign(BODY))
+        response = post(BODY, sign(BODY))
 
-    assert "egress_started EV_view" in caplog.text
+    assert response.content == b"duplicate"
+    assert "Duplicate LiveKit webhook egress_started EV_view ignored" in caplog.text

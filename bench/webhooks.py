@@ -1,0 +1,877 @@
+"""LiveKit webhooks end to end: how many the server ingests, and how fast browsers hear of them.
+
+    .venv/bin/python bench/webhooks.py [--jobs N] [--webhooks N] [--concurrency N]
+                                       [--clients 100,500] [--rate R] [--seconds S] [--workers N]
+    .venv/bin/python bench/webhooks.py --profile [--no-push]     (where a webhook's time goes)
+    (--help lists the rest: one phase only, no websocket compression, a profiled server)
+
+It builds a production-like server of its own: a fresh PostgreSQL database (`egress_bench`,
+dropped and migrated each run), the Redis channel layer under a unique prefix, DEBUG off, and
+`uvicorn dashboard.asgi:application --workers 2` on a free loopback port. It seeds --jobs
+running egress jobs and a support user with a session, then measures:
+
+1. Ingest: --webhooks pre-signed `egress_updated` webhooks (increasing `updated_at`, spread over
+   the jobs) posted by a separate load process at --concurrency over HTTP keep-alive. Prints
+   webhooks/s, p50/p99 latency and how many answers were not 200 (target >= 500/s).
+2. Delivery: for each count in --clients, that many websockets (`/ws/live/?view=jobs`, the
+   support user, one asyncio loop in a separate process) follow the job list while webhooks
+   arrive at --rate per second for --seconds, each about a new egress. Prints p50/p99 of the time
+   from the POST being sent to each client receiving the row naming that egress, over every
+   client x event, and how many such frames never came (target p99 < 250 ms at 500 clients).
+
+CPU seconds used by the server, the load generator, PostgreSQL and Redis during each phase are
+printed too. Everything talks only to 127.0.0.1; the server and helpers are stopped on exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import atexit
+import base64
+import contextlib
+import hashlib
+import json
+import os
+import re
+import resource
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+from timing import percentile  # noqa: E402
+
+PYTHON = sys.executable
+DATABASE = "egress_bench"
+ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+MARKER = re.compile(r"EG_dlv_[0-9a-z_]+")
+STARTED_NS = time.time_ns() - 600 * 1_000_000_000
+INGEST_TARGET = 500.0  # webhooks/s
+DELIVERY_TARGET_MS = 250.0  # p99 at 500 clients
+
+
+# --- webhook bodies (no Django needed) -----------------------------------------------------------
+def event_body(event_id: str, egress_id: str, room: str, updated_ns: int) -> bytes:
+    from google.protobuf import json_format
+    from livekit.protocol import egress, webhook
+
+    path = f"recordings/{room}/{egress_id}.mp4"
+    info = egress.EgressInfo(
+        egress_id=egress_id,
+        room_id=f"RM_{room}",
+        room_name=room,
+        status=egress.EGRESS_ACTIVE,
+        started_at=STARTED_NS,
+        updated_at=updated_ns,
+        room_composite=egress.RoomCompositeEgressRequest(
+            room_name=room,
+            layout="speaker",
+            file_outputs=[egress.EncodedFileOutput(filepath=path)],
+        ),
+    )
+    info.file_results.add(filename=path, started_at=STARTED_NS)
+    event = webhook.WebhookEvent(
+        event="egress_updated", id=event_id, created_at=int(time.time()), egress_info=info
+    )
+    return json_format.MessageToJson(event, indent=None).encode()
+
+
+def sign(body: bytes, api_key: str, api_secret: str) -> str:
+    """LiveKit's signature: a raw HS256 JWT whose `sha256` claim is base64(sha256(body))."""
+    import jwt
+
+    now = int(time.time())
+    digest = base64.b64encode(hashlib.sha256(body).digest()).decode()
+    claims = {"iss": api_key, "nbf": now, "exp": now + 300, "sha256": digest}
+    return jwt.encode(claims, api_secret, algorithm="HS256")
+
+
+def job_egress_id(index: int) -> str:
+    return f"EG_bench_{index:05}"
+
+
+# --- CPU accounting from /proc (read only) -------------------------------------------------------
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_by_group(server_pgid: int | None, extra: dict[str, int] | None = None) -> Counter[str]:
+    """CPU seconds so far of the server's processes, PostgreSQL's and Redis's (by name)."""
+    totals: Counter[str] = Counter()
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        pgid, ticks = int(fields[2]), int(fields[11]) + int(fields[12])
+        pid = int(entry.name)
+        if server_pgid is not None and pgid == server_pgid:
+            totals["server"] += ticks
+        elif name.startswith("postgres"):
+            totals["postgres"] += ticks
+        elif name.startswith("redis-server"):
+            totals["redis"] += ticks
+        else:
+            for label, watched in (extra or {}).items():
+                if pid == watched:
+                    totals[label] += ticks
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
+    busy = sum(int(value) for n, value in enumerate(fields) if n not in (3, 4))  # not idle, iowait
+    totals["others"] = busy - sum(totals.values())  # the rest of the machine, not this bench
+    return Counter({label: ticks / CLOCK_TICKS for label, ticks in totals.items()})
+
+
+def cpu_line(before: Counter[str], after: Counter[str], wall: float) -> str:
+    used = {label: after[label] - before[label] for label in after}
+    others = used.pop("others", 0.0)
+    parts = [f"{label} {seconds:.1f} s" for label, seconds in sorted(used.items())]
+    cores = os.cpu_count() or 1
+    return (
+        f"  CPU over {wall:.1f} s: " + ", ".join(parts) + f"; other processes on the machine "
+        f"{others:.1f} s  ({(sum(used.values()) + others) / wall:.2f} of {cores} cores busy)"
+    )
+
+
+# --- role: seed (runs with the server's environment) ---------------------------------------------
+def seed(jobs: int) -> None:
+    import django
+
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
+    django.setup()
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.auth.models import Group, User
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from egress_app.models import EgressJob, EgressKind, EgressStatus, LaunchState
+    from egress_app.roles import PRODUCERS, SUPPORT
+
+    producer = User.objects.create_user("bench-producer", password=secrets.token_hex(16))
+    producer.groups.add(Group.objects.get(name=PRODUCERS))
+    support = User.objects.create_user("bench-support", password=secrets.token_hex(16))
+    support.groups.add(Group.objects.get(name=SUPPORT))
+    EgressJob.objects.bulk_create(
+        EgressJob(
+            egress_id=job_egress_id(index),
+            kind=EgressKind.ROOM_COMPOSITE,
+            room_name=f"room-{index % 20:02}",
+            status=EgressStatus.ACTIVE,
+            launch_state=LaunchState.LAUNCHED,
+            started_by=producer,
+            config={"outputs": {"file": {"filepath": f"recordings/{index}.mp4"}}},
+        )
+        for index in range(jobs)
+    )
+    session = SessionStore()
+    session[SESSION_KEY] = str(support.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = support.get_session_auth_hash()
+    session.create()
+    print(json.dumps({"session": session.session_key}))
+
+
+# --- role: profile (the same webhooks in one process, under cProfile) ----------------------------
+def profile(args: argparse.Namespace) -> None:
+    """Sequential webhooks through the full Django stack, the way a uvicorn worker runs them:
+    the sync view in a worker thread (sync_to_async), the channel layer on the event loop."""
+    import cProfile
+    import pstats
+
+    import django
+
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
+    django.setup()
+    from asgiref.sync import sync_to_async
+    from django.test import Client
+
+    api_key, api_secret = os.environ["LIVEKIT_API_KEY"], os.environ["LIVEKIT_API_SECRET"]
+    base = time.time_ns()
+    made = []
+    for n in range(args.webhooks):
+        index = n % args.jobs
+        body = event_body(
+            f"EV_prof_{n:06}", job_egress_id(index), f"room-{index % 20:02}", base + n * 1000
+        )
+        made.append((body, sign(body, api_key, api_secret)))
+    client = Client(HTTP_HOST="127.0.0.1")
+    if args.no_push:  # what the webhook costs without its push to browsers
+        from egress_app import events
+
+        events.announce_job = lambda *args, **kwargs: None
+
+    def post(body: bytes, token: str) -> int:
+        response = client.post(
+            "/livekit/webhook",
+            data=body,
+            content_type="application/webhook+json",
+            headers={"Authorization": token},
+        )
+        return response.status_code
+
+    async def run(items: list[tuple[bytes, str]]) -> float:
+        began = time.perf_counter()
+        for body, token in items:
+            status = await sync_to_async(post)(body, token)
+            assert status == 200, status
+        return time.perf_counter() - began
+
+    warm = min(50, len(made) // 5)
+    asyncio.run(run(made[:warm]))  # imports, template loading, first connections
+    count = len(made) - warm
+    cpu = time.process_time()
+    elapsed = asyncio.run(run(made[warm : warm + count // 2]))
+    cpu = time.process_time() - cpu
+    half = count // 2
+    print(
+        f"unprofiled: {half} webhooks, {elapsed / half * 1000:.1f} ms wall and "
+        f"{cpu / half * 1000:.1f} ms CPU (this process) each"
+    )
+    # CPU time, not wall time: on a shared machine the wall clock also counts other processes.
+    profiler = cProfile.Profile(time.process_time)
+
+    async def profiled() -> float:
+        profiler.enable()
+        try:
+            return await run(made[warm + half :])
+        finally:
+            profiler.disable()
+
+    elapsed = asyncio.run(profiled())
+    rest = count - half
+    print(f"profiled: {rest} webhooks, {elapsed / rest * 1000:.1f} ms wall each (CPU timer below)")
+    stats = pstats.Stats(profiler)
+    ours = r"egress_app|dashboard|django/db/backends|channels"
+    stats.sort_stats("cumulative").print_stats(ours, 40)
+    stats.sort_stats("tottime").print_stats(30)
+
+
+# --- role: serve (one uvicorn worker in this process, under cProfile) ----------------------------
+def serve_profiled(args: argparse.Namespace) -> None:
+    """The server as `uvicorn --workers 1`, profiled until SIGTERM; the stats go to --stats."""
+    import cProfile
+    import pstats
+
+    import uvicorn
+
+    sys.path.insert(0, str(ROOT))
+    config = uvicorn.Config(
+        "dashboard.asgi:application",
+        host="127.0.0.1",
+        port=args.port,
+        access_log=False,
+        log_level="warning",
+        timeout_keep_alive=60,
+        ws_per_message_deflate=not args.no_deflate,
+    )
+    profiler = cProfile.Profile(time.process_time)
+    profiler.enable()
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the SIGINT that stopped it
+        uvicorn.Server(config).run()
+    profiler.disable()
+    with open(args.stats, "w") as out:
+        stats = pstats.Stats(profiler, stream=out)
+        stats.sort_stats("tottime").print_stats(35)
+        stats.sort_stats("cumulative").print_stats(r"channels|websockets|egress_app|dashboard", 35)
+
+
+# --- role: load (the ingest's load generator, a process of its own) ------------------------------
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
+    """One HTTP/1.1 response: its status, and whether the server keeps the connection."""
+    head = (await reader.readuntil(b"\r\n\r\n")).lower()
+    status = int(head.split(b" ", 2)[1])
+    if b"\r\ncontent-length:" in head:
+        length = int(head.split(b"\r\ncontent-length:", 1)[1].split(b"\r\n", 1)[0])
+        await reader.readexactly(length)
+    elif b"chunked" in head:
+        while size := int((await reader.readuntil(b"\r\n")).split(b";")[0], 16):
+            await reader.readexactly(size + 2)
+        await reader.readuntil(b"\r\n")
+    return status, b"\r\nconnection: close" not in head
+
+
+async def fire(url: str, requests: list[tuple[bytes, str]], concurrency: int) -> dict[str, Any]:
+    """Post the requests at `concurrency` over plain keep-alive sockets: the request bytes are
+    built before the clock starts, so the client's own cost per webhook is a write and a read
+    (httpx takes several ms of CPU per request at this concurrency, CPU the 2-core machine's
+    server then lacks)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    raw = [
+        (
+            f"POST {parts.path} HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: {token}\r\n"
+            f"Content-Type: application/webhook+json\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        + body
+        for body, token in requests
+    ]
+    latencies: list[float] = []
+    statuses: Counter[str] = Counter()
+    pending = iter(raw)
+
+    async def worker() -> None:
+        reader, writer = await asyncio.open_connection(host, port)
+        for request in pending:
+            start = time.perf_counter()
+            try:
+                writer.write(request)
+                status, keep = await read_response(reader)
+                statuses[str(status)] += 1
+            except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+                statuses[type(exc).__name__] += 1
+                keep = False
+            latencies.append(time.perf_counter() - start)
+            if not keep:
+                writer.close()
+                reader, writer = await asyncio.open_connection(host, port)
+        writer.close()
+
+    began = time.perf_counter()
+    cpu = resource.getrusage(resource.RUSAGE_SELF)
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - began
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    client_cpu = used.ru_utime + used.ru_stime - cpu.ru_utime - cpu.ru_stime
+    return {
+        "latencies": latencies,
+        "statuses": statuses,
+        "elapsed": elapsed,
+        "client_cpu": client_cpu,
+    }
+
+
+def load(args: argparse.Namespace) -> None:
+    api_key, api_secret = os.environ["LIVEKIT_API_KEY"], os.environ["LIVEKIT_API_SECRET"]
+    base = time.time_ns()
+
+    def batch(prefix: str, count: int, offset: int) -> list[tuple[bytes, str]]:
+        made = []
+        for n in range(count):
+            index = (offset + n) % args.jobs
+            body = event_body(
+                f"EV_{prefix}_{n:06}",
+                job_egress_id(index),
+                f"room-{index % 20:02}",
+                base + (offset + n) * 1000,
+            )
+            made.append((body, sign(body, api_key, api_secret)))
+        return made
+
+    warm = batch("warm", args.warmup, 0)
+    timed = batch("load", args.webhooks, args.warmup)  # signed before the clock starts
+    print("ready", flush=True)
+    sys.stdin.readline()  # the orchestrator reads its CPU counters, then says go
+    warmed = asyncio.run(fire(args.url, warm, args.concurrency))
+    print(json.dumps({"warm_statuses": warmed["statuses"]}), flush=True)
+    sys.stdin.readline()
+    print(json.dumps(asyncio.run(fire(args.url, timed, args.concurrency))), flush=True)
+
+
+# --- role: clients (the websockets, one asyncio loop in a process of their own) ------------------
+async def clients(args: argparse.Namespace) -> None:
+    from websockets.asyncio.client import ClientConnection, connect
+
+    headers = {"Cookie": f"sessionid={args.session}", "Origin": args.origin}
+    sockets: list[ClientConnection] = []
+    tasks: list[asyncio.Task[None]] = []
+    received: dict[str, dict[int, float]] = {}
+    closed: list[str] = []  # why the server closed a socket, one entry per socket
+    loop = asyncio.get_running_loop()
+
+    async def follow(number: int, ws: ClientConnection) -> None:
+        try:
+            async for message in ws:
+                now = time.monotonic()
+                text = message if isinstance(message, str) else message.decode()
+                for marker in MARKER.findall(text):
+                    received.setdefault(marker, {}).setdefault(number, now)
+        except Exception as exc:  # its frames from then on count as missed
+            closed.append(repr(exc))
+
+    gate = asyncio.Semaphore(50)  # handshakes in flight at once
+
+    async def open_one(number: int) -> bool:
+        async with gate:
+            try:
+                ws = await connect(
+                    args.ws_url, additional_headers=headers, open_timeout=120, max_size=None
+                )
+                await asyncio.wait_for(ws.recv(), 120)  # the snapshot of the job list
+            except Exception as exc:
+                print(json.dumps({"failed": number, "error": repr(exc)}), file=sys.stderr)
+                return False
+        sockets.append(ws)
+        tasks.append(asyncio.create_task(follow(number, ws)))
+        return True
+
+    while True:
+        line = (await loop.run_in_executor(None, sys.stdin.readline)).split()
+        if not line or line[0] == "quit":
+            break
+        if line[0] == "connect":
+            wanted = int(line[1])
+            began = time.monotonic()
+            opened = await asyncio.gather(*(open_one(n) for n in range(len(sockets), wanted)))
+            took = time.monotonic() - began
+            print(json.dumps({"open": len(sockets), "failed": opened.count(False), "s": took}))
+        elif line[0] == "collect":
+            times = {marker: list(times.values()) for marker, times in received.items()}
+            print(json.dumps({"received": times, "closed": Counter(closed)}))
+            received.clear()
+        sys.stdout.flush()
+    for ws in sockets:
+        await ws.close()
+    for task in tasks:
+        task.cancel()
+
+
+# --- the orchestrator ---------------------------------------------------------------------------
+class Processes:
+    """Every child started here, stopped (with its process group) on exit or on a signal."""
+
+    def __init__(self) -> None:
+        self.children: list[subprocess.Popen[str]] = []
+        atexit.register(self.stop)
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, self._on_signal)
+
+    def start(
+        self, command: list[str], env: dict[str, str], **kwargs: Any
+    ) -> subprocess.Popen[str]:
+        child = subprocess.Popen(
+            command, env=env, cwd=ROOT, text=True, start_new_session=True, **kwargs
+        )
+        self.children.append(child)
+        return child
+
+    def stop(self) -> None:
+        for child in reversed(self.children):
+            if child.poll() is None:
+                try:
+                    os.killpg(child.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    continue
+        for child in self.children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(child.pid, signal.SIGKILL)
+                child.wait()
+        self.children.clear()
+
+    def _on_signal(self, signum: int, frame: object) -> None:
+        self.stop()
+        sys.exit(128 + signum)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def fresh_database() -> None:
+    import psycopg
+
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {DATABASE}")
+
+
+def drop_database() -> None:
+    import psycopg
+
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+
+
+def ledger_outcomes() -> dict[str, int]:
+    import psycopg
+
+    dsn = ADMIN_DSN.rsplit("/", 1)[0] + f"/{DATABASE}"
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute(
+            "SELECT outcome, count(*) FROM egress_app_ledgerentry GROUP BY outcome ORDER BY 1"
+        ).fetchall()
+    return dict(rows)
+
+
+def forget_redis(prefix: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+def server_env(prefix: str, args: argparse.Namespace) -> dict[str, str]:
+    from cryptography.fernet import Fernet
+
+    env = dict(os.environ)
+    env.update(
+        {
+            "ENVIRONMENT": "production",
+            "DEBUG": "0",
+            "SECRET_KEY": secrets.token_urlsafe(48),
+            "SECRETS_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+            "DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{DATABASE}",
+            "DB_CONN_MAX_AGE": str(args.conn_max_age),
+            "REDIS_URL": REDIS_URL,
+            "REDIS_PREFIX": prefix,
+            # Never called by the webhook path; set so production does not point at the sandbox.
+            "LIVEKIT_URL": "http://127.0.0.1:9",
+            "LIVEKIT_API_KEY": "APIbench",
+            "LIVEKIT_API_SECRET": secrets.token_urlsafe(32),
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "SITE_ROOT": f"http://127.0.0.1:{args.port}",
+            "LOG_LEVEL": "WARNING",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    return env
+
+
+def wait_until_up(url: str, server: subprocess.Popen[str], log: Path) -> None:
+    import httpx
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            sys.exit(f"uvicorn exited ({server.returncode}); see {log}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 405:  # POST only: it is up
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    sys.exit(f"uvicorn did not answer within 60 s; see {log}")
+
+
+def read_json(child: subprocess.Popen[str]) -> Any:
+    assert child.stdout is not None
+    line = child.stdout.readline()
+    if not line:
+        sys.exit(f"helper process exited ({child.wait()})")
+    return json.loads(line)
+
+
+def ingest(
+    procs: Processes, env: dict[str, str], url: str, server_pgid: int, args: argparse.Namespace
+) -> tuple[float, float]:
+    command = [PYTHON, __file__, "--role", "load", "--url", url, "--jobs", str(args.jobs)]
+    command += ["--webhooks", str(args.webhooks), "--concurrency", str(args.concurrency)]
+    command += ["--warmup", str(args.warmup)]
+    loader = procs.start(command, env, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert loader.stdin is not None
+    assert loader.stdout is not None
+    if loader.stdout.readline().strip() != "ready":
+        sys.exit("the load generator did not start")
+    loader.stdin.write("go\n")
+    loader.stdin.flush()
+    warm = read_json(loader)["warm_statuses"]
+    before = cpu_by_group(server_pgid, {"load": loader.pid})
+    loader.stdin.write("go\n")
+    loader.stdin.flush()
+    result = read_json(loader)
+    after = cpu_by_group(server_pgid, {"load": loader.pid})
+    loader.wait()
+
+    ms = sorted(latency * 1000 for latency in result["latencies"])
+    rate = len(ms) / result["elapsed"]
+    statuses = Counter(result["statuses"])
+    bad = sum(count for status, count in statuses.items() if status != "200")
+    print(
+        f"\n1. Ingest: {args.webhooks} signed egress_updated webhooks over {args.jobs} jobs, "
+        f"{args.concurrency} concurrent over keep-alive (after "
+        f"{args.warmup} warm-up: {dict(warm)})"
+    )
+    print("  webhooks/s    p50 ms    p99 ms    max ms   non-200   target >= 500/s")
+    verdict = "met" if rate >= INGEST_TARGET and not bad else "MISSED"
+    print(
+        f"  {rate:10.1f}  {statistics.median(ms):8.1f}  {percentile(ms, 0.99):8.1f}  "
+        f"{ms[-1]:8.1f}  {bad:8}   {verdict}"
+    )
+    if bad:
+        print(f"  answers: {dict(statuses)}")
+    print(cpu_line(before, after, result["elapsed"]))
+    print(f"  ledger outcomes (warm-up included): {ledger_outcomes()}")
+    return rate, percentile(ms, 0.99)
+
+
+async def send_events(
+    url: str, api_key: str, api_secret: str, run: str, args: argparse.Namespace
+) -> tuple[dict[str, float], Counter[str]]:
+    """POSTs at a steady rate, each about a new egress; the moment each was sent, by marker."""
+    import httpx
+
+    count = round(args.rate * args.seconds)
+    base = time.time_ns()
+    prepared = []
+    for n in range(count):
+        marker = f"EG_dlv_{run}_{n:04}"
+        body = event_body(f"EV_{marker}", marker, "delivery", base + n * 1000)
+        prepared.append((marker, body, sign(body, api_key, api_secret)))
+    sent: dict[str, float] = {}
+    statuses: Counter[str] = Counter()
+    async with httpx.AsyncClient(timeout=30) as client:
+
+        async def post(marker: str, body: bytes, token: str) -> None:
+            headers = {"Authorization": token, "Content-Type": "application/webhook+json"}
+            sent[marker] = time.monotonic()
+            try:
+                response = await client.post(url, content=body, headers=headers)
+                statuses[str(response.status_code)] += 1
+            except httpx.HTTPError as exc:
+                statuses[type(exc).__name__] += 1
+
+        began = time.monotonic()
+        posts = []
+        for n, (marker, body, token) in enumerate(prepared):
+            await asyncio.sleep(max(0.0, began + n / args.rate - time.monotonic()))
+            posts.append(asyncio.create_task(post(marker, body, token)))
+        await asyncio.gather(*posts)
+    return sent, statuses
+
+
+def delivery(
+    procs: Processes,
+    env: dict[str, str],
+    url: str,
+    session: str,
+    server_pgid: int,
+    args: argparse.Namespace,
+) -> list[tuple[int, float, int]]:
+    ws_url = url.replace("http://", "ws://").replace("/livekit/webhook", "/ws/live/?view=jobs")
+    origin = url.split("/livekit/")[0]
+    command = [PYTHON, __file__, "--role", "clients", "--ws-url", ws_url, "--origin", origin]
+    command += ["--session", session]
+    socks = procs.start(command, env, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert socks.stdin is not None
+    print(
+        f"\n2. Delivery: {args.rate:g} webhooks/s for {args.seconds:g} s, each about a new egress;"
+        " time from the POST sent to each support client receiving that egress's row"
+    )
+    print(
+        "  clients  connect s  events  non-200  deliveries    p50 ms    p99 ms    max ms"
+        "   missed  closed   target p99 < 250 ms"
+    )
+    results = []
+    for wanted in args.clients:
+        socks.stdin.write(f"connect {wanted}\n")
+        socks.stdin.flush()
+        opened = read_json(socks)
+        time.sleep(1.0)  # let the handshakes' work settle
+        before = cpu_by_group(server_pgid, {"clients": socks.pid})
+        began = time.monotonic()
+        sent, statuses = asyncio.run(
+            send_events(url, env["LIVEKIT_API_KEY"], env["LIVEKIT_API_SECRET"], f"c{wanted}", args)
+        )
+        time.sleep(args.grace)
+        after = cpu_by_group(server_pgid, {"clients": socks.pid})
+        wall = time.monotonic() - began
+        socks.stdin.write("collect\n")
+        socks.stdin.flush()
+        collected = read_json(socks)
+        received: dict[str, list[float]] = collected["received"]
+        closed = sum(collected["closed"].values())
+        ms = sorted(
+            (moment - sent[marker]) * 1000
+            for marker, moments in received.items()
+            if marker in sent
+            for moment in moments
+        )
+        expected = len(sent) * opened["open"]
+        missed = expected - len(ms)
+        bad = sum(count for status, count in statuses.items() if status != "200")
+        p50 = statistics.median(ms) if ms else float("nan")
+        p99 = percentile(ms, 0.99) if ms else float("nan")
+        worst = ms[-1] if ms else float("nan")
+        verdict = "met" if p99 < DELIVERY_TARGET_MS and not missed and not bad else "MISSED"
+        if wanted != max(args.clients):
+            verdict = f"({verdict})"
+        label = f"{opened['open']}" + (f" ({opened['failed']} failed)" if opened["failed"] else "")
+        print(
+            f"  {label:>7}  {opened['s']:9.1f}  {len(sent):6}  {bad:7}  {len(ms):10}  {p50:8.1f}"
+            f"  {p99:8.1f}  {worst:8.1f}  {missed:7}  {closed:6}   {verdict}"
+        )
+        if closed:
+            print(f"  sockets the server closed so far: {dict(collected['closed'])}")
+        print("  " + cpu_line(before, after, wall).strip())
+        results.append((wanted, p99, missed))
+    socks.stdin.write("quit\n")
+    socks.stdin.flush()
+    socks.wait(timeout=30)
+    return results
+
+
+def orchestrate(args: argparse.Namespace) -> None:
+    procs = Processes()
+    args.port = free_port()
+    prefix = f"bench-{secrets.token_hex(4)}"
+    env = server_env(prefix, args)
+    url = f"http://127.0.0.1:{args.port}/livekit/webhook"
+    logdir = Path(tempfile.mkdtemp(prefix="bench-webhooks-"))
+    fresh_database()
+    try:
+        subprocess.run(
+            [PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], env=env, cwd=ROOT, check=True
+        )
+        seeded = subprocess.run(
+            [PYTHON, __file__, "--role", "seed", "--jobs", str(args.jobs)],
+            env=env,
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        session = json.loads(seeded.stdout.strip().splitlines()[-1])["session"]
+        if args.profile:
+            command = [PYTHON, __file__, "--role", "profile", "--jobs", str(args.jobs)]
+            command += ["--webhooks", str(args.webhooks)] + (["--no-push"] if args.no_push else [])
+            subprocess.run(command, env=env, check=True)
+            return
+        log = logdir / "uvicorn.log"
+        command = [PYTHON, "-m", "uvicorn", "dashboard.asgi:application"]
+        command += ["--host", "127.0.0.1"]
+        command += ["--port", str(args.port), "--workers", str(args.workers), "--no-access-log"]
+        # Longer than uvicorn's 5 s default: at p99 latencies of seconds, a pooled connection
+        # may sit that long and the server would close it under the client's next request.
+        command += ["--timeout-keep-alive", "60"]
+        if args.no_deflate:
+            command += ["--ws-per-message-deflate", "false"]
+        stats = logdir / "server-profile.txt"
+        if args.profile_server:
+            args.workers = 1
+            command = [PYTHON, __file__, "--role", "serve", "--port", str(args.port)]
+            command += ["--stats", str(stats)] + (["--no-deflate"] if args.no_deflate else [])
+        with log.open("w") as out:
+            server = procs.start(command, env, stdout=out, stderr=subprocess.STDOUT)
+        wait_until_up(url, server, log)
+        time.sleep(1.0)  # every worker up, not only the first
+        print(
+            f"Webhooks against uvicorn --workers {args.workers}"
+            + (" (in-process, under cProfile)" if args.profile_server else "")
+            + (" without permessage-deflate" if args.no_deflate else "")
+            + f" (DEBUG off, PostgreSQL "
+            f"{DATABASE}, Redis channel layer prefix {prefix}, DB_CONN_MAX_AGE "
+            f"{args.conn_max_age}) on {os.cpu_count()} cores; server log {log}"
+        )
+        rate = float("nan")
+        if "ingest" in args.phases:
+            rate, _ = ingest(procs, env, url, server.pid, args)
+        deliveries = []
+        if "delivery" in args.phases:
+            deliveries = delivery(procs, env, url, session, server.pid, args)
+        if args.profile_server:
+            os.kill(server.pid, signal.SIGINT)
+            server.wait(timeout=120)
+            print(f"\nServer profile (CPU time, one worker):\n{stats.read_text()}")
+        print("\nTargets:")
+        if "ingest" in args.phases:
+            print(
+                f"  ingest >= {INGEST_TARGET:.0f} webhooks/s: {rate:.0f}/s "
+                f"{'met' if rate >= INGEST_TARGET else 'MISSED'}"
+            )
+        for clients_count, p99, missed in deliveries:
+            if clients_count == max(args.clients):
+                met = p99 < DELIVERY_TARGET_MS and not missed
+                print(
+                    f"  delivery p99 < {DELIVERY_TARGET_MS:.0f} ms at {clients_count} clients, "
+                    f"none missed: {p99:.0f} ms, {missed} missed {'met' if met else 'MISSED'}"
+                )
+        errors = [line for line in log.read_text().splitlines() if "Traceback" in line]
+        if errors:
+            print(f"  the server logged {len(errors)} tracebacks: see {log}")
+    finally:
+        procs.stop()
+        forget_redis(prefix)
+        if not args.keep_db:
+            drop_database()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--jobs", type=int, default=200, help="seeded jobs the webhooks update")
+    parser.add_argument("--webhooks", type=int, default=5000, help="webhooks in the ingest")
+    parser.add_argument("--warmup", type=int, default=200, help="untimed webhooks first")
+    parser.add_argument("--concurrency", type=int, default=48, help="ingest requests in flight")
+    parser.add_argument(
+        "--clients",
+        type=lambda text: [int(n) for n in text.split(",")],
+        default=[100, 500],
+        help="websocket counts, comma-separated",
+    )
+    parser.add_argument("--rate", type=float, default=20.0, help="delivery webhooks per second")
+    parser.add_argument("--seconds", type=float, default=5.0, help="delivery sending time")
+    parser.add_argument("--grace", type=float, default=3.0, help="wait for late frames, seconds")
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument("--conn-max-age", type=int, default=0, help="DB_CONN_MAX_AGE")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="instead: --webhooks sequential webhooks in one process under cProfile",
+    )
+    parser.add_argument(
+        "--no-push", action="store_true", help="with --profile: skip the push to browsers"
+    )
+    parser.add_argument(
+        "--phases",
+        type=lambda text: text.split(","),
+        default=["ingest", "delivery"],
+        help="which to run: ingest,delivery",
+    )
+    parser.add_argument(
+        "--no-deflate",
+        action="store_true",
+        help="websockets without permessage-deflate (uvicorn --ws-per-message-deflate false)",
+    )
+    parser.add_argument(
+        "--profile-server",
+        action="store_true",
+        help="serve with one worker in-process under cProfile and print where its time went",
+    )
+    parser.add_argument("--keep-db", action="store_true", help=f"keep {DATABASE} afterwards")
+    # The helper processes this script starts (not for people).
+    parser.add_argument("--role", default="main", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--ws-url", help=argparse.SUPPRESS)
+    parser.add_argument("--origin", help=argparse.SUPPRESS)
+    parser.add_argument("--session", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--stats", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.role == "seed":
+        seed(args.jobs)
+    elif args.role == "load":
+        load(args)
+    elif args.role == "profile":
+        profile(args)
+    elif args.role == "serve":
+        serve_profiled(args)
+    elif args.role == "clients":
+        asyncio.run(clients(args))
+    else:
+        orchestrate(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""The live websocket: a thin relay of the fragments actions publish (egress_app/events.py).
+
+A page opens `/ws/live/?view=jobs|job|home` (htmx's ws extension). The consumer checks the user
+may see that view, joins its groups, sends a snapshot (the page's live part as it is now, so a
+reconnect never misses what happened while it was away) and then forwards pushes as they come.
+No writes and no LiveKit calls here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from dashboard.subscriptions import Subscription, subscribe
+from egress_app.events import Fragment
+
+
+class LiveConsumer(AsyncWebsocketConsumer):
+    joined: list[str]
+
+    async def connect(self) -> None:
+        self.joined = []
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        params = {name: values[-1] for name, values in query.items()}
+        plan: Subscription | None = await database_sync_to_async(subscribe)(
+            self.scope.get("user"), params
+        )
+        if plan is None:
+            # Refused before the handshake completes: the browser sees a 403 and stays on polling.
+            await self.close()
+            return
+        for name in plan.groups:
+            await self.channel_layer.group_add(name, self.channel_name)
+        self.joined = list(plan.groups)
+        # Rendered once joined: whatever changes from now on also comes as a push.
+        snapshot = await database_sync_to_async(plan.snapshot)()
+        await self.accept()
+        await self.send(text_data=snapshot)
+
+    async def disconnect(self, code: int) -> None:
+        for name in self.joined:
+            await self.channel_layer.group_discard(name, self.channel_name)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        """The page has nothing to say: whatever it sends is ignored."""
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # A relayed fragment touches no database: skip channels' connection cleanup before it,
+        # a hop to the sync thread per frame (the main cost of a push to many sockets).
+        if message["type"] == Fragment.type:
+            await self.live_fragment(message)
+            return
+        await super().dispatch(message)
+
+    async def live_fragment(self, message: dict[str, Any]) -> None:
+        await self.send(text_data=message["html"])

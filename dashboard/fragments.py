@@ -1,0 +1,113 @@
+"""The live pieces of the pages, each one template with three callers: the full page, the htmx
+endpoint that polls it, and the websocket push (rendered once here, `hx-swap-oob`)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.contrib.auth.models import AbstractUser, AnonymousUser
+from django.core.paginator import Page, Paginator
+from django.db.models import Q, QuerySet
+from django.http import QueryDict
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from egress_app.models import EgressJob, LaunchState
+from egress_app.roles import CONTROL_EGRESS, LAUNCH_EGRESS, VIEW_ALL_JOBS, perm
+
+PAGE_SIZE = 50
+ROWS = "dashboard/job_list.html#rows"
+
+ROW = "dashboard/job_list.html#row"
+LIVE = "dashboard/job_detail.html#live"
+
+
+JOB_PERMS = (perm(VIEW_ALL_JOBS), perm(LAUNCH_EGRESS), perm(CONTROL_EGRESS))
+
+
+def sees_jobs(user: AbstractUser | AnonymousUser) -> bool:
+    """Producers and reviewers see jobs; other signed-in users do not."""
+    return any(user.has_perm(name) for name in JOB_PERMS)
+
+
+def jobs_for(user: AbstractUser | AnonymousUser) -> QuerySet[EgressJob]:
+    """The jobs a user may see: all with `view_all_jobs`, else their own and every active one."""
+    jobs = EgressJob.objects.select_related("started_by", "storage_profile")
+    jobs = jobs.prefetch_related("destinations").order_by("-created_at", "-pk")
+    if user.has_perm(perm(VIEW_ALL_JOBS)):
+        return jobs
+    return jobs.filter(Q(started_by__pk=user.pk) | Q(status__in=EgressJob.ACTIVE_STATUSES))
+
+
+def jobs_page(user: AbstractUser | AnonymousUser, query: QueryDict) -> dict[str, Any]:
+    """The context of the list's rows: one page of the user's jobs, and the URL polling them."""
+    page: Page[EgressJob] = Paginator(jobs_for(user), PAGE_SIZE).get_page(query.get("page"))
+    rows = [(job, outputs_summary(job)) for job in page.object_list]
+    url = reverse("dashboard-job-rows") + (f"?{query.urlencode()}" if query else "")
+    return {"page": page, "rows": rows, "rows_url": url}
+
+
+def job_rows(user: AbstractUser | AnonymousUser, query: QueryDict) -> str:
+    """The list's rows for a push (a snapshot when a socket connects)."""
+    return render_to_string(ROWS, jobs_page(user, query) | {"oob": True})
+
+
+def polls(job: EgressJob) -> bool:
+    """Whether the job may still change: an egress running or a launch still waiting."""
+    return job.is_active or job.launch_state == LaunchState.LAUNCHING
+
+
+def outputs_summary(job: EgressJob) -> str:
+    outputs = job.config.get("outputs") or {}
+    parts = []
+    if file := outputs.get("file"):
+        file_type = str(file.get("file_type") or "")
+        parts.append("File" if file_type.startswith("DEFAULT") or not file_type else file_type)
+    if outputs.get("stream") is not None or job.adhoc_outputs:
+        count = len(job.stream_outputs())
+        parts.append(f"{count} stream{'s' if count != 1 else ''}")
+    if outputs.get("segments"):
+        parts.append("HLS segments")
+    if outputs.get("images"):
+        parts.append("Images")
+    if (job.config.get("track") or {}).get("websocket_url"):
+        parts.append("WebSocket")
+    if not parts and job.external:
+        parts.append("Started outside the dashboard")
+    return " · ".join(parts) or "\N{EN DASH}"
+
+
+def duration(job: EgressJob) -> timedelta | None:
+    if job.started_at is None:
+        return None
+    end = job.ended_at or job.updated_at
+    if end is None or end < job.started_at:
+        return None
+    return timedelta(seconds=round((end - job.started_at).total_seconds()))
+
+
+def live_context(job: EgressJob) -> dict[str, Any]:
+    # The outputs go along: a final answer swaps the controls (and their list) out of band.
+    context = {"job": job, "polls": polls(job), "duration": duration(job)}
+    return context | {"outputs": job.stream_outputs()}
+
+
+def job_row(job: EgressJob, *, created: bool = False) -> str:
+    """The job's row for a push: replaces the row shown, or (`created`) tops a first page."""
+    context = {"job": job, "outputs": outputs_summary(job), "oob": True, "created": created}
+    return render_to_string(ROW, context)
+
+
+def job_live(job: EgressJob) -> str:
+    """The job page's live part for a push (and its controls, once the job has ended)."""
+    return render_to_string(LIVE, live_context(job) | {"oob": True})
+
+
+def home_refresh() -> str:
+    """Tells a home page to reload its live part now (it comes from LiveKit, not the database)."""
+    url = reverse("dashboard-home-live")
+    return (
+        f'<div id="live-refresh" hidden hx-swap-oob="true" hx-get="{url}" hx-trigger="load"'
+        ' hx-target="#live" hx-indicator="#live-indicator"></div>'
+    )

@@ -1,0 +1,66 @@
+"""What a live websocket may follow: the groups of a view and its snapshot, by permission."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractUser, AnonymousUser
+from django.http import QueryDict
+
+from dashboard import fragments
+from egress_app import events
+from egress_app.models import EgressJob
+from egress_app.roles import VIEW_ALL_JOBS, VIEW_DASHBOARD, perm
+
+User = AbstractUser | AnonymousUser
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """The groups to join, and the snapshot to render once joined: a change committed between
+    the two then still arrives as a push, where rendering first would lose it."""
+
+    groups: tuple[str, ...]
+    snapshot: Callable[[], str]
+
+
+def subscribe(user: User | None, params: dict[str, str]) -> Subscription | None:
+    """None when the user may not follow the view (anonymous, wrong role, not their job)."""
+    if user is None or not user.is_authenticated:
+        return None
+    view = params.get("view", "")
+    if view == "jobs":
+        return _jobs(user, params)
+    if view == "job":
+        return _job(user, params.get("id", ""))
+    if view == "home" and user.has_perm(perm(VIEW_DASHBOARD)):
+        return Subscription((events.group(events.HOME),), fragments.home_refresh)
+    return None
+
+
+def _jobs(user: User, params: dict[str, str]) -> Subscription | None:
+    if user.has_perm(perm(VIEW_ALL_JOBS)):
+        groups: tuple[str, ...] = (events.group(events.ALL_JOBS),)
+    elif fragments.sees_jobs(user):
+        groups = (events.group(events.ACTIVE_JOBS), events.group(events.USER_JOBS, user.pk))
+    else:
+        return None
+    query = QueryDict(mutable=True)
+    query.update({name: value for name, value in params.items() if name != "view"})
+    return Subscription(groups, lambda: fragments.job_rows(user, query))
+
+
+def _job(user: User, job_id: str) -> Subscription | None:
+    if not job_id.isdigit() or not fragments.sees_jobs(user):
+        return None
+    job = fragments.jobs_for(user).filter(pk=int(job_id)).first()
+    if job is None:
+        return None
+    return Subscription((events.group(events.JOB, job.pk),), lambda: _live(job))
+
+
+def _live(job: EgressJob) -> str:
+    """The job's live part as it is now (read again: it may have changed since the check)."""
+    fresh = EgressJob.objects.prefetch_related("destinations").filter(pk=job.pk).first()
+    return fragments.job_live(fresh or job)

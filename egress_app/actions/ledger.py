@@ -1,0 +1,294 @@
+"""The event ledger: whatever LiveKit tells the dashboard is recorded, then folded into its job.
+
+Three sources leave rows: webhooks (verified, or refused with the reason), the reconciler's
+observations, and LiveKit's answers to the dashboard's own calls. Egress state is applied through
+`EgressJob.apply_info`, monotonically by `EgressInfo.updated_at`: duplicates, reordering and late
+polls never move a job backwards. An egress no job knows becomes an external job, unless a launch
+is still waiting for LiveKit's answer: then the event is kept `pending` and folded in when the
+launch learns its egress id (or by the reconciler).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from google.protobuf import json_format
+from livekit.protocol import egress, webhook
+
+from egress_app import events
+from egress_app.models import (
+    EgressJob,
+    EgressKind,
+    EgressStatus,
+    JobFlag,
+    LaunchState,
+    LedgerEntry,
+    LedgerOutcome,
+    LedgerSource,
+    info_dict,
+    scrub,
+    scrub_info,
+    stream_urls_in,
+)
+
+logger = logging.getLogger(__name__)
+
+# How long after its row was written a launch may still learn its egress id (its Start call's
+# timeout and a margin for clock skew): meanwhile an unknown egress may be that launch's.
+LAUNCH_MARGIN = timedelta(seconds=5)
+_KINDS = {
+    "room_composite": EgressKind.ROOM_COMPOSITE,
+    "web": EgressKind.WEB,
+    "participant": EgressKind.PARTICIPANT,
+    "track_composite": EgressKind.TRACK_COMPOSITE,
+    "track": EgressKind.TRACK,
+}
+NO_EGRESS_ID = "An egress ended without an egress id (a failed auto egress): kept as a job."
+EXTERNAL = "Started outside the dashboard: recorded as an external job."
+PENDING = "No job has this egress yet; a launch is still waiting for LiveKit's answer."
+
+
+@dataclass(frozen=True)
+class Folded:
+    """What an EgressInfo did to the jobs."""
+
+    job: EgressJob | None
+    outcome: str
+    reason: str = ""
+
+    @property
+    def changed(self) -> bool:
+        return self.outcome == LedgerOutcome.APPLIED
+
+
+# --- webhooks -----------------------------------------------------------------------------------
+def record_refused(reason: str, *, remote_addr: str, size: int) -> LedgerEntry:
+    """A webhook refused (bad signature, expired, too large...): the reason, never the body."""
+    return LedgerEntry.objects.create(
+        source=LedgerSource.WEBHOOK,
+        outcome=LedgerOutcome.REFUSED,
+        reason=reason,
+        remote_addr=remote_addr[:64],
+        size=size,
+    )
+
+
+def receive_webhook(event: webhook.WebhookEvent, *, size: int = 0) -> LedgerEntry | None:
+    """Record a verified webhook and apply it. None when its id was seen before: a duplicate
+    is acknowledged and ignored."""
+    try:  # a seen id breaks the ledger's unique event_id: everything it did is rolled back
+        if event.event.startswith("egress_"):
+            return _egress_webhook(event, size)
+        return _room_webhook(event, size)
+    except IntegrityError:
+        if event.id and LedgerEntry.objects.filter(event_id=event.id).exists():
+            return None
+        raise
+
+
+def _egress_webhook(event: webhook.WebhookEvent, size: int) -> LedgerEntry:
+    info = event.egress_info
+    with transaction.atomic():
+        folded = fold(info)
+        return LedgerEntry.objects.create(
+            source=LedgerSource.WEBHOOK,
+            event_id=event.id or None,
+            event=event.event,
+            size=size,
+            payload=_payload(event, folded),
+            **_entry_fields(info, folded),
+        )
+
+
+def _room_webhook(event: webhook.WebhookEvent, size: int) -> LedgerEntry:
+    room = event.room.name or event.ingress_info.room_name
+    entry = LedgerEntry.objects.create(
+        source=LedgerSource.WEBHOOK,
+        outcome=LedgerOutcome.NOTED,
+        event_id=event.id or None,
+        event=event.event,
+        room_name=room,
+        size=size,
+        # An ingress event carries its stream key: nothing secret is kept.
+        payload=scrub(json_format.MessageToDict(event, preserving_proto_field_name=True)),
+    )
+    events.announce_rooms()
+    return entry
+
+
+def _payload(event: webhook.WebhookEvent, folded: Folded) -> dict[str, Any]:
+    envelope = webhook.WebhookEvent()
+    envelope.CopyFrom(event)
+    envelope.ClearField("egress_info")
+    raw = json_format.MessageToDict(envelope, preserving_proto_field_name=True)
+    return raw | {"egress_info": _scrubbed(event.egress_info, folded)}
+
+
+def _scrubbed(info: egress.EgressInfo, folded: Folded) -> dict[str, Any]:
+    """The info as the ledger keeps it: what the job just took in, or scrubbed the same way."""
+    if folded.changed and folded.job is not None:
+        return folded.job.info
+    raw = info_dict(info)
+    urls = folded.job.hidden_urls(raw) if folded.job is not None else stream_urls_in(raw)
+    return scrub_info(raw, urls)
+
+
+def _entry_fields(info: egress.EgressInfo, folded: Folded) -> dict[str, Any]:
+    return {
+        "outcome": folded.outcome,
+        "reason": folded.reason,
+        "job": folded.job,
+        "egress_id": info.egress_id,
+        "room_name": info.room_name,
+        "status": egress.EgressStatus.Name(info.status),
+        "updated_at_ns": info.updated_at or None,
+    }
+
+
+# --- folding an EgressInfo into its job ---------------------------------------------------------
+def fold(info: egress.EgressInfo) -> Folded:
+    """Apply `info` to its job (locked), creating an external job for an egress no job knows.
+    Call inside a transaction; browsers hear of a change after it commits."""
+    if not info.egress_id:
+        return Folded(_external_job(info), LedgerOutcome.APPLIED, NO_EGRESS_ID)
+    job = EgressJob.objects.select_for_update().filter(egress_id=info.egress_id).first()
+    if job is not None:
+        return apply(job, info)
+    if launch_in_flight():
+        return Folded(None, LedgerOutcome.PENDING, PENDING)
+    return Folded(_external_job(info), LedgerOutcome.APPLIED, EXTERNAL)
+
+
+def apply(job: EgressJob, info: egress.EgressInfo) -> Folded:
+    """`info` folded into the locked `job`: applied, stale (older), or noted (nothing new)."""
+    if job.shows(info):
+        return Folded(job, LedgerOutcome.NOTED)
+    was_active = job.is_active
+    if not job.apply_info(info):
+        return Folded(job, LedgerOutcome.STALE)
+    _settle_flag(job)
+    job.save(update_fields=EgressJob.INFO_FIELDS)
+    events.announce_job(job, was_active=was_active)
+    return Folded(job, LedgerOutcome.APPLIED)
+
+
+def _settle_flag(job: EgressJob) -> None:
+    """News from LiveKit answers a flag: an egress it knows again, or one no longer starting."""
+    starting = job.status == EgressStatus.STARTING
+    if job.flag == JobFlag.LOST or (job.flag == JobFlag.STUCK_STARTING and not starting):
+        job.flag, job.flagged_at = "", None
+
+
+def launch_in_flight() -> bool:
+    """Whether some launch may still learn its egress id from LiveKit's answer."""
+    window = timedelta(seconds=float(settings.LIVEKIT_START_TIMEOUT)) + LAUNCH_MARGIN
+    since = timezone.now() - window
+    return EgressJob.objects.filter(
+        launch_state=LaunchState.LAUNCHING, created_at__gte=since
+    ).exists()
+
+
+def _external_job(info: egress.EgressInfo) -> EgressJob:
+    job = EgressJob(
+        external=True,
+        egress_id=info.egress_id or None,
+        kind=_KINDS.get(info.WhichOneof("request") or "", EgressKind.UNIFIED),
+        room_name=info.room_name,
+        launch_state=LaunchState.LAUNCHED,
+        status="",
+    )
+    job.apply_info(info)
+    try:
+        with transaction.atomic():
+            job.save()
+    except IntegrityError:  # another process recorded the same egress a moment ago
+        known = EgressJob.objects.select_for_update().get(egress_id=info.egress_id)
+        return apply(known, info).job or known
+    events.announce_job(job, was_active=False, created=True)
+    return job
+
+
+# --- observations and answers -------------------------------------------------------------------
+def observe(info: egress.EgressInfo, source: str = LedgerSource.POLL) -> Folded:
+    """Fold what LiveKit listed (reconciler) or answered (an action) into its job; recorded in
+    the ledger when it changed something."""
+    with transaction.atomic():
+        folded = fold(info)
+        if folded.outcome in (LedgerOutcome.APPLIED, LedgerOutcome.PENDING):
+            record_observation(info, folded, source)
+    return folded
+
+
+def record_observation(info: egress.EgressInfo, folded: Folded, source: str) -> LedgerEntry:
+    return LedgerEntry.objects.create(
+        source=source,
+        event="egress_observed" if source == LedgerSource.POLL else "egress_answer",
+        payload={"egress_info": _scrubbed(info, folded)},
+        **_entry_fields(info, folded),
+    )
+
+
+def record_flag(job: EgressJob, flag: str, reason: str) -> LedgerEntry:
+    return LedgerEntry.objects.create(
+        source=LedgerSource.POLL,
+        outcome=LedgerOutcome.FLAGGED,
+        event=f"job_{flag}",
+        job=job,
+        egress_id=job.egress_id or "",
+        room_name=job.room_name,
+        status=job.status,
+        reason=reason,
+    )
+
+
+# --- webhooks that came before their job knew its egress ---------------------------------------
+def apply_pending(job: EgressJob) -> EgressJob:
+    """Fold in the pending events of the job's egress (received before LiveKit's answer)."""
+    if not job.egress_id:
+        return job
+    with transaction.atomic():
+        pending = LedgerEntry.objects.select_for_update().filter(
+            egress_id=job.egress_id, outcome=LedgerOutcome.PENDING
+        )
+        entries = list(pending.order_by("updated_at_ns", "pk"))
+        if not entries:
+            return job
+        job = EgressJob.objects.select_for_update().get(pk=job.pk)
+        for entry in entries:
+            folded = apply(job, pending_info(entry))
+            entry.job, entry.outcome = job, folded.outcome
+            entry.save(update_fields=["job", "outcome"])
+    return job
+
+
+def pending_info(entry: LedgerEntry) -> egress.EgressInfo:
+    info = egress.EgressInfo()
+    json_format.ParseDict(entry.payload.get("egress_info") or {}, info, ignore_unknown_fields=True)
+    return info
+
+
+def settle_pending() -> int:
+    """Pending events whose egress now has a job are folded in; those no launch claimed in
+    time make an external job. Returns how many entries were settled."""
+    settled = 0
+    pending = LedgerEntry.objects.filter(outcome=LedgerOutcome.PENDING)
+    for egress_id in set(pending.values_list("egress_id", flat=True)):
+        job = EgressJob.objects.filter(egress_id=egress_id).first()
+        if job is None and launch_in_flight():
+            continue
+        if job is None:
+            newest = pending.filter(egress_id=egress_id).order_by("-updated_at_ns").first()
+            if newest is None:
+                continue
+            with transaction.atomic():
+                job = fold(pending_info(newest)).job
+        if job is not None:
+            settled += pending.filter(egress_id=egress_id).count()
+            apply_pending(job)
+    return settled

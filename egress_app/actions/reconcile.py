@@ -1,0 +1,168 @@
+"""The reconciler: what LiveKit says now, for every job the dashboard believes unfinished.
+
+Webhooks can be lost (a dashboard restart, a network split, no webhook URL configured). One run
+lists LiveKit's active egress, claims a batch of unfinished jobs, and folds LiveKit's view of each
+into it through the ledger's monotonic path. It flags jobs stuck in STARTING and running jobs
+LiveKit no longer knows, adopts egress started elsewhere as external jobs, settles webhooks that
+waited for their launch, and looks again for launches LiveKit never answered (or whose Start
+call was cut short by the process stopping).
+
+Several workers may run at once: a job is claimed with a conditional update (free, or its
+claim expired) and only the worker holding the claim checks it.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from asgiref.sync import async_to_sync
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from livekit.protocol import egress
+
+from egress_app import events
+from egress_app.actions import ledger
+from egress_app.actions.egress import recheck_launch
+from egress_app.actions.ledger import LAUNCH_MARGIN
+from egress_app.livekit import LiveKitError, get_livekit_client
+from egress_app.models import EgressJob, EgressStatus, JobFlag, LaunchState
+
+logger = logging.getLogger(__name__)
+# How long a launch LiveKit never answered is looked for: an egress that has not turned up by
+# then is not going to (and each look costs a ListEgress call).
+UNKNOWN_LOOKED_FOR = timedelta(days=1)
+
+
+@dataclass
+class Run:
+    """What one run did (the worker prints it)."""
+
+    claimed: int = 0
+    applied: int = 0
+    flagged: int = 0
+    adopted: int = 0
+    settled: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def reconcile() -> Run:
+    run = Run()
+    token = uuid.uuid4()
+    jobs = claim_jobs(token)
+    run.claimed = len(jobs)
+    try:
+        active = _list(active=True)
+    except LiveKitError as error:
+        run.errors.append(error.plain)
+        release(token)
+        return run
+    try:
+        by_id = {info.egress_id: info for info in active}
+        for job in jobs:
+            _check(job, by_id, run)
+        # After the checks: an unknown launch's egress is that launch's, not an external job.
+        run.adopted = _adopt_unknown(active)
+        run.settled = ledger.settle_pending()
+    finally:
+        release(token)
+    return run
+
+
+# --- claims -------------------------------------------------------------------------------------
+def _unfinished(now: datetime) -> Q:
+    running = Q(status__in=EgressJob.ACTIVE_STATUSES, launch_state=LaunchState.LAUNCHED)
+    # A launch still waiting past its Start call's timeout lost the process making the call.
+    abandoned = now - timedelta(seconds=float(settings.LIVEKIT_START_TIMEOUT)) - LAUNCH_MARGIN
+    stale = Q(launch_state=LaunchState.LAUNCHING, created_at__lt=abandoned)
+    unknown = Q(launch_state=LaunchState.UNKNOWN, created_at__gte=now - UNKNOWN_LOOKED_FOR)
+    return running | stale | unknown
+
+
+def claim_jobs(token: uuid.UUID) -> list[EgressJob]:
+    """Claim up to a batch of unfinished jobs no other worker holds (a conditional update)."""
+    now = timezone.now()
+    interval = float(settings.EGRESS_WORKER_INTERVAL)
+    free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    due = Q(checked_at__isnull=True) | Q(checked_at__lte=now - timedelta(seconds=interval / 2))
+    candidates = EgressJob.objects.filter(_unfinished(now), free, due).order_by("checked_at", "pk")
+    ids = list(candidates.values_list("pk", flat=True)[: settings.EGRESS_WORKER_BATCH])
+    lease = now + timedelta(seconds=max(30.0, 6 * interval))
+    EgressJob.objects.filter(free, pk__in=ids).update(claim=token, claimed_until=lease)
+    return list(EgressJob.objects.filter(claim=token))
+
+
+def release(token: uuid.UUID) -> None:
+    EgressJob.objects.filter(claim=token).update(
+        claim=None, claimed_until=None, checked_at=timezone.now()
+    )
+
+
+# --- checks -------------------------------------------------------------------------------------
+def _list(*, egress_id: str = "", active: bool = False) -> list[egress.EgressInfo]:
+    method = get_livekit_client().list_egress
+    return list(async_to_sync(method)(egress_id=egress_id, active=active))
+
+
+def _adopt_unknown(active: Sequence[egress.EgressInfo]) -> int:
+    """Active egress no job knows: external jobs (or pending while a launch waits)."""
+    ids = [info.egress_id for info in active]
+    known = set(EgressJob.objects.filter(egress_id__in=ids).values_list("egress_id", flat=True))
+    adopted = 0
+    for info in active:
+        if info.egress_id not in known and ledger.observe(info).outcome == "applied":
+            adopted += 1
+    return adopted
+
+
+def _check(job: EgressJob, active: dict[str, egress.EgressInfo], run: Run) -> None:
+    if job.launch_state != LaunchState.LAUNCHED:
+        if recheck_launch(job).launch_state == LaunchState.LAUNCHED:
+            run.applied += 1
+        return
+    info = active.get(job.egress_id or "")
+    if info is None and job.egress_id:
+        try:  # ended meanwhile? LiveKit still lists an egress by id for a while after it ends
+            info = next(iter(_list(egress_id=job.egress_id)), None)
+        except LiveKitError as error:
+            if error.code != "not_found":  # LiveKit answers not_found for an id it forgot
+                run.errors.append(error.plain)
+                return
+    if info is not None:
+        folded = ledger.observe(info)
+        run.applied += folded.changed
+        job = folded.job or job
+    if job.is_active:
+        run.flagged += _flag_if_needed(job, known=info is not None)
+
+
+def _flag_if_needed(job: EgressJob, *, known: bool) -> int:
+    if not known:
+        return flag(job, JobFlag.LOST)
+    threshold = float(settings.EGRESS_STUCK_STARTING_AFTER)
+    since = job.started_at or job.created_at
+    if job.status == EgressStatus.STARTING and timezone.now() - since > timedelta(
+        seconds=threshold
+    ):
+        return flag(job, JobFlag.STUCK_STARTING)
+    return 0
+
+
+def flag(job: EgressJob, flag: JobFlag) -> int:
+    """Flag the job for a person (once per flag); 1 when it was newly flagged."""
+    reason = flag.explanation
+    with transaction.atomic():
+        row = EgressJob.objects.select_for_update().get(pk=job.pk)
+        if row.flag == flag or not row.is_active:
+            return 0
+        row.flag, row.flagged_at = flag, timezone.now()
+        row.save(update_fields=["flag", "flagged_at"])
+        ledger.record_flag(row, flag, reason)
+        events.announce_job(row, was_active=True)
+    logger.warning("Job %s (%s) flagged: %s", job.pk, job.egress_id, reason)
+    return 1

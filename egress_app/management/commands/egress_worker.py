@@ -1,0 +1,48 @@
+"""`manage.py egress_worker`: the reconciler loop (see egress_app/actions/reconcile.py)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import close_old_connections
+
+from egress_app.actions.reconcile import reconcile
+
+logger = logging.getLogger("egress_app.worker")
+
+
+class Command(BaseCommand):
+    help = (
+        "Reconcile jobs with LiveKit every EGRESS_WORKER_INTERVAL seconds: apply what webhooks "
+        "missed, flag stuck and lost jobs, adopt egress started elsewhere. Safe to run several."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--once", action="store_true", help="Run once and exit.")
+
+    def handle(self, *args: Any, once: bool = False, **options: Any) -> None:
+        interval = float(settings.EGRESS_WORKER_INTERVAL)
+        if not once:
+            self.stdout.write(f"Reconciling with {settings.LIVEKIT_URL} every {interval:g} s.")
+        while True:
+            started = time.monotonic()
+            try:
+                run = reconcile()
+            except Exception:  # one bad run (a database blip) must not end the worker
+                logger.exception("Reconciler run failed")
+            else:
+                for error in run.errors:
+                    logger.warning("Reconciler could not read LiveKit: %s", error)
+                if once or run.applied or run.flagged or run.adopted or run.settled:
+                    self.stdout.write(
+                        f"claimed {run.claimed}, applied {run.applied}, flagged {run.flagged}, "
+                        f"adopted {run.adopted}, settled {run.settled}"
+                    )
+            if once:
+                return
+            time.sleep(max(0.0, interval - (time.monotonic() - started)))
+            close_old_connections()  # a long-lived loop: drop a connection the database closed

@@ -1,0 +1,442 @@
+"""The live websocket (`/ws/live/`) through the real ASGI application: who may follow which view,
+the snapshot sent first, and the pushes an action's change brings, for each audience.
+
+The consumer reads the database from another thread, so the tests commit (transactional
+database); the channel layer is whatever the settings configure (in memory, or Redis with
+REDIS_URL), so the same tests cover both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+from channels.testing import WebsocketCommunicator
+from channels_redis.core import RedisChannelLayer
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.test import Client
+from django.urls import reverse
+from livekit.protocol import egress, webhook
+
+from dashboard import fragments
+from egress_app import actions
+from egress_app.models import EgressJob, EgressKind, EgressStatus
+from egress_app.roles import PRODUCERS
+from tests.conftest import make_user
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+ORIGIN = b"http://testserver"
+VIEWS = ["view=jobs", "view=job&id={job}", "view=home"]
+# The element each view's snapshot swaps in (out of band).
+SNAPSHOT_IDS = {"jobs": 'id="job-rows"', "job": 'id="job-live"', "home": 'id="live-refresh"'}
+WAIT = 5  # seconds: a push goes through the channel layer (maybe Redis) after a commit
+
+
+# --- helpers ------------------------------------------------------------------------------------
+def headers_for(user: User | None, origin: bytes = ORIGIN) -> list[tuple[bytes, bytes]]:
+    """What a browser on the dashboard's page sends: its origin, host and session cookie."""
+    headers = [(b"origin", origin), (b"host", b"testserver")]
+    if user is not None:
+        client = Client()
+        client.force_login(user)
+        session = client.cookies[settings.SESSION_COOKIE_NAME].value
+        headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={session}".encode()))
+    return headers
+
+
+def make_job(user: User | None, egress_id: str, status: str = EgressStatus.COMPLETE) -> EgressJob:
+    return EgressJob.objects.create(
+        egress_id=egress_id,
+        kind=EgressKind.ROOM_COMPOSITE,
+        room_name="town-hall",
+        started_by=user,
+        status=status,
+    )
+
+
+def change(job: EgressJob, status: str | None = None) -> EgressJob:
+    """LiveKit reports news of the job (the reconciler's path): it changes and is published."""
+    info = egress.EgressInfo(
+        egress_id=job.egress_id,
+        room_name=job.room_name,
+        status=status or job.status,  # by name
+        updated_at=time.time_ns(),
+        details=f"news {uuid.uuid4().hex[:8]}",
+    )
+    folded = actions.observe(info)
+    assert folded.changed
+    assert folded.job is not None
+    return folded.job
+
+
+def unknown_egress_webhook(egress_id: str) -> EgressJob:
+    """A verified webhook for an egress no job knows: it becomes a new external job."""
+    info = egress.EgressInfo(
+        egress_id=egress_id,
+        room_name="lobby",
+        status=egress.EgressStatus.EGRESS_STARTING,
+        updated_at=time.time_ns(),
+        room_composite=egress.RoomCompositeEgressRequest(room_name="lobby"),
+    )
+    event = webhook.WebhookEvent(event="egress_started", id=f"EV_{egress_id}", egress_info=info)
+    assert actions.receive_webhook(event) is not None
+    return EgressJob.objects.get(egress_id=egress_id)
+
+
+def row_id(job: EgressJob) -> str:
+    return f'id="job-{job.pk}"'
+
+
+async def headers(user: User | None, origin: bytes = ORIGIN) -> list[tuple[bytes, bytes]]:
+    return await database_sync_to_async(headers_for)(user, origin)
+
+
+@asynccontextmanager
+async def socket(
+    query: str, user: User | None, origin: bytes = ORIGIN
+) -> AsyncIterator[tuple[bool, WebsocketCommunicator]]:
+    """Open `/ws/live/?<query>` as `user`: (accepted, communicator); always closed after."""
+    from dashboard.asgi import application  # loaded by `asgi_loaded`
+
+    communicator = WebsocketCommunicator(
+        application, f"/ws/live/?{query}", headers=await headers(user, origin)
+    )
+    connected, _ = await communicator.connect(timeout=WAIT)
+    try:
+        yield connected, communicator
+    finally:
+        await communicator.disconnect()
+        await settle_channel_layer()
+
+
+async def settle_channel_layer() -> None:
+    """Let the Redis layer finish tidying up after what it received, on this test's event loop:
+    its per-process lock, still held by an unfinished cleanup when the loop closes, would be
+    bound to a dead loop in the next test."""
+    cleaners = list(getattr(get_channel_layer(), "receive_cleaners", []))
+    await asyncio.gather(*cleaners, return_exceptions=True)
+
+
+@asynccontextmanager
+async def following(query: str, user: User) -> AsyncIterator[WebsocketCommunicator]:
+    """An accepted socket whose snapshot was read: what comes next is pushes."""
+    async with socket(query, user) as (connected, communicator):
+        assert connected, f"{user.username} was refused {query}"
+        assert "hx-swap-oob" in await communicator.receive_from(timeout=WAIT)
+        yield communicator
+
+
+async def refused(query: str, user: User | None, origin: bytes = ORIGIN) -> bool:
+    async with socket(query, user, origin) as (connected, communicator):
+        if connected:
+            return False
+        # Closed before the handshake completed: nothing was sent, not even a snapshot.
+        assert await communicator.receive_nothing()
+        return True
+
+
+async def sync(function: Any, *args: Any, **kwargs: Any) -> Any:
+    return await database_sync_to_async(function)(*args, **kwargs)
+
+
+def prepare() -> None:
+    """Before a test's event loop runs: load the application (that reads the database, the key
+    check) and give the Redis layer fresh per-channel locks. channels_redis leaves one behind
+    when a receive is cancelled while waiting for it, bound to that test's event loop; each
+    test has its own loop (a server has one), so the next test would fail on it."""
+    import dashboard.asgi  # noqa: F401
+
+    layer = get_channel_layer()
+    if isinstance(layer, RedisChannelLayer):  # the pub/sub layer keeps one layer per loop
+        layer.receive_clean_locks = type(layer.receive_clean_locks)()
+
+
+@pytest.fixture(autouse=True)
+def asgi_loaded(transactional_db) -> None:
+    prepare()
+
+
+@pytest.fixture
+def user(request) -> User:
+    """The persona a test is parametrized with (by fixture name)."""
+    return request.getfixturevalue(request.param)
+
+
+@pytest.fixture
+def other_producer(db) -> User:
+    return make_user("pia-producer", PRODUCERS)
+
+
+@pytest.fixture
+def finished(other_producer) -> EgressJob:
+    """Another producer's ended job: not for a producer's eyes."""
+    return make_job(other_producer, "EG_finished")
+
+
+@pytest.fixture
+def running(other_producer) -> EgressJob:
+    """Another producer's running job: every producer sees it."""
+    return make_job(other_producer, "EG_running", EgressStatus.ACTIVE)
+
+
+def views(job: EgressJob) -> list[str]:
+    return [view.format(job=job.pk) for view in VIEWS]
+
+
+# --- who may follow what ------------------------------------------------------------------------
+async def test_it_refuses_anonymous_visitors_every_view(finished):
+    for query in views(finished):
+        assert await refused(query, None), query
+
+
+async def test_it_refuses_outsiders_every_view(outsider, finished):
+    for query in views(finished):
+        assert await refused(query, outsider), query
+
+
+@pytest.mark.parametrize("origin", [b"http://evil.example", b"https://testserver.evil.example"])
+async def test_it_refuses_a_page_from_another_origin(admin, finished, origin):
+    for query in views(finished):
+        assert await refused(query, admin, origin), query
+    # The same user from the dashboard's own origin is let in.
+    for query in views(finished):
+        async with socket(query, admin) as (connected, _):
+            assert connected, query
+
+
+async def test_it_refuses_a_view_it_does_not_know_or_a_job_that_is_not_there(admin, finished):
+    for query in ["", "view=nope", "view=job", "view=job&id=abc", f"view=job&id={finished.pk + 1}"]:
+        assert await refused(query, admin), query
+
+
+async def test_it_refuses_a_producer_another_producers_finished_job(producer, finished):
+    assert await refused(f"view=job&id={finished.pk}", producer)
+
+
+async def test_it_lets_a_producer_follow_their_own_jobs_and_any_running_one(
+    producer, running, finished
+):
+    own = await sync(make_job, producer, "EG_own")
+    for job in (own, running):
+        async with socket(f"view=job&id={job.pk}", producer) as (connected, _):
+            assert connected, job.egress_id
+    for query in ("view=jobs", "view=home"):
+        async with socket(query, producer) as (connected, _):
+            assert connected, query
+
+
+@pytest.mark.parametrize("user", ["support", "admin"], indirect=True)
+async def test_it_lets_support_and_admins_follow_every_view_of_any_job(user, finished, running):
+    for query in [*views(finished), *views(running)]:
+        async with socket(query, user) as (connected, _):
+            assert connected, query
+
+
+# --- the snapshot -------------------------------------------------------------------------------
+@pytest.mark.parametrize("user", ["producer", "support"], indirect=True)
+async def test_it_sends_the_views_current_state_first_and_only_once(user, running):
+    for query in views(running):
+        async with socket(query, user) as (connected, communicator):
+            assert connected, query
+            snapshot = await communicator.receive_from(timeout=WAIT)
+            view = query.split("&")[0].removeprefix("view=")
+            assert SNAPSHOT_IDS[view] in snapshot, query
+            assert 'hx-swap-oob="true"' in snapshot
+            if view == "jobs":
+                assert row_id(running) in snapshot
+                assert "EG_running" in snapshot
+            if view == "job":
+                assert reverse("dashboard-job-live", args=[running.pk]) in snapshot
+            assert await communicator.receive_nothing()
+
+
+async def test_it_sends_a_producer_only_the_jobs_they_may_see(producer, finished, running):
+    own = await sync(make_job, producer, "EG_own")
+    async with socket("view=jobs", producer) as (connected, communicator):
+        assert connected
+        snapshot = await communicator.receive_from(timeout=WAIT)
+    assert row_id(own) in snapshot
+    assert row_id(running) in snapshot
+    assert row_id(finished) not in snapshot
+    assert "EG_finished" not in snapshot
+
+
+async def test_it_marks_only_the_first_page_as_the_place_for_new_rows(support):
+    await sync(
+        EgressJob.objects.bulk_create,
+        [
+            EgressJob(egress_id=f"EG_{n}", kind=EgressKind.ROOM_COMPOSITE, room_name="town-hall")
+            for n in range(51)
+        ],
+    )
+    async with socket("view=jobs", support) as (_, communicator):
+        first = await communicator.receive_from(timeout=WAIT)
+    async with socket("view=jobs&page=2", support) as (_, communicator):
+        second = await communicator.receive_from(timeout=WAIT)
+    assert "data-first-page" in first
+    assert 'id="job-rows"' in second
+    assert "data-first-page" not in second
+    assert second.count('<tr id="job-') == 1
+
+
+# --- pushes -------------------------------------------------------------------------------------
+async def test_it_pushes_a_job_started_elsewhere_to_support_as_a_new_row(support):
+    async with following("view=jobs", support) as communicator:
+        job = await sync(unknown_egress_webhook, "EG_from_elsewhere")
+        pushed = await communicator.receive_from(timeout=WAIT)
+        assert row_id(job) in pushed
+        assert "EG_from_elsewhere" in pushed
+        assert 'hx-swap-oob="afterbegin:#job-rows[data-first-page]"' in pushed
+        assert await communicator.receive_nothing()
+
+
+@pytest.mark.parametrize("user", ["support", "admin"], indirect=True)
+async def test_it_pushes_every_changed_row_to_support_and_admins(user, finished):
+    async with following("view=jobs", user) as communicator:
+        await sync(change, finished)
+        pushed = await communicator.receive_from(timeout=WAIT)
+        assert f'<tr id="job-{finished.pk}" data-job="{finished.pk}" hx-swap-oob="true">' in pushed
+        assert await communicator.receive_nothing()
+
+
+async def test_it_pushes_a_producer_running_jobs_but_not_other_producers_finished_ones(
+    producer, finished, running
+):
+    async with following("view=jobs", producer) as communicator:
+        await sync(change, finished)  # published first: it would arrive first
+        await sync(change, running)
+        pushed = await communicator.receive_from(timeout=WAIT)
+        assert row_id(running) in pushed
+        assert row_id(finished) not in pushed
+        assert await communicator.receive_nothing()
+
+        # A running job's end is still news to the producers who watched it run.
+        await sync(change, running, EgressStatus.COMPLETE)
+        pushed = await communicator.receive_from(timeout=WAIT)
+        assert row_id(running) in pushed
+        assert "Complete" in pushed
+
+        # Once ended it is another producer's finished job: no more news of it.
+        await sync(change, running, EgressStatus.COMPLETE)
+        assert await communicator.receive_nothing(timeout=0.5)
+
+
+async def test_it_pushes_a_producer_changes_of_their_own_finished_jobs(producer):
+    own = await sync(make_job, producer, "EG_own")
+    async with following("view=jobs", producer) as communicator:
+        await sync(change, own)
+        assert row_id(own) in await communicator.receive_from(timeout=WAIT)
+
+
+async def test_it_pushes_a_new_job_only_to_producers_allowed_to_see_it(producer, other_producer):
+    async with following("view=jobs", producer) as communicator:
+        # An ended egress no job knew: an external job nobody started, never active.
+        info = egress.EgressInfo(
+            egress_id="EG_ended_elsewhere",
+            room_name="lobby",
+            status=egress.EgressStatus.EGRESS_COMPLETE,
+            updated_at=time.time_ns(),
+        )
+        await sync(actions.observe, info)
+        # One starting now is running: every producer hears of it.
+        job = await sync(unknown_egress_webhook, "EG_starting_elsewhere")
+        pushed = await communicator.receive_from(timeout=WAIT)
+        assert row_id(job) in pushed
+        assert "EG_ended_elsewhere" not in pushed
+        assert await communicator.receive_nothing()
+
+
+async def test_it_pushes_a_job_page_its_live_part(producer, running):
+    async with following(f"view=job&id={running.pk}", producer) as communicator:
+        other = await sync(make_job, producer, "EG_other", EgressStatus.ACTIVE)
+        await sync(change, other)  # another job's news is not this page's
+        await sync(change, running, EgressStatus.COMPLETE)
+        pushed = await communicator.receive_from(timeout=WAIT)
+        assert pushed.strip().startswith('<section id="job-live"')
+        assert 'hx-swap-oob="true"' in pushed
+        assert "Complete" in pushed
+        assert await communicator.receive_nothing()
+
+
+async def test_it_tells_the_home_page_to_reload_when_a_job_starts_or_ends(producer, running):
+    async with following("view=home", producer) as communicator:
+        # An update that starts or ends nothing leaves the home page's list as it is.
+        await sync(change, running)
+        assert await communicator.receive_nothing(timeout=0.5)
+
+        await sync(change, running, EgressStatus.COMPLETE)
+        pushed = await communicator.receive_from(timeout=WAIT)
+        assert 'id="live-refresh"' in pushed
+        assert "EG_running" not in pushed  # a signal to reload, not the job itself
+
+        await sync(unknown_egress_webhook, "EG_from_elsewhere")
+        assert 'id="live-refresh"' in await communicator.receive_from(timeout=WAIT)
+
+
+@pytest.mark.parametrize("renderer", ["job_rows", "job_live"])
+async def test_it_misses_no_change_committed_while_it_connects(
+    support, finished, monkeypatch, renderer
+):
+    """A change committed right after the snapshot was rendered still arrives, as a push."""
+    render = getattr(fragments, renderer)
+    changed: list[EgressJob] = []
+
+    def render_then_change(*args: Any) -> str:
+        html = render(*args)
+        if not changed:  # once: the push renders the job's live part too
+            changed.append(change(finished, EgressStatus.FAILED))
+        return html
+
+    monkeypatch.setattr(fragments, renderer, render_then_change)
+    query = "view=jobs" if renderer == "job_rows" else f"view=job&id={finished.pk}"
+    async with socket(query, support) as (connected, communicator):
+        assert connected
+        snapshot = await communicator.receive_from(timeout=WAIT)
+        pushed = await communicator.receive_from(timeout=WAIT)
+    assert changed
+    assert "Failed" not in snapshot
+    assert "Failed" in pushed
+
+
+async def members(group: str) -> set[str]:
+    """The channels in a channel layer group (in memory, in Redis, or this process's members
+    of a Redis pub/sub group)."""
+    layer = get_channel_layer()
+    if isinstance(layer, InMemoryChannelLayer):
+        return set(layer.groups.get(group, {}))
+    if isinstance(layer, RedisChannelLayer):
+        connection = layer.connection(layer.consistent_hash(group))
+        names = await connection.zrange(layer._group_key(group), 0, -1)
+        return {name.decode() for name in names}
+    # The pub/sub layer: this process's members, kept by the layer of this event loop.
+    loop_layer = layer._get_layer()
+    return set(loop_layer.groups.get(loop_layer._get_group_channel_name(group), set()))
+
+
+@pytest.mark.parametrize(
+    ("user", "view", "groups"),
+    [
+        ("support", "view=jobs", ["live.jobs-all"]),
+        ("producer", "view=jobs", ["live.jobs-active", "live.jobs-user.{user}"]),
+        ("producer", "view=job&id={job}", ["live.job.{job}"]),
+        ("producer", "view=home", ["live.home"]),
+    ],
+    indirect=["user"],
+)
+async def test_it_leaves_its_groups_when_the_socket_closes(user, view, groups, running):
+    names = [group.format(user=user.pk, job=running.pk) for group in groups]
+    before = {name: await members(name) for name in names}
+    async with following(view.format(job=running.pk), user):
+        joined = {name: await members(name) - before[name] for name in names}
+        assert all(len(channels) == 1 for channels in joined.values()), joined
+    for name in names:
+        assert not joined[name] & await members(name), name
