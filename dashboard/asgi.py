@@ -11,6 +11,8 @@ django_asgi_app = get_asgi_application()
 import asyncio  # noqa: E402
 from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 
+from django.db import connections  # noqa: E402
+
 from egress_app.crypto import verify_secret_keys  # noqa: E402
 
 
@@ -24,7 +26,14 @@ def _check_secret_keys() -> None:
         return
     # uvicorn imports the app inside its event loop, where Django refuses database queries.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(verify_secret_keys).result()
+        pool.submit(_verify_and_disconnect).result()
+
+
+def _verify_and_disconnect() -> None:
+    try:
+        verify_secret_keys()
+    finally:  # the thread ends here: its connection must not outlive it
+        connections.close_all()
 
 
 _check_secret_keys()
