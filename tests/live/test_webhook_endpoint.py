@@ -1,0 +1,100 @@
+"""`POST /livekit/webhook` as the ASGI server answers it: ahead of Django's middleware
+(egress_app.webhooks.WebhookEndpoint), with the same answers as the Django view."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+from pytest_django.fixtures import Settings
+
+from egress_app.models import EgressJob, EgressStatus, LedgerEntry, LedgerOutcome
+from tests.live import KEY, SECRET, body_of, event, sign
+
+# The endpoint answers in a thread of its own: it needs committed rows to see (and leaves them).
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+SENDER = "198.51.100.4"
+
+
+@pytest.fixture(autouse=True)
+def credentials(settings: Settings) -> None:
+    settings.LIVEKIT_API_KEY, settings.LIVEKIT_API_SECRET = KEY, SECRET
+
+
+def request(
+    method: str, body: bytes = b"", headers: dict[str, str] | None = None
+) -> httpx.Response:
+    from dashboard.asgi import application
+
+    async def send() -> httpx.Response:
+        transport = httpx.ASGITransport(app=application, client=(SENDER, 4321))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            return await client.request(method, "/livekit/webhook", content=body, headers=headers)
+
+    return asyncio.run(send())
+
+
+def post(body: bytes, headers: dict[str, str]) -> httpx.Response:
+    return request("POST", body, headers)
+
+
+def signed(payload: dict[str, Any]) -> httpx.Response:
+    body = body_of(payload)
+    return post(body.encode(), {"Authorization": sign(body)})
+
+
+def test_it_applies_a_signed_webhook() -> None:
+    response = signed(event("egress_started__no_status"))
+
+    assert (response.status_code, response.text) == (200, "ok")
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"
+    job = EgressJob.objects.get()
+    assert (job.status, job.external) == (EgressStatus.STARTING, True)
+    assert LedgerEntry.objects.get().outcome == LedgerOutcome.APPLIED
+
+
+def test_it_acknowledges_a_duplicate() -> None:
+    payload = event("egress_started__no_status")
+    signed(payload)
+
+    response = signed(payload)
+
+    assert (response.status_code, response.text) == (200, "duplicate")
+    assert LedgerEntry.objects.count() == 1
+
+
+def test_it_refuses_a_bad_signature_and_records_who_sent_it() -> None:
+    body = body_of(event("egress_started__no_status"))
+
+    response = post(body.encode(), {"Authorization": sign(body, secret="not-the-secret")})
+
+    assert (response.status_code, response.text) == (401, "invalid signature")
+    entry = LedgerEntry.objects.get()
+    assert (entry.outcome, entry.reason, entry.remote_addr) == (
+        LedgerOutcome.REFUSED,
+        "invalid signature",
+        SENDER,
+    )
+    assert (entry.size, entry.payload) == (len(body), {})
+    assert not EgressJob.objects.exists()
+
+
+def test_it_refuses_a_body_over_the_limit_without_reading_it(settings: Settings) -> None:
+    settings.WEBHOOK_MAX_BYTES = 100
+    body = body_of(event("egress_started__no_status"))
+
+    response = post(body.encode(), {"Authorization": sign(body)})
+
+    assert (response.status_code, response.text) == (413, "body larger than 100 bytes")
+    entry = LedgerEntry.objects.get()
+    assert (entry.outcome, entry.size) == (LedgerOutcome.REFUSED, len(body))
+    assert not EgressJob.objects.exists()
+
+
+def test_it_leaves_every_other_request_to_django() -> None:
+    response = request("GET")
+
+    assert response.status_code == 405  # Django's view: POST only
+    assert not LedgerEntry.objects.exists()
