@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from functools import partial
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -94,19 +95,11 @@ Send = Callable[[Mapping[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-def _answer_in_thread(body: bytes, authorization: str | None, sender: str) -> tuple[int, str]:
+def _as_a_request[T](work: Callable[[], T]) -> T:
     # What Django's request signals do around a request: drop a connection the database closed.
     close_old_connections()
     try:
-        return answer(body, authorization, sender=sender)
-    finally:
-        close_old_connections()
-
-
-def _refuse_in_thread(reason: str, sender: str, size: int) -> None:
-    close_old_connections()
-    try:
-        refuse(reason, sender=sender, size=size)
+        return work()
     finally:
         close_old_connections()
 
@@ -128,11 +121,14 @@ class WebhookEndpoint:
         declared = _declared_size(headers.get("content-length", b"").decode("latin-1"))
         body = b"" if too_large(declared) else await _read(receive)
         if reason := too_large(max(declared, len(body))):
-            await sync_to_async(_refuse_in_thread)(reason, sender, max(declared, len(body)))
+            size = max(declared, len(body))
+            refusal = partial(refuse, reason, sender=sender, size=size)
+            await sync_to_async(_as_a_request)(refusal)
             await _respond(send, 413, reason)
             return
         authorization = headers.get("authorization", b"").decode("latin-1") or None
-        status, text = await sync_to_async(_answer_in_thread)(body, authorization, sender)
+        work = partial(answer, body, authorization, sender=sender)
+        status, text = await sync_to_async(_as_a_request)(work)
         await _respond(send, status, text)
 
 
