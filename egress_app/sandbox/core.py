@@ -8,12 +8,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
-from livekit.protocol import models, webhook
+from livekit.protocol import webhook
 
 from egress_app.sandbox.config import Pacing, SandboxConfig
 from egress_app.sandbox.egresses import EgressManager
 from egress_app.sandbox.webhooks import WebhookSender
-from egress_app.sandbox.world import STANDARD, World, WorldEvent, load_fixture
+from egress_app.sandbox.world import World, WorldEvent, load_fixture
 
 # Internal world events that LiveKit has no webhook for.
 _SILENT_EVENTS = {"track_muted"}
@@ -54,20 +54,6 @@ class Sandbox:
         self.config.page_size = self.initial.page_size
         self.world.rooms.clear()
         load_fixture(self.world, fixture or self.config.fixture)
-
-    async def add_room(self, name: str) -> models.Room:
-        return self.world.create_room(name)
-
-    async def add_participant(
-        self,
-        room: str,
-        identity: str,
-        *,
-        name: str = "",
-        tracks: Iterable[str] = ("camera", "microphone"),
-        kind: int = STANDARD,
-    ) -> models.ParticipantInfo:
-        return self.world.add_participant(room, identity, name=name, tracks=tracks, kind=kind)
 
     async def close(self) -> None:
         await self.egresses.reset()
