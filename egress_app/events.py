@@ -114,7 +114,8 @@ def job_changed(job: EgressJob, *, was_active: bool, created: bool = False) -> J
         owner_id=job.started_by_id,
         was_active=was_active,
         is_active=job.is_active,
-        row_html=fragments.job_row(job, created=created),
+        # New to a list: just created, or now running (every producer sees running jobs).
+        row_html=fragments.job_row(job, created=created or (job.is_active and not was_active)),
         live_html=fragments.job_live(job),
         # The home page lists what runs: it needs to hear of starts and ends, not every update.
         home_html=fragments.home_refresh() if created or was_active != job.is_active else "",

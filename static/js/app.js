@@ -37,8 +37,26 @@
     document.body.classList.remove("live-connected");
   }
 
+  // A pushed new row (prepended to the list) may be one the page already shows: a job another
+  // producer started becomes visible when it starts running. Replace that row in place instead.
+  function replaceKnownRows(event) {
+    const incoming = event.detail.fragment;
+    // Only rows added to the list: not the list swapped whole (a snapshot), nor one row updated.
+    const adding = event.detail.target.id === "job-rows" && incoming && incoming.id !== "job-rows";
+    if (!adding) return;
+    for (const row of incoming.querySelectorAll("tr[id]")) {
+      const shown = document.getElementById(row.id);
+      if (!shown) continue;
+      shown.replaceWith(row);
+      htmx.process(row);
+      localiseTimes(row);
+    }
+    if (!incoming.querySelector("tr")) event.detail.shouldSwap = false;
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     localiseTimes(document);
+    document.body.addEventListener("htmx:oobBeforeSwap", replaceKnownRows);
     document.body.addEventListener("htmx:wsOpen", liveOpened);
     document.body.addEventListener("htmx:wsClose", liveClosed);
     document.body.addEventListener("htmx:beforeSwap", reloadOnLogin);

@@ -355,6 +355,25 @@ async def test_it_pushes_a_new_job_only_to_producers_allowed_to_see_it(producer,
         assert await communicator.receive_nothing()
 
 
+async def test_it_pushes_another_producers_job_as_new_when_it_starts_running(
+    producer, other_producer
+):
+    # Launching (no status yet): only its producer sees it, so this producer's list lacks it.
+    launching = await sync(make_job, other_producer, "EG_about_to_run", "")
+    async with following("view=jobs", producer) as communicator:
+        await sync(change, launching, EgressStatus.STARTING)
+        pushed = await communicator.receive_from(timeout=WAIT)
+        assert row_id(launching) in pushed
+        # A new row for this page (the page replaces it in place where it is shown already).
+        assert 'hx-swap-oob="afterbegin:#job-rows[data-first-page]"' in pushed
+
+        await sync(change, launching, EgressStatus.ACTIVE)
+        pushed = await communicator.receive_from(timeout=WAIT)
+        assert (
+            f'<tr id="job-{launching.pk}" data-job="{launching.pk}" hx-swap-oob="true">' in pushed
+        )
+
+
 async def test_it_pushes_a_job_page_its_live_part(producer, running):
     async with following(f"view=job&id={running.pk}", producer) as communicator:
         other = await sync(make_job, producer, "EG_other", EgressStatus.ACTIVE)
