@@ -11,7 +11,6 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -43,13 +42,9 @@ def sees_jobs(view: View) -> View:
     return wrapper
 
 
-def _jobs_for(request: HttpRequest) -> QuerySet[EgressJob]:
-    return fragments.jobs_for(request.user)
-
-
 def get_job_for_user(request: HttpRequest, pk: int | str) -> EgressJob:
     # Another producer's finished job is not theirs to know about: 404, like a missing one.
-    return get_object_or_404(_jobs_for(request), pk=pk)
+    return get_object_or_404(fragments.jobs_for(request.user), pk=pk)
 
 
 # --- summaries ----------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from google.protobuf import json_format
 from livekit.protocol import egress, webhook
@@ -279,16 +280,21 @@ def settle_pending() -> int:
     settled = 0
     pending = LedgerEntry.objects.filter(outcome=LedgerOutcome.PENDING)
     for egress_id in set(pending.values_list("egress_id", flat=True)):
-        job = EgressJob.objects.filter(egress_id=egress_id).first()
-        if job is None and launch_in_flight():
-            continue
-        if job is None:
-            newest = pending.filter(egress_id=egress_id).order_by("-updated_at_ns").first()
-            if newest is None:
-                continue
-            with transaction.atomic():
-                job = fold(pending_info(newest)).job
+        entries = pending.filter(egress_id=egress_id)
+        count = entries.count()
+        job = EgressJob.objects.filter(egress_id=egress_id).first() or _unclaimed(entries)
         if job is not None:
-            settled += pending.filter(egress_id=egress_id).count()
+            settled += count
             apply_pending(job)
     return settled
+
+
+def _unclaimed(entries: QuerySet[LedgerEntry]) -> EgressJob | None:
+    """The external job of events no launch claimed (None while a launch still may)."""
+    newest = entries.order_by("-updated_at_ns").first()
+    if newest is None or launch_in_flight():
+        return None
+    with transaction.atomic():
+        folded = fold(pending_info(newest))
+        LedgerEntry.objects.filter(pk=newest.pk).update(job=folded.job, outcome=folded.outcome)
+    return folded.job

@@ -115,7 +115,7 @@ def _adopt_unknown(active: Sequence[egress.EgressInfo]) -> int:
     known = set(EgressJob.objects.filter(egress_id__in=ids).values_list("egress_id", flat=True))
     adopted = 0
     for info in active:
-        if info.egress_id not in known and ledger.observe(info).outcome == "applied":
+        if info.egress_id not in known and ledger.observe(info).changed:
             adopted += 1
     return adopted
 

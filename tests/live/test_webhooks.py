@@ -235,6 +235,35 @@ def test_it_treats_an_egress_as_external_once_no_launch_is_in_flight(
     assert only_entry().outcome == "applied"
 
 
+def test_it_settles_a_pending_webhook_once_its_launch_knows_the_egress(producer: User) -> None:
+    job = launching_job(producer)
+    deliver("egress_updated__active")
+    assert actions.settle_pending() == 0  # the launch may still claim it
+    # The launch learnt its egress id, but the pending event was written just after it looked.
+    EgressJob.objects.filter(pk=job.pk).update(
+        egress_id=RECORDING, launch_state=LaunchState.LAUNCHED
+    )
+
+    assert actions.settle_pending() == 1
+
+    assert EgressJob.objects.get().status == EgressStatus.ACTIVE
+    assert (only_entry().outcome, only_entry().job) == ("applied", job)
+
+
+def test_it_settles_a_pending_webhook_no_launch_claimed_as_an_external_job(
+    producer: User, settings: Settings
+) -> None:
+    launching_job(producer)
+    deliver("egress_updated__active")
+    settings.LIVEKIT_START_TIMEOUT = -10  # the launch gave up waiting meanwhile
+
+    assert actions.settle_pending() == 1
+
+    external = EgressJob.objects.get(external=True)
+    assert (external.egress_id, external.status) == (RECORDING, EgressStatus.ACTIVE)
+    assert (only_entry().outcome, only_entry().job) == ("applied", external)
+
+
 @pytest.fixture
 def webhooks_to_the_dashboard(sandbox: RunningSandbox, live_server: LiveServer) -> Iterator[None]:
     sandbox.control.set_webhook_urls([live_server.url + reverse("egress-webhook")])
