@@ -235,16 +235,16 @@ def record_observation(info: egress.EgressInfo, folded: Folded, source: str) -> 
     )
 
 
-def record_flag(job: EgressJob, flag: str, reason: str) -> LedgerEntry:
+def record_flag(job: EgressJob, which: JobFlag) -> LedgerEntry:
     return LedgerEntry.objects.create(
         source=LedgerSource.POLL,
         outcome=LedgerOutcome.FLAGGED,
-        event=f"job_{flag}",
+        event=f"job_{which}",
         job=job,
         egress_id=job.egress_id or "",
         room_name=job.room_name,
         status=job.status,
-        reason=reason,
+        reason=which.explanation,
     )
 
 

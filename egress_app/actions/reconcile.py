@@ -144,25 +144,22 @@ def _check(job: EgressJob, active: dict[str, egress.EgressInfo], run: Run) -> No
 def _flag_if_needed(job: EgressJob, *, known: bool) -> int:
     if not known:
         return flag(job, JobFlag.LOST)
-    threshold = float(settings.EGRESS_STUCK_STARTING_AFTER)
-    since = job.started_at or job.created_at
-    if job.status == EgressStatus.STARTING and timezone.now() - since > timedelta(
-        seconds=threshold
-    ):
+    waited = timezone.now() - (job.started_at or job.created_at)
+    stuck = timedelta(seconds=float(settings.EGRESS_STUCK_STARTING_AFTER))
+    if job.status == EgressStatus.STARTING and waited > stuck:
         return flag(job, JobFlag.STUCK_STARTING)
     return 0
 
 
-def flag(job: EgressJob, flag: JobFlag) -> int:
+def flag(job: EgressJob, which: JobFlag) -> int:
     """Flag the job for a person (once per flag); 1 when it was newly flagged."""
-    reason = flag.explanation
     with transaction.atomic():
         row = EgressJob.objects.select_for_update().get(pk=job.pk)
-        if row.flag == flag or not row.is_active:
+        if row.flag == which or not row.is_active:
             return 0
-        row.flag, row.flagged_at = flag, timezone.now()
+        row.flag, row.flagged_at = which, timezone.now()
         row.save(update_fields=["flag", "flagged_at"])
-        ledger.record_flag(row, flag, reason)
+        ledger.record_flag(row, which)
         events.announce_job(row, was_active=True)
-    logger.warning("Job %s (%s) flagged: %s", job.pk, job.egress_id, reason)
+    logger.warning("Job %s (%s) flagged: %s", job.pk, job.egress_id, which.explanation)
     return 1
