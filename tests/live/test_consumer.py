@@ -19,7 +19,6 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from channels.testing import WebsocketCommunicator
-from channels_redis.core import RedisChannelLayer
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.test import Client
@@ -150,14 +149,8 @@ async def sync(function: Any, *args: Any, **kwargs: Any) -> Any:
 
 def prepare() -> None:
     """Before a test's event loop runs: load the application (that reads the database, the key
-    check) and give the Redis layer fresh per-channel locks. channels_redis leaves one behind
-    when a receive is cancelled while waiting for it, bound to that test's event loop; each
-    test has its own loop (a server has one), so the next test would fail on it."""
+    check). The Redis layer is the pub/sub one, which keeps a layer per event loop."""
     import dashboard.asgi  # noqa: F401
-
-    layer = get_channel_layer()
-    if isinstance(layer, RedisChannelLayer):  # the pub/sub layer keeps one layer per loop
-        layer.receive_clean_locks = type(layer.receive_clean_locks)()
 
 
 @pytest.fixture(autouse=True)
@@ -427,15 +420,11 @@ async def test_it_misses_no_change_committed_while_it_connects(
 
 
 async def members(group: str) -> set[str]:
-    """The channels in a channel layer group (in memory, in Redis, or this process's members
-    of a Redis pub/sub group)."""
+    """The channels in a channel layer group: in memory, or this process's members of a Redis
+    pub/sub group."""
     layer = get_channel_layer()
     if isinstance(layer, InMemoryChannelLayer):
         return set(layer.groups.get(group, {}))
-    if isinstance(layer, RedisChannelLayer):
-        connection = layer.connection(layer.consistent_hash(group))
-        names = await connection.zrange(layer._group_key(group), 0, -1)
-        return {name.decode() for name in names}
     # The pub/sub layer: this process's members, kept by the layer of this event loop.
     loop_layer = layer._get_layer()
     return set(loop_layer.groups.get(loop_layer._get_group_channel_name(group), set()))
