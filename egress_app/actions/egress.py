@@ -428,9 +428,14 @@ def recheck_launch(job: EgressJob) -> EgressJob:
     making the call stopped) becomes `unknown`."""
     try:
         listed = _call(get_livekit_client().list_egress, room_name=job.room_name)
+    except LiveKitError as error:
+        logger.info("Could not look again for job %s's egress: %s", job.pk, error.plain)
+        return job
+    try:
         request = _rebuilt_request(job)
-    except (LiveKitError, ValidationError, ValueError, KeyError) as error:
-        logger.info("Could not look again for job %s's egress: %s", job.pk, error)
+    except (ValidationError, ValueError, KeyError) as error:
+        # Its kind only: the message could quote a kept stream URL.
+        logger.info("Could not rebuild job %s's request: %s", job.pk, type(error).__name__)
         return job
     matches = _candidates(job, request, listed, from_external=True)
     if len(matches) == 1:
