@@ -22,6 +22,7 @@ from egress_app.actions.ledger import (
     apply_pending,
     observe,
     receive_webhook,
+    receive_webhooks,
     record_refused,
     settle_pending,
 )
@@ -70,6 +71,7 @@ __all__ = [
     "make_default_storage_profile",
     "observe",
     "receive_webhook",
+    "receive_webhooks",
     "record_refused",
     "record_storage_test",
     "remove_stream_output",

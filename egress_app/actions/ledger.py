@@ -11,12 +11,13 @@ launch learns its egress id (or by the reconciler).
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from google.protobuf import json_format
@@ -80,47 +81,118 @@ def record_refused(reason: str, *, remote_addr: str, size: int) -> LedgerEntry:
     )
 
 
-def receive_webhook(event: webhook.WebhookEvent, *, size: int = 0) -> LedgerEntry | None:
-    """Record a verified webhook and apply it. None when its id was seen before: a duplicate
-    is acknowledged and ignored."""
-    try:  # a seen id breaks the ledger's unique event_id: everything it did is rolled back
-        if event.event.startswith("egress_"):
-            return _egress_webhook(event, size)
-        return _room_webhook(event, size)
-    except IntegrityError:
+def receive_webhook(event: webhook.WebhookEvent, *, size: int = 0) -> bool:
+    """Record a verified webhook and apply it: False when its id was seen before (a duplicate
+    is acknowledged and ignored)."""
+    return receive_webhooks([(event, size)])[0]
+
+
+def receive_webhooks(received: Sequence[tuple[webhook.WebhookEvent, int]]) -> list[bool]:
+    """Record verified webhooks (each with its body's size) and apply them, in one transaction:
+    for each, True when recorded, False for a duplicate id. The webhooks a server receives
+    at once are written together: each job is read and saved once, and browsers hear of it
+    once, with its newest state."""
+    try:
+        return _receive(received)
+    except (IntegrityError, OperationalError):
+        # An id recorded meanwhile by another process, or a deadlock with one (an external job
+        # created by both): everything was rolled back. One at a time then, in their order.
+        if len(received) > 1:
+            return [seen for one in received for seen in receive_webhooks([one])]
+        event = received[0][0]
         if event.id and LedgerEntry.objects.filter(event_id=event.id).exists():
-            return None
+            return [False]
         raise
 
 
-def _egress_webhook(event: webhook.WebhookEvent, size: int) -> LedgerEntry:
-    info = event.egress_info
+def _receive(received: Sequence[tuple[webhook.WebhookEvent, int]]) -> list[bool]:
+    ids = [event.id for event, _ in received if event.id]
     with transaction.atomic():
-        folded = fold(info)
-        return LedgerEntry.objects.create(
-            source=LedgerSource.WEBHOOK,
-            event_id=event.id or None,
-            event=event.event,
-            size=size,
-            payload=_payload(event, folded),
-            **_entry_fields(info, folded),
-        )
+        seen = set(LedgerEntry.objects.filter(event_id__in=ids).values_list("event_id", flat=True))
+        batch = _Batch.of(event.egress_info for event, _ in received if _about_egress(event))
+        entries, answers, rooms = [], [], False
+        for event, size in received:
+            answers.append(not (event.id and event.id in seen))
+            if not answers[-1]:
+                continue
+            seen.add(event.id)
+            if _about_egress(event):
+                folded = batch.fold(event.egress_info)
+                entries.append(_egress_entry(event, size, folded))
+            else:
+                entries.append(_room_entry(event, size))
+                rooms = True
+        batch.save()
+        LedgerEntry.objects.bulk_create(entries)
+        if rooms:
+            events.announce_rooms()
+    return answers
 
 
-def _room_webhook(event: webhook.WebhookEvent, size: int) -> LedgerEntry:
-    room = event.room.name or event.ingress_info.room_name
-    entry = LedgerEntry.objects.create(
+def _about_egress(event: webhook.WebhookEvent) -> bool:
+    return event.event.startswith("egress_")
+
+
+def _egress_entry(event: webhook.WebhookEvent, size: int, folded: Folded) -> LedgerEntry:
+    return LedgerEntry(
+        source=LedgerSource.WEBHOOK,
+        event_id=event.id or None,
+        event=event.event,
+        size=size,
+        payload=_payload(event, folded),
+        **_entry_fields(event.egress_info, folded),
+    )
+
+
+def _room_entry(event: webhook.WebhookEvent, size: int) -> LedgerEntry:
+    return LedgerEntry(
         source=LedgerSource.WEBHOOK,
         outcome=LedgerOutcome.NOTED,
         event_id=event.id or None,
         event=event.event,
-        room_name=room,
+        room_name=event.room.name or event.ingress_info.room_name,
         size=size,
         # An ingress event carries its stream key: nothing secret is kept.
         payload=scrub(json_format.MessageToDict(event, preserving_proto_field_name=True)),
     )
-    events.announce_rooms()
-    return entry
+
+
+class _Batch:
+    """Egress infos folded into their jobs together: the jobs are locked in one query (in a
+    fixed order, so two batches never deadlock), then each changed job is saved and announced
+    once."""
+
+    def __init__(self, jobs: dict[str, EgressJob]) -> None:
+        self.jobs = jobs
+        self.was_active: dict[str, bool] = {}
+
+    @classmethod
+    def of(cls, infos: Iterable[egress.EgressInfo]) -> _Batch:
+        ids = {info.egress_id for info in infos if info.egress_id}
+        locked = EgressJob.objects.select_for_update().filter(egress_id__in=ids).order_by("pk")
+        return cls({str(job.egress_id): job for job in locked} if ids else {})
+
+    def fold(self, info: egress.EgressInfo) -> Folded:
+        job = self.jobs.get(info.egress_id) if info.egress_id else None
+        if job is None:  # the rare ways (no egress id, an unknown egress): one at a time
+            folded = fold(info)
+            if folded.job is not None and folded.job.egress_id:
+                self.jobs[folded.job.egress_id] = folded.job
+            return folded
+        was_active = job.is_active
+        outcome = take(job, info)
+        if outcome == LedgerOutcome.APPLIED:
+            self.was_active.setdefault(info.egress_id, was_active)
+        return Folded(job, outcome)
+
+    def save(self) -> None:
+        news = []
+        for egress_id, was_active in self.was_active.items():
+            job = self.jobs[egress_id]
+            # One UPDATE each: Django's bulk_update costs far more to build than it saves.
+            job.save(update_fields=EgressJob.INFO_FIELDS)
+            news.append(events.JobNews.of(job, was_active=was_active))
+        events.announce_jobs(news)
 
 
 def _payload(event: webhook.WebhookEvent, folded: Folded) -> dict[str, Any]:
@@ -167,16 +239,24 @@ def fold(info: egress.EgressInfo) -> Folded:
 
 
 def apply(job: EgressJob, info: egress.EgressInfo) -> Folded:
-    """`info` folded into the locked `job`: applied, stale (older), or noted (nothing new)."""
-    if job.shows(info):
-        return Folded(job, LedgerOutcome.NOTED)
+    """`info` folded into the locked `job` and saved: applied, stale (older), or noted
+    (nothing new)."""
     was_active = job.is_active
+    outcome = take(job, info)
+    if outcome == LedgerOutcome.APPLIED:
+        job.save(update_fields=EgressJob.INFO_FIELDS)
+        events.announce_job(job, was_active=was_active)
+    return Folded(job, outcome)
+
+
+def take(job: EgressJob, info: egress.EgressInfo) -> str:
+    """`info` folded into the locked `job` (not saved); the ledger outcome."""
+    if job.shows(info):
+        return LedgerOutcome.NOTED
     if not job.apply_info(info):
-        return Folded(job, LedgerOutcome.STALE)
+        return LedgerOutcome.STALE
     _settle_flag(job)
-    job.save(update_fields=EgressJob.INFO_FIELDS)
-    events.announce_job(job, was_active=was_active)
-    return Folded(job, LedgerOutcome.APPLIED)
+    return LedgerOutcome.APPLIED
 
 
 def _settle_flag(job: EgressJob) -> None:

@@ -87,7 +87,7 @@ def unknown_egress_webhook(egress_id: str) -> EgressJob:
         room_composite=egress.RoomCompositeEgressRequest(room_name="lobby"),
     )
     event = webhook.WebhookEvent(event="egress_started", id=f"EV_{egress_id}", egress_info=info)
-    assert actions.receive_webhook(event) is not None
+    assert actions.receive_webhook(event)
     return EgressJob.objects.get(egress_id=egress_id)
 
 

@@ -127,17 +127,17 @@ def _end(info: egress.EgressInfo, now: int) -> None:
         stream.duration, stream.status = ran, egress.StreamInfo.FINISHED
 
 
-Case = tuple[History, list[webhook.WebhookEvent]]
+Case = tuple[History, list[webhook.WebhookEvent], int]
 
 
 @st.composite
 def deliveries(draw: st.DrawFn) -> Case:
-    """A history and what reached the dashboard: some events dropped, some repeated (same
-    id), in any order."""
+    """A history, what reached the dashboard (some events dropped, some repeated with the same
+    id, in any order), and how many the server received at once (written as one batch)."""
     history = draw(histories())
     count = len(history.events)
     picks = draw(st.lists(st.integers(0, count - 1), max_size=3 * count))
-    return history, [history.events[n] for n in picks]
+    return history, [history.events[n] for n in picks], draw(st.integers(1, 6))
 
 
 def expected_state(info: egress.EgressInfo | None) -> dict[str, object]:
@@ -165,21 +165,19 @@ def fresh_job() -> EgressJob:
     )
 
 
-def deliver(delivered: list[webhook.WebhookEvent], seen: set[str] | None = None) -> None:
-    """Each event through the webhook path; `seen`: ids delivered before."""
+def deliver(
+    delivered: list[webhook.WebhookEvent], seen: set[str] | None = None, at_once: int = 1
+) -> None:
+    """The events through the webhook path, `at_once` per batch; `seen`: ids delivered
+    before (a duplicate is acknowledged and ignored)."""
     seen = set(seen or ())
-    for event in delivered:
-        entry = actions.receive_webhook(event)
-        if event.id in seen:
-            assert entry is None  # a duplicate is acknowledged and ignored
-        else:
-            assert entry is not None
-            assert entry.outcome in (
-                LedgerOutcome.APPLIED,
-                LedgerOutcome.STALE,
-                LedgerOutcome.NOTED,
-            )
-        seen.add(event.id)
+    for start in range(0, len(delivered), at_once):
+        batch = delivered[start : start + at_once]
+        for event, new in zip(
+            batch, actions.receive_webhooks([(e, 0) for e in batch]), strict=True
+        ):
+            assert new == (event.id not in seen)
+            seen.add(event.id)
 
 
 examples = settings(
@@ -190,10 +188,10 @@ examples = settings(
 @examples
 @given(deliveries())
 def test_it_shows_the_newest_delivered_state_never_an_older_one(db: None, case: Case) -> None:
-    _, delivered = case
+    _, delivered, at_once = case
     job = fresh_job()
 
-    deliver(delivered)
+    deliver(delivered, at_once=at_once)
 
     newest = max(delivered, key=lambda event: event.egress_info.updated_at, default=None)
     expected = expected_state(newest.egress_info if newest is not None else None)
@@ -206,9 +204,9 @@ def test_it_shows_the_newest_delivered_state_never_an_older_one(db: None, case: 
 def test_it_ends_in_livekits_final_state_after_one_reconciler_observation(
     db: None, case: Case
 ) -> None:
-    history, delivered = case
+    history, delivered, at_once = case
     job = fresh_job()
-    deliver(delivered)
+    deliver(delivered, at_once=at_once)
 
     actions.observe(history.final)
 
@@ -223,13 +221,13 @@ def test_it_ends_in_livekits_final_state_after_one_reconciler_observation(
 def test_it_keeps_livekits_final_state_when_webhooks_come_after_the_reconciler(
     db: None, case: Case, data: st.DataObject
 ) -> None:
-    history, delivered = case
+    history, delivered, at_once = case
     split = data.draw(st.integers(0, len(delivered)), label="observed after")
     job = fresh_job()
-    deliver(delivered[:split])
+    deliver(delivered[:split], at_once=at_once)
 
     actions.observe(history.final)
-    deliver(delivered[split:], seen={event.id for event in delivered[:split]})
+    deliver(delivered[split:], seen={event.id for event in delivered[:split]}, at_once=at_once)
 
     assert stored_state(job) == expected_state(history.final)
     assert job.info_updated_ns == history.final.updated_at
@@ -238,13 +236,15 @@ def test_it_keeps_livekits_final_state_when_webhooks_come_after_the_reconciler(
 @examples
 @given(deliveries())
 def test_it_keeps_one_ledger_row_per_delivered_event(db: None, case: Case) -> None:
-    _, delivered = case
+    _, delivered, at_once = case
     job = fresh_job()
 
-    deliver(delivered)
+    deliver(delivered, at_once=at_once)
 
     rows = LedgerEntry.objects.filter(event_id__isnull=False)
     assert rows.count() == len({event.id for event in delivered})
+    outcomes = {LedgerOutcome.APPLIED, LedgerOutcome.STALE, LedgerOutcome.NOTED}
+    assert set(rows.values_list("outcome", flat=True)) <= outcomes
     assert set(rows.values_list("event_id", flat=True)) == {event.id for event in delivered}
     assert set(rows.values_list("job", flat=True)) <= {job.pk}
     applied = rows.filter(outcome=LedgerOutcome.APPLIED).order_by("pk")

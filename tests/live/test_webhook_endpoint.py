@@ -98,3 +98,39 @@ def test_it_leaves_every_other_request_to_django() -> None:
 
     assert response.status_code == 405  # Django's view: POST only
     assert not LedgerEntry.objects.exists()
+
+
+def test_it_answers_webhooks_that_arrive_at_once_each_as_one_at_a_time() -> None:
+    from dashboard.asgi import application
+
+    def updated(n: int) -> dict[str, Any]:
+        payload = event("egress_updated__active", id=f"EV_atOnce{n:03}")
+        info = payload["egressInfo"] | {
+            "updatedAt": str(1763700001000000000 + n),
+            "details": f"#{n}",
+        }
+        return payload | {"egressInfo": info}
+
+    payloads = [updated(n) for n in range(1, 31)] + [updated(7), updated(30)]  # two sent twice
+
+    async def send_all() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=application, client=(SENDER, 4321))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            bodies = [body_of(payload) for payload in payloads]
+            return await asyncio.gather(
+                *(
+                    client.post(
+                        "/livekit/webhook", content=body, headers={"Authorization": sign(body)}
+                    )
+                    for body in bodies
+                )
+            )
+
+    responses = asyncio.run(send_all())
+
+    assert [(r.status_code, r.text) for r in responses] == [(200, "ok")] * 30 + [
+        (200, "duplicate")
+    ] * 2
+    job = EgressJob.objects.get()  # an external job: no launch made it
+    assert (job.status, job.details) == (EgressStatus.ACTIVE, "#30")
+    assert LedgerEntry.objects.count() == 30

@@ -1,0 +1,332 @@
+"""Webhooks received at once are written together (`egress_app.webhooks.Intake`, then
+`actions.receive_webhooks`): the same outcomes as one at a time, each job saved and pushed once
+with its newest state, and nothing rendered for pages no one has open (`events.following`)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import threading
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_layer
+from channels_redis.pubsub import RedisPubSubChannelLayer
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from livekit.protocol import egress, models, webhook
+
+from egress_app import actions, events
+from egress_app.models import EgressJob, EgressKind, EgressStatus, LedgerEntry
+from egress_app.webhooks import Intake, Received
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+KNOWN, OTHER = "EG_batchKnown001", "EG_batchOther001"
+T0 = time.time_ns()
+WAIT = 5  # seconds: a push goes through the channel layer (maybe Redis) after a commit
+REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+S = egress.EgressStatus
+
+
+def hook(event_id: str, egress_id: str, status: egress.EgressStatus, step: int) -> Received:
+    """A verified egress webhook (as LiveKit names it for the status) and its body's size."""
+    name = {S.EGRESS_STARTING: "egress_started", S.EGRESS_ACTIVE: "egress_updated"}
+    info = egress.EgressInfo(
+        egress_id=egress_id,
+        room_name="town-hall",
+        status=status,
+        updated_at=T0 + step * 1_000_000,
+        details=f"step {step}",
+        room_composite=egress.RoomCompositeEgressRequest(room_name="town-hall"),
+    )
+    event = webhook.WebhookEvent(
+        id=event_id, event=name.get(status, "egress_ended"), egress_info=info
+    )
+    return event, 100
+
+
+def room_event(event_id: str) -> Received:
+    room = models.Room(name="town-hall", sid="RM_batch")
+    return webhook.WebhookEvent(id=event_id, event="room_started", room=room), 50
+
+
+def dashboard_job(egress_id: str = KNOWN) -> EgressJob:
+    return EgressJob.objects.create(
+        egress_id=egress_id, kind=EgressKind.ROOM_COMPOSITE, room_name="town-hall", status=""
+    )
+
+
+# --- a batch: the outcomes of one at a time -----------------------------------------------------
+def test_a_batch_has_the_outcomes_of_its_webhooks_one_at_a_time() -> None:
+    job = dashboard_job()
+    no_id, _ = hook("EV_7", "", S.EGRESS_FAILED, 3)
+    batch = [
+        hook("EV_1", KNOWN, S.EGRESS_STARTING, 1),
+        hook("EV_2", KNOWN, S.EGRESS_ACTIVE, 2),
+        hook("EV_1", KNOWN, S.EGRESS_STARTING, 1),  # LiveKit sent it twice
+        hook("EV_3", KNOWN, S.EGRESS_STARTING, 0),  # older than what the job shows
+        room_event("EV_4"),
+        hook("EV_5", OTHER, S.EGRESS_STARTING, 1),  # an egress started elsewhere
+        hook("EV_6", OTHER, S.EGRESS_ACTIVE, 2),
+        (no_id, 100),
+    ]
+
+    answers = actions.receive_webhooks(batch)
+
+    assert answers == [True, True, False, True, True, True, True, True]
+    rows = LedgerEntry.objects.order_by("pk")
+    assert [(row.event_id, row.outcome) for row in rows] == [
+        ("EV_1", "applied"),
+        ("EV_2", "applied"),
+        ("EV_3", "stale"),
+        ("EV_4", "noted"),
+        ("EV_5", "applied"),
+        ("EV_6", "applied"),
+        ("EV_7", "applied"),
+    ]
+    job.refresh_from_db()
+    assert (job.status, job.details, job.info_updated_ns) == (
+        EgressStatus.ACTIVE,
+        "step 2",
+        T0 + 2_000_000,
+    )
+    other = EgressJob.objects.get(egress_id=OTHER)
+    assert (other.external, other.status, other.details) == (True, EgressStatus.ACTIVE, "step 2")
+    assert EgressJob.objects.get(egress_id=None).status == EgressStatus.FAILED
+    assert rows.get(event_id="EV_6").job == other
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="SQLite lets one writer at a time: another can never write between check and insert",
+)
+def test_an_id_another_process_records_meanwhile_is_a_duplicate_and_the_rest_still_land() -> None:
+    dashboard_job()
+    raced = room_event("EV_1")
+    batch = [raced, hook("EV_2", KNOWN, S.EGRESS_ACTIVE, 2)]
+    other: list[list[bool]] = []
+
+    def another_process() -> None:  # its own connection, committed at once
+        try:
+            other.append(actions.receive_webhooks([raced]))
+        finally:
+            connection.close()
+
+    def just_before_the_ledger_insert(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        if not other and sql.lstrip().upper().startswith("INSERT") and "ledgerentry" in sql:
+            thread = threading.Thread(target=another_process)
+            thread.start()
+            thread.join()
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(just_before_the_ledger_insert):
+        answers = actions.receive_webhooks(batch)
+
+    assert other == [[True]]
+    # The batch's insert broke the unique id: it was rolled back and written one at a time.
+    assert answers == [False, True]
+    assert LedgerEntry.objects.count() == 2
+    assert EgressJob.objects.get(egress_id=KNOWN).status == EgressStatus.ACTIVE
+
+
+# --- pushes: once per job, only where followed ---------------------------------------------------
+def run_with_layer[T](scenario: Callable[[BaseChannelLayer], Awaitable[T]]) -> T:
+    layer = get_channel_layer()
+    assert layer is not None
+
+    async def main() -> T:
+        try:
+            return await scenario(layer)
+        finally:
+            if isinstance(layer, RedisPubSubChannelLayer):
+                await layer.flush()  # the next test runs in another event loop
+
+    return asyncio.run(main())
+
+
+def written(batch: list[Received]) -> list[str]:
+    """The batch written, and the SQL statements it ran (pushes included: they run at commit),
+    without BEGIN, COMMIT and savepoints."""
+    with CaptureQueriesContext(connection) as queries:
+        actions.receive_webhooks(batch)
+    control = ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE", "ROLLBACK")
+    sqls = [query["sql"].lstrip() for query in queries]
+    return [sql for sql in sqls if not sql.upper().startswith(control)]
+
+
+def test_a_job_changed_several_times_in_a_batch_is_pushed_once_in_its_newest_state() -> None:
+    job = dashboard_job()
+    batch = [hook(f"EV_{n}", KNOWN, S.EGRESS_ACTIVE, n) for n in range(1, 5)]
+
+    async def scenario(layer: BaseChannelLayer) -> list[str]:
+        page = await layer.new_channel()
+        await layer.group_add(events.group(events.JOB, job.pk), page)
+        await database_sync_to_async(written)(batch)
+        frames = [(await asyncio.wait_for(layer.receive(page), WAIT))["html"]]
+        with contextlib.suppress(TimeoutError):  # a second push would come within this
+            frames.append((await asyncio.wait_for(layer.receive(page), 0.5))["html"])
+        return frames
+
+    [frame] = run_with_layer(scenario)
+    assert "step 4" in frame
+    assert 'id="job-live"' in frame
+
+
+def test_nothing_is_read_or_rendered_for_pages_no_one_has_open() -> None:
+    dashboard_job()
+    batch = [hook("EV_1", KNOWN, S.EGRESS_STARTING, 1), hook("EV_2", KNOWN, S.EGRESS_ACTIVE, 2)]
+
+    async def scenario(layer: BaseChannelLayer) -> list[str]:
+        return await database_sync_to_async(written)(batch)
+
+    queries = run_with_layer(scenario)
+    # The batch ends with its ledger rows; no page is open, so nothing is read after it.
+    assert "ledgerentry" in queries[-1].lower()
+    assert queries[-1].lstrip().upper().startswith("INSERT")
+
+
+def test_a_followed_job_is_read_after_the_batch_to_render_it() -> None:
+    job = dashboard_job()
+    batch = [hook("EV_1", KNOWN, S.EGRESS_STARTING, 1), hook("EV_2", KNOWN, S.EGRESS_ACTIVE, 2)]
+
+    async def scenario(layer: BaseChannelLayer) -> list[str]:
+        page = await layer.new_channel()
+        await layer.group_add(events.group(events.JOB, job.pk), page)
+        return await database_sync_to_async(written)(batch)
+
+    queries = run_with_layer(scenario)
+    inserted = max(n for n, sql in enumerate(queries) if sql.lstrip().upper().startswith("INSERT"))
+    assert any("egress_app_egressjob" in sql.lower() for sql in queries[inserted + 1 :])
+
+
+# --- who follows what ----------------------------------------------------------------------------
+def in_memory() -> BaseChannelLayer:
+    return InMemoryChannelLayer()
+
+
+def on_redis() -> BaseChannelLayer:
+    return RedisPubSubChannelLayer(hosts=[REDIS_URL], prefix=f"test-{uuid.uuid4().hex[:8]}")
+
+
+async def eventually(check: Callable[[], Awaitable[bool]]) -> bool:
+    """A Redis subscription is sent without waiting for its reply: give it a moment."""
+    for _ in range(50):
+        if await check():
+            return True
+        await asyncio.sleep(0.02)
+    return False
+
+
+@pytest.mark.parametrize("make", [in_memory, on_redis], ids=["in memory", "redis pub/sub"])
+def test_following_names_the_groups_some_consumer_has_joined(
+    make: Callable[[], BaseChannelLayer],
+) -> None:
+    async def scenario() -> None:
+        layer = make()
+        names = {"live.jobs-all", "live.job.1"}
+        try:
+            channel = await layer.new_channel()
+            assert await events.following(layer, names) == set()
+            await layer.group_add("live.job.1", channel)
+
+            async def joined() -> bool:
+                return await events.following(layer, names) == {"live.job.1"}
+
+            assert await eventually(joined)
+            await layer.group_discard("live.job.1", channel)
+
+            async def left() -> bool:
+                return await events.following(layer, names) == set()
+
+            assert await eventually(left)
+        finally:
+            await layer.flush()
+
+    asyncio.run(scenario())
+
+
+def test_following_takes_every_group_as_followed_when_it_cannot_ask() -> None:
+    unreachable = RedisPubSubChannelLayer(hosts=["redis://127.0.0.1:1/0"], prefix="test-down")
+    names = {"live.jobs-all", "live.home"}
+
+    async def ask(layer: BaseChannelLayer) -> set[str]:
+        return await events.following(layer, names)
+
+    assert asyncio.run(ask(unreachable)) == names
+    assert asyncio.run(ask(BaseChannelLayer())) == names  # a layer it does not know
+
+
+# --- the intake: what arrives at once is one batch ----------------------------------------------
+def test_the_intake_writes_webhooks_that_arrive_while_a_batch_is_written_as_the_next_batch() -> (
+    None
+):
+    dashboard_job()
+    batches: list[list[str]] = []
+    first_started = threading.Event()
+
+    def write(received: list[Received]) -> list[bool]:
+        batches.append([event.id for event, _ in received])
+        first_started.set()
+        time.sleep(0.2 if len(batches) == 1 else 0)  # the first batch takes a while
+        return actions.receive_webhooks(received)
+
+    async def scenario() -> list[bool]:
+        intake = Intake(write)
+        first = asyncio.ensure_future(intake.record(*hook("EV_1", KNOWN, S.EGRESS_STARTING, 1)))
+        while not first_started.is_set():
+            await asyncio.sleep(0.01)
+        later = [intake.record(*hook(f"EV_{n}", KNOWN, S.EGRESS_ACTIVE, n)) for n in range(2, 6)]
+        again = intake.record(*hook("EV_1", KNOWN, S.EGRESS_STARTING, 1))
+        return await asyncio.gather(first, *later, again)
+
+    answers = asyncio.run(scenario())
+
+    assert answers == [True, True, True, True, True, False]
+    assert batches == [["EV_1"], ["EV_2", "EV_3", "EV_4", "EV_5", "EV_1"]]
+    assert EgressJob.objects.get(egress_id=KNOWN).details == "step 5"
+
+
+def test_a_batch_that_fails_fails_each_of_its_requests_and_the_next_batch_still_lands() -> None:
+    dashboard_job()
+    calls: list[int] = []
+
+    def write(received: list[Received]) -> list[bool]:
+        calls.append(len(received))
+        if len(calls) == 1:
+            raise RuntimeError("the database went away")
+        return actions.receive_webhooks(received)
+
+    async def scenario() -> tuple[list[BaseException | bool], bool]:
+        intake = Intake(write)
+        failed = await asyncio.gather(
+            intake.record(*hook("EV_1", KNOWN, S.EGRESS_STARTING, 1)),
+            intake.record(*hook("EV_2", KNOWN, S.EGRESS_ACTIVE, 2)),
+            return_exceptions=True,
+        )
+        return failed, await intake.record(*hook("EV_2", KNOWN, S.EGRESS_ACTIVE, 2))
+
+    failed, retried = asyncio.run(scenario())
+
+    assert [type(answer) for answer in failed] == [RuntimeError, RuntimeError]
+    assert retried is True
+    assert list(LedgerEntry.objects.values_list("event_id", flat=True)) == ["EV_2"]
+
+
+def test_a_sender_that_hung_up_does_not_stop_the_others_being_answered() -> None:
+    dashboard_job()
+
+    async def scenario() -> bool:
+        intake = Intake()
+        gone = asyncio.ensure_future(intake.record(*hook("EV_1", KNOWN, S.EGRESS_STARTING, 1)))
+        stays = asyncio.ensure_future(intake.record(*hook("EV_2", KNOWN, S.EGRESS_ACTIVE, 2)))
+        await asyncio.sleep(0)
+        gone.cancel()
+        return await stays
+
+    assert asyncio.run(scenario()) is True
+    assert LedgerEntry.objects.count() == 2  # the hung-up sender's webhook was still recorded
