@@ -106,7 +106,9 @@ def job_egress_id(index: int) -> str:
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_by_group(server_pgid: int | None, extra: dict[str, int] | None = None) -> Counter[str]:
+def cpu_by_group(
+    server_pgid: int | None, extra: dict[str, list[int]] | None = None
+) -> Counter[str]:
     """CPU seconds so far of the server's processes, PostgreSQL's and Redis's (by name)."""
     totals: Counter[str] = Counter()
     for entry in os.scandir("/proc"):
@@ -128,7 +130,7 @@ def cpu_by_group(server_pgid: int | None, extra: dict[str, int] | None = None) -
             totals["redis"] += ticks
         else:
             for label, watched in (extra or {}).items():
-                if pid == watched:
+                if pid in watched:
                     totals[label] += ticks
     fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
     busy = sum(int(value) for n, value in enumerate(fields) if n not in (3, 4))  # not idle, iowait
@@ -597,18 +599,18 @@ def ingest(
     print(
         "  watchers  webhooks/s    p50 ms    p99 ms    max ms   non-200   frames   target >= 500/s"
     )
-    socks = open_clients(procs, env, url, session) if max(args.watchers) else None
+    socks = Clients(procs, env, url, session, args.client_processes) if max(args.watchers) else None
     rates = []
     for run, watchers in enumerate(args.watchers):
         if socks is not None:
-            opened = ask(socks, f"connect {watchers}")
+            opened = socks.connect(watchers)
             if opened["failed"]:
                 print(f"  {opened['failed']} of {watchers} watchers could not connect")
             time.sleep(1.0)
         rate = ingest_once(procs, env, url, server_pgid, args, f"r{run}", watchers, socks)
         rates.append(rate)
     if socks is not None:
-        close_clients(socks)
+        socks.close()
     print(f"  ledger outcomes (warm-up included): {ledger_outcomes()}")
     return rates
 
@@ -621,7 +623,7 @@ def ingest_once(
     args: argparse.Namespace,
     tag: str,
     watchers: int,
-    socks: subprocess.Popen[str] | None,
+    socks: Clients | None,
 ) -> float:
     command = [PYTHON, __file__, "--role", "load", "--url", url, "--jobs", str(args.jobs)]
     command += ["--webhooks", str(args.webhooks), "--concurrency", str(args.concurrency)]
@@ -635,15 +637,15 @@ def ingest_once(
     loader.stdin.flush()
     warm = Counter(read_json(loader)["warm_statuses"])
     if socks is not None:
-        ask(socks, "count")  # the warm-up's frames are not counted
-    extra = {"load": loader.pid} | ({"clients": socks.pid} if socks is not None else {})
+        socks.frames()  # the warm-up's frames are not counted
+    extra = {"load": [loader.pid]} | ({"clients": socks.pids} if socks is not None else {})
     before = cpu_by_group(server_pgid, extra)
     loader.stdin.write("go\n")
     loader.stdin.flush()
     result = read_json(loader)
     after = cpu_by_group(server_pgid, extra)
     loader.wait()
-    frames = ask(socks, "count")["frames"] if socks is not None else 0
+    frames = socks.frames() if socks is not None else 0
 
     ms = sorted(latency * 1000 for latency in result["latencies"])
     rate = len(ms) / result["elapsed"]
@@ -660,29 +662,66 @@ def ingest_once(
     return rate if not bad else 0.0
 
 
-def open_clients(
-    procs: Processes, env: dict[str, str], url: str, session: str
-) -> subprocess.Popen[str]:
-    """The websocket clients' process (support users on the job list), none connected yet."""
-    ws_url = url.replace("http://", "ws://").replace("/livekit/webhook", "/ws/live/?view=jobs")
-    origin = url.split("/livekit/")[0]
-    command = [PYTHON, __file__, "--role", "clients", "--ws-url", ws_url, "--origin", origin]
-    command += ["--session", session]
-    return procs.start(command, env, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+class Clients:
+    """The websocket clients (support users on the job list): --client-processes processes of
+    one asyncio loop each, the sockets shared out. On a bigger machine more processes keep one
+    loop's queue out of the figures; on 2 cores they only compete with the server."""
 
+    def __init__(
+        self, procs: Processes, env: dict[str, str], url: str, session: str, processes: int
+    ) -> None:
+        ws_url = url.replace("http://", "ws://").replace("/livekit/webhook", "/ws/live/?view=jobs")
+        origin = url.split("/livekit/")[0]
+        command = [PYTHON, __file__, "--role", "clients", "--ws-url", ws_url, "--origin", origin]
+        command += ["--session", session]
+        self.children = [
+            procs.start(command, env, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            for _ in range(processes)
+        ]
 
-def ask(socks: subprocess.Popen[str], line: str) -> Any:
-    assert socks.stdin is not None
-    socks.stdin.write(line + "\n")
-    socks.stdin.flush()
-    return read_json(socks)
+    @property
+    def pids(self) -> list[int]:
+        return [child.pid for child in self.children]
 
+    def ask(self, lines: list[str]) -> list[Any]:
+        for child, line in zip(self.children, lines, strict=True):
+            assert child.stdin is not None
+            child.stdin.write(line + "\n")
+            child.stdin.flush()
+        return [read_json(child) for child in self.children]
 
-def close_clients(socks: subprocess.Popen[str]) -> None:
-    assert socks.stdin is not None
-    socks.stdin.write("quit\n")
-    socks.stdin.flush()
-    socks.wait(timeout=30)
+    def connect(self, total: int) -> dict[str, Any]:
+        """`total` sockets open in all, shared out; how many opened and failed, and how long."""
+        count = len(self.children)
+        shares = [total // count + (n < total % count) for n in range(count)]
+        answers = self.ask([f"connect {share}" for share in shares])
+        return {
+            "open": sum(answer["open"] for answer in answers),
+            "failed": sum(answer["failed"] for answer in answers),
+            "s": max(answer["s"] for answer in answers),
+        }
+
+    def frames(self) -> int:
+        """Frames received since the last call."""
+        return sum(answer["frames"] for answer in self.ask(["count"] * len(self.children)))
+
+    def collect(self) -> dict[str, Any]:
+        """When each client received each marker (since the last call), and why sockets closed."""
+        received: dict[str, list[float]] = {}
+        closed: Counter[str] = Counter()
+        for answer in self.ask(["collect"] * len(self.children)):
+            for marker, moments in answer["received"].items():
+                received.setdefault(marker, []).extend(moments)
+            closed.update(answer["closed"])
+        return {"received": received, "closed": closed}
+
+    def close(self) -> None:
+        for child in self.children:
+            assert child.stdin is not None
+            child.stdin.write("quit\n")
+            child.stdin.flush()
+        for child in self.children:
+            child.wait(timeout=30)
 
 
 async def send_events(
@@ -728,7 +767,7 @@ def delivery(
     server_pgid: int,
     args: argparse.Namespace,
 ) -> list[tuple[int, float, int]]:
-    socks = open_clients(procs, env, url, session)
+    socks = Clients(procs, env, url, session, args.client_processes)
     print(
         f"\n2. Delivery: {args.rate:g} webhooks/s for {args.seconds:g} s, each about a new egress;"
         " time from the POST sent to each support client receiving that egress's row"
@@ -739,17 +778,17 @@ def delivery(
     )
     results = []
     for wanted in args.clients:
-        opened = ask(socks, f"connect {wanted}")
+        opened = socks.connect(wanted)
         time.sleep(1.0)  # let the handshakes' work settle
-        before = cpu_by_group(server_pgid, {"clients": socks.pid})
+        before = cpu_by_group(server_pgid, {"clients": socks.pids})
         began = time.monotonic()
         sent, statuses = asyncio.run(
             send_events(url, env["LIVEKIT_API_KEY"], env["LIVEKIT_API_SECRET"], f"c{wanted}", args)
         )
         time.sleep(args.grace)
-        after = cpu_by_group(server_pgid, {"clients": socks.pid})
+        after = cpu_by_group(server_pgid, {"clients": socks.pids})
         wall = time.monotonic() - began
-        collected = ask(socks, "collect")
+        collected = socks.collect()
         received: dict[str, list[float]] = collected["received"]
         closed = sum(collected["closed"].values())
         ms = sorted(
@@ -776,7 +815,7 @@ def delivery(
             print(f"  sockets the server closed so far: {dict(collected['closed'])}")
         print("  " + cpu_line(before, after, wall).strip())
         results.append((wanted, p99, missed))
-    close_clients(socks)
+    socks.close()
     return results
 
 
@@ -882,6 +921,9 @@ def main() -> None:
         type=lambda text: [int(n) for n in text.split(",")],
         default=[100, 500],
         help="websocket counts, comma-separated",
+    )
+    parser.add_argument(
+        "--client-processes", type=int, default=1, help="processes the websocket clients share"
     )
     parser.add_argument("--rate", type=float, default=20.0, help="delivery webhooks per second")
     parser.add_argument("--seconds", type=float, default=5.0, help="delivery sending time")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -54,3 +55,7 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+# Everything loaded so far lives as long as the process: the garbage collector need not walk it
+# again on each full collection (pauses that would hold every websocket push behind them).
+gc.freeze()
