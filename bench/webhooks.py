@@ -44,6 +44,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -582,14 +583,18 @@ def read_json(child: subprocess.Popen[str]) -> Any:
     return json.loads(line)
 
 
-def ingest(
-    procs: Processes,
-    env: dict[str, str],
-    url: str,
-    session: str,
-    server_pgid: int,
-    args: argparse.Namespace,
-) -> list[float]:
+@dataclass(frozen=True)
+class Run:
+    """The server under test and what its helpers need to reach it."""
+
+    procs: Processes
+    env: dict[str, str]
+    url: str  # the webhook endpoint
+    session: str  # the support user's session cookie
+    server_pgid: int
+
+
+def ingest(run: Run, args: argparse.Namespace) -> list[float]:
     """One run per count in --watchers: support users with the job list open while the
     webhooks arrive (their pages' rows are rendered and pushed as they change)."""
     print(
@@ -599,15 +604,15 @@ def ingest(
     print(
         "  watchers  webhooks/s    p50 ms    p99 ms    max ms   non-200   frames   target >= 500/s"
     )
-    socks = Clients(procs, env, url, session, args.client_processes) if max(args.watchers) else None
+    socks = Clients(run, args.client_processes) if max(args.watchers) else None
     rates = []
-    for run, watchers in enumerate(args.watchers):
+    for number, watchers in enumerate(args.watchers):
         if socks is not None:
             opened = socks.connect(watchers)
             if opened["failed"]:
                 print(f"  {opened['failed']} of {watchers} watchers could not connect")
             time.sleep(1.0)
-        rate = ingest_once(procs, env, url, server_pgid, args, f"r{run}", watchers, socks)
+        rate = ingest_once(run, args, f"r{number}", watchers, socks)
         rates.append(rate)
     if socks is not None:
         socks.close()
@@ -616,15 +621,9 @@ def ingest(
 
 
 def ingest_once(
-    procs: Processes,
-    env: dict[str, str],
-    url: str,
-    server_pgid: int,
-    args: argparse.Namespace,
-    tag: str,
-    watchers: int,
-    socks: Clients | None,
+    run: Run, args: argparse.Namespace, tag: str, watchers: int, socks: Clients | None
 ) -> float:
+    procs, env, url = run.procs, run.env, run.url
     command = [PYTHON, __file__, "--role", "load", "--url", url, "--jobs", str(args.jobs)]
     command += ["--webhooks", str(args.webhooks), "--concurrency", str(args.concurrency)]
     command += ["--warmup", str(args.warmup), "--tag", tag]
@@ -639,11 +638,11 @@ def ingest_once(
     if socks is not None:
         socks.frames()  # the warm-up's frames are not counted
     extra = {"load": [loader.pid]} | ({"clients": socks.pids} if socks is not None else {})
-    before = cpu_by_group(server_pgid, extra)
+    before = cpu_by_group(run.server_pgid, extra)
     loader.stdin.write("go\n")
     loader.stdin.flush()
     result = read_json(loader)
-    after = cpu_by_group(server_pgid, extra)
+    after = cpu_by_group(run.server_pgid, extra)
     loader.wait()
     frames = socks.frames() if socks is not None else 0
 
@@ -667,15 +666,14 @@ class Clients:
     one asyncio loop each, the sockets shared out. On a bigger machine more processes keep one
     loop's queue out of the figures; on 2 cores they only compete with the server."""
 
-    def __init__(
-        self, procs: Processes, env: dict[str, str], url: str, session: str, processes: int
-    ) -> None:
+    def __init__(self, run: Run, processes: int) -> None:
+        url = run.url
         ws_url = url.replace("http://", "ws://").replace("/livekit/webhook", "/ws/live/?view=jobs")
         origin = url.split("/livekit/")[0]
         command = [PYTHON, __file__, "--role", "clients", "--ws-url", ws_url, "--origin", origin]
-        command += ["--session", session]
+        command += ["--session", run.session]
         self.children = [
-            procs.start(command, env, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            run.procs.start(command, run.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
             for _ in range(processes)
         ]
 
@@ -759,15 +757,9 @@ async def send_events(
     return sent, statuses
 
 
-def delivery(
-    procs: Processes,
-    env: dict[str, str],
-    url: str,
-    session: str,
-    server_pgid: int,
-    args: argparse.Namespace,
-) -> list[tuple[int, float, int]]:
-    socks = Clients(procs, env, url, session, args.client_processes)
+def delivery(run: Run, args: argparse.Namespace) -> list[tuple[int, float, int]]:
+    socks = Clients(run, args.client_processes)
+    url, env = run.url, run.env
     print(
         f"\n2. Delivery: {args.rate:g} webhooks/s for {args.seconds:g} s, each about a new egress;"
         " time from the POST sent to each support client receiving that egress's row"
@@ -780,13 +772,13 @@ def delivery(
     for wanted in args.clients:
         opened = socks.connect(wanted)
         time.sleep(1.0)  # let the handshakes' work settle
-        before = cpu_by_group(server_pgid, {"clients": socks.pids})
+        before = cpu_by_group(run.server_pgid, {"clients": socks.pids})
         began = time.monotonic()
         sent, statuses = asyncio.run(
             send_events(url, env["LIVEKIT_API_KEY"], env["LIVEKIT_API_SECRET"], f"c{wanted}", args)
         )
         time.sleep(args.grace)
-        after = cpu_by_group(server_pgid, {"clients": socks.pids})
+        after = cpu_by_group(run.server_pgid, {"clients": socks.pids})
         wall = time.monotonic() - began
         collected = socks.collect()
         received: dict[str, list[float]] = collected["received"]
@@ -873,10 +865,10 @@ def orchestrate(args: argparse.Namespace) -> None:
         )
         rates = []
         if "ingest" in args.phases:
-            rates = ingest(procs, env, url, session, server.pid, args)
+            rates = ingest(Run(procs, env, url, session, server.pid), args)
         deliveries = []
         if "delivery" in args.phases:
-            deliveries = delivery(procs, env, url, session, server.pid, args)
+            deliveries = delivery(Run(procs, env, url, session, server.pid), args)
         if args.profile_server:
             os.kill(server.pid, signal.SIGINT)
             server.wait(timeout=120)
