@@ -3,6 +3,7 @@ endpoint that polls it, and the websocket push (rendered once here, `hx-swap-oob
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -13,7 +14,8 @@ from django.http import QueryDict
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from egress_app.models import EgressJob, LaunchState
+from egress_app import failures
+from egress_app.models import EgressJob, LaunchState, LedgerEntry
 from egress_app.roles import CONTROL_EGRESS, LAUNCH_EGRESS, VIEW_ALL_JOBS, perm
 
 PAGE_SIZE = 50
@@ -90,7 +92,28 @@ def duration(job: EgressJob) -> timedelta | None:
 def live_context(job: EgressJob) -> dict[str, Any]:
     # The outputs go along: a final answer swaps the controls (and their list) out of band.
     context = {"job": job, "polls": polls(job), "duration": duration(job)}
-    return context | {"outputs": job.stream_outputs()}
+    context |= {"diagnosis": failures.diagnose(job), "timeline": timeline(job)}
+    return context | {"outputs": job.stream_outputs(), "info_json": info_json(job)}
+
+
+TIMELINE_LENGTH = 500  # entries shown on a job's page, the oldest first
+
+
+def timeline(job: EgressJob) -> list[LedgerEntry]:
+    """What LiveKit told the dashboard about the job, in the order it came: webhooks, the
+    reconciler's observations and flags, LiveKit's answers to the dashboard's calls."""
+    if job.pk is None:
+        return []
+    entries = LedgerEntry.objects.filter(job=job).order_by("received_at", "pk")
+    return list(entries.only(*TIMELINE_FIELDS)[:TIMELINE_LENGTH])
+
+
+TIMELINE_FIELDS = ("source", "outcome", "event", "status", "reason", "received_at", "job_id")
+
+
+def info_json(job: EgressJob) -> str:
+    """LiveKit's last EgressInfo as the job keeps it (credentials and stream keys removed)."""
+    return json.dumps(job.info, indent=2, sort_keys=True) if job.info else ""
 
 
 def job_row(job: EgressJob, *, created: bool = False) -> str:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
+from livekit.protocol import egress, webhook
 from pytest_django.fixtures import Settings
 
+from egress_app import actions
 from egress_app.models import EgressJob, EgressStatus, LaunchState
 from tests.conftest import make_user
 from tests.dashboard.test_home import text_of
@@ -253,6 +255,70 @@ def test_it_shows_livekits_error_in_plain_words(client, producer):
     assert "The room does not exist. HTTP 404 · Twirp not_found: requested room does not" in words
     assert "This job can no longer be changed." in words
     assert "Stop this egress" not in words
+
+
+def test_it_names_the_cause_of_a_failure_and_what_to_do(client, producer):
+    job = finished_job(
+        producer, status=EgressStatus.ABORTED, error="Start signal not received", error_code=412
+    )
+    client.force_login(producer)
+    response = client.get(url("dashboard-job-detail", job))
+    words = text_of(response)
+    assert 'data-cause="start_signal"' in response.content.decode()
+    assert "The recording page never signalled its start" in words
+    assert "almost always a network or firewall problem" in words
+    assert "LiveKit said: Start signal not received HTTP 412" in words
+
+
+def test_it_shows_the_jobs_timeline_oldest_first_and_livekits_info_on_demand(client, support):
+    job = finished_job(None, egress_id="EG_timeline01", status=EgressStatus.STARTING)
+    webhooks = [
+        webhook.WebhookEvent(
+            id=f"EV_tl{n}",
+            event=name,
+            egress_info=egress.EgressInfo(
+                egress_id="EG_timeline01",
+                room_name="town-hall",
+                status=status,
+                updated_at=1_763_700_000_000_000_000 + at,
+            ),
+        )
+        for n, (name, status, at) in enumerate(
+            [
+                ("egress_updated", egress.EGRESS_ACTIVE, 5),
+                ("egress_started", egress.EGRESS_STARTING, 1),  # came late: older
+            ]
+        )
+    ]
+    for event in webhooks:
+        actions.receive_webhook(event)
+    ended = egress.EgressInfo(
+        egress_id="EG_timeline01",
+        room_name="town-hall",
+        status=egress.EGRESS_COMPLETE,
+        updated_at=1_763_700_000_000_000_009,
+    )
+    actions.observe(ended)
+
+    client.force_login(support)
+    response = client.get(url("dashboard-job-detail", job))
+    words = text_of(response)
+
+    timeline = words[words.index("Timeline") :]
+    first = timeline.index("Webhook · egress_updated · Active · applied")
+    second = timeline.index("Webhook · egress_started · Starting · older than the job's state")
+    third = timeline.index("Reconciler · egress_observed · Complete · applied")
+    assert first < second < third
+    html = response.content.decode()
+    assert '<details class="job-info">' in html
+    assert "&quot;egress_id&quot;: &quot;EG_timeline01&quot;" in html
+
+
+def test_it_says_when_livekit_has_told_nothing_yet(client, producer):
+    job = finished_job(producer, status=EgressStatus.STARTING)
+    client.force_login(producer)
+    words = text_of(client.get(url("dashboard-job-detail", job)))
+    assert "Nothing heard from LiveKit about this job yet." in words
 
 
 def test_it_shows_a_refused_launch(client, producer):
