@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from dashboard.views import jobs
+from dashboard.views import jobs, support
 
 urlpatterns: list[URLPattern] = [
     path("jobs/", jobs.job_list, name="dashboard-job-list"),
     path("jobs/rows/", jobs.job_rows, name="dashboard-job-rows"),
     path("jobs/<int:pk>/", jobs.job_detail, name="dashboard-job-detail"),
     path("jobs/<int:pk>/live/", jobs.job_live, name="dashboard-job-live"),
+    path("jobs/<int:pk>/notes/", support.job_note, name="dashboard-job-note"),
+    path("jobs/<int:pk>/triage/", support.job_triage, name="dashboard-job-triage"),
+    path("failures/", support.failure_inbox, name="dashboard-failures"),
     path("jobs/<int:pk>/stop/", jobs.job_stop, name="dashboard-job-stop"),
     path("jobs/<int:pk>/layout/", jobs.job_layout, name="dashboard-job-layout"),
     path("jobs/<int:pk>/streams/add/", jobs.job_streams_add, name="dashboard-job-streams-add"),

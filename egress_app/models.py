@@ -218,6 +218,13 @@ class JobFlag(models.TextChoices):
         }[self]
 
 
+class Triage(models.TextChoices):
+    """Where support stands with a job that needs a person (blank: still open)."""
+
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    RESOLVED = "resolved", "Resolved"
+
+
 class EgressJob(SecretsMixin):
     """One egress started from the dashboard; `config` never holds secret values.
 
@@ -288,11 +295,20 @@ class EgressJob(SecretsMixin):
     checked_at = models.DateTimeField(null=True, blank=True)
     claimed_until = models.DateTimeField(null=True, blank=True)
     claim = models.UUIDField(null=True, blank=True, editable=False)
+    # Why it needs a person (egress_app.failures: a cause's key, or "unknown:<message>"), blank
+    # when it does not; kept by save() from the fields it depends on. Support triages it.
+    cause = models.CharField(max_length=255, blank=True)
+    triage = models.CharField(max_length=16, choices=Triage.choices, blank=True)
+    triaged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    triaged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         required_db_features = NEEDS_JSON
         ordering = ["-created_at"]
         indexes = [
+            models.Index(fields=["cause", "triage", "created_at"]),
             models.Index(fields=["status"]),
             models.Index(fields=["kind"]),
             models.Index(fields=["room_name"]),
@@ -302,6 +318,19 @@ class EgressJob(SecretsMixin):
 
     def __str__(self) -> str:
         return self.egress_id or f"job {self.pk} ({self.get_launch_state_display().lower()})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Saved with its cause brought up to date; a new cause reopens the job's triage."""
+        from egress_app import failures
+
+        diagnosis = failures.diagnose(self)
+        cause = diagnosis.group[:255] if diagnosis else ""
+        if cause != self.cause:
+            self.cause, self.triage, self.triaged_by, self.triaged_at = cause, "", None, None
+        if kwargs.get("update_fields") is not None:
+            extra = {"cause", "triage", "triaged_by", "triaged_at"}
+            kwargs["update_fields"] = {*kwargs["update_fields"], *extra}
+        super().save(*args, **kwargs)
 
     @property
     def status_label(self) -> str:
@@ -709,3 +738,20 @@ class Recipe(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class JobNote(models.Model):
+    """What support wrote about a job (plain text, never secrets: shown to every reviewer)."""
+
+    job = models.ForeignKey(EgressJob, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    text = models.TextField(max_length=2000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"note on {self.job}"

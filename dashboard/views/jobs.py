@@ -19,10 +19,11 @@ from django_htmx.http import HttpResponseStopPolling
 
 from dashboard import fragments
 from dashboard.forms import ActionErrorsMixin
+from dashboard.views.support import NoteForm
 from egress_app import actions
 from egress_app.launch.config import LAYOUTS
 from egress_app.models import EgressJob, StreamDestination
-from egress_app.roles import CONTROL_EGRESS, perm
+from egress_app.roles import CONTROL_EGRESS, VIEW_ALL_JOBS, perm
 
 DETAIL = "dashboard-job-detail"
 
@@ -113,12 +114,15 @@ def _controls(job: EgressJob, **forms_given: forms.Form) -> dict[str, Any]:
     }
 
 
-def _detail_page(
+def detail_page(
     request: HttpRequest, job: EgressJob, *, status: int = 200, **extra: Any
 ) -> HttpResponse:
     context = fragments.live_context(job) | {"configuration": configuration(job)}
     context |= _controls(job, **{k: v for k, v in extra.items() if isinstance(v, forms.Form)})
     context |= {k: v for k, v in extra.items() if not isinstance(v, forms.Form)}
+    if request.user.has_perm(perm(VIEW_ALL_JOBS)):  # support's notes and triage
+        context.setdefault("note_form", NoteForm())
+        context["notes"] = job.notes.select_related("author")
     return render(request, "dashboard/job_detail.html", context, status=status)
 
 
@@ -144,7 +148,7 @@ def job_rows(request: HttpRequest) -> HttpResponse:
 @sees_jobs
 @require_GET
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return _detail_page(request, get_job_for_user(request, pk))
+    return detail_page(request, get_job_for_user(request, pk))
 
 
 @sees_jobs
@@ -159,7 +163,7 @@ def job_live(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _refused(request: HttpRequest, error: actions.JobError) -> HttpResponse:
-    return _detail_page(request, error.job, status=409, job_error=error)
+    return detail_page(request, error.job, status=409, job_error=error)
 
 
 @can_control
@@ -190,7 +194,7 @@ def job_layout(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, f"Layout changed to {form.cleaned_data['layout']}.")
             return redirect(DETAIL, pk=job.pk)
-    return _detail_page(request, job, status=400, layout_form=form)
+    return detail_page(request, job, status=400, layout_form=form)
 
 
 @can_control
@@ -213,7 +217,7 @@ def job_streams_add(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, "Stream outputs added.")
             return redirect(DETAIL, pk=job.pk)
-    return _detail_page(request, job, status=400, streams_form=form)
+    return detail_page(request, job, status=400, streams_form=form)
 
 
 @can_control
@@ -229,6 +233,6 @@ def job_streams_remove(request: HttpRequest, pk: int) -> HttpResponse:
     except actions.JobError as error:
         return _refused(request, error)
     except ValidationError as error:
-        return _detail_page(request, job, status=400, job_error=error.messages[0])
+        return detail_page(request, job, status=400, job_error=error.messages[0])
     messages.success(request, f"Stopped streaming to {label}.")
     return redirect(DETAIL, pk=job.pk)

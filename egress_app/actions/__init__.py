@@ -32,6 +32,7 @@ from egress_app.actions.recipes import (
     save_recipe,
     start_recipe,
 )
+from egress_app.actions.support import add_note, set_triage
 from egress_app.actions.vault import (
     DESTINATION_SECRETS,
     Actor,
@@ -58,6 +59,7 @@ __all__ = [
     "JobError",
     "LaunchError",
     "ProbeOutcome",
+    "add_note",
     "add_stream_outputs",
     "apply_pending",
     "create_storage_profile",
@@ -77,6 +79,7 @@ __all__ = [
     "remove_stream_output",
     "rotate_all_secrets",
     "save_recipe",
+    "set_triage",
     "settle_pending",
     "start_egress",
     "start_recipe",
