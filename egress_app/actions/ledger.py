@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -268,11 +268,16 @@ def _settle_flag(job: EgressJob) -> None:
 
 def launch_in_flight() -> bool:
     """Whether some launch may still learn its egress id from LiveKit's answer."""
-    window = timedelta(seconds=float(settings.LIVEKIT_START_TIMEOUT)) + LAUNCH_MARGIN
-    since = timezone.now() - window
+    since = launches_waiting_since(timezone.now())
     return EgressJob.objects.filter(
         launch_state=LaunchState.LAUNCHING, created_at__gte=since
     ).exists()
+
+
+def launches_waiting_since(now: datetime) -> datetime:
+    """A launch created since then may still be waiting for its Start call's answer; one
+    created before and still `launching` lost the process making the call."""
+    return now - timedelta(seconds=float(settings.LIVEKIT_START_TIMEOUT)) - LAUNCH_MARGIN
 
 
 def _external_job(info: egress.EgressInfo) -> EgressJob:

@@ -29,7 +29,6 @@ from livekit.protocol import egress
 from egress_app import events
 from egress_app.actions import ledger
 from egress_app.actions.egress import recheck_launch
-from egress_app.actions.ledger import LAUNCH_MARGIN
 from egress_app.livekit import LiveKitError, get_livekit_client
 from egress_app.models import EgressJob, EgressStatus, JobFlag, LaunchState
 
@@ -77,11 +76,11 @@ def reconcile() -> Run:
 # --- claims -------------------------------------------------------------------------------------
 def _unfinished(now: datetime) -> Q:
     running = Q(status__in=EgressJob.ACTIVE_STATUSES, launch_state=LaunchState.LAUNCHED)
-    # A launch still waiting past its Start call's timeout lost the process making the call.
-    abandoned = now - timedelta(seconds=float(settings.LIVEKIT_START_TIMEOUT)) - LAUNCH_MARGIN
-    stale = Q(launch_state=LaunchState.LAUNCHING, created_at__lt=abandoned)
+    abandoned = Q(
+        launch_state=LaunchState.LAUNCHING, created_at__lt=ledger.launches_waiting_since(now)
+    )
     unknown = Q(launch_state=LaunchState.UNKNOWN, created_at__gte=now - UNKNOWN_LOOKED_FOR)
-    return running | stale | unknown
+    return running | abandoned | unknown
 
 
 def claim_jobs(token: uuid.UUID) -> list[EgressJob]:
