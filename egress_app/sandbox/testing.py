@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -64,7 +65,7 @@ def running_sandbox(config: SandboxConfig | None = None) -> Iterator[RunningSand
     )
     loop = asyncio.new_event_loop()
     thread = threading.Thread(
-        target=_serve, args=(loop, server, sock), name=f"livekit-sandbox-{port}", daemon=True
+        target=serve, args=(loop, server, sock), name=f"livekit-sandbox-{port}", daemon=True
     )
     thread.start()
     try:
@@ -84,8 +85,16 @@ def running_sandbox(config: SandboxConfig | None = None) -> Iterator[RunningSand
         sock.close()
 
 
-def _serve(loop: asyncio.AbstractEventLoop, server: uvicorn.Server, sock: socket.socket) -> None:
+def serve(
+    loop: asyncio.AbstractEventLoop,
+    server: uvicorn.Server,
+    sock: socket.socket,
+    executor: ThreadPoolExecutor | None = None,
+) -> None:
+    """A thread's target: `server` on `sock` in `loop` (sync work in `executor`, if given)."""
     asyncio.set_event_loop(loop)
+    if executor is not None:
+        loop.set_default_executor(executor)
     try:
         loop.run_until_complete(server.serve(sockets=[sock]))
     finally:

@@ -50,7 +50,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from pytest_django.fixtures import Settings
 
 from egress_app.management.commands.seed_demo import seed_demo_users
-from egress_app.sandbox.testing import RunningSandbox
+from egress_app.sandbox.testing import RunningSandbox, serve
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -118,21 +118,6 @@ class _ClosingExecutor(ThreadPoolExecutor):
         return super().submit(run)
 
 
-def _serve(
-    loop: asyncio.AbstractEventLoop,
-    server: uvicorn.Server,
-    sock: socket.socket,
-    executor: ThreadPoolExecutor,
-) -> None:
-    asyncio.set_event_loop(loop)
-    loop.set_default_executor(executor)
-    try:
-        loop.run_until_complete(server.serve(sockets=[sock]))
-    finally:
-        loop.run_until_complete(loop.shutdown_asyncgens())
-        loop.close()
-
-
 def _wait_until_started(server: uvicorn.Server, thread: threading.Thread) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while not server.started:
@@ -183,7 +168,7 @@ def asgi_server(transactional_db: None, settings: Settings) -> Iterator[AsgiServ
     )
     loop = asyncio.new_event_loop()
     thread = threading.Thread(
-        target=_serve, args=(loop, server, sock, pool), name=f"asgi-test-server-{port}", daemon=True
+        target=serve, args=(loop, server, sock, pool), name=f"asgi-test-server-{port}", daemon=True
     )
     thread.start()
     try:
