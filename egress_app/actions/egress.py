@@ -49,7 +49,6 @@ from egress_app.livekit.redact import redact_stream_url
 from egress_app.models import (
     EgressJob,
     LaunchState,
-    LedgerOutcome,
     LedgerSource,
     StorageProfile,
     StreamDestination,
@@ -171,18 +170,19 @@ def _set_error(job: EgressJob, error: LiveKitError, urls: Sequence[str]) -> None
 def _with_info(
     job: EgressJob, info: egress.EgressInfo, change: Callable[[EgressJob], object] | None = None
 ) -> EgressJob:
-    """After a call LiveKit accepted: its answer folded in, the previous error gone."""
+    """After a call LiveKit accepted: its answer folded in the way webhooks are (a flag it
+    answers is cleared), the previous error gone, and the answer in the ledger."""
+    outcomes: list[str] = []
 
     def apply(row: EgressJob) -> None:
         _clear_error(row)
         if change is not None:
             change(row)
-        row.apply_info(info)
+        outcomes.append(ledger.take(row, info))
 
     with transaction.atomic():
         job = _change(job, apply)
-        answer = ledger.Folded(job, LedgerOutcome.APPLIED)
-        ledger.record_observation(info, answer, LedgerSource.API)
+        ledger.record_observation(info, ledger.Folded(job, outcomes[-1]), LedgerSource.API)
     return job
 
 

@@ -7,7 +7,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from pytest_django.fixtures import Settings
 
 from egress_app import actions
-from egress_app.models import EgressJob, EgressStatus
+from egress_app.models import EgressJob, EgressStatus, JobFlag, LedgerOutcome, LedgerSource
 from egress_app.sandbox.testing import RunningSandbox
 from tests.jobs import (
     ADHOC,
@@ -60,6 +60,17 @@ def test_it_stops_a_job_which_then_completes_with_its_file(producer, admin, sand
     assert file["duration"] > 0
     assert file["location"] == f"https://{BUCKET}.s3.eu-west-1.amazonaws.com/rec/town-hall.mp4"
     assert_no_secrets(job)
+
+
+def test_livekits_answer_clears_a_flag_it_answers_and_is_in_the_ledger(producer, admin, sandbox):
+    job = live(sandbox, start(producer, file_config(make_profile(admin))))
+    EgressJob.objects.filter(pk=job.pk).update(flag=JobFlag.LOST)
+
+    job = actions.stop_egress(producer, job)
+
+    assert (job.status, job.flag) == (EgressStatus.ENDING, "")  # LiveKit knows it after all
+    answer = job.ledger.filter(source=LedgerSource.API).latest("pk")
+    assert (answer.status, answer.outcome) == (EgressStatus.ENDING, LedgerOutcome.APPLIED)
 
 
 def test_it_aborts_a_job_stopped_before_it_is_active(producer, admin, sandbox: RunningSandbox):
