@@ -54,19 +54,26 @@ def _form(data: QueryDict | None = None, initial: dict[str, Any] | None = None) 
     return LaunchForm(data, initial=initial, profiles=profiles, destinations=destinations)
 
 
-def _page(request: HttpRequest, form: LaunchForm) -> HttpResponse:
+def _page(request: HttpRequest, form: LaunchForm, **extra: Any) -> HttpResponse:
     kind = form.value("kind") if form.value("kind") in KINDS else "room_composite"
     room = form.value("room_name") or ""
     values = {name: form.value(name) or "" for name in ("kind", "room_name", *PICKS.get(kind, ()))}
     context = {
         "form": form,
         "kind": kind,
-        "rooms_url": _url("dashboard-launch-rooms", {"kind": kind, "room_name": room}),
+        "rooms_url": _url("dashboard-launch-rooms", {"room_name": room}),
         "picks_url": _url("dashboard-launch-source", values) if room and kind in PICKS else "",
         "pick_errors": [form[name] for name in PICKS.get(kind, ())],
         "preview": _preview(form),
+        "editing": _editing(request),
     }
-    return render(request, PAGE, context)
+    return render(request, PAGE, context | extra)
+
+
+def _editing(request: HttpRequest) -> Recipe | None:
+    """The recipe the form edits (`?recipe=` on the page, a hidden field once posted)."""
+    pk = request.POST.get("recipe") or request.GET.get("recipe") or ""
+    return get_object_or_404(Recipe, pk=pk) if pk.isdigit() else None
 
 
 def _url(name: str, query: dict[str, str]) -> str:
@@ -136,16 +143,8 @@ async def launch_rooms(request: HttpRequest) -> HttpResponse:
         rooms = await live_room_names(get_livekit_client())
     except LiveKitError as error:
         return render(request, f"{PAGE}#livekit-error", {"error": error, "what": "rooms"})
-    context = {
-        "rooms": rooms,
-        "room": request.GET.get("room_name", ""),
-        "picks": _picks_kind(request),
-    }
+    context = {"rooms": rooms, "room": request.GET.get("room_name", "")}
     return render(request, f"{PAGE}#rooms", context)
-
-
-def _picks_kind(request: HttpRequest) -> bool:
-    return request.GET.get("kind", "") in PICKS
 
 
 @can_launch
@@ -213,12 +212,21 @@ def launch_preview(request: HttpRequest) -> HttpResponse:
 @can_launch
 @require_POST
 def launch_save_recipe(request: HtmxHttpRequest) -> HttpResponse:
-    """Save the form as it stands as a recipe (no room, no ad-hoc URLs)."""
+    """Save the form as it stands as a recipe (no room, no ad-hoc URLs): the recipe the form
+    was opened to edit, or a new one."""
     name = request.POST.get("recipe_name", "")
     try:
-        recipe = save_recipe(request.user, name=name, config=config_from_data(request.POST))
+        recipe = save_recipe(
+            request.user,
+            name=name,
+            config=config_from_data(request.POST),
+            recipe=_editing(request),
+            adhoc_urls=adhoc_urls(request.POST),
+        )
     except ValidationError as error:
         context = {"recipe_errors": list(_error_messages(error).values()), "recipe_name": name}
+        if not request.htmx:  # the whole page again, the form as it was posted
+            return _page(request, _form(request.POST), **context)
         return render(request, f"{PAGE}#save-recipe-result", context)
     if not request.htmx:  # the form posted as a page, without JavaScript
         messages.success(request, f"Saved the recipe {recipe.name}.")

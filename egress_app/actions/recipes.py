@@ -1,13 +1,15 @@
 """Recipes: saved launch configurations, started in a room chosen at launch time.
 
-A recipe keeps a LaunchConfig without its room and without ad-hoc stream URLs: those carry
-stream keys and are never saved (stream destinations, by id, are). Bad input raises
+A recipe keeps a LaunchConfig without its room, without ad-hoc stream URLs and without a track's
+WebSocket address: those carry stream keys or tokens and are never saved (stream destinations,
+by id, are). Bad input raises
 `ValidationError({field: message})` before anything is written.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -24,15 +26,21 @@ ADHOC_NOT_KEPT = (
     "Recipes keep saved stream destinations only: ad-hoc stream URLs hold stream keys and are "
     "never saved. Add the URL as a stream destination, then choose it."
 )
+WEBSOCKET_NOT_KEPT = (
+    "Recipes never keep a WebSocket address: it may carry a token. Record the track to a file, "
+    "or start it from the launch form."
+)
 
 
 def recipe_config(config: LaunchConfig) -> LaunchConfig:
-    """`config` normalized, without its room and without ad-hoc stream URLs."""
+    """`config` normalized, without its room, ad-hoc stream URLs or WebSocket address."""
     clean = normalize_launch_config(config)
     clean.pop("room_name", None)
     stream = clean["outputs"]["stream"]
     if stream is not None:
         stream["adhoc"] = []
+    if track := clean.get("track"):
+        track["websocket_url"] = ""
     return clean
 
 
@@ -43,30 +51,44 @@ def launch_config(recipe: Recipe, room_name: str) -> LaunchConfig:
     return config
 
 
-def _config_errors(given: LaunchConfig, clean: LaunchConfig) -> Errors:
+def _config_errors(given: LaunchConfig, clean: LaunchConfig, *, had_adhoc: bool) -> Errors:
     placed = dict(clean, room_name="" if clean["kind"] == "web" else PLACEHOLDER_ROOM)
     errors = validate_launch_config(placed)
-    given_stream = (given.get("outputs") or {}).get("stream") if isinstance(given, dict) else None
     stream = clean["outputs"]["stream"]
-    had_adhoc = isinstance(given_stream, dict) and bool(given_stream.get("adhoc"))
     if had_adhoc and stream is not None and not stream["destination_ids"]:
         errors["outputs.stream"] = ADHOC_NOT_KEPT
+    track = given.get("track") if clean["kind"] == "track" else None
+    if isinstance(track, dict) and track.get("websocket_url") and "outputs" in errors:
+        del errors["outputs"]  # "choose a file or a WebSocket": the address was given, not kept
+        errors["track.websocket_url"] = WEBSOCKET_NOT_KEPT
     return errors
+
+
+def _given_adhoc(config: LaunchConfig) -> bool:
+    stream = (config.get("outputs") or {}).get("stream") if isinstance(config, dict) else None
+    return isinstance(stream, dict) and bool(stream.get("adhoc"))
 
 
 @transaction.atomic
 def save_recipe(
-    actor: Actor, *, name: str, config: LaunchConfig, recipe: Recipe | None = None
+    actor: Actor,
+    *,
+    name: str,
+    config: LaunchConfig,
+    recipe: Recipe | None = None,
+    adhoc_urls: Sequence[str] = (),
 ) -> Recipe:
     """Create a recipe, or overwrite `recipe`, from a launch configuration.
 
-    The room and any ad-hoc stream URLs are dropped; the rest must be a configuration LiveKit
-    would accept in some room. Errors are keyed "name" or by the configuration's field path.
+    The room, ad-hoc stream URLs (`adhoc_urls`, or in the config) and a WebSocket address are
+    dropped; the rest must be a configuration LiveKit would accept in some room. Errors are
+    keyed "name" or by the configuration's field path.
     """
     name = name.strip()
     clean = recipe_config(config)
+    had_adhoc = any(url.strip() for url in adhoc_urls) or _given_adhoc(config)
     errors = name_errors(Recipe, name, pk=recipe.pk if recipe else None) | _config_errors(
-        config, clean
+        config, clean, had_adhoc=had_adhoc
     )
     if errors:
         raise ValidationError(errors)

@@ -409,6 +409,47 @@ def test_it_saves_a_recipe_without_javascript_and_goes_to_the_recipes(as_produce
     assert Recipe.objects.get().name == "Plain"
 
 
+def test_it_edits_a_recipe_and_saves_it_back(as_producer, producer):
+    profile = make_profile(producer)
+    data = room_composite_form(profile) | {"recipe_name": "Town hall MP4"}
+    as_producer.post(SAVE_RECIPE, data)
+    recipe = Recipe.objects.get()
+
+    html = as_producer.get(f"{LAUNCH}?recipe={recipe.pk}").content.decode()
+    assert f'<input type="hidden" name="recipe" value="{recipe.pk}">' in html
+    assert 'value="Town hall MP4"' in field_html(html, "recipe_name")
+
+    changed = data | {"recipe": str(recipe.pk), "outputs__file__filepath": "rec/{time}.mp4"}
+    response = as_producer.post(SAVE_RECIPE, changed, headers={"HX-Request": "true"})
+
+    assert "Saved the recipe Town hall MP4." in text_of(response)
+    recipe = Recipe.objects.get()  # overwritten, not copied
+    assert recipe.config["outputs"]["file"]["filepath"] == "rec/{time}.mp4"
+
+
+def test_it_shows_a_refused_recipe_on_the_whole_page_without_javascript(as_producer, producer):
+    data = room_composite_form(make_profile(producer)) | {"recipe_name": ""}
+
+    response = as_producer.post(SAVE_RECIPE, data)
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Name is required." in text_of(response)
+    assert 'value="rec/{room_name}.mp4"' in field_html(html, "outputs__file__filepath")
+    assert '<details class="save-recipe" open>' in html
+    assert not Recipe.objects.exists()
+
+
+def test_it_says_a_recipe_keeps_no_ad_hoc_stream_url(as_producer, producer):
+    data = room_composite_form(make_profile(producer)) | {"recipe_name": "Ad hoc"}
+    data |= {"outputs__stream": "on", "outputs__stream__adhoc": f"{ADHOC}\n"}
+
+    response = as_producer.post(SAVE_RECIPE, data, headers={"HX-Request": "true"})
+
+    assert "ad-hoc stream URLs hold stream keys and are never saved" in text_of(response)
+    assert not Recipe.objects.exists()
+
+
 @pytest.mark.parametrize(
     "config",
     [

@@ -10,8 +10,10 @@ from django.core.exceptions import ValidationError
 from egress_app import actions
 from egress_app.actions.recipes import (
     ADHOC_NOT_KEPT,
+    WEBSOCKET_NOT_KEPT,
     delete_recipe,
     duplicate_recipe,
+    recipe_config,
     save_recipe,
     start_recipe,
 )
@@ -71,6 +73,24 @@ def test_it_refuses_a_stream_of_ad_hoc_urls_only(producer):
 
     assert errors_of(caught) == {"outputs.stream": [ADHOC_NOT_KEPT]}
     assert not Recipe.objects.exists()
+
+
+def test_it_never_keeps_a_websocket_address_which_may_carry_a_token(producer):
+    url = "wss://transcribe.example.com/audio?token=SECRET-ws-token-123"
+    config = {
+        "kind": "track",
+        "room_name": "town-hall",
+        "track": {"track_id": "TR_audio", "websocket_url": url},
+        "outputs": {},
+    }
+
+    with pytest.raises(ValidationError) as caught:
+        save_recipe(producer, name="Transcribe", config=config)
+
+    assert errors_of(caught) == {"track.websocket_url": [WEBSOCKET_NOT_KEPT]}
+    assert not Recipe.objects.exists()
+    assert "websocket_url" in recipe_config(config)["track"]
+    assert recipe_config(config)["track"]["websocket_url"] == ""
 
 
 def test_it_saves_a_web_recipe_without_a_room(producer, admin):
