@@ -13,9 +13,10 @@ from django_htmx.middleware import HtmxDetails
 
 from dashboard.forms import NameForm
 from egress_app import actions
-from egress_app.models import StorageProfile, StreamDestination
+from egress_app.models import Recipe, StorageProfile, StreamDestination
 
 Vaulted = StorageProfile | StreamDestination
+Named = Vaulted | Recipe  # what the duplicate page copies under a new name
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -26,14 +27,15 @@ class HtmxHttpRequest(HttpRequest):
 
 def duplicate_page(
     request: HttpRequest,
-    original: Vaulted,
+    original: Named,
     *,
-    duplicate: Callable[..., Vaulted],
+    duplicate: Callable[..., Named],
     kind: str,
     cancel: str,
-    edit: str,
+    edit: str | Callable[[Any], str],
 ) -> HttpResponse:
-    """Ask for the copy's name, then copy `original` with the `duplicate` action."""
+    """Ask for the copy's name, then copy `original` with the `duplicate` action and go on to
+    edit the copy (`edit`: a URL name taking its pk, or the copy's edit URL)."""
     form = NameForm(request.POST or None, initial={"name": f"{original.name} (copy)"})
     if request.method == "POST" and form.is_valid():
         try:
@@ -42,7 +44,7 @@ def duplicate_page(
             form.add_action_errors(error)
         else:
             messages.success(request, f"Copied {original.name} to {copy.name}.")
-            return redirect(edit, pk=copy.pk)
+            return redirect(edit(copy)) if callable(edit) else redirect(edit, pk=copy.pk)
     context = {"form": form, "original": original, "kind": kind, "cancel": cancel}
     return render(request, "dashboard/duplicate.html", context)
 

@@ -15,24 +15,17 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from dashboard.forms import NameForm
 from dashboard.overview import live_room_names
+from dashboard.views.common import duplicate_page
 from egress_app import actions
 from egress_app.actions import recipes as recipe_actions
 from egress_app.livekit import LiveKitError, get_livekit_client
-from egress_app.models import Recipe, StorageProfile, StreamDestination
+from egress_app.models import EgressKind, Recipe, StorageProfile, StreamDestination
 from egress_app.roles import LAUNCH_EGRESS, perm
 
 can_launch = permission_required(perm(LAUNCH_EGRESS), raise_exception=True)
 
 LIST = "dashboard-recipe-list"
-KINDS = {
-    "room_composite": "Room composite",
-    "web": "Web page",
-    "participant": "Participant",
-    "track_composite": "Track composite",
-    "track": "Track",
-}
 
 
 @dataclass
@@ -42,13 +35,17 @@ class RecipeRow:
     # A fresh token per page load: a double click starts one egress, a reload a new one.
     launch_token: uuid.UUID = field(default_factory=uuid.uuid4)
 
+    @property
+    def edit_url(self) -> str:
+        return edit_url(self.recipe)
+
 
 def edit_url(recipe: Recipe) -> str:
     """Recipes are edited on the launch form, which saves them back."""
     return f"{reverse('dashboard-launch')}?recipe={recipe.pk}"
 
 
-def _get_recipe(request: HttpRequest, pk: int) -> Recipe:
+def _get_recipe(pk: int) -> Recipe:
     # The permission decorator already let only launchers in; recipes are shared among them.
     return get_object_or_404(Recipe, pk=pk)
 
@@ -94,7 +91,8 @@ def summary(config: Mapping[str, Any], profiles: dict[int, str], dests: dict[int
     """One line: kind, API, encoding and outputs with their profile and destination names."""
     encoding = config.get("encoding") or {}
     preset = encoding.get("preset") or ("custom encoding" if encoding else "as published")
-    kind = KINDS.get(config.get("kind", ""), config.get("kind", ""))
+    name = str(config.get("kind", ""))
+    kind = EgressKind(name).label if name in EgressKind.values else name
     if (config.get(config.get("kind", "")) or {}).get("audio_only"):
         kind += ", audio only"
     api = str(config.get("api", "v1"))
@@ -131,7 +129,7 @@ async def recipe_rooms(request: HttpRequest) -> HttpResponse:
 @can_launch
 @require_POST
 def recipe_start(request: HttpRequest, pk: int) -> HttpResponse:
-    recipe = _get_recipe(request, pk)
+    recipe = _get_recipe(pk)
     room_name = request.POST.get("room_name", "")
     token = request.POST.get("launch_token", "")
     try:
@@ -149,26 +147,19 @@ def recipe_start(request: HttpRequest, pk: int) -> HttpResponse:
 
 @can_launch
 def recipe_duplicate(request: HttpRequest, pk: int) -> HttpResponse:
-    # Like common.duplicate_page, whose delete twin assumes the vault's models (jobs, secrets).
-    recipe = _get_recipe(request, pk)
-    form = NameForm(request.POST or None, initial={"name": f"{recipe.name} (copy)"})
-    if request.method == "POST" and form.is_valid():
-        try:
-            copy = recipe_actions.duplicate_recipe(
-                request.user, recipe, name=form.cleaned_data["name"]
-            )
-        except ValidationError as error:
-            form.add_action_errors(error)
-        else:
-            messages.success(request, f"Copied {recipe.name} to {copy.name}.")
-            return redirect(edit_url(copy))
-    context = {"form": form, "original": recipe, "kind": "recipe", "cancel": LIST}
-    return render(request, "dashboard/duplicate.html", context)
+    return duplicate_page(
+        request,
+        _get_recipe(pk),
+        duplicate=recipe_actions.duplicate_recipe,
+        kind="recipe",
+        cancel=LIST,
+        edit=edit_url,
+    )
 
 
 @can_launch
 def recipe_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    recipe = _get_recipe(request, pk)
+    recipe = _get_recipe(pk)
     if request.method == "POST":
         recipe_actions.delete_recipe(request.user, recipe)
         messages.success(request, f"Deleted the recipe {recipe.name}.")
