@@ -18,7 +18,6 @@ from egress_app.actions.egress import (
     update_layout,
 )
 from egress_app.actions.ledger import (
-    Folded,
     apply_pending,
     observe,
     receive_webhook,
@@ -54,7 +53,6 @@ from egress_app.actions.vault import (
 __all__ = [
     "DESTINATION_SECRETS",
     "Actor",
-    "Folded",
     "InUseError",
     "JobError",
     "LaunchError",

@@ -44,13 +44,6 @@ logger = logging.getLogger(__name__)
 # How long after its row was written a launch may still learn its egress id (its Start call's
 # timeout and a margin for clock skew): meanwhile an unknown egress may be that launch's.
 LAUNCH_MARGIN = timedelta(seconds=5)
-_KINDS = {
-    "room_composite": EgressKind.ROOM_COMPOSITE,
-    "web": EgressKind.WEB,
-    "participant": EgressKind.PARTICIPANT,
-    "track_composite": EgressKind.TRACK_COMPOSITE,
-    "track": EgressKind.TRACK,
-}
 NO_EGRESS_ID = "An egress ended without an egress id (a failed auto egress): kept as a job."
 EXTERNAL = "Started outside the dashboard: recorded as an external job."
 PENDING = "No job has this egress yet; a launch is still waiting for LiveKit's answer."
@@ -199,7 +192,7 @@ def _payload(event: webhook.WebhookEvent, folded: Folded) -> dict[str, Any]:
     envelope = webhook.WebhookEvent()
     envelope.CopyFrom(event)
     envelope.ClearField("egress_info")
-    raw = json_format.MessageToDict(envelope, preserving_proto_field_name=True)
+    raw = scrub(json_format.MessageToDict(envelope, preserving_proto_field_name=True))
     return raw | {"egress_info": _scrubbed(event.egress_info, folded)}
 
 
@@ -280,11 +273,17 @@ def launches_waiting_since(now: datetime) -> datetime:
     return now - timedelta(seconds=float(settings.LIVEKIT_START_TIMEOUT)) - LAUNCH_MARGIN
 
 
+def _kind_of(info: egress.EgressInfo) -> EgressKind:
+    """The kind of the request LiveKit echoes (its field names are the kinds' values)."""
+    name = info.WhichOneof("request") or ""
+    return EgressKind(name) if name in EgressKind.values else EgressKind.UNIFIED
+
+
 def _external_job(info: egress.EgressInfo) -> EgressJob:
     job = EgressJob(
         external=True,
         egress_id=info.egress_id or None,
-        kind=_KINDS.get(info.WhichOneof("request") or "", EgressKind.UNIFIED),
+        kind=_kind_of(info),
         room_name=info.room_name,
         launch_state=LaunchState.LAUNCHED,
         status="",
@@ -295,7 +294,8 @@ def _external_job(info: egress.EgressInfo) -> EgressJob:
             job.save()
     except IntegrityError:  # another process recorded the same egress a moment ago
         known = EgressJob.objects.select_for_update().get(egress_id=info.egress_id)
-        return apply(known, info).job or known
+        apply(known, info)
+        return known
     events.announce_job(job, was_active=False, created=True)
     return job
 
@@ -336,21 +336,35 @@ def record_flag(job: EgressJob, which: JobFlag) -> LedgerEntry:
 # --- webhooks that came before their job knew its egress ---------------------------------------
 def apply_pending(job: EgressJob) -> EgressJob:
     """Fold in the pending events of the job's egress (received before LiveKit's answer)."""
+    return _fold_pending(job)[0]
+
+
+def _fold_pending(job: EgressJob) -> tuple[EgressJob, int]:
+    """The job with its egress's pending events folded in, and how many there were; the job
+    is saved and announced once. Each entry is scrubbed again: kept before its job was known,
+    it could not hide the stream URLs the job dialled."""
     if not job.egress_id:
-        return job
+        return job, 0
     with transaction.atomic():
         pending = LedgerEntry.objects.select_for_update().filter(
             egress_id=job.egress_id, outcome=LedgerOutcome.PENDING
         )
         entries = list(pending.order_by("updated_at_ns", "pk"))
         if not entries:
-            return job
+            return job, 0
         job = EgressJob.objects.select_for_update().get(pk=job.pk)
+        was_active, applied = job.is_active, False
         for entry in entries:
-            folded = apply(job, pending_info(entry))
-            entry.job, entry.outcome = job, folded.outcome
-            entry.save(update_fields=["job", "outcome"])
-    return job
+            info = pending_info(entry)
+            entry.job, entry.outcome = job, take(job, info)
+            applied = applied or entry.outcome == LedgerOutcome.APPLIED
+            scrubbed = _scrubbed(info, Folded(job, entry.outcome))
+            entry.payload = {**entry.payload, "egress_info": scrubbed}
+            entry.save(update_fields=["job", "outcome", "payload"])
+        if applied:
+            job.save(update_fields=EgressJob.INFO_FIELDS)
+            events.announce_job(job, was_active=was_active)
+    return job, len(entries)
 
 
 def pending_info(entry: LedgerEntry) -> egress.EgressInfo:
@@ -365,12 +379,12 @@ def settle_pending() -> int:
     settled = 0
     pending = LedgerEntry.objects.filter(outcome=LedgerOutcome.PENDING)
     for egress_id in set(pending.values_list("egress_id", flat=True)):
-        entries = pending.filter(egress_id=egress_id)
-        count = entries.count()
-        job = EgressJob.objects.filter(egress_id=egress_id).first() or _unclaimed(entries)
-        if job is not None:
-            settled += count
-            apply_pending(job)
+        job = EgressJob.objects.filter(egress_id=egress_id).first()
+        if job is None:
+            if (job := _unclaimed(pending.filter(egress_id=egress_id))) is None:
+                continue
+            settled += 1  # the entry that made the external job
+        settled += _fold_pending(job)[1]
     return settled
 
 

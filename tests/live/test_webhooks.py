@@ -394,3 +394,33 @@ def test_it_hides_a_stream_key_livekit_quotes_in_an_external_egresss_error() -> 
 
     job = EgressJob.objects.get()
     assert STREAM_KEY not in json.dumps([only_entry().payload, job.error, job.results, job.info])
+
+
+def test_a_pending_webhook_hides_the_stream_key_its_job_dialled_once_applied(
+    producer: User,
+) -> None:
+    # LiveKit quotes the dialled URL whole in its error; the pending entry cannot know it is a
+    # stream URL until its job (which keeps the URL encrypted) claims it.
+    url = f"rtmp://live.example.com/app/{STREAM_KEY}"
+    job = launching_job(producer)
+    job.set_secrets({"adhoc:0": url})
+    job.save()
+    info = egress.EgressInfo(
+        egress_id=RECORDING,
+        room_name="town-hall",
+        status=egress.EGRESS_FAILED,
+        updated_at=1_763_700_000_000_000_000,
+        error=f"could not connect to {url}",
+    )
+    deliver(protojson(webhook.WebhookEvent(event="egress_ended", id="EV_fxL3", egress_info=info)))
+    assert only_entry().outcome == "pending"
+    job.egress_id, job.launch_state = RECORDING, LaunchState.LAUNCHED
+    job.save()
+
+    actions.apply_pending(job)
+
+    entry = only_entry()
+    assert (entry.outcome, entry.job) == ("applied", job)
+    assert STREAM_KEY not in json.dumps(entry.payload)
+    job.refresh_from_db()
+    assert STREAM_KEY not in job.error
