@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from egress_app.models import EgressJob
+from django.db.models import Count, QuerySet
+
+from egress_app.models import EgressJob, EgressStatus, JobFlag, LaunchState, Triage
+
+UNKNOWN_PREFIX = "unknown:"
 
 
 @dataclass(frozen=True)
@@ -36,144 +38,155 @@ class Diagnosis:
 
     @property
     def group(self) -> str:
-        """Jobs with the same group failed the same way: a known cause, or the same message."""
+        """Jobs with the same group failed the same way: a known cause, or the same message
+        (what `EgressJob.cause` keeps; `described` reads it back)."""
         if self.cause is not UNKNOWN:
             return self.cause.key
-        return "unknown:" + normalized(self.message)
+        return UNKNOWN_PREFIX + normalized(self.message)
 
 
-NO_WORKER = Cause(
+CAUSES: list[Cause] = []  # the catalogue, in the order the inbox explains it
+
+
+def _cause(key: str, title: str, hint: str) -> Cause:
+    CAUSES.append(cause := Cause(key, title, hint))
+    return cause
+
+
+def _flagged(flag: JobFlag, todo: str) -> Cause:
+    """A reconciler's flag as a cause: its own words, and what to do."""
+    return _cause(flag.value, flag.label, f"{flag.explanation} {todo}")
+
+
+NO_WORKER = _cause(
     "no_worker",
     "No egress worker took the job",
     "LiveKit found no egress worker with room for it, or its egress service is not connected "
     "(it must share LiveKit's Redis). Check that egress workers are running and not at "
     "capacity, then retry.",
 )
-START_SIGNAL = Cause(
+START_SIGNAL = _cause(
     "start_signal",
     "The recording page never signalled its start",
     "The template or web page did not log START_RECORDING in time. This is almost always a "
     "network or firewall problem between the egress worker and the page or LiveKit, or an "
     "error in a custom template. Check that the page loads from the egress worker, then retry.",
 )
-STOPPED_BEFORE_START = Cause(
+STOPPED_BEFORE_START = _cause(
     "stopped_before_start",
     "Stopped before it started",
     "Someone (or an app) stopped the egress while it was still starting. Retry if that was "
     "not meant.",
 )
-SESSION_LIMIT = Cause(
+SESSION_LIMIT = _cause(
     "session_limit",
     "Reached the session time limit",
     "LiveKit ends egress at its session limit (LiveKit Cloud: files 3 h, streams and HLS "
     "12 h); what was recorded until then was uploaded. Start a new job to go on, or raise "
     "session_limits on a self-hosted egress service.",
 )
-UPLOAD_FAILED = Cause(
+UPLOAD_FAILED = _cause(
     "upload_failed",
     "Uploading the output failed",
     "Check the storage profile's credentials, bucket and region (Storage, then Test), and that "
     "the egress workers can reach the storage endpoint. If LiveKit has backup storage set up, "
     "the file may be there.",
 )
-TRACK_NOT_FOUND = Cause(
+TRACK_NOT_FOUND = _cause(
     "track_not_found",
     "The track was not found",
     "The track id was wrong, or the track was unpublished before the egress subscribed (it "
     "waits 30 s). Pick a track that is published now and retry.",
 )
-PARTICIPANT_NOT_FOUND = Cause(
+PARTICIPANT_NOT_FOUND = _cause(
     "participant_not_found",
     "The participant was not found",
     "The participant was not in the room, or left before the egress joined. Check the "
     "identity and that they are connected, then retry.",
 )
-SUBSCRIBE_FAILED = Cause(
+SUBSCRIBE_FAILED = _cause(
     "subscribe_failed",
     "Could not subscribe to the track",
     "The egress worker could not receive the track's media: often a network problem between "
     "the worker and LiveKit (UDP/TURN). Check connectivity, then retry.",
 )
-PAGE_FAILED = Cause(
+PAGE_FAILED = _cause(
     "page_failed",
     "The web page or template failed to load",
     "The page or template URL returned an error or did not load within 30 s. Open it in a "
     "browser from the egress worker's network, fix it, then retry.",
 )
-ROOM_CONNECTION = Cause(
+ROOM_CONNECTION = _cause(
     "room_connection",
     "Lost the connection to the room",
     "The egress dropped out of the room and could not reconnect; what it had recorded was "
     "uploaded. Check the network between the egress workers and LiveKit.",
 )
-PIPELINE_FROZEN = Cause(
+PIPELINE_FROZEN = _cause(
     "pipeline_frozen",
     "The recording froze while finishing",
     "The output did not finalise within 30 s of the stop: usually a slow or unreachable upload "
     "destination or an overloaded worker. Check the worker's load and the storage, then retry.",
 )
-TRACK_STUCK = Cause(
+TRACK_STUCK = _cause(
     "track_stuck",
     "A track stopped sending media",
     "A track got stuck (FlowFlushing) and the recording ended early. Check the publisher's "
     "connection, then retry.",
 )
-CPU_EXHAUSTED = Cause(
+CPU_EXHAUSTED = _cause(
     "cpu_exhausted",
     "The egress worker ran out of CPU or memory",
     "The worker was overloaded and killed the egress. Give egress workers more CPU or memory, "
     "run fewer egresses per worker, or use a lighter encoding preset; then retry.",
 )
-WORKER_SHUTDOWN = Cause(
+WORKER_SHUTDOWN = _cause(
     "worker_shutdown",
     "The egress worker shut down",
     "The worker was stopped or restarted (a deploy, a scale-down) while the egress ran. Retry: "
     "another worker will take it.",
 )
-RETRY_FILEPATH = Cause(
+RETRY_FILEPATH = _cause(
     "retry_filepath",
     "Its file name cannot be reused for a retry",
     "LiveKit retried the egress but the output names an explicit file path. Put {retry} in "
     "the file name template (or use the default name) and retry.",
 )
-STREAM_FAILED = Cause(
+STREAM_FAILED = _cause(
     "stream_failed",
     "A stream destination failed",
     "The RTMP/SRT server refused or dropped the stream: check the stream URL and key (in "
     "Destinations) and that the server accepts it, then retry.",
 )
-LIVEKIT_REFUSED = Cause(
+LIVEKIT_REFUSED = _cause(
     "livekit_refused",
     "LiveKit refused to start it",
     "LiveKit answered the Start call with an error: its own words are below. Fix what it names "
     "(or the configuration), then clone and edit the job.",
 )
-NO_ANSWER = Cause(
+NO_ANSWER = _cause(
     "no_answer",
     "LiveKit never answered the Start call",
     "The dashboard asked LiveKit to start the egress but got no answer, and found no egress "
     "for it afterwards. Check that LiveKit is reachable, then retry.",
 )
-EMPTY_OUTPUT = Cause(
+EMPTY_OUTPUT = _cause(
     "empty_output",
     "Completed, but an output is empty or missing",
     "LiveKit reported a zero-byte or missing file: most often nothing was published in the "
     "room (no tracks to record) or the pipeline never played. Check that the room had "
     "publishers, then retry.",
 )
-STUCK_STARTING = Cause(
-    "stuck_starting",
-    "Stuck in STARTING",
-    "It never became active: a room composite waits for published tracks, or no worker could "
-    "start the pipeline. Check that the room has publishers; stop it and retry.",
+STUCK_STARTING = _flagged(
+    JobFlag.STUCK_STARTING,
+    "A room composite waits for published tracks: check that the room has publishers; stop it "
+    "and retry.",
 )
-LOST = Cause(
-    "lost",
-    "Running, but LiveKit no longer knows it",
-    "It ended without the dashboard hearing of it, or LiveKit restarted. Check LiveKit's "
-    "egress list; the job will not change any more.",
+LOST = _flagged(
+    JobFlag.LOST,
+    "Check LiveKit's egress list; the flag clears if LiveKit reports the egress again.",
 )
-UNKNOWN = Cause(
+UNKNOWN = _cause(
     "unknown",
     "An error not in the catalogue",
     "LiveKit's own message is shown as it is; jobs with the same message are grouped together.",
@@ -205,12 +218,6 @@ _BY_MESSAGE: list[tuple[re.Pattern[str], Cause]] = [
         ),
     ]
 ]
-CAUSES = [
-    NO_WORKER, START_SIGNAL, STOPPED_BEFORE_START, SESSION_LIMIT, UPLOAD_FAILED, TRACK_NOT_FOUND,
-    PARTICIPANT_NOT_FOUND, SUBSCRIBE_FAILED, PAGE_FAILED, ROOM_CONNECTION, PIPELINE_FROZEN,
-    TRACK_STUCK, CPU_EXHAUSTED, WORKER_SHUTDOWN, RETRY_FILEPATH, STREAM_FAILED, LIVEKIT_REFUSED,
-    NO_ANSWER, EMPTY_OUTPUT, STUCK_STARTING, LOST, UNKNOWN,
-]  # fmt: skip
 BY_KEY = {cause.key: cause for cause in CAUSES}
 
 
@@ -222,8 +229,6 @@ def cause_of_message(message: str) -> Cause | None:
 
 def diagnose(job: EgressJob) -> Diagnosis | None:
     """Why the job needs a person, None when it does not."""
-    from egress_app.models import EgressStatus, JobFlag, LaunchState
-
     message = job.error or (job.details if job.status == EgressStatus.FAILED else "")
     if job.launch_state in (LaunchState.REFUSED, LaunchState.UNKNOWN) and not job.egress_id:
         fallback = LIVEKIT_REFUSED if job.launch_state == LaunchState.REFUSED else NO_ANSWER
@@ -231,7 +236,7 @@ def diagnose(job: EgressJob) -> Diagnosis | None:
     if job.status in (EgressStatus.FAILED, EgressStatus.ABORTED, EgressStatus.LIMIT_REACHED):
         return Diagnosis(cause_of_message(message) or UNKNOWN, message)
     if job.flag:
-        return Diagnosis(STUCK_STARTING if job.flag == JobFlag.STUCK_STARTING else LOST, "")
+        return Diagnosis(BY_KEY[job.flag], "")
     if job.status == EgressStatus.COMPLETE and empty_output(job):
         return Diagnosis(EMPTY_OUTPUT, job.details)
     return None
@@ -260,3 +265,42 @@ def normalized(message: str) -> str:
     """The message with what varies between occurrences replaced, to group alike failures."""
     text = _VARYING.sub("…", message.strip())
     return " ".join(text.split())[:200]
+
+
+def described(group: str) -> tuple[Cause, str]:
+    """What a stored group (`EgressJob.cause`) stands for: its cause, and LiveKit's words
+    for an error the catalogue does not know."""
+    if group.startswith(UNKNOWN_PREFIX):
+        return UNKNOWN, group.removeprefix(UNKNOWN_PREFIX)
+    return BY_KEY.get(group, UNKNOWN), ""
+
+
+# --- the inbox ----------------------------------------------------------------------------------
+SHOWN = {"open": "Still open", "resolved": "Resolved", "all": "All"}
+
+
+@dataclass(frozen=True)
+class Group:
+    """The jobs that failed one way: the stored group, its cause and words, and how many."""
+
+    key: str
+    cause: Cause
+    message: str
+    count: int
+
+
+def needing_a_person(shown: str = "open") -> QuerySet[EgressJob]:
+    """Jobs with a cause: still open (acknowledged ones too), resolved, or all (`SHOWN`)."""
+    jobs = EgressJob.objects.exclude(cause="")
+    if shown == "open":
+        return jobs.exclude(triage=Triage.RESOLVED)
+    if shown == "resolved":
+        return jobs.filter(triage=Triage.RESOLVED)
+    return jobs
+
+
+def groups(jobs: QuerySet[EgressJob]) -> list[Group]:
+    """`jobs` by cause, the largest group first."""
+    counted = jobs.order_by().values("cause").annotate(count=Count("pk"))
+    found = [Group(row["cause"], *described(row["cause"]), row["count"]) for row in counted]
+    return sorted(found, key=lambda group: (-group.count, group.key))

@@ -324,7 +324,7 @@ class EgressJob(SecretsMixin):
         from egress_app import failures
 
         diagnosis = failures.diagnose(self)
-        cause = diagnosis.group[:255] if diagnosis else ""
+        cause = diagnosis.group if diagnosis else ""
         if cause != self.cause:
             self.cause, self.triage, self.triaged_by, self.triaged_at = cause, "", None, None
         if kwargs.get("update_fields") is not None:
@@ -357,10 +357,6 @@ class EgressJob(SecretsMixin):
     @property
     def can_update_stream(self) -> bool:
         return self.is_updatable and _has_stream_output(self.config, self.info)
-
-    @property
-    def flag_explanation(self) -> str:
-        return JobFlag(self.flag).explanation if self.flag else ""
 
     def stream_outputs(self) -> list[tuple[str, str]]:
         """The stream outputs now attached: (`destination:<id>` / `adhoc:<n>`, what to show)."""

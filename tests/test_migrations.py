@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 
 from egress_app import actions
 from egress_app.crypto import verify_secret_keys
+from egress_app.models import EgressJob
 
 # pytest-django turns DEBUG off, where the development key would fail check E003.
 TEST_SECRET_KEY = "a-long-random-secret-key-for-this-test-only-0123456789"
@@ -33,3 +36,25 @@ def test_it_checks_the_keys_of_a_database_not_yet_migrated(settings):
     call_command("migrate", "egress_app", "zero", verbosity=0)
     verify_secret_keys()  # no tables yet: nothing to decrypt, nothing to fail on
     call_command("migrate", verbosity=0, skip_checks=False)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_it_gives_jobs_recorded_before_the_catalogue_their_cause():
+    executor = MigrationExecutor(connection)
+    before = [("egress_app", "0006_live_status_ledger")]
+    executor.migrate(before)
+    jobs = executor.loader.project_state(before).apps.get_model("egress_app", "EgressJob")
+    failed = jobs.objects.create(
+        kind="room_composite", status="EGRESS_ABORTED", error="Start signal not received"
+    )
+    odd = jobs.objects.create(kind="web", status="EGRESS_FAILED", error="gst: EG_x1 broke 3 times")
+    fine = jobs.objects.create(kind="web", status="EGRESS_ACTIVE")
+
+    call_command("migrate", verbosity=0)
+
+    causes = dict(EgressJob.objects.values_list("pk", "cause"))
+    assert causes == {
+        failed.pk: "start_signal",
+        odd.pk: "unknown:gst: … broke … times",
+        fine.pk: "",
+    }

@@ -3,7 +3,6 @@ job's notes and triage. For `view_all_jobs` holders (support and admins) only.""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from django import forms
@@ -11,19 +10,17 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from dashboard.forms import ActionErrorsMixin
 from egress_app import actions, failures
-from egress_app.models import EgressJob, Triage
+from egress_app.models import EgressJob
 from egress_app.roles import VIEW_ALL_JOBS, perm
 
 reviews_jobs = permission_required(perm(VIEW_ALL_JOBS), raise_exception=True)
 PAGE_SIZE = 50
-SHOWN = {"open": "Still open", "resolved": "Resolved", "all": "All"}
 
 
 class NoteForm(ActionErrorsMixin, forms.Form):
@@ -35,44 +32,13 @@ class NoteForm(ActionErrorsMixin, forms.Form):
     )
 
 
-@dataclass(frozen=True)
-class Group:
-    """The jobs that failed one way: its cause, how many, and LiveKit's words for an unknown."""
-
-    key: str
-    cause: failures.Cause
-    count: int
-
-    @property
-    def message(self) -> str:
-        return self.key.removeprefix("unknown:") if self.cause is failures.UNKNOWN else ""
-
-
-def _needing(shown: str) -> QuerySet[EgressJob]:
-    jobs = EgressJob.objects.exclude(cause="")
-    if shown == "open":
-        return jobs.exclude(triage=Triage.RESOLVED)
-    if shown == "resolved":
-        return jobs.filter(triage=Triage.RESOLVED)
-    return jobs
-
-
-def _groups(jobs: QuerySet[EgressJob]) -> list[Group]:
-    counted = jobs.order_by().values("cause").annotate(count=Count("pk"))
-    groups = [
-        Group(row["cause"], failures.BY_KEY.get(row["cause"], failures.UNKNOWN), row["count"])
-        for row in counted
-    ]
-    return sorted(groups, key=lambda group: (-group.count, group.key))
-
-
 @reviews_jobs
 @require_GET
 def failure_inbox(request: HttpRequest) -> HttpResponse:
     shown = request.GET.get("show", "open")
-    shown = shown if shown in SHOWN else "open"
-    needing = _needing(shown)
-    groups = _groups(needing)
+    shown = shown if shown in failures.SHOWN else "open"
+    needing = failures.needing_a_person(shown)
+    groups = failures.groups(needing)
     cause = request.GET.get("cause", "")
     jobs = needing.filter(cause=cause) if cause else needing
     jobs = jobs.select_related("started_by", "triaged_by").order_by("-created_at", "-pk")
@@ -82,9 +48,9 @@ def failure_inbox(request: HttpRequest) -> HttpResponse:
         "selected": next((group for group in groups if group.key == cause), None),
         "cause": cause,
         "shown": shown,
-        "shown_choices": SHOWN,
+        "shown_choices": failures.SHOWN,
         "page": page,
-        "rows": [(job, failures.BY_KEY.get(job.cause)) for job in page.object_list],
+        "rows": [(job, *failures.described(job.cause)) for job in page.object_list],
     }
     return render(request, "dashboard/failure_inbox.html", context)
 

@@ -15,7 +15,7 @@ def diagnose_existing(apps, schema_editor):
     running = models.Q(status__in=["EGRESS_STARTING", "EGRESS_ACTIVE"], flag="")
     for job in jobs.objects.exclude(running).iterator():
         if (diagnosis := failures.diagnose(job)) is not None:
-            jobs.objects.filter(pk=job.pk).update(cause=diagnosis.group[:255])
+            jobs.objects.filter(pk=job.pk).update(cause=diagnosis.group)
 
 
 class Migration(migrations.Migration):
