@@ -28,7 +28,7 @@ from livekit.protocol import egress
 
 from egress_app import events
 from egress_app.actions import ledger
-from egress_app.actions.vault import Actor
+from egress_app.actions.vault import Actor, actor_id
 from egress_app.crypto import encrypt_json
 from egress_app.launch.config import (
     STREAM_FAMILIES,
@@ -251,7 +251,6 @@ def _prepare(config: LaunchConfig, adhoc_urls: Sequence[str]) -> _Launch:
 def _create_job(actor: Actor, token: uuid.UUID, launch: _Launch) -> tuple[EgressJob, bool]:
     kept = launch.kept
     adhoc = [redact_stream_url(url) for url in launch.adhoc_urls]
-    user = actor if actor is not None and actor.is_authenticated else None
     with transaction.atomic():
         job, created = EgressJob.objects.get_or_create(
             launch_token=token,
@@ -260,7 +259,7 @@ def _create_job(actor: Actor, token: uuid.UUID, launch: _Launch) -> tuple[Egress
                 "room_name": launch.config.get("room_name") or "",
                 "status": "",
                 "launch_state": LaunchState.LAUNCHING,
-                "started_by_id": user.pk if user else None,
+                "started_by_id": actor_id(actor),
                 "config": launch.stored_config,
                 "storage_profile": launch.profile,
                 "adhoc_outputs": adhoc,

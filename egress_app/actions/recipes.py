@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from egress_app.actions.egress import start_egress
-from egress_app.actions.vault import Actor, Errors, name_errors
+from egress_app.actions.vault import Actor, Errors, actor_id, name_errors
 from egress_app.launch.config import LaunchConfig, normalize_launch_config, validate_launch_config
 from egress_app.models import EgressJob, Recipe
 
@@ -93,10 +93,7 @@ def save_recipe(
     if errors:
         raise ValidationError(errors)
     if recipe is None:
-        user = actor if actor is not None and actor.is_authenticated else None
-        return Recipe.objects.create(
-            name=name, config=clean, created_by_id=user.pk if user else None
-        )
+        return Recipe.objects.create(name=name, config=clean, created_by_id=actor_id(actor))
     recipe = Recipe.objects.select_for_update().get(pk=recipe.pk)
     recipe.name, recipe.config = name, clean
     recipe.save()
@@ -109,10 +106,7 @@ def duplicate_recipe(actor: Actor, recipe: Recipe, *, name: str) -> Recipe:
     name = name.strip()
     if errors := name_errors(Recipe, name):
         raise ValidationError(errors)
-    user = actor if actor is not None and actor.is_authenticated else None
-    return Recipe.objects.create(
-        name=name, config=recipe.config, created_by_id=user.pk if user else None
-    )
+    return Recipe.objects.create(name=name, config=recipe.config, created_by_id=actor_id(actor))
 
 
 @transaction.atomic

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from egress_app.actions.vault import Actor
+from egress_app.actions.vault import Actor, actor_id
 from egress_app.models import EgressJob, JobNote, Triage
 
 NOTE_LENGTH = 2000
@@ -21,7 +21,7 @@ def add_note(actor: Actor, job: EgressJob, text: str) -> JobNote:
         raise ValidationError({"text": "Write something first."})
     if len(text) > NOTE_LENGTH:
         raise ValidationError({"text": f"A note holds at most {NOTE_LENGTH} characters."})
-    return JobNote.objects.create(job=job, author_id=_user_id(actor), text=text)
+    return JobNote.objects.create(job=job, author_id=actor_id(actor), text=text)
 
 
 def set_triage(actor: Actor, job: EgressJob, state: str) -> EgressJob:
@@ -34,11 +34,7 @@ def set_triage(actor: Actor, job: EgressJob, state: str) -> EgressJob:
             raise ValidationError("This job needs no one: there is nothing to acknowledge.")
         opened = state == OPEN
         job.triage = "" if opened else state
-        job.triaged_by_id = None if opened else _user_id(actor)
+        job.triaged_by_id = None if opened else actor_id(actor)
         job.triaged_at = None if opened else timezone.now()
         job.save(update_fields=["triage", "triaged_by", "triaged_at"])
     return job
-
-
-def _user_id(actor: Actor) -> int | None:
-    return actor.pk if actor is not None and actor.is_authenticated else None

@@ -27,6 +27,18 @@ from egress_app.storage import destinations
 from egress_app.storage.providers import PROVIDERS, Provider, path_template_error
 
 Actor = AbstractBaseUser | AnonymousUser | None
+
+
+def signed_in(actor: Actor) -> AbstractBaseUser | None:
+    """The user behind an action; None for the system or an anonymous caller."""
+    return actor if actor is not None and actor.is_authenticated else None
+
+
+def actor_id(actor: Actor) -> int | None:
+    user = signed_in(actor)
+    return user.pk if user is not None else None
+
+
 Errors = dict[str, str]
 NAME_LENGTH = 100
 SHOWN_JOB_IDS = 5
@@ -63,7 +75,7 @@ def _audit(
     changed: Iterable[str] = (),
     outcome: str = "",
 ) -> AuditEntry:
-    user = actor if actor is not None and actor.is_authenticated else None
+    user = signed_in(actor)
     return AuditEntry.objects.create(
         actor_id=user.pk if user else None,
         actor_name=user.get_username() if user else "system",
