@@ -57,10 +57,9 @@ def _job(user: User, job_id: str) -> Subscription | None:
     job = fragments.jobs_for(user).filter(pk=int(job_id)).first()
     if job is None:
         return None
-    return Subscription((events.group(events.JOB, job.pk),), lambda: _live(job))
+    return Subscription((events.group(events.JOB, job.pk),), lambda: _live(user, job))
 
 
-def _live(job: EgressJob) -> str:
+def _live(user: User, job: EgressJob) -> str:
     """The job's live part as it is now (read again: it may have changed since the check)."""
-    fresh = EgressJob.objects.prefetch_related("destinations").filter(pk=job.pk).first()
-    return fragments.job_live(fresh or job)
+    return fragments.job_live(fragments.jobs_for(user).filter(pk=job.pk).first() or job)

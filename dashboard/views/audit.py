@@ -14,14 +14,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from dashboard.forms import AuditFilterForm
+from dashboard.fragments import PAGE_SIZE
 from egress_app.models import AuditEntry
 from egress_app.roles import MANAGE_USERS, perm
 
 # The log tells who did what to credentials and destinations: it belongs to the people who
 # manage the users themselves, the admins role. There is no separate "view audit" permission.
 can_review_audit = permission_required(perm(MANAGE_USERS), raise_exception=True)
-
-PAGE_SIZE = 50
 
 
 def _start_of(day: date) -> datetime:

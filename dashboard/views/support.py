@@ -15,12 +15,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from dashboard.forms import ActionErrorsMixin
+from dashboard.fragments import PAGE_SIZE
 from egress_app import actions, failures
 from egress_app.models import EgressJob
 from egress_app.roles import VIEW_ALL_JOBS, perm
 
 reviews_jobs = permission_required(perm(VIEW_ALL_JOBS), raise_exception=True)
-PAGE_SIZE = 50
 
 
 class NoteForm(ActionErrorsMixin, forms.Form):
