@@ -142,7 +142,8 @@ async def launch_rooms(request: HttpRequest) -> HttpResponse:
     try:
         rooms = await live_room_names(get_livekit_client())
     except LiveKitError as error:
-        return render(request, f"{PAGE}#livekit-error", {"error": error, "what": "rooms"})
+        context = {"error": error, "what": "the rooms", "retry": "reload the page to try again"}
+        return render(request, "dashboard/partials/livekit_error.html", context)
     context = {"rooms": rooms, "room": request.GET.get("room_name", "")}
     return render(request, f"{PAGE}#rooms", context)
 

@@ -164,4 +164,5 @@ def recipe_delete(request: HttpRequest, pk: int) -> HttpResponse:
         recipe_actions.delete_recipe(request.user, recipe)
         messages.success(request, f"Deleted the recipe {recipe.name}.")
         return redirect(LIST)
-    return render(request, "dashboard/recipe_delete.html", {"recipe": recipe})
+    context = {"target": recipe, "kind": "recipe", "cancel": LIST}
+    return render(request, "dashboard/recipe_delete.html", context)
