@@ -50,7 +50,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from pytest_django.fixtures import Settings
 
 from egress_app.management.commands.seed_demo import seed_demo_users
-from egress_app.sandbox.testing import RunningSandbox, serve
+from egress_app.sandbox.testing import STARTUP_TIMEOUT, RunningSandbox, serve
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -63,7 +63,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 HOST = "127.0.0.1"
-STARTUP_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import pytest
 from pytest_django.fixtures import Settings
 
 from egress_app.models import EgressJob, EgressStatus, LedgerEntry, LedgerOutcome
+from egress_app.webhooks import WebhookEndpoint
 from tests.live import KEY, SECRET, body_of, event, sign
 
 # The endpoint answers in a thread of its own: it needs committed rows to see (and leaves them).
@@ -83,14 +84,43 @@ def test_it_refuses_a_bad_signature_and_records_who_sent_it() -> None:
 
 def test_it_refuses_a_body_over_the_limit_without_reading_it(settings: Settings) -> None:
     settings.WEBHOOK_MAX_BYTES = 100
+    reads: list[int] = []
+    sent: list[Any] = []
+
+    async def receive() -> dict[str, Any]:  # the body LiveKit would stream
+        reads.append(1)
+        return {"type": "http.request", "body": b"x" * 1000, "more_body": False}
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    async def django(scope: Any, receive: Any, send: Any) -> None:
+        raise AssertionError("a webhook never reaches Django's middleware")
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/livekit/webhook",
+        "headers": [(b"content-length", b"1000"), (b"authorization", b"x")],
+        "client": (SENDER, 4321),
+    }
+    asyncio.run(WebhookEndpoint(django)(scope, receive, send))
+
+    assert reads == []  # refused on its declared length, before a byte was read
+    assert (sent[0]["status"], sent[1]["body"]) == (413, b"body larger than 100 bytes")
+    entry = LedgerEntry.objects.get()
+    assert (entry.outcome, entry.size, entry.remote_addr) == (LedgerOutcome.REFUSED, 1000, SENDER)
+    assert not EgressJob.objects.exists()
+
+
+def test_it_refuses_a_body_over_the_limit_through_the_asgi_application(settings: Settings) -> None:
+    settings.WEBHOOK_MAX_BYTES = 100
     body = body_of(event("egress_started__no_status"))
 
     response = post(body.encode(), {"Authorization": sign(body)})
 
     assert (response.status_code, response.text) == (413, "body larger than 100 bytes")
-    entry = LedgerEntry.objects.get()
-    assert (entry.outcome, entry.size) == (LedgerOutcome.REFUSED, len(body))
-    assert not EgressJob.objects.exists()
+    assert LedgerEntry.objects.get().outcome == LedgerOutcome.REFUSED
 
 
 def test_it_leaves_every_other_request_to_django() -> None:
