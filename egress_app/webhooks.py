@@ -10,7 +10,7 @@ between the event loop and a thread. It verifies the signature on the event loop
 event to the process's `Intake`, which writes the webhooks that arrive together in one
 transaction (`actions.receive_webhooks`) and answers each once its batch has committed. The
 Django view `receive` serves the same path one webhook at a time everywhere else (the test
-client, WSGI) through `answer()`.
+client, WSGI). Both check a webhook with `checked()`.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import asyncio
 import logging
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -61,18 +62,27 @@ def verified(body: bytes, authorization: str | None) -> WebhookEvent:
     )
 
 
-def answer(body: bytes, authorization: str | None, *, sender: str) -> tuple[int, str]:
-    """The answer to a webhook, as (HTTP status, plain text): 401 with the reason when it is
-    refused, 413 when it is too large, otherwise 200 once it is recorded and applied."""
-    if reason := too_large(len(body)):
-        refuse(reason, sender=sender, size=len(body))
-        return 413, reason
+@dataclass(frozen=True)
+class Refusal:
+    """Why a webhook is refused: its HTTP status, the reason (the answer's text) and its size."""
+
+    status: int
+    reason: str
+    size: int
+
+
+def checked(
+    body: bytes | None, authorization: str | None, *, declared: int
+) -> WebhookEvent | Refusal:
+    """The verified event, or why it is refused; nothing is recorded here. `body` is None when
+    it was not read: its declared length is over the limit."""
+    size = max(declared, len(body or b""))
+    if (reason := too_large(size)) or body is None:  # None: declared over the limit
+        return Refusal(413, reason or "", size)
     try:
-        event = verified(body, authorization)
+        return verified(body, authorization)
     except WebhookVerificationError as exc:
-        refuse(exc.reason, sender=sender, size=len(body))
-        return 401, exc.reason
-    return recorded(event, actions.receive_webhook(event, size=len(body)))
+        return Refusal(401, exc.reason, len(body))
 
 
 def recorded(event: WebhookEvent, new: bool) -> tuple[int, str]:
@@ -97,11 +107,13 @@ def _declared_size(value: str | None) -> int:
 def receive(request: HttpRequest) -> HttpResponse:
     sender = request.META.get("REMOTE_ADDR") or ""
     declared = _declared_size(request.META.get("CONTENT_LENGTH"))
-    if reason := too_large(declared):  # refused before reading it
-        refuse(reason, sender=sender, size=declared)
-        status, text = 413, reason
+    body = None if too_large(declared) else request.body  # refused before reading it
+    outcome = checked(body, request.headers.get("Authorization"), declared=declared)
+    if isinstance(outcome, Refusal):
+        refuse(outcome.reason, sender=sender, size=outcome.size)
+        status, text = outcome.status, outcome.reason
     else:
-        status, text = answer(request.body, request.headers.get("Authorization"), sender=sender)
+        status, text = recorded(outcome, actions.receive_webhook(outcome, size=len(body or b"")))
     return HttpResponse(text, status=status, content_type=TEXT)
 
 
@@ -136,23 +148,17 @@ class WebhookEndpoint:
         headers = {name.decode("latin-1").lower(): value for name, value in scope["headers"]}
         sender = (scope.get("client") or ("",))[0] or ""
         declared = _declared_size(headers.get("content-length", b"").decode("latin-1"))
-        body = b"" if too_large(declared) else await _read(receive)
-        if reason := too_large(max(declared, len(body))):
-            size = max(declared, len(body))
-            refusal = partial(refuse, reason, sender=sender, size=size)
-            await sync_to_async(_as_a_request)(refusal)
-            await _respond(send, 413, reason)
-            return
+        body = None if too_large(declared) else await _read(receive)
         authorization = headers.get("authorization", b"").decode("latin-1") or None
-        try:  # pure computation, a fraction of a millisecond: no thread needed
-            event = verified(body, authorization)
-        except WebhookVerificationError as exc:
-            refusal = partial(refuse, exc.reason, sender=sender, size=len(body))
+        # Pure computation, a fraction of a millisecond: no thread needed.
+        outcome = checked(body, authorization, declared=declared)
+        if isinstance(outcome, Refusal):
+            refusal = partial(refuse, outcome.reason, sender=sender, size=outcome.size)
             await sync_to_async(_as_a_request)(refusal)
-            await _respond(send, 401, exc.reason)
+            await _respond(send, outcome.status, outcome.reason)
             return
-        new = await _intake().record(event, len(body))
-        await _respond(send, *recorded(event, new))
+        new = await _intake().record(outcome, len(body or b""))
+        await _respond(send, *recorded(outcome, new))
 
 
 Received = tuple[WebhookEvent, int]  # a verified webhook and its body's size
