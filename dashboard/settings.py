@@ -77,6 +77,10 @@ LIVEKIT_EGRESS_API = env_str("LIVEKIT_EGRESS_API", "v1")
 # Where the sandbox sends its signed webhooks (a real LiveKit is configured on its own side).
 SANDBOX_WEBHOOK_URL = env_str("SANDBOX_WEBHOOK_URL", f"{SITE_ROOT}/livekit/webhook")
 
+# `GET /metrics` answers Prometheus sending `Authorization: Bearer <METRICS_TOKEN>` (unset: only
+# signed-in support and admins may read it). Several processes: see PROMETHEUS_MULTIPROC_DIR.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+
 # --- Stored credentials ------------------------------------------------------------------------
 # Fernet keys (comma-separated, newest first) that encrypt storage credentials and stream keys.
 # The newest encrypts; every key decrypts, so a key can be rotated (`manage.py rotate_secrets`).

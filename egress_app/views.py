@@ -1,8 +1,10 @@
-"""Machine endpoints: the health check (the webhook receiver lives in webhooks.py)."""
+"""Machine endpoints: the health check and the metrics (the webhook receiver lives in
+webhooks.py)."""
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -12,12 +14,15 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from egress_app.livekit import LiveKitError, get_livekit_client
+from egress_app.metrics import exposition
+from egress_app.roles import VIEW_ALL_JOBS, perm
 
 Check = dict[str, Any]
 
@@ -97,3 +102,27 @@ async def _check_channel_layer() -> None:
 
 async def _check_livekit() -> None:
     await get_livekit_client().list_rooms()
+
+
+@login_not_required  # Prometheus cannot sign in: it sends METRICS_TOKEN instead
+@never_cache
+@require_GET
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus' scrape: for the METRICS_TOKEN bearer token, or a signed-in user who may
+    review every job (support, admins); 401 for anyone else, 403 signed in without that."""
+    if not _has_metrics_token(request):
+        if not request.user.is_authenticated:
+            headers = {"WWW-Authenticate": 'Bearer realm="metrics"'}
+            return HttpResponse("unauthorized", status=401, headers=headers)
+        if not request.user.has_perm(perm(VIEW_ALL_JOBS)):
+            raise PermissionDenied
+    body, content_type = exposition(request.headers.get("Accept", ""))
+    return HttpResponse(body, content_type=content_type)
+
+
+def _has_metrics_token(request: HttpRequest) -> bool:
+    expected = settings.METRICS_TOKEN
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if not expected or scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(token.strip().encode(), expected.encode())

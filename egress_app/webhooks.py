@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from livekit.protocol.webhook import WebhookEvent
 
-from egress_app import actions
+from egress_app import actions, metrics
 from egress_app.livekit import WebhookVerificationError, verify_webhook
 
 logger = logging.getLogger(__name__)
@@ -105,6 +106,7 @@ def _declared_size(value: str | None) -> int:
 @login_not_required
 @require_POST
 def receive(request: HttpRequest) -> HttpResponse:
+    started = time.perf_counter()
     sender = request.META.get("REMOTE_ADDR") or ""
     declared = _declared_size(request.META.get("CONTENT_LENGTH"))
     body = None if too_large(declared) else request.body  # refused before reading it
@@ -114,6 +116,7 @@ def receive(request: HttpRequest) -> HttpResponse:
         status, text = outcome.status, outcome.reason
     else:
         status, text = recorded(outcome, actions.receive_webhook(outcome, size=len(body or b"")))
+    metrics.webhook_answered(status, text, started)
     return HttpResponse(text, status=status, content_type=TEXT)
 
 
@@ -145,6 +148,7 @@ class WebhookEndpoint:
         if not webhook:
             await self.app(scope, receive, send)
             return
+        started = time.perf_counter()
         headers = {name.decode("latin-1").lower(): value for name, value in scope["headers"]}
         sender = (scope.get("client") or ("",))[0] or ""
         declared = _declared_size(headers.get("content-length", b"").decode("latin-1"))
@@ -155,10 +159,14 @@ class WebhookEndpoint:
         if isinstance(outcome, Refusal):
             refusal = partial(refuse, outcome.reason, sender=sender, size=outcome.size)
             await sync_to_async(_as_a_request)(refusal)
-            await _respond(send, outcome.status, outcome.reason)
+            await _respond(send, outcome.status, outcome.reason, started)
             return
-        new = await _intake().record(outcome, len(body or b""))
-        await _respond(send, *recorded(outcome, new))
+        try:
+            new = await _intake().record(outcome, len(body or b""))
+        except Exception:  # the server answers 500
+            metrics.webhook_answered(500, "", started)
+            raise
+        await _respond(send, *recorded(outcome, new), started)
 
 
 Received = tuple[WebhookEvent, int]  # a verified webhook and its body's size
@@ -226,7 +234,8 @@ async def _read(receive: Receive) -> bytes:
             return b"".join(chunks)
 
 
-async def _respond(send: Send, status: int, text: str) -> None:
+async def _respond(send: Send, status: int, text: str, started: float) -> None:
+    metrics.webhook_answered(status, text, started)
     body = text.encode()
     headers = [(b"content-type", TEXT.encode()), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})

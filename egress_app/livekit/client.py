@@ -9,6 +9,7 @@ import os
 import socket
 import ssl
 import threading
+import time
 import tomllib
 import weakref
 from collections.abc import AsyncGenerator, Sequence
@@ -23,6 +24,7 @@ from google.protobuf import json_format
 from google.protobuf.message import DecodeError, Message
 from livekit.protocol import egress, models, room
 
+from egress_app import metrics
 from egress_app.livekit.errors import (
     LiveKitError,
     LiveKitTimeout,
@@ -233,6 +235,24 @@ class LiveKitClient:
         grant: dict[str, object],
         *,
         start: bool = False,
+    ) -> Response:
+        started = time.perf_counter()
+        try:
+            answer = await self._exchange(service, method, request, response, grant, start)
+        except LiveKitError as error:
+            metrics.livekit_called(method, error.code, started)
+            raise
+        metrics.livekit_called(method, "ok", started)
+        return answer
+
+    async def _exchange(
+        self,
+        service: str,
+        method: str,
+        request: Message,
+        response: type[Response],
+        grant: dict[str, object],
+        start: bool,
     ) -> Response:
         timeout = self.start_timeout if start else self.timeout
         try:

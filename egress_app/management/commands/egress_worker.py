@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections
 
+from egress_app import metrics
 from egress_app.actions.reconcile import reconcile
 
 logger = logging.getLogger("egress_app.worker")
@@ -34,7 +35,9 @@ class Command(BaseCommand):
                 run = reconcile()
             except Exception:  # one bad run (a database blip) must not end the worker
                 logger.exception("Reconciler run failed")
+                metrics.reconciler_ran(None)
             else:
+                metrics.reconciler_ran(run)
                 for error in run.errors:
                     logger.warning("Reconciler could not read LiveKit: %s", error)
                 if once or run.applied or run.flagged or run.adopted or run.settled:

@@ -1,0 +1,191 @@
+"""What `GET /metrics` tells Prometheus: every metric the dashboard exposes, defined here.
+
+Callers record with one call (`webhook_answered`, `livekit_called`, `reconciler_ran`); the job
+counts are read from the database at scrape time (`JobsCollector`, one GROUP BY per family).
+
+The web server and `manage.py egress_worker` are separate processes, each with its own counters.
+With `PROMETHEUS_MULTIPROC_DIR` set (before Python starts: prometheus_client reads it on import)
+every process writes its values to files there and a scrape adds them all up; the directory is
+shared by all of them and emptied at each deploy, before any starts. Without it a scrape shows
+the answering process's own values only (enough for one process, and in development).
+
+No label ever holds a secret or free text: only RPC names, Twirp codes, HTTP statuses, job
+statuses, kinds and cause keys.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable, Iterator
+from typing import Protocol
+
+from django.db.models import Count
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import choose_encoder
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector, CollectorRegistry
+
+from egress_app.livekit.errors import TWIRP_STATUS
+
+PREFIX = "egress_dashboard"
+MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
+
+# --- webhooks ------------------------------------------------------------------------------------
+WEBHOOKS = Counter(
+    f"{PREFIX}_webhooks",
+    "LiveKit webhooks answered, by outcome (recorded, duplicate, refused, failed) and HTTP status.",
+    ["outcome", "status"],
+)
+WEBHOOK_SECONDS = Histogram(
+    f"{PREFIX}_webhook_duration_seconds",
+    "Seconds from a LiveKit webhook's arrival to its answer.",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, float("inf")),
+)
+DUPLICATE = "duplicate"  # the answer's text to a webhook already recorded (webhooks.recorded)
+
+
+def webhook_answered(status: int, text: str, started: float) -> None:
+    """Count an answer to a webhook (`started`: its `time.perf_counter()` on arrival)."""
+    if status == 200:
+        outcome = DUPLICATE if text == DUPLICATE else "recorded"
+    else:
+        outcome = "refused" if status < 500 else "failed"
+    WEBHOOKS.labels(outcome, str(status)).inc()
+    WEBHOOK_SECONDS.observe(time.perf_counter() - started)
+
+
+# --- LiveKit API ---------------------------------------------------------------------------------
+LIVEKIT_CALLS = Counter(
+    f"{PREFIX}_livekit_calls",
+    "Twirp calls to LiveKit, by RPC and result (ok, or the Twirp error code).",
+    ["method", "result"],
+)
+LIVEKIT_SECONDS = Histogram(
+    f"{PREFIX}_livekit_call_duration_seconds",
+    "Seconds a Twirp call to LiveKit took, answered or not (Start calls may take over a minute).",
+    ["method"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 75, float("inf")),
+)
+
+
+def livekit_called(method: str, result: str, started: float) -> None:
+    """Count a Twirp call: `result` is "ok" or the error's Twirp code."""
+    # A proxy could answer Twirp-shaped JSON with any code: keep the label's values bounded.
+    if result != "ok" and result not in TWIRP_STATUS:
+        result = "unknown"
+    LIVEKIT_CALLS.labels(method, result).inc()
+    LIVEKIT_SECONDS.labels(method).observe(time.perf_counter() - started)
+
+
+# --- the reconciler ------------------------------------------------------------------------------
+RECONCILER_RUNS = Counter(
+    f"{PREFIX}_reconciler_runs",
+    "Reconciler runs, by result: ok, or error (LiveKit could not be read, or the run failed).",
+    ["result"],
+)
+RECONCILER_LAST_RUN = Gauge(
+    f"{PREFIX}_reconciler_last_run_timestamp_seconds",
+    "When the last reconciler run ended (Unix time), whatever its result.",
+    multiprocess_mode="max",
+)
+RECONCILER_DID = {
+    what: Counter(f"{PREFIX}_reconciler_{what}", f"{text}, over all reconciler runs.")
+    for what, text in {
+        "claimed_jobs": "Unfinished jobs claimed for a check",
+        "applied_jobs": "Jobs brought up to date from LiveKit",
+        "flagged_jobs": "Jobs newly flagged for a person (stuck or lost)",
+        "adopted_jobs": "Egress started elsewhere, adopted as external jobs",
+        "settled_webhooks": "Webhooks that waited for their launch, settled",
+    }.items()
+}
+
+
+class RunSummary(Protocol):
+    """What a reconciler run did (egress_app.actions.reconcile.Run)."""
+
+    claimed: int
+    applied: int
+    flagged: int
+    adopted: int
+    settled: int
+    errors: list[str]
+
+
+def reconciler_ran(run: RunSummary | None) -> None:
+    """Count a reconciler run; None when it raised."""
+    RECONCILER_RUNS.labels("error" if run is None or run.errors else "ok").inc()
+    RECONCILER_LAST_RUN.set_to_current_time()
+    if run is None:
+        return
+    done = (run.claimed, run.applied, run.flagged, run.adopted, run.settled)
+    for counter, count in zip(RECONCILER_DID.values(), done, strict=True):
+        counter.inc(count)
+
+
+# --- jobs, read at scrape time -------------------------------------------------------------------
+class JobsCollector:
+    """Jobs by LiveKit status, launch state and kind, and open jobs needing a person by cause."""
+
+    def collect(self) -> Iterable[Metric]:
+        yield self._jobs()
+        yield self._needing_a_person()
+
+    def describe(self) -> Iterable[Metric]:
+        return []  # registering must not query the database
+
+    def _jobs(self) -> Metric:
+        # Here, not on top: models need Django set up, and import the LiveKit client (which
+        # imports this module).
+        from egress_app.models import EgressJob
+
+        family = GaugeMetricFamily(
+            f"{PREFIX}_jobs",
+            "Jobs by LiveKit status (blank until LiveKit answers), launch state and kind.",
+            labels=["status", "launch_state", "kind"],
+        )
+        rows = EgressJob.objects.order_by().values("status", "launch_state", "kind")
+        for row in rows.annotate(count=Count("pk")):
+            family.add_metric([row["status"], row["launch_state"], row["kind"]], row["count"])
+        return family
+
+    def _needing_a_person(self) -> Metric:
+        from egress_app import failures
+
+        family = GaugeMetricFamily(
+            f"{PREFIX}_jobs_needing_a_person",
+            "Jobs that need a person and are not resolved, by cause (unknown: not catalogued).",
+            labels=["cause"],
+        )
+        counts = dict.fromkeys((cause.key for cause in failures.CAUSES), 0)
+        rows = failures.needing_a_person("open").order_by().values("cause")
+        for row in rows.annotate(count=Count("pk")):
+            # "unknown:<LiveKit's message>" would make a label of free text: one "unknown".
+            counts[failures.described(row["cause"])[0].key] += row["count"]
+        for key, count in counts.items():
+            family.add_metric([key], count)
+        return family
+
+
+# --- the scrape ----------------------------------------------------------------------------------
+class _Scrape:
+    def __init__(self, *sources: Collector) -> None:
+        self.sources = sources
+
+    def collect(self) -> Iterator[Metric]:
+        for source in self.sources:
+            yield from source.collect()
+
+
+def exposition(accept: str = "") -> tuple[bytes, str]:
+    """Every metric and its content type, in the format `accept` (an Accept header) asks for
+    (Prometheus' text format by default): all processes' values (multiprocess mode) or this
+    process's own, and the job counts from the database."""
+    if path := os.environ.get(MULTIPROC_DIR):
+        processes: Collector = CollectorRegistry()
+        MultiProcessCollector(processes, path=path)
+    else:
+        processes = REGISTRY  # also the process's CPU, memory and garbage collector
+    encode, content_type = choose_encoder(accept)
+    return encode(_Scrape(processes, JobsCollector())), content_type
