@@ -71,6 +71,9 @@ WEBHOOK_MAX_BYTES = env_int("WEBHOOK_MAX_BYTES", 1_048_576)
 EGRESS_WORKER_INTERVAL = env_float("EGRESS_WORKER_INTERVAL", 5.0)
 EGRESS_STUCK_STARTING_AFTER = env_float("EGRESS_STUCK_STARTING_AFTER", 120.0)
 EGRESS_WORKER_BATCH = env_int("EGRESS_WORKER_BATCH", 200)
+# How many egress may run at once on the LiveKit plan (LiveKit Cloud's free plan: 2); the
+# Reports page shows the active ones against it. 0: no limit shown.
+EGRESS_CONCURRENCY_LIMIT = env_int("EGRESS_CONCURRENCY_LIMIT", 0)
 # The Egress API the launch form uses by default: "v1" (per-type Start RPCs, every LiveKit) or "v2"
 # (the unified StartEgress, LiveKit >= 1.13.2). Producers can still pick either per launch.
 LIVEKIT_EGRESS_API = env_str("LIVEKIT_EGRESS_API", "v1")

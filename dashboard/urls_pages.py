@@ -43,6 +43,8 @@ urlpatterns = [
     ),
     # Audit log
     path("audit/", views.audit, name="dashboard-audit"),
+    # Reports
+    path("reports/", views.reports, name="dashboard-reports"),
     # Launching egress, its jobs and saved recipes
     path("", include("dashboard.urls_launch")),
     path("", include("dashboard.urls_jobs")),

@@ -11,6 +11,7 @@ from dashboard.views.destinations import (
     destination_list,
 )
 from dashboard.views.home import home, home_live
+from dashboard.views.reports import reports
 from dashboard.views.storage import (
     storage_create,
     storage_default,
@@ -31,6 +32,7 @@ __all__ = [
     "destination_list",
     "home",
     "home_live",
+    "reports",
     "storage_create",
     "storage_default",
     "storage_delete",
