@@ -146,6 +146,8 @@ class LaunchForm(forms.Form):
     """Everything a launch can say. Renders only; `add_config_errors` shows the rules' verdict."""
 
     launch_token = forms.CharField(widget=forms.HiddenInput, required=False)
+    # The job the form was opened to clone (`?clone=`): the new job is linked to it as a retry.
+    retry_of = forms.CharField(widget=forms.HiddenInput, required=False)
     api = _choice("API", API_CHOICES, "v2 needs LiveKit ≥ 1.13.2.")
     kind = forms.ChoiceField(
         label="What to record", required=True, choices=KIND_CHOICES, widget=forms.RadioSelect

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from dashboard.views import jobs, support
+from dashboard.views import jobs, retry, support
 
 urlpatterns: list[URLPattern] = [
     path("jobs/", jobs.job_list, name="dashboard-job-list"),
@@ -14,6 +14,7 @@ urlpatterns: list[URLPattern] = [
     path("jobs/<int:pk>/notes/", support.job_note, name="dashboard-job-note"),
     path("jobs/<int:pk>/triage/", support.job_triage, name="dashboard-job-triage"),
     path("failures/", support.failure_inbox, name="dashboard-failures"),
+    path("jobs/<int:pk>/retry/", retry.job_retry, name="dashboard-job-retry"),
     path("jobs/<int:pk>/stop/", jobs.job_stop, name="dashboard-job-stop"),
     path("jobs/<int:pk>/layout/", jobs.job_layout, name="dashboard-job-layout"),
     path("jobs/<int:pk>/streams/add/", jobs.job_streams_add, name="dashboard-job-streams-add"),

@@ -303,6 +303,10 @@ class EgressJob(SecretsMixin):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     triaged_at = models.DateTimeField(null=True, blank=True)
+    # The job this one re-launched (Retry, or Clone and edit); its retries are `job.retries`.
+    retry_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"
+    )
 
     class Meta:
         required_db_features = NEEDS_JSON
@@ -357,6 +361,13 @@ class EgressJob(SecretsMixin):
     @property
     def can_update_stream(self) -> bool:
         return self.is_updatable and _has_stream_output(self.config, self.info)
+
+    @property
+    def can_retry(self) -> bool:
+        """Finished (no egress running, no Start waiting) and launched from the dashboard: an
+        external job has no configuration of ours to launch again."""
+        finished = not self.is_active and self.launch_state != LaunchState.LAUNCHING
+        return finished and not self.external and bool(self.config)
 
     def stream_outputs(self) -> list[tuple[str, str]]:
         """The stream outputs now attached: (`destination:<id>` / `adhoc:<n>`, what to show)."""

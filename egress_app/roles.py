@@ -6,7 +6,12 @@ permissions, never group names, so a superuser passes every check and a new role
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
+from typing import TYPE_CHECKING
+
+from django.contrib.auth.models import AbstractBaseUser, AbstractUser, AnonymousUser, Group
+
+if TYPE_CHECKING:  # the models import this module
+    from egress_app.models import EgressJob
 
 APP_LABEL = "egress_app"
 
@@ -72,3 +77,12 @@ def user_role(user: AnyUser) -> str | None:
         return None
     names = set(Group.objects.filter(user__pk=user.pk).values_list("name", flat=True))
     return role_for_groups(names, superuser=getattr(user, "is_superuser", False))
+
+
+def may_retry(user: AbstractUser | AnonymousUser, job: EgressJob) -> bool:
+    """Whether `user` may start `job` again (Retry): reviewers (support, admins) any job,
+    producers only the jobs they started."""
+    if user.has_perm(perm(VIEW_ALL_JOBS)):
+        return True
+    owner = job.started_by_id is not None and job.started_by_id == user.pk
+    return owner and user.has_perm(perm(LAUNCH_EGRESS))

@@ -120,6 +120,9 @@ def detail_page(
     context = fragments.live_context(job) | {"configuration": configuration(job)}
     context |= _controls(job, **{k: v for k, v in extra.items() if isinstance(v, forms.Form)})
     context |= {k: v for k, v in extra.items() if not isinstance(v, forms.Form)}
+    from dashboard.views.retry import retry_context  # it imports this module's helpers
+
+    context |= retry_context(request.user, job)
     if request.user.has_perm(perm(VIEW_ALL_JOBS)):  # support's notes and triage
         context.setdefault("note_form", NoteForm())
         context["notes"] = job.notes.select_related("author")

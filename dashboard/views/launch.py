@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from dashboard import fragments
 from dashboard.launch_forms import (
     PICKS,
     LaunchForm,
@@ -96,6 +97,7 @@ def launch(request: HtmxHttpRequest) -> HttpResponse:
             config_from_data(request.POST),
             launch_token=request.POST.get("launch_token", ""),
             adhoc_urls=adhoc_urls(request.POST),
+            retry_of=_cloned(request),
         )
     except ValidationError as error:
         form.add_config_errors(_error_messages(error))
@@ -119,7 +121,7 @@ def _to_job(request: HtmxHttpRequest, job: EgressJob) -> HttpResponse:
 def _prefill(request: HttpRequest) -> dict[str, Any]:
     """Initial values from `?clone=<job>` or `?recipe=<recipe>`; none otherwise."""
     if clone := request.GET.get("clone", ""):
-        return initial_from_config(_job_config(request, clone))
+        return initial_from_config(_job_config(request, clone)) | {"retry_of": clone}
     if recipe := request.GET.get("recipe", ""):
         return initial_from_config(recipe_prefill(recipe))
     return {}
@@ -128,6 +130,12 @@ def _prefill(request: HttpRequest) -> dict[str, Any]:
 def _job_config(request: HttpRequest, pk: str) -> LaunchConfig:
     # The jobs pages' own rule for which jobs this user may see.
     return dict(get_job_for_user(request, pk if pk.isdigit() else 0).config)
+
+
+def _cloned(request: HttpRequest) -> EgressJob | None:
+    """The job the form was opened to clone (its hidden field), if this user still sees it."""
+    pk = request.POST.get("retry_of", "")
+    return fragments.jobs_for(request.user).filter(pk=pk).first() if pk.isdigit() else None
 
 
 def recipe_prefill(pk: str) -> LaunchConfig:

@@ -1,9 +1,9 @@
 """The named state changes of the domain: every change to a profile, destination or job.
 
 `vault` holds storage profiles, stream destinations and their keys; `egress` holds egress jobs
-(start, stop, layout and stream updates); `ledger` records what LiveKit tells us (webhooks,
-the reconciler's observations) and folds it into jobs. Callers use this
-package: `from egress_app import actions; actions.start_egress(...)`.
+(start, stop, layout and stream updates); `retry` starts a finished job again; `ledger`
+records what LiveKit tells us (webhooks, the reconciler's observations) and folds it into
+jobs. Callers use this package: `from egress_app import actions; actions.start_egress(...)`.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from egress_app.actions.recipes import (
     save_recipe,
     start_recipe,
 )
+from egress_app.actions.retry import retry_egress
 from egress_app.actions.support import add_note, set_triage
 from egress_app.actions.vault import (
     DESTINATION_SECRETS,
@@ -75,6 +76,7 @@ __all__ = [
     "record_refused",
     "record_storage_test",
     "remove_stream_output",
+    "retry_egress",
     "rotate_all_secrets",
     "save_recipe",
     "set_triage",

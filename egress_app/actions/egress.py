@@ -248,7 +248,9 @@ def _prepare(config: LaunchConfig, adhoc_urls: Sequence[str]) -> _Launch:
     return _Launch(clean, profile, destinations, adhoc, call)
 
 
-def _create_job(actor: Actor, token: uuid.UUID, launch: _Launch) -> tuple[EgressJob, bool]:
+def _create_job(
+    actor: Actor, token: uuid.UUID, launch: _Launch, retry_of: EgressJob | None = None
+) -> tuple[EgressJob, bool]:
     kept = launch.kept
     adhoc = [redact_stream_url(url) for url in launch.adhoc_urls]
     with transaction.atomic():
@@ -264,6 +266,7 @@ def _create_job(actor: Actor, token: uuid.UUID, launch: _Launch) -> tuple[Egress
                 "storage_profile": launch.profile,
                 "adhoc_outputs": adhoc,
                 "encrypted_secrets": encrypt_json(kept) if kept else "",
+                "retry_of": retry_of,
             },
         )
         if created:
@@ -278,8 +281,10 @@ def start_egress(
     *,
     launch_token: str | uuid.UUID,
     adhoc_urls: Sequence[str] = (),
+    retry_of: EgressJob | None = None,
 ) -> EgressJob:
-    """Start the egress `config` describes, once per `launch_token`.
+    """Start the egress `config` describes, once per `launch_token`; the new job records
+    `retry_of`, the job it launches again (Retry, Clone and edit).
 
     A token seen before returns its job as it stands, without calling LiveKit again. An invalid
     config raises ValidationError and writes nothing. LiveKit refusing the start, or never
@@ -290,7 +295,7 @@ def start_egress(
     if existing is not None:
         return existing
     launch = _prepare(config, adhoc_urls)
-    job, created = _create_job(actor, token, launch)
+    job, created = _create_job(actor, token, launch, retry_of)
     if not created:
         return job
     return _launch(job, launch)

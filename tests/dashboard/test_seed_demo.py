@@ -5,6 +5,9 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 
+from egress_app.launch.config import validate_launch_config
+from egress_app.management.commands.seed_demo import DEMO_JOBS
+from egress_app.models import EgressJob
 from egress_app.roles import user_role
 
 pytestmark = pytest.mark.django_db
@@ -67,3 +70,16 @@ def test_it_refuses_to_run_with_debug_off(settings):
     settings.DEBUG = False
     with pytest.raises(CommandError):
         call_command("seed_demo")
+
+
+def test_it_adds_a_little_job_history_once(development):
+    call_command("seed_demo")
+    call_command("seed_demo")
+
+    jobs = EgressJob.objects.order_by("started_at")
+    assert [job.egress_id for job in jobs] == [demo.egress_id for demo in DEMO_JOBS]
+    assert {job.started_by.username for job in jobs} == {"producer"}
+    assert [job.cause for job in jobs] == ["", "start_signal", "room_connection"]
+    assert all(job.can_retry for job in jobs)
+    for job in jobs:
+        assert validate_launch_config(job.config) == {}, job.egress_id

@@ -1,8 +1,10 @@
-"""Create the demo users (development only): `python manage.py seed_demo`."""
+"""Create the demo users and a little job history (development only): `python manage.py
+seed_demo`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -10,7 +12,10 @@ from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 
+from egress_app.launch.config import normalize_launch_config
+from egress_app.models import EgressJob, EgressStatus
 from egress_app.roles import ADMINS, PRODUCERS, SUPPORT
 
 
@@ -48,8 +53,97 @@ def _seed(demo: DemoUser) -> User:
     return user
 
 
+@dataclass(frozen=True)
+class DemoJob:
+    """A finished job of the demo history: LiveKit's words as it reports them."""
+
+    egress_id: str
+    config: dict[str, Any]
+    status: EgressStatus
+    hours_ago: int
+    error: str = ""
+    error_code: int | None = None
+    details: str = ""
+
+
+def _recording(room: str) -> dict[str, Any]:
+    return {
+        "kind": "room_composite",
+        "room_name": room,
+        "outputs": {"file": {"filepath": "demo/{room_name}-{time}.mp4"}},
+        "server_storage": True,
+    }
+
+
+# Ids of LiveKit's shape that no egress of LiveKit's will ever have (they spell "demo").
+DEMO_JOBS = (
+    DemoJob("EG_demoComplete01", _recording("town-hall"), EgressStatus.COMPLETE, 26),
+    DemoJob(
+        "EG_demoStartSignal",
+        {
+            "kind": "web",
+            "web": {"url": "https://example.com/show", "await_start_signal": True},
+            "outputs": {"file": {}},
+            "server_storage": True,
+        },
+        EgressStatus.ABORTED,
+        5,
+        error="Start signal not received",
+        error_code=412,
+    ),
+    DemoJob(
+        "EG_demoRoomLost01",
+        _recording("podcast"),
+        EgressStatus.FAILED,
+        2,
+        error="recording ended early: connection to room failed",
+        error_code=503,
+        details="End reason: Failure",
+    ),
+)
+
+
+def seed_demo_jobs(owner: User) -> list[EgressJob]:
+    """Create or reset the demo history, started by `owner`: one recording that completed and
+    two that failed in ways the failure inbox knows. No LiveKit is asked: these are records."""
+    with transaction.atomic():
+        return [_seed_job(demo, owner) for demo in DEMO_JOBS]
+
+
+def _seed_job(demo: DemoJob, owner: User) -> EgressJob:
+    started = timezone.now() - timedelta(hours=demo.hours_ago)
+    ended = started + timedelta(minutes=47 if demo.status == EgressStatus.COMPLETE else 1)
+    config = normalize_launch_config(demo.config)
+    results: dict[str, Any] = {}
+    if demo.status == EgressStatus.COMPLETE:
+        name = f"demo/{config['room_name']}-{started:%Y-%m-%dT%H%M%S}.mp4"
+        file = {"filename": name, "location": f"/recordings/{name}", "size": 183_500_800}
+        results = {"files": [file | {"duration": 2820.0}]}
+    job, _ = EgressJob.objects.update_or_create(
+        egress_id=demo.egress_id,
+        defaults={
+            "kind": config["kind"],
+            "room_name": config["room_name"],
+            "status": demo.status,
+            "started_by": owner,
+            "config": config,
+            "started_at": started,
+            "ended_at": ended,
+            "updated_at": ended,
+            "error": demo.error,
+            "error_code": demo.error_code,
+            "details": demo.details,
+            "results": results,
+        },
+    )
+    return job
+
+
 class Command(BaseCommand):
-    help = "Create the demo users producer, admin and support with known passwords (dev only)."
+    help = (
+        "Create the demo users producer, admin and support with known passwords, and a little "
+        "job history (dev only)."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if settings.ENVIRONMENT == "production" or not settings.DEBUG:
@@ -57,8 +151,9 @@ class Command(BaseCommand):
                 "seed_demo creates users with publicly known passwords, so it only runs in "
                 "development (DEBUG on and ENVIRONMENT not 'production')."
             )
-        seed_demo_users()
-        self.stdout.write(self.style.SUCCESS("Demo users are ready."))
+        users = seed_demo_users()
+        seed_demo_jobs(next(user for user in users if user.username == "producer"))
+        self.stdout.write(self.style.SUCCESS("Demo users and job history are ready."))
         self.stdout.write(f"Log in at {settings.SITE_ROOT}{reverse('login')}\n")
         self.stdout.write(_table(DEMO_USERS))
 

@@ -1,0 +1,93 @@
+"""Retry: launch a finished job again, with the same configuration.
+
+The configuration is the job's as it was launched. The storage profile and stream destinations
+it names are read again (their current secrets: a key fixed since counts); the ad-hoc stream URLs
+and a track's WebSocket address, which the dashboard keeps only encrypted on the job, are the
+job's own. Who may retry which job is `egress_app.roles.may_retry`, checked by the views.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from typing import Any
+
+from django.core.exceptions import ValidationError
+
+from egress_app.actions.egress import WEBSOCKET_REF, start_egress
+from egress_app.actions.vault import Actor
+from egress_app.crypto import SecretKeyError
+from egress_app.models import EgressJob, LaunchState
+
+EXTERNAL = (
+    "This job was started outside the dashboard (auto egress, the CLI or another app): the "
+    "dashboard has no configuration to start it again with."
+)
+LAUNCHING = "This job is still waiting for LiveKit's answer to its start: it cannot be retried yet."
+NOT_KEPT = (
+    "A stream URL or WebSocket address this job started with is no longer kept (it was removed "
+    "while the job ran): use Clone and edit, and type it again."
+)
+UNREADABLE = (
+    "The dashboard can no longer read this job's stream URLs (its encryption key is gone): use "
+    "Clone and edit, and type them again."
+)
+
+
+def retry_egress(actor: Actor, job: EgressJob, *, launch_token: str | uuid.UUID) -> EgressJob:
+    """Start `job` again as a new job linked to it (`retry_of`), once per `launch_token`.
+
+    A token seen before returns its job as it stands (see `start_egress`). ValidationError in
+    plain words, nothing written, when the job is running or still launching, was started
+    outside the dashboard, or its configuration no longer holds (a profile or destination
+    deleted since, say); LaunchError, the new job keeping LiveKit's refusal, when LiveKit
+    refuses.
+    """
+    if (existing := _launched_with(launch_token)) is not None:
+        return existing
+    job = EgressJob.objects.get(pk=job.pk)
+    _require_finished(job)
+    config, adhoc_urls = _as_launched(job)
+    return start_egress(
+        actor, config, launch_token=launch_token, adhoc_urls=adhoc_urls, retry_of=job
+    )
+
+
+def _launched_with(token: str | uuid.UUID) -> EgressJob | None:
+    try:
+        value = token if isinstance(token, uuid.UUID) else uuid.UUID(str(token))
+    except ValueError:
+        return None  # start_egress names the problem
+    return EgressJob.objects.filter(launch_token=value).first()
+
+
+def _require_finished(job: EgressJob) -> None:
+    if job.external or not job.config:
+        raise ValidationError(EXTERNAL)
+    if job.is_active:
+        raise ValidationError(
+            f"This job is still running ({job.status_label.lower()}): stop it, or wait for it "
+            "to end, before retrying it."
+        )
+    if job.launch_state == LaunchState.LAUNCHING:
+        raise ValidationError(LAUNCHING)
+
+
+def _as_launched(job: EgressJob) -> tuple[dict[str, Any], list[str]]:
+    """The job's configuration with its kept secrets put back, and its ad-hoc stream URLs: the
+    ones it was launched with (`adhoc:<n>` in launch order), not those added while it ran."""
+    try:
+        kept = job.secrets()
+    except SecretKeyError:
+        raise ValidationError(UNREADABLE) from None
+    config = copy.deepcopy(job.config)
+    stream = (config.get("outputs") or {}).get("stream") or {}
+    adhoc_urls = [kept.get(f"adhoc:{n}", "") for n in range(len(stream.get("adhoc") or []))]
+    needed = list(adhoc_urls)
+    track = config.get("track") or {}
+    if track.get("websocket_url"):  # kept redacted in the configuration, whole in the secrets
+        track["websocket_url"] = kept.get(WEBSOCKET_REF, "")
+        needed.append(track["websocket_url"])
+    if not all(needed):
+        raise ValidationError(NOT_KEPT)
+    return config, adhoc_urls
