@@ -186,6 +186,12 @@ LOST = _flagged(
     JobFlag.LOST,
     "Check LiveKit's egress list; the flag clears if LiveKit reports the egress again.",
 )
+SILENT = _flagged(
+    JobFlag.SILENT,
+    "Open the room on the Live page: if it has ended or has no one left in it, stop the egress "
+    "(LiveKit sometimes keeps an egress whose room is gone). If LiveKit refuses the stop, the "
+    "egress server holding it may need a restart.",
+)
 UNKNOWN = _cause(
     "unknown",
     "An error not in the catalogue",

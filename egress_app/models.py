@@ -203,6 +203,7 @@ class JobFlag(models.TextChoices):
 
     STUCK_STARTING = "stuck_starting", "Stuck in STARTING"
     LOST = "lost", "Unknown to LiveKit"
+    SILENT = "silent", "Active with no news"
 
     @property
     def explanation(self) -> str:
@@ -214,6 +215,10 @@ class JobFlag(models.TextChoices):
             JobFlag.LOST: (
                 "LiveKit no longer knows this egress: it ended without telling the dashboard, "
                 "or LiveKit restarted."
+            ),
+            JobFlag.SILENT: (
+                "LiveKit still lists this egress as running, but nothing about it has changed "
+                "for a long time: it may have hung, or outlived its room."
             ),
         }[self]
 

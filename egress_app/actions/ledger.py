@@ -253,9 +253,11 @@ def take(job: EgressJob, info: egress.EgressInfo) -> str:
 
 
 def _settle_flag(job: EgressJob) -> None:
-    """News from LiveKit answers a flag: an egress it knows again, or one no longer starting."""
+    """News from LiveKit answers a flag: an egress it knows again, one no longer starting, or
+    any news at all of one that had none."""
     starting = job.status == EgressStatus.STARTING
-    if job.flag == JobFlag.LOST or (job.flag == JobFlag.STUCK_STARTING and not starting):
+    answered = job.flag in (JobFlag.LOST, JobFlag.SILENT)
+    if answered or (job.flag == JobFlag.STUCK_STARTING and not starting):
         job.flag, job.flagged_at = "", None
 
 

@@ -2,10 +2,11 @@
 
 Webhooks can be lost (a dashboard restart, a network split, no webhook URL configured). One run
 lists LiveKit's active egress, claims a batch of unfinished jobs, and folds LiveKit's view of each
-into it through the ledger's monotonic path. It flags jobs stuck in STARTING and running jobs
-LiveKit no longer knows, adopts egress started elsewhere as external jobs, settles webhooks that
-waited for their launch, and looks again for launches LiveKit never answered (or whose Start
-call was cut short by the process stopping).
+into it through the ledger's monotonic path. It flags jobs stuck in STARTING, running jobs
+LiveKit no longer knows and running jobs LiveKit has reported no change of for long, adopts
+egress started elsewhere as external jobs, settles webhooks that waited for their launch, and
+looks again for launches LiveKit never answered (or whose Start call was cut short by the
+process stopping).
 
 Several workers may run at once: a job is claimed with a conditional update (free, or its
 claim expired) and only the worker holding the claim checks it.
@@ -147,7 +148,16 @@ def _flag_if_needed(job: EgressJob, *, known: bool) -> int:
     stuck = timedelta(seconds=float(settings.EGRESS_STUCK_STARTING_AFTER))
     if job.status == EgressStatus.STARTING and waited > stuck:
         return flag(job, JobFlag.STUCK_STARTING)
+    if job.status == EgressStatus.ACTIVE and _silent(job):
+        return flag(job, JobFlag.SILENT)
     return 0
+
+
+def _silent(job: EgressJob) -> bool:
+    """No change from LiveKit (its `updated_at`) for EGRESS_SILENT_AFTER seconds (0: never)."""
+    after = float(settings.EGRESS_SILENT_AFTER)
+    last = job.updated_at or job.started_at or job.created_at
+    return after > 0 and timezone.now() - last > timedelta(seconds=after)
 
 
 def flag(job: EgressJob, which: JobFlag) -> int:

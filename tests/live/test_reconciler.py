@@ -5,6 +5,7 @@ that keep two workers off the same job, and the `egress_worker` command."""
 from __future__ import annotations
 
 import io
+import time
 import uuid
 from datetime import timedelta
 
@@ -267,6 +268,43 @@ def test_it_does_not_flag_a_job_starting_for_less_than_the_threshold(
 
     job.refresh_from_db()
     assert (run.flagged, job.status, job.flag) == (0, EgressStatus.STARTING, "")
+
+
+@pytest.mark.parametrize("silent_after", [0.0, 3600.0])
+def test_it_leaves_a_running_job_alone_within_the_silence_allowed(
+    producer: User, admin: User, sandbox: RunningSandbox, settings: Settings, silent_after: float
+) -> None:
+    settings.EGRESS_SILENT_AFTER = silent_after  # 0: never flagged
+    job = live(sandbox, start(producer, file_config(make_profile(admin))))
+    time.sleep(0.3)
+
+    run = reconcile()
+
+    job.refresh_from_db()
+    assert (run.flagged, job.status, job.flag) == (0, EgressStatus.ACTIVE, "")
+
+
+def test_it_flags_a_running_job_with_no_news_and_clears_it_on_the_next(
+    producer: User, admin: User, sandbox: RunningSandbox, settings: Settings
+) -> None:
+    settings.EGRESS_SILENT_AFTER = 0.2
+    job = live(sandbox, start(producer, file_config(make_profile(admin))))
+    time.sleep(0.3)  # LiveKit reports nothing new meanwhile
+
+    first, second = reconcile(), reconcile()
+
+    job.refresh_from_db()
+    assert (job.status, job.flag) == (EgressStatus.ACTIVE, JobFlag.SILENT)
+    assert (first.flagged, second.flagged) == (1, 0)
+    assert job.cause == JobFlag.SILENT
+    [row] = LedgerEntry.objects.filter(outcome=LedgerOutcome.FLAGGED)
+    assert (row.event, row.reason) == ("job_silent", JobFlag.SILENT.explanation)
+
+    actions.stop_egress(producer, job)  # LiveKit answers with news: ENDING
+
+    job.refresh_from_db()
+    assert (job.flag, job.flagged_at, job.cause) == ("", None, "")
+    assert job.status in (EgressStatus.ENDING, EgressStatus.COMPLETE)
 
 
 def test_it_flags_a_job_livekit_no_longer_knows_as_lost(db: None, sandbox: RunningSandbox) -> None:
