@@ -49,6 +49,7 @@ bench: install-dev
 	$(PY) bench/livekit_client.py
 	$(PY) bench/home_page.py
 	$(PY) bench/webhooks.py
+	$(PY) bench/history.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache staticfiles

@@ -12,14 +12,18 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from django import forms
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.urls import reverse
+from django.utils.choices import BaseChoiceIterator
 
+from egress_app import history
 from egress_app.crypto import SecretKeyError
 from egress_app.models import (
     AuditAction,
     AuditEntry,
     AuditTarget,
+    EgressKind,
     StorageProfile,
     StreamDestination,
 )
@@ -266,8 +270,34 @@ class StreamDestinationForm(ActionErrorsMixin, forms.Form):
         return ["stream_key"] if self.cleaned_data.get("clear_stream_key") else []
 
 
-class AuditFilterForm(forms.Form):
-    """The audit log's filters, read from the query string."""
+class DaysForm(forms.Form):
+    """Filters read from the query string, with a range of days (`since` to `until`)."""
+
+    since = forms.DateField(
+        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        since, until = data.get("since"), data.get("until")
+        if since and until and since > until:
+            self.add_error("until", "The end date is before the start date.")
+        return data
+
+    @property
+    def filtering(self) -> bool:
+        """Whether any filter is applied (ones that did not validate are not)."""
+        data = getattr(self, "cleaned_data", {})
+        return any(self.data.get(name) and name in data for name in self.filter_names)
+
+    filter_names: tuple[str, ...] = ("since", "until")
+
+
+class AuditFilterForm(DaysForm):
+    """The audit log's filters."""
 
     action = forms.ChoiceField(
         label="Action", required=False, choices=[("", "Any action"), *AuditAction.choices]
@@ -276,12 +306,8 @@ class AuditFilterForm(forms.Form):
         label="Target", required=False, choices=[("", "Anything"), *AuditTarget.choices]
     )
     actor = forms.ChoiceField(label="Who", required=False)
-    since = forms.DateField(
-        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    until = forms.DateField(
-        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    field_order = ("action", "target_type", "actor", "since", "until")
+    filter_names: tuple[str, ...] = field_order
 
     def __init__(self, data: Mapping[str, Any] | None = None) -> None:
         super().__init__(data)
@@ -289,9 +315,84 @@ class AuditFilterForm(forms.Form):
         actor: Any = self.fields["actor"]
         actor.choices = [("", "Anyone"), *((name, name) for name in names.distinct())]
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        since, until = data.get("since"), data.get("until")
-        if since and until and since > until:
-            self.add_error("until", "The end date is before the start date.")
-        return data
+
+class _People(BaseChoiceIterator):
+    """Everyone who may have started a job, read when first needed and then once only (a
+    callable would be read again each time the select renders)."""
+
+    def __init__(self) -> None:
+        self.read: list[tuple[Any, str]] | None = None
+
+    def __iter__(self) -> Iterator[tuple[Any, str]]:
+        if self.read is None:
+            users = get_user_model().objects.order_by("username").values_list("pk", "username")
+            self.read = [("", "Anyone"), *users]
+        return iter(self.read)
+
+
+YES_NO = [("", "Either"), ("yes", "Yes"), ("no", "No")]
+
+
+class JobFilterForm(DaysForm):
+    """The job history's filters and order, as the URL carries them (a view can be shared)."""
+
+    status = forms.ChoiceField(
+        label="Status", required=False, choices=[("", "Any status"), *history.STATUS_CHOICES]
+    )
+    kind = forms.ChoiceField(
+        label="Kind", required=False, choices=[("", "Any kind"), *EgressKind.choices]
+    )
+    room = forms.CharField(label="Room", required=False, max_length=255)
+    started_by = forms.TypedChoiceField(
+        label="Started by", required=False, coerce=int, empty_value=None
+    )
+    error = forms.CharField(
+        label="Error text",
+        required=False,
+        max_length=200,
+        help_text="Part of LiveKit's error or details.",
+    )
+    external = forms.TypedChoiceField(
+        label="Started outside the dashboard",
+        required=False,
+        choices=YES_NO,
+        coerce=lambda value: value == "yes",
+        empty_value=None,
+    )
+    empty_output = forms.BooleanField(label="Has an empty output", required=False)
+    sort = forms.ChoiceField(
+        label="Order",
+        required=False,
+        choices=[(sort.key, sort.label) for sort in history.SORTS.values()],
+    )
+    field_order = (
+        "status",
+        "kind",
+        "room",
+        "started_by",
+        "since",
+        "until",
+        "error",
+        "external",
+        "empty_output",
+        "sort",
+    )
+    filter_names: tuple[str, ...] = field_order[:-1]
+
+    def __init__(self, data: Mapping[str, Any] | None, *, people: bool = True) -> None:
+        super().__init__(data)
+        started_by: Any = self.fields["started_by"]
+        if people:  # only reviewers pick whose jobs to see; a producer sees their own
+            started_by.choices = _People()
+        else:
+            del self.fields["started_by"]
+            self.filter_names = tuple(n for n in self.filter_names if n != "started_by")
+
+    @property
+    def order(self) -> history.Sort:
+        key = getattr(self, "cleaned_data", {}).get("sort") or history.DEFAULT_SORT
+        return history.SORTS[key]
+
+    def cursor(self, name: str) -> history.Cursor | None:
+        """The page's `after` or `before` cursor, if the URL has a readable one."""
+        return self.order.parse(self.data.get(name, "")) if self.data.get(name) else None

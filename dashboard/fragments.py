@@ -8,17 +8,17 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth.models import AbstractUser, AnonymousUser
-from django.core.paginator import Page, Paginator
 from django.db.models import Q, QuerySet
 from django.http import QueryDict
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from egress_app import failures
+from dashboard.forms import JobFilterForm
+from egress_app import failures, history
 from egress_app.models import EgressJob, LaunchState, LedgerEntry
 from egress_app.roles import CONTROL_EGRESS, LAUNCH_EGRESS, VIEW_ALL_JOBS, perm
 
-PAGE_SIZE = 50
+PAGE_SIZE = history.PAGE_SIZE
 ROWS = "dashboard/job_list.html#rows"
 
 ROW = "dashboard/job_list.html#row"
@@ -43,11 +43,19 @@ def jobs_for(user: AbstractUser | AnonymousUser) -> QuerySet[EgressJob]:
 
 
 def jobs_page(user: AbstractUser | AnonymousUser, query: QueryDict) -> dict[str, Any]:
-    """The context of the list's rows: one page of the user's jobs, and the URL polling them."""
-    page: Page[EgressJob] = Paginator(jobs_for(user), PAGE_SIZE).get_page(query.get("page"))
-    rows = [(job, outputs_summary(job)) for job in page.object_list]
+    """The context of the list: the filters, one keyset page of the user's jobs that match
+    them, and the URL polling that page."""
+    form = JobFilterForm(query, people=user.has_perm(perm(VIEW_ALL_JOBS)))
+    form.is_valid()  # filters that do not validate are shown with their error and not applied
+    jobs = history.filtered(jobs_for(user), form.cleaned_data)
+    sort = form.order
+    page = history.page(jobs, sort, after=form.cursor("after"), before=form.cursor("before"))
+    rows = [(job, outputs_summary(job)) for job in page.rows]
     url = reverse("dashboard-job-rows") + (f"?{query.urlencode()}" if query else "")
-    return {"page": page, "rows": rows, "rows_url": url}
+    # New jobs are pushed onto the top of the plain list only: a filtered or re-ordered one
+    # may not show them there (its next poll says).
+    tops = page.is_first and not form.filtering and sort.key == history.DEFAULT_SORT
+    return {"form": form, "page": page, "rows": rows, "rows_url": url, "takes_new_rows": tops}
 
 
 def job_rows(user: AbstractUser | AnonymousUser, query: QueryDict) -> str:

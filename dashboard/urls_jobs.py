@@ -9,6 +9,7 @@ from dashboard.views import jobs, retry, support
 urlpatterns: list[URLPattern] = [
     path("jobs/", jobs.job_list, name="dashboard-job-list"),
     path("jobs/rows/", jobs.job_rows, name="dashboard-job-rows"),
+    path("jobs/export.csv", jobs.job_export, name="dashboard-job-export"),
     path("jobs/<int:pk>/", jobs.job_detail, name="dashboard-job-detail"),
     path("jobs/<int:pk>/live/", jobs.job_live, name="dashboard-job-live"),
     path("jobs/<int:pk>/notes/", support.job_note, name="dashboard-job-note"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.contrib.auth.decorators import permission_required
@@ -10,22 +9,17 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from dashboard.forms import AuditFilterForm
 from dashboard.fragments import PAGE_SIZE
+from egress_app import history
 from egress_app.models import AuditEntry
 from egress_app.roles import MANAGE_USERS, perm
 
 # The log tells who did what to credentials and destinations: it belongs to the people who
 # manage the users themselves, the admins role. There is no separate "view audit" permission.
 can_review_audit = permission_required(perm(MANAGE_USERS), raise_exception=True)
-
-
-def _start_of(day: date) -> datetime:
-    """Midnight at the start of `day` in the current time zone."""
-    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def _filtered(filters: dict[str, Any]) -> QuerySet[AuditEntry]:
@@ -35,11 +29,7 @@ def _filtered(filters: dict[str, Any]) -> QuerySet[AuditEntry]:
             entries = entries.filter(**{field: filters[field]})
     if filters.get("actor"):
         entries = entries.filter(actor_name=filters["actor"])
-    if filters.get("since"):
-        entries = entries.filter(at__gte=_start_of(filters["since"]))
-    if filters.get("until"):
-        entries = entries.filter(at__lt=_start_of(filters["until"] + timedelta(days=1)))
-    return entries
+    return entries.filter(history.days("at", filters.get("since"), filters.get("until")))
 
 
 @can_review_audit
@@ -48,7 +38,5 @@ def audit(request: HttpRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET)
     form.is_valid()  # Filters that do not validate are shown with their error and not applied.
     page = Paginator(_filtered(form.cleaned_data), PAGE_SIZE).get_page(request.GET.get("page"))
-    filtered = any(form.cleaned_data.get(name) for name in form.fields)
-    return render(
-        request, "dashboard/audit.html", {"form": form, "page": page, "filtered": filtered}
-    )
+    context = {"form": form, "page": page, "filtered": form.filtering}
+    return render(request, "dashboard/audit.html", context)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import csv
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
 from typing import Any
 
 from django.contrib import messages
@@ -69,3 +70,28 @@ def delete_page(
         messages.success(request, f"Deleted {target.name}.")
         return redirect(cancel)
     return render(request, "dashboard/delete.html", context | {"job_count": target.jobs.count()})
+
+
+class _Line:
+    """A file-like that hands back what csv.writer writes, one line at a time."""
+
+    def write(self, text: str) -> str:
+        return text
+
+
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> Any:
+    return f"'{value}" if isinstance(value, str) and value.startswith(_FORMULA_STARTS) else value
+
+
+async def csv_lines(
+    header: Sequence[str], rows: AsyncIterable[Sequence[Any]]
+) -> AsyncIterator[str]:
+    """CSV text, a line at a time, for a streaming response; no cell is read as a formula."""
+    writer = csv.writer(_Line())
+    yield writer.writerow(header)
+    async for row in rows:
+        yield writer.writerow([_cell(value) for value in row])

@@ -11,16 +11,18 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from dashboard import fragments
-from dashboard.forms import ActionErrorsMixin
+from dashboard.forms import ActionErrorsMixin, JobFilterForm
+from dashboard.views.common import csv_lines
 from dashboard.views.support import NoteForm
-from egress_app import actions
+from egress_app import actions, history
 from egress_app.launch.config import LAYOUTS
 from egress_app.models import EgressJob, StreamDestination
 from egress_app.roles import CONTROL_EGRESS, VIEW_ALL_JOBS, perm
@@ -28,14 +30,14 @@ from egress_app.roles import CONTROL_EGRESS, VIEW_ALL_JOBS, perm
 DETAIL = "dashboard-job-detail"
 
 can_control = permission_required(perm(CONTROL_EGRESS), raise_exception=True)
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 
 def sees_jobs(view: View) -> View:
     """Producers and reviewers only (anonymous visitors are sent to log in by the middleware)."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not fragments.sees_jobs(request.user):
             raise PermissionDenied
         return view(request, *args, **kwargs)
@@ -145,6 +147,21 @@ def job_rows(request: HttpRequest) -> HttpResponse:
     webhooks keep the jobs current; a poll only reads them)."""
     context = fragments.jobs_page(request.user, request.GET)
     return render(request, fragments.ROWS, context)
+
+
+@sees_jobs
+@require_GET
+def job_export(request: HttpRequest) -> StreamingHttpResponse:
+    """The filtered list as CSV, every matching job in the list's order, streamed as it is
+    read (under ASGI)."""
+    form = JobFilterForm(request.GET, people=request.user.has_perm(perm(VIEW_ALL_JOBS)))
+    form.is_valid()
+    jobs = history.filtered(fragments.jobs_for(request.user), form.cleaned_data)
+    lines = csv_lines(history.CSV_HEADER, history.export_rows(jobs, form.order))
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    name = f"egress-jobs-{timezone.localdate():%Y-%m-%d}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
 
 
 # --- a job --------------------------------------------------------------------------------------

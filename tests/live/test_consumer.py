@@ -14,6 +14,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from channels.db import database_sync_to_async
@@ -26,7 +27,7 @@ from django.urls import reverse
 from livekit.protocol import egress, webhook
 
 from dashboard import fragments
-from egress_app import actions
+from egress_app import actions, history
 from egress_app.models import EgressJob, EgressKind, EgressStatus
 from egress_app.roles import PRODUCERS
 from tests.conftest import make_user
@@ -273,12 +274,19 @@ async def test_it_marks_only_the_first_page_as_the_place_for_new_rows(support):
     )
     async with socket("view=jobs", support) as (_, communicator):
         first = await communicator.receive_from(timeout=WAIT)
-    async with socket("view=jobs&page=2", support) as (_, communicator):
+    top = await sync(history.page, EgressJob.objects.all(), history.SORTS[history.DEFAULT_SORT])
+    after = urlencode({"after": str(top.older)})
+    async with socket(f"view=jobs&{after}", support) as (_, communicator):
         second = await communicator.receive_from(timeout=WAIT)
+    async with socket("view=jobs&room=town-hall", support) as (_, communicator):
+        filtered = await communicator.receive_from(timeout=WAIT)
     assert "data-first-page" in first
     assert 'id="job-rows"' in second
     assert "data-first-page" not in second
     assert second.count('<tr id="job-') == 1
+    # A filtered list may not show a new job: it waits for its next poll.
+    assert filtered.count('<tr id="job-') == 50
+    assert "data-first-page" not in filtered
 
 
 # --- pushes -------------------------------------------------------------------------------------

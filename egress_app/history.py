@@ -1,0 +1,266 @@
+"""Job history: finding jobs by what support asks of them, in a stable order, a page at a time.
+
+Pages are keyset pages: a page starts after (or before) a row, named by its sort value and its
+pk, so the thousandth page costs what the first does, and jobs arriving meanwhile never shift
+what the next page shows. The same filters feed the CSV export, which walks the whole set in
+keyset chunks and writes no secret (a job's config and texts hold none; stream keys stay in its
+encrypted secrets).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from egress_app.models import EgressJob, EgressStatus, LaunchState
+
+PAGE_SIZE = 50
+EXPORT_CHUNK = 2000
+
+
+# --- filters ------------------------------------------------------------------------------------
+# Where a job stands: LiveKit's status, or where its launch stands while there is no egress.
+LAUNCH_STATES = (LaunchState.LAUNCHING, LaunchState.REFUSED, LaunchState.UNKNOWN)
+STATUS_CHOICES = [*EgressStatus.choices, *((state.value, state.label) for state in LAUNCH_STATES)]
+
+
+def start_of(day: date) -> datetime:
+    """Midnight at the start of `day` in the current time zone."""
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def days(field: str, since: date | None, until: date | None) -> Q:
+    """`field` within the days `since` to `until`, both included, in the current time zone."""
+    q = Q()
+    if since:
+        q &= Q(**{f"{field}__gte": start_of(since)})
+    if until:
+        q &= Q(**{f"{field}__lt": start_of(until + timedelta(days=1))})
+    return q
+
+
+def filtered(jobs: QuerySet[EgressJob], filters: Mapping[str, Any]) -> QuerySet[EgressJob]:
+    """`jobs` narrowed by the filters given (a filter form's cleaned data; blanks ignored)."""
+    if status := filters.get("status"):
+        is_launch = status in {state.value for state in LAUNCH_STATES}
+        jobs = jobs.filter(**{"launch_state" if is_launch else "status": status})
+    for name, field in (("kind", "kind"), ("room", "room_name"), ("started_by", "started_by")):
+        if value := filters.get(name):
+            jobs = jobs.filter(**{field: value})
+    jobs = jobs.filter(days("created_at", filters.get("since"), filters.get("until")))
+    if error := filters.get("error"):
+        jobs = jobs.filter(Q(error__icontains=error) | Q(details__icontains=error))
+    if filters.get("external") in (True, False):
+        jobs = jobs.filter(external=filters["external"])
+    if filters.get("empty_output"):
+        jobs = jobs.filter(cause=EMPTY_OUTPUT)
+    return jobs
+
+
+EMPTY_OUTPUT = "empty_output"  # egress_app.failures' cause (kept on the job by its save())
+
+
+# --- sorting and keyset pages -------------------------------------------------------------------
+@dataclass(frozen=True)
+class Sort:
+    """An order of the list: a column, ties broken by pk in the same direction."""
+
+    key: str  # as the URL names it
+    label: str
+    field: str
+    descending: bool
+
+    def ordering(self, *, reverse: bool = False) -> tuple[str, str]:
+        sign = "-" if self.descending != reverse else ""
+        return f"{sign}{self.field}", f"{sign}pk"
+
+    def beyond(self, cursor: Cursor, *, reverse: bool = False) -> Q:
+        """The rows after `cursor` in this order (before it, `reverse`)."""
+        op = "lt" if self.descending != reverse else "gt"
+        value, field = cursor.value, self.field
+        # The bound on the column alone comes first: an index range to scan, where an OR of
+        # the two cases would make PostgreSQL read the index from its start.
+        past = Q(**{f"{field}__{op}": value}) | Q(**{f"pk__{op}": cursor.pk})
+        return Q(**{f"{field}__{op}e": value}) & past
+
+    def cursor(self, job: EgressJob) -> Cursor:
+        return Cursor(getattr(job, self.field), job.pk)
+
+    def parse(self, text: str) -> Cursor | None:
+        """A cursor from the URL (`<value>~<pk>`); None when it does not read as one."""
+        value, _, pk = text.rpartition("~")
+        if not pk.isdigit():
+            return None
+        if self.field != "created_at":
+            return Cursor(value, int(pk))
+        try:
+            when = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        return Cursor(when, int(pk)) if timezone.is_aware(when) else None
+
+
+@dataclass(frozen=True)
+class Cursor:
+    value: Any
+    pk: int
+
+    def __str__(self) -> str:
+        value = self.value.isoformat() if isinstance(self.value, datetime) else self.value
+        return f"{value}~{self.pk}"
+
+
+SORTS = {
+    sort.key: sort
+    for sort in (
+        Sort("-created", "Newest first", "created_at", descending=True),
+        Sort("created", "Oldest first", "created_at", descending=False),
+        Sort("room", "Room, A to Z", "room_name", descending=False),
+        Sort("-room", "Room, Z to A", "room_name", descending=True),
+        Sort("status", "Status", "status", descending=False),
+        Sort("kind", "Kind", "kind", descending=False),
+    )
+}
+DEFAULT_SORT = "-created"
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of rows, with the cursors of the pages beside it (None at either end)."""
+
+    rows: list[EgressJob]
+    newer: Cursor | None
+    older: Cursor | None
+
+    @property
+    def is_first(self) -> bool:
+        return self.newer is None
+
+
+def page(
+    jobs: QuerySet[EgressJob],
+    sort: Sort,
+    *,
+    after: Cursor | None = None,
+    before: Cursor | None = None,
+    size: int = PAGE_SIZE,
+) -> Page:
+    """The `size` rows after `after`, or before `before`, or the first ones.
+
+    One query, reading one row more than shown to know whether more follow. Fewer than a page
+    before `before` means the first page: "Newer" always ends at the top of the list.
+    """
+    if before is not None:
+        back = jobs.filter(sort.beyond(before, reverse=True)).order_by(*sort.ordering(reverse=True))
+        rows = list(back[: size + 1])
+        if len(rows) > size:
+            rows = rows[:size][::-1]
+            return Page(rows, sort.cursor(rows[0]), sort.cursor(rows[-1]))
+        after = None
+    ahead = jobs.filter(sort.beyond(after)) if after is not None else jobs
+    rows = list(ahead.order_by(*sort.ordering())[: size + 1])
+    older = sort.cursor(rows[size - 1]) if len(rows) > size else None
+    rows = rows[:size]
+    newer = sort.cursor(rows[0]) if after is not None and rows else None
+    return Page(rows, newer, older)
+
+
+# --- CSV export ---------------------------------------------------------------------------------
+CSV_HEADER = (
+    "job",
+    "egress_id",
+    "status",
+    "kind",
+    "room",
+    "started_by",
+    "external",
+    "created_at",
+    "started_at",
+    "ended_at",
+    "duration_seconds",
+    "error",
+    "error_code",
+    "details",
+    "cause",
+    "files",
+    "retry_of",
+)
+CSV_FIELDS = (
+    "pk",
+    "egress_id",
+    "status",
+    "launch_state",
+    "kind",
+    "room_name",
+    "started_by__username",
+    "external",
+    "created_at",
+    "started_at",
+    "ended_at",
+    "error",
+    "error_code",
+    "details",
+    "cause",
+    "results",
+    "retry_of_id",
+)
+
+
+def csv_row(values: Mapping[str, Any]) -> list[Any]:
+    """One job as the export writes it (from `CSV_FIELDS` values): no config, no secret."""
+    started, ended = values["started_at"], values["ended_at"]
+    seconds = round((ended - started).total_seconds()) if started and ended else ""
+    files = [str(file.get("location") or "") for file in (values["results"] or {}).get("files", [])]
+    return [
+        values["pk"],
+        values["egress_id"] or "",
+        values["status"] or values["launch_state"],
+        values["kind"],
+        values["room_name"],
+        values["started_by__username"] or "",
+        "yes" if values["external"] else "no",
+        *(_iso(values[name]) for name in ("created_at", "started_at", "ended_at")),
+        seconds,
+        values["error"],
+        values["error_code"] if values["error_code"] is not None else "",
+        values["details"],
+        values["cause"],
+        " ".join(files),
+        values["retry_of_id"] or "",
+    ]
+
+
+def _iso(when: datetime | None) -> str:
+    return timezone.localtime(when).isoformat() if when else ""
+
+
+def _chunks(jobs: QuerySet[EgressJob], sort: Sort) -> Iterable[list[dict[str, Any]]]:
+    """Every job of `jobs` in `sort`'s order, a keyset chunk at a time (each chunk one query)."""
+    after: Cursor | None = None
+    while True:
+        ahead = jobs.filter(sort.beyond(after)) if after is not None else jobs
+        chunk = list(ahead.order_by(*sort.ordering()).values(*CSV_FIELDS)[:EXPORT_CHUNK])
+        if not chunk:
+            return
+        yield chunk
+        last = chunk[-1]
+        after = Cursor(last[sort.field], last["pk"])
+
+
+async def export_rows(jobs: QuerySet[EgressJob], sort: Sort) -> AsyncIterator[list[Any]]:
+    """The export's rows, read a chunk at a time off the event loop: an async server streams
+    them as they come instead of holding the whole set."""
+    chunks = iter(_chunks(jobs, sort))
+
+    def next_chunk() -> list[dict[str, Any]]:
+        return next(chunks, [])
+
+    while chunk := await sync_to_async(next_chunk)():
+        for values in chunk:
+            yield csv_row(values)
