@@ -13,7 +13,9 @@ destination (its stream key) and an ad-hoc RTMP URL (its key) is followed on its
 job list, by its producer and by an admin, while it runs, is stopped and completes; no frame
 (snapshots and pushes) may carry any of those secrets.
 
-The dashboard has no exports yet, so none is covered here: extend this module when they land.
+What a job's secrets could reach beyond its pages is covered too: the job history filtered and
+exported as CSV, a retry of the job (which reads them again), the failure inbox, the reports and
+`GET /metrics`.
 """
 
 from __future__ import annotations
@@ -317,3 +319,41 @@ async def test_it_never_sends_a_secret_value_over_the_live_websocket(
     assert "YouTube" in pages  # the destination is shown by name
     assert "{SEC...123}" in pages  # and the ad-hoc URL redacted
     assert leaks(jobs.SECRETS, sent) == []
+
+
+# --- exports, reports, metrics ------------------------------------------------------------------
+def test_it_never_exports_or_reports_a_secret_value(client, producer, admin, support, sandbox):
+    """A stream to a destination that fails, LiveKit quoting its URL and key in the error, and
+    its retry: no page, export or metric about either shows a secret."""
+    destination = actions.create_stream_destination(
+        admin, name="Fails", server_url="rtmp://fail.example.com/live2", stream_key=jobs.STREAM_KEY
+    )
+    job = jobs.start(producer, jobs.stream_config(destination))
+    job = jobs.ended(sandbox, job, status="FAILED")
+    assert "rtmp://fail.example.com" in job.error  # LiveKit's words, the key taken out
+    retry = actions.retry_egress(producer, job, launch_token=jobs.new_token())
+    jobs.ended(sandbox, retry, status="FAILED")
+    seen = []
+    for user in (producer, support, admin):
+        client.force_login(user)
+        urls = [
+            reverse("dashboard-job-list"),
+            reverse("dashboard-job-list") + "?status=EGRESS_FAILED&error=rtmp",
+            reverse("dashboard-job-rows"),
+            reverse("dashboard-job-detail", args=[job.pk]),
+            reverse("dashboard-job-detail", args=[retry.pk]),
+        ]
+        if user != producer:
+            urls += [reverse("dashboard-failures"), reverse("dashboard-reports")]
+            urls.append(reverse("egress-metrics"))
+        for url in urls:
+            response = client.get(url)
+            assert response.status_code == 200, url
+            seen.append(everything_in(response))
+        export = client.get(reverse("dashboard-job-export"))
+        with pytest.warns(Warning, match="consume asynchronous iterators"):  # WSGI buffers
+            body = b"".join(export)
+        seen.append(body.decode())
+    assert sum(text.count(job.egress_id or "-") for text in seen) > 6
+    places = [(f"response {number}", text) for number, text in enumerate(seen)]
+    assert leaks(jobs.SECRETS, places) == []

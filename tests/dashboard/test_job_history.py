@@ -263,7 +263,7 @@ def test_it_exports_more_jobs_than_one_chunk_in_order(client, support, monkeypat
     assert [row["egress_id"] for row in rows] == [f"EG_{n:02}" for n in range(29, -1, -1)]
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 async def test_it_streams_the_export_under_asgi(monkeypatch):
     """Served by Django's ASGI handler: the body leaves in several messages, a chunk of rows at
     a time, instead of being held whole."""
