@@ -70,9 +70,10 @@ WEBHOOK_MAX_BYTES = env_int("WEBHOOK_MAX_BYTES", 1_048_576)
 # The reconciler (`manage.py egress_worker`): how often it runs, and when a job needs a person.
 EGRESS_WORKER_INTERVAL = env_float("EGRESS_WORKER_INTERVAL", 5.0)
 EGRESS_STUCK_STARTING_AFTER = env_float("EGRESS_STUCK_STARTING_AFTER", 120.0)
-# An ACTIVE egress LiveKit has reported no change of for this long is flagged (0: never). Three
-# hours: LiveKit Cloud ends a file egress at 3 h, so one still running with no news is suspect.
-EGRESS_SILENT_AFTER = env_float("EGRESS_SILENT_AFTER", 3 * 3600.0)
+# An ACTIVE egress LiveKit has reported no change of for this long is flagged (0: never). LiveKit
+# says nothing while an egress runs well, so this is also how long a healthy one may run: 12 h is
+# LiveKit Cloud's longest (streams; files end at 3 h).
+EGRESS_SILENT_AFTER = env_float("EGRESS_SILENT_AFTER", 12 * 3600.0)
 EGRESS_WORKER_BATCH = env_int("EGRESS_WORKER_BATCH", 200)
 # How many egress may run at once on the LiveKit plan (LiveKit Cloud's free plan: 2); the
 # Reports page shows the active ones against it. 0: no limit shown.

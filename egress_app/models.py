@@ -387,13 +387,12 @@ class EgressJob(SecretsMixin):
         """The URL LiveKit dials for `output` ("destination:<id>" / "adhoc:<n>"), if kept."""
         return self.secrets().get(output)
 
-    def apply_info(self, info: egress.EgressInfo, raw: Mapping[str, Any] | None = None) -> bool:
+    def apply_info(self, info: egress.EgressInfo) -> bool:
         """Fold LiveKit's view of the egress in (not saved); False, changing nothing, when
         `info` is older than what the job already shows, so late updates never move it back.
 
         LiveKit's error fields replace the job's whenever LiveKit reports an error or details,
         or the egress has ended; otherwise an error kept by a failed action stays visible.
-        `raw` is `info_dict(info)` when the caller has it already.
         """
         if info.updated_at < _stored_updated_ns(self.info, self.updated_at):
             return False
@@ -402,7 +401,7 @@ class EgressJob(SecretsMixin):
         self.started_at = _from_ns(info.started_at) or self.started_at
         self.ended_at = _from_ns(info.ended_at) or self.ended_at
         self.updated_at = _from_ns(info.updated_at) or self.updated_at
-        raw = info_dict(info) if raw is None else raw
+        raw = info_dict(info)
         urls = self.hidden_urls(raw)
         if info.error or info.details or not self.is_active:
             self.error = hide_stream_urls(info.error, urls)
@@ -675,10 +674,6 @@ class LedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_source_display()} {self.event or self.outcome} {self.egress_id}"
-
-    @property
-    def updated_at(self) -> datetime | None:
-        return _from_ns(self.updated_at_ns or 0)
 
 
 # --- audit log ----------------------------------------------------------------------------------

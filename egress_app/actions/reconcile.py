@@ -138,19 +138,21 @@ def _check(job: EgressJob, active: dict[str, egress.EgressInfo], run: Run) -> No
         run.applied += folded.changed
         job = folded.job or job
     if job.is_active:
-        run.flagged += _flag_if_needed(job, known=info is not None)
+        run.flagged += flag(job, known=info is not None)
 
 
-def _flag_if_needed(job: EgressJob, *, known: bool) -> int:
+def wanted_flag(job: EgressJob, *, known: bool) -> str:
+    """The flag a running job should carry after a check (blank: nothing wrong): unknown to
+    LiveKit, still starting long after it was asked for, or running with no news for long."""
     if not known:
-        return flag(job, JobFlag.LOST)
+        return JobFlag.LOST
     waited = timezone.now() - (job.started_at or job.created_at)
     stuck = timedelta(seconds=float(settings.EGRESS_STUCK_STARTING_AFTER))
     if job.status == EgressStatus.STARTING and waited > stuck:
-        return flag(job, JobFlag.STUCK_STARTING)
+        return JobFlag.STUCK_STARTING
     if job.status == EgressStatus.ACTIVE and _silent(job):
-        return flag(job, JobFlag.SILENT)
-    return 0
+        return JobFlag.SILENT
+    return ""
 
 
 def _silent(job: EgressJob) -> bool:
@@ -160,15 +162,22 @@ def _silent(job: EgressJob) -> bool:
     return after > 0 and timezone.now() - last > timedelta(seconds=after)
 
 
-def flag(job: EgressJob, which: JobFlag) -> int:
-    """Flag the job for a person (once per flag); 1 when it was newly flagged."""
+def flag(job: EgressJob, *, known: bool) -> int:
+    """Bring the job's flag in line with this check (`known`: LiveKit lists its egress); 1 when
+    it was newly flagged. Decided again on the locked row, which a webhook may have changed
+    since, and cleared when the check no longer bears it out (LiveKit lists a LOST egress again,
+    even unchanged: no news to clear it on the way in)."""
     with transaction.atomic():
         row = EgressJob.objects.select_for_update().get(pk=job.pk)
-        if row.flag == which or not row.is_active:
+        which = wanted_flag(row, known=known) if row.is_active else ""
+        if row.flag == which:
             return 0
-        row.flag, row.flagged_at = which, timezone.now()
+        row.flag, row.flagged_at = which, (timezone.now() if which else None)
         row.save(update_fields=["flag", "flagged_at"])
-        ledger.record_flag(row, which)
+        if which:
+            ledger.record_flag(row, JobFlag(which))
         events.announce_job(row, was_active=True)
-    logger.warning("Job %s (%s) flagged: %s", job.pk, job.egress_id, which.explanation)
+    if not which:
+        return 0
+    logger.warning("Job %s (%s) flagged: %s", job.pk, job.egress_id, JobFlag(which).explanation)
     return 1

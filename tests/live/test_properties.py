@@ -212,7 +212,6 @@ def test_it_ends_in_livekits_final_state_after_one_reconciler_observation(
 
     assert stored_state(job) == expected_state(history.final)
     assert job.info_updated_ns == history.final.updated_at
-    assert job.flag == ""
     assert not job.is_active
 
 

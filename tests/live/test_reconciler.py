@@ -5,6 +5,7 @@ that keep two workers off the same job, and the `egress_worker` command."""
 from __future__ import annotations
 
 import io
+import json
 import time
 import uuid
 from datetime import timedelta
@@ -18,7 +19,7 @@ from livekit.protocol import egress
 from pytest_django.fixtures import Settings
 
 from egress_app import actions
-from egress_app.actions.reconcile import claim_jobs, reconcile
+from egress_app.actions.reconcile import claim_jobs, flag, reconcile
 from egress_app.livekit import get_livekit_client
 from egress_app.models import (
     EgressJob,
@@ -31,7 +32,15 @@ from egress_app.models import (
     LedgerSource,
 )
 from egress_app.sandbox.testing import RunningSandbox
-from tests.jobs import file_config, live, make_profile, start, stop_in_livekit
+from tests.jobs import (
+    file_config,
+    live,
+    make_profile,
+    start,
+    stop_in_livekit,
+    stored_text,
+    stream_config,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -333,19 +342,45 @@ def test_it_flags_a_running_job_lost_when_livekit_restarted(
     assert (job.status, job.flag) == (EgressStatus.ACTIVE, JobFlag.LOST)
 
 
+def lose(job: EgressJob) -> EgressJob:
+    """Flag `job` LOST as a check does when LiveKit's list misses its egress (after a LiveKit
+    restart, livekit#1717)."""
+    assert flag(job, known=False) == 1
+    job.refresh_from_db()
+    assert (job.flag, job.cause) == (JobFlag.LOST, JobFlag.LOST)
+    return job
+
+
 def test_it_clears_the_lost_flag_when_livekit_knows_the_egress_again(
     producer: User, admin: User, sandbox: RunningSandbox
 ) -> None:
-    job = live(sandbox, start(producer, file_config(make_profile(admin))))
+    job = lose(live(sandbox, start(producer, file_config(make_profile(admin)))))
     assert job.egress_id
-    EgressJob.objects.filter(pk=job.pk).update(flag=JobFlag.LOST, flagged_at=timezone.now())
     stop_in_livekit(job.egress_id)
     sandbox.control.wait_for_status(job.egress_id, "COMPLETE")
 
     reconcile()
 
     job.refresh_from_db()
-    assert (job.status, job.flag, job.flagged_at) == (EgressStatus.COMPLETE, "", None)
+    assert (job.status, job.flag, job.flagged_at, job.cause) == (
+        EgressStatus.COMPLETE,
+        "",
+        None,
+        "",
+    )
+
+
+def test_it_clears_the_lost_flag_when_livekit_lists_the_egress_again_unchanged(
+    producer: User, admin: User, sandbox: RunningSandbox
+) -> None:
+    job = lose(live(sandbox, start(producer, file_config(make_profile(admin)))))
+
+    run = reconcile()  # LiveKit lists it, running as before: nothing new to apply
+
+    job.refresh_from_db()
+    assert (run.applied, run.flagged) == (0, 0)
+    assert (job.status, job.flag, job.flagged_at, job.cause) == (EgressStatus.ACTIVE, "", None, "")
+    assert LedgerEntry.objects.filter(outcome=LedgerOutcome.FLAGGED).count() == 1
 
 
 # --- launches LiveKit never answered ------------------------------------------------------------
@@ -395,6 +430,40 @@ def test_it_takes_back_an_unknown_launchs_egress_recorded_as_external_meanwhile(
     )
     assert list(EgressJob.objects.values_list("pk", flat=True)) == [job.pk]
     assert set(LedgerEntry.objects.values_list("job", flat=True)) == {job.pk}
+
+
+def test_it_keeps_no_passphrase_taking_back_a_failed_stream_from_an_external_job(
+    producer: User, admin: User, sandbox: RunningSandbox
+) -> None:
+    passphrase = "SECRET-reconciler-srt-pass-XYZ123"
+    destination = actions.create_stream_destination(
+        admin,
+        name="Fails",
+        server_url=f"srt://fail.example.com:9000?passphrase={passphrase}",
+        stream_key="",
+    )
+    job = start(producer, stream_config(destination))
+    egress_id = job.egress_id
+    assert egress_id
+    EgressJob.objects.filter(pk=job.pk).update(
+        egress_id=None, launch_state=LaunchState.UNKNOWN, status="", info={}, updated_at=None
+    )
+    LedgerEntry.objects.all().delete()
+    # LiveKit fails it quoting the URL it dialled; the webhook makes an external job of it,
+    # which hides the URL because LiveKit's info quotes it whole too.
+    failed = sandbox.control.wait_for_status(egress_id, "FAILED")
+    assert passphrase in failed.error
+    actions.observe(failed)
+
+    reconcile()
+
+    job.refresh_from_db()
+    assert (job.egress_id, job.status) == (egress_id, EgressStatus.FAILED)
+    assert "srt://fail.example.com" in job.error
+    assert passphrase not in stored_text(job)
+    payloads = json.dumps(list(LedgerEntry.objects.values_list("payload", flat=True)))
+    assert egress_id in payloads
+    assert passphrase not in payloads
 
 
 def test_it_leaves_an_unknown_launch_unknown_when_no_egress_turns_up(
