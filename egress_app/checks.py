@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection
 from typing import Any
 
@@ -10,6 +11,7 @@ from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
 from dashboard.settings import DEFAULT_SECRET_KEY
 from egress_app.crypto import SecretKeyError, secret_box, verify_secret_keys
+from egress_app.metrics import MULTIPROC_DIR
 
 IN_MEMORY_LAYER = "channels.layers.InMemoryChannelLayer"
 
@@ -96,6 +98,23 @@ def check_livekit(**kwargs: Any) -> list[CheckMessage]:
             )
         ]
     return []
+
+
+@register()
+def check_metrics(**kwargs: Any) -> list[CheckMessage]:
+    # Only unset (or empty) is caught here: a directory that is missing or not writable already
+    # stops every process at start, when prometheus_client creates its files.
+    if not _production() or os.environ.get(MULTIPROC_DIR):
+        return []
+    return [
+        Warning(
+            f"Production runs without {MULTIPROC_DIR}: /metrics would show only the counters "
+            "of the web worker that answers, never the reconciler's (egress_worker).",
+            hint=f"Set {MULTIPROC_DIR} to the same writable directory for every web worker and "
+            "egress_worker, emptied at each deploy before they start.",
+            id="egress_app.W003",
+        )
+    ]
 
 
 @register()

@@ -239,7 +239,7 @@ def diagnose(job: EgressJob) -> Diagnosis | None:
     if job.launch_state in (LaunchState.REFUSED, LaunchState.UNKNOWN) and not job.egress_id:
         fallback = LIVEKIT_REFUSED if job.launch_state == LaunchState.REFUSED else NO_ANSWER
         return Diagnosis(cause_of_message(message) or fallback, message)
-    if job.status in (EgressStatus.FAILED, EgressStatus.ABORTED, EgressStatus.LIMIT_REACHED):
+    if job.status in EgressJob.FAILED_STATUSES:
         return Diagnosis(cause_of_message(message) or UNKNOWN, message)
     if job.flag:
         return Diagnosis(BY_KEY[job.flag], "")

@@ -7,7 +7,8 @@ The web server and `manage.py egress_worker` are separate processes, each with i
 With `PROMETHEUS_MULTIPROC_DIR` set (before Python starts: prometheus_client reads it on import)
 every process writes its values to files there and a scrape adds them all up; the directory is
 shared by all of them and emptied at each deploy, before any starts. Without it a scrape shows
-the answering process's own values only (enough for one process, and in development).
+the answering process's own values only, never the worker's: fine in development, a warning in
+production (check egress_app.W003).
 
 No label ever holds a secret or free text: only RPC names, Twirp codes, HTTP statuses, job
 statuses, kinds and cause keys.
@@ -18,7 +19,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable, Iterator
-from typing import Protocol
+from typing import TYPE_CHECKING, Literal
 
 from django.db.models import Count
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram
@@ -28,6 +29,10 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from egress_app.livekit.errors import TWIRP_STATUS
+
+if TYPE_CHECKING:
+    # Only a type: the reconciler imports the LiveKit client, which imports this module.
+    from egress_app.actions.reconcile import Run
 
 PREFIX = "egress_dashboard"
 MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
@@ -43,15 +48,11 @@ WEBHOOK_SECONDS = Histogram(
     "Seconds from a LiveKit webhook's arrival to its answer.",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, float("inf")),
 )
-DUPLICATE = "duplicate"  # the answer's text to a webhook already recorded (webhooks.recorded)
+WebhookOutcome = Literal["recorded", "duplicate", "refused", "failed"]
 
 
-def webhook_answered(status: int, text: str, started: float) -> None:
+def webhook_answered(outcome: WebhookOutcome, status: int, started: float) -> None:
     """Count an answer to a webhook (`started`: its `time.perf_counter()` on arrival)."""
-    if status == 200:
-        outcome = DUPLICATE if text == DUPLICATE else "recorded"
-    else:
-        outcome = "refused" if status < 500 else "failed"
     WEBHOOKS.labels(outcome, str(status)).inc()
     WEBHOOK_SECONDS.observe(time.perf_counter() - started)
 
@@ -90,38 +91,28 @@ RECONCILER_LAST_RUN = Gauge(
     "When the last reconciler run ended (Unix time), whatever its result.",
     multiprocess_mode="max",
 )
+# One counter per count of a run (egress_app.actions.reconcile.Run), under its field's name
+# (tests/test_metrics.py checks that none is missing).
 RECONCILER_DID = {
-    what: Counter(f"{PREFIX}_reconciler_{what}", f"{text}, over all reconciler runs.")
-    for what, text in {
-        "claimed_jobs": "Unfinished jobs claimed for a check",
-        "applied_jobs": "Jobs brought up to date from LiveKit",
-        "flagged_jobs": "Jobs newly flagged for a person (stuck or lost)",
-        "adopted_jobs": "Egress started elsewhere, adopted as external jobs",
-        "settled_webhooks": "Webhooks that waited for their launch, settled",
-    }.items()
+    field: Counter(f"{PREFIX}_reconciler_{field}_{unit}", f"{text}, over all reconciler runs.")
+    for field, unit, text in (
+        ("claimed", "jobs", "Unfinished jobs claimed for a check"),
+        ("applied", "jobs", "Jobs brought up to date from LiveKit"),
+        ("flagged", "jobs", "Jobs newly flagged for a person (stuck or lost)"),
+        ("adopted", "jobs", "Egress started elsewhere, adopted as external jobs"),
+        ("settled", "webhooks", "Webhooks that waited for their launch, settled"),
+    )
 }
 
 
-class RunSummary(Protocol):
-    """What a reconciler run did (egress_app.actions.reconcile.Run)."""
-
-    claimed: int
-    applied: int
-    flagged: int
-    adopted: int
-    settled: int
-    errors: list[str]
-
-
-def reconciler_ran(run: RunSummary | None) -> None:
+def reconciler_ran(run: Run | None) -> None:
     """Count a reconciler run; None when it raised."""
     RECONCILER_RUNS.labels("error" if run is None or run.errors else "ok").inc()
     RECONCILER_LAST_RUN.set_to_current_time()
     if run is None:
         return
-    done = (run.claimed, run.applied, run.flagged, run.adopted, run.settled)
-    for counter, count in zip(RECONCILER_DID.values(), done, strict=True):
-        counter.inc(count)
+    for field, counter in RECONCILER_DID.items():
+        counter.inc(getattr(run, field))
 
 
 # --- jobs, read at scrape time -------------------------------------------------------------------
@@ -131,9 +122,6 @@ class JobsCollector:
     def collect(self) -> Iterable[Metric]:
         yield self._jobs()
         yield self._needing_a_person()
-
-    def describe(self) -> Iterable[Metric]:
-        return []  # registering must not query the database
 
     def _jobs(self) -> Metric:
         # Here, not on top: models need Django set up, and import the LiveKit client (which

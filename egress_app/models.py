@@ -240,6 +240,7 @@ class EgressJob(SecretsMixin):
     """
 
     ACTIVE_STATUSES = (EgressStatus.STARTING, EgressStatus.ACTIVE, EgressStatus.ENDING)
+    FAILED_STATUSES = (EgressStatus.FAILED, EgressStatus.ABORTED, EgressStatus.LIMIT_REACHED)
     # What `apply_info` changes (and a flag it may settle): all an update from LiveKit saves.
     INFO_FIELDS = (
         "status",

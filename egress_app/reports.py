@@ -8,7 +8,7 @@ Days are calendar days in the configured TIME_ZONE.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -31,12 +31,12 @@ from django.db.models.functions import Coalesce, NullIf, TruncDate
 from django.db.models.lookups import Exact
 from django.utils import timezone
 
+from egress_app.history import start_of
 from egress_app.models import EgressJob, EgressKind, EgressStatus, LaunchState
 
 PERIODS = (7, 30, 90)
 DEFAULT_DAYS = 30
-FAILED_STATUSES = (EgressStatus.FAILED, EgressStatus.ABORTED, EgressStatus.LIMIT_REACHED)
-FINISHED_STATUSES = (EgressStatus.COMPLETE, *FAILED_STATUSES)
+FINISHED_STATUSES = (EgressStatus.COMPLETE, *EgressJob.FAILED_STATUSES)
 # Output name in a launch config -> its list in `results` (an external job has no config).
 RECORDING_OUTPUTS = {"file": "files", "segments": "segments", "images": "images"}
 STREAM_OUTPUTS = {"stream": "streams"}
@@ -62,12 +62,8 @@ class Day:
         return sum(self.counts)
 
     @property
-    def failure_rate(self) -> float | None:
-        return rate(self.failed, self.finished)
-
-    @property
     def failure_percent(self) -> float | None:
-        return _percent(self.failure_rate)
+        return _percent(self.failed, self.finished)
 
 
 @dataclass(frozen=True)
@@ -104,12 +100,8 @@ class Report:
         return sum(day.failed for day in self.per_day)
 
     @property
-    def failure_rate(self) -> float | None:
-        return rate(self.failed, self.finished)
-
-    @property
     def failure_percent(self) -> float | None:
-        return _percent(self.failure_rate)
+        return _percent(self.failed, self.finished)
 
     @property
     def recorded_minutes(self) -> float:
@@ -142,12 +134,8 @@ class Report:
         }
 
 
-def rate(part: int, whole: int) -> float | None:
-    return part / whole if whole else None
-
-
-def _percent(value: float | None) -> float | None:
-    return None if value is None else round(value * 100, 1)
+def _percent(part: int, whole: int) -> float | None:
+    return round(part / whole * 100, 1) if whole else None
 
 
 def period_days(value: str | None) -> int:
@@ -159,8 +147,7 @@ def build_report(days: int = DEFAULT_DAYS, *, now: datetime | None = None) -> Re
     """The report of the `days` days up to `now` (today included)."""
     now = now or timezone.now()
     first = timezone.localdate(now) - timedelta(days=days - 1)
-    start = timezone.make_aware(datetime.combine(first, time.min))
-    jobs = EgressJob.objects.filter(created_at__gte=start).order_by()
+    jobs = EgressJob.objects.filter(created_at__gte=start_of(first)).order_by()
     buckets, per_day = _per_day(jobs, [first + timedelta(days=n) for n in range(days)])
     return Report(
         days=days,
@@ -190,7 +177,7 @@ def _per_day(jobs: QuerySet[EgressJob], dates: list[date]) -> tuple[list[Bucket]
             day=day,
             counts=tuple(counts.get((day, bucket.key), 0) for bucket in buckets),
             finished=sum(counts.get((day, status), 0) for status in FINISHED_STATUSES),
-            failed=sum(counts.get((day, status), 0) for status in FAILED_STATUSES),
+            failed=sum(counts.get((day, status), 0) for status in EgressJob.FAILED_STATUSES),
         )
         for day in dates
     ]
@@ -212,13 +199,15 @@ def _present(path: str) -> Q:
 
 def _minutes(jobs: QuerySet[EgressJob], now: datetime) -> list[KindMinutes]:
     """Minutes recorded and streamed per kind: ended_at - started_at, summed in the database;
-    a running job counts up to now, an ended one without an end time not at all. A job with
-    both kinds of output counts in both."""
+    a running job counts up to now, an ended one without an end time not at all, nor one that
+    ended before it started (clocks apart: dashboard.fragments.duration shows none either). A job
+    with both kinds of output counts in both."""
     running = When(status__in=EgressJob.ACTIVE_STATUSES, then=Value(now))
     end = Coalesce("ended_at", Case(running, output_field=DateTimeField()))
     duration = ExpressionWrapper(end - F("started_at"), output_field=DurationField())
     rows = (
         jobs.filter(started_at__isnull=False)
+        .exclude(ended_at__lt=F("started_at"))
         .values_list("kind")
         .annotate(
             recorded=Sum(duration, filter=_has_output(RECORDING_OUTPUTS)),

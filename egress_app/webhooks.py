@@ -86,12 +86,13 @@ def checked(
         return Refusal(401, exc.reason, len(body))
 
 
-def recorded(event: WebhookEvent, new: bool) -> tuple[int, str]:
-    """The answer to a verified webhook: recorded, or a duplicate ignored."""
+def recorded(event: WebhookEvent, new: bool) -> tuple[metrics.WebhookOutcome, int, str]:
+    """The outcome of a verified webhook, and the answer's status and text: recorded, or a
+    duplicate ignored."""
     if new:
-        return 200, "ok"
+        return "recorded", 200, "ok"
     logger.debug("Duplicate LiveKit webhook %s %s ignored", event.event, event.id)
-    return 200, "duplicate"
+    return "duplicate", 200, "duplicate"
 
 
 def _declared_size(value: str | None) -> int:
@@ -113,10 +114,15 @@ def receive(request: HttpRequest) -> HttpResponse:
     outcome = checked(body, request.headers.get("Authorization"), declared=declared)
     if isinstance(outcome, Refusal):
         refuse(outcome.reason, sender=sender, size=outcome.size)
-        status, text = outcome.status, outcome.reason
-    else:
-        status, text = recorded(outcome, actions.receive_webhook(outcome, size=len(body or b"")))
-    metrics.webhook_answered(status, text, started)
+        metrics.webhook_answered("refused", outcome.status, started)
+        return HttpResponse(outcome.reason, status=outcome.status, content_type=TEXT)
+    try:
+        new = actions.receive_webhook(outcome, size=len(body or b""))
+    except Exception:  # Django answers 500
+        metrics.webhook_answered("failed", 500, started)
+        raise
+    answer, status, text = recorded(outcome, new)
+    metrics.webhook_answered(answer, status, started)
     return HttpResponse(text, status=status, content_type=TEXT)
 
 
@@ -159,12 +165,12 @@ class WebhookEndpoint:
         if isinstance(outcome, Refusal):
             refusal = partial(refuse, outcome.reason, sender=sender, size=outcome.size)
             await sync_to_async(_as_a_request)(refusal)
-            await _respond(send, outcome.status, outcome.reason, started)
+            await _respond(send, "refused", outcome.status, outcome.reason, started)
             return
         try:
             new = await _intake().record(outcome, len(body or b""))
         except Exception:  # the server answers 500
-            metrics.webhook_answered(500, "", started)
+            metrics.webhook_answered("failed", 500, started)
             raise
         await _respond(send, *recorded(outcome, new), started)
 
@@ -234,8 +240,10 @@ async def _read(receive: Receive) -> bytes:
             return b"".join(chunks)
 
 
-async def _respond(send: Send, status: int, text: str, started: float) -> None:
-    metrics.webhook_answered(status, text, started)
+async def _respond(
+    send: Send, outcome: metrics.WebhookOutcome, status: int, text: str, started: float
+) -> None:
+    metrics.webhook_answered(outcome, status, started)
     body = text.encode()
     headers = [(b"content-type", TEXT.encode()), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})

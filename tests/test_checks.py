@@ -15,7 +15,8 @@ def ids() -> set[str]:
 
 
 @pytest.fixture
-def production(settings):
+def production(settings, monkeypatch, tmp_path):
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
     settings.ENVIRONMENT = "production"
     settings.DEBUG = False
     settings.SECRET_KEY = "a-real-production-secret-key-of-some-length-1234567890"
@@ -28,7 +29,9 @@ def production(settings):
 
 
 def test_it_passes_a_sane_production_configuration(production):
-    assert not {i for i in ids() if i.startswith("egress_app.E")}
+    found = ids()
+    assert not {i for i in found if i.startswith("egress_app.E")}
+    assert "egress_app.W003" not in found
 
 
 def test_it_refuses_debug_in_production(production):
@@ -73,6 +76,22 @@ def test_it_warns_about_sqlite_and_the_sandbox_in_production(production):
     production.DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
     production.LIVEKIT_SANDBOX = True
     assert {"egress_app.W001", "egress_app.W002"} <= ids()
+
+
+@pytest.mark.parametrize("value", [None, ""])
+def test_it_warns_about_production_metrics_without_a_shared_directory(
+    production, monkeypatch, value
+):
+    if value is None:
+        monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR")
+    else:
+        monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", value)
+    assert "egress_app.W003" in ids()
+
+
+def test_it_leaves_metrics_alone_outside_production(monkeypatch):
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    assert "egress_app.W003" not in ids()
 
 
 def test_it_reads_typed_env_vars(monkeypatch):

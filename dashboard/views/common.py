@@ -7,6 +7,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -15,6 +16,10 @@ from django_htmx.middleware import HtmxDetails
 from dashboard.forms import NameForm
 from egress_app import actions
 from egress_app.models import Recipe, StorageProfile, StreamDestination
+from egress_app.roles import VIEW_ALL_JOBS, perm
+
+# Support and admins: every job, the failure inbox, reports.
+reviews_jobs = permission_required(perm(VIEW_ALL_JOBS), raise_exception=True)
 
 Vaulted = StorageProfile | StreamDestination
 Named = Vaulted | Recipe  # what the duplicate page copies under a new name

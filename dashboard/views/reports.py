@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from dashboard.views.support import reviews_jobs
+from dashboard.views.common import reviews_jobs
 from egress_app.reports import PERIODS, build_report, period_days
 
 
@@ -14,5 +14,4 @@ from egress_app.reports import PERIODS, build_report, period_days
 @require_GET
 def reports(request: HttpRequest) -> HttpResponse:
     report = build_report(period_days(request.GET.get("days")))
-    context = {"report": report, "periods": PERIODS, "chart_data": report.chart_data()}
-    return render(request, "dashboard/reports.html", context)
+    return render(request, "dashboard/reports.html", {"report": report, "periods": PERIODS})

@@ -116,6 +116,16 @@ def test_it_counts_a_running_job_up_to_now():
     assert report.recorded_minutes == 0
 
 
+def test_it_leaves_out_a_job_that_ended_before_it_started():
+    ran(10, config=FILE)
+    end = NOW - timedelta(hours=2)  # LiveKit's clocks disagreed: 30 minutes "before" it started
+    job(end, config=FILE, started_at=end + timedelta(minutes=30), ended_at=end)
+
+    report = build_report(7, now=NOW)
+
+    assert report.recorded_minutes == pytest.approx(10)
+
+
 def test_it_gives_the_failure_rate_over_finished_jobs():
     yesterday = NOW - timedelta(days=1)
     for status in (EgressStatus.COMPLETE, EgressStatus.FAILED, EgressStatus.ABORTED):
@@ -211,6 +221,8 @@ def test_it_shows_the_numbers_as_tables_and_chart_data(client, support):
     assert len(data["days"]) == 7
     assert [status["label"] for status in data["statuses"]] == ["Active", "Complete", "Failed"]
     assert data["streamed"] == [30.0]
+    failures = html.split('id="table-failures"')[1].split("</table>")[0]
+    assert failures.count(">\N{EN DASH}</td>") == 6  # the days when nothing finished
     assert "vendor/chart-4.6.1.umd.min.js" in html
     assert "js/reports.js" in html
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import fields
 from typing import Any
 
 from django.conf import settings
@@ -40,11 +41,10 @@ class Command(BaseCommand):
                 metrics.reconciler_ran(run)
                 for error in run.errors:
                     logger.warning("Reconciler could not read LiveKit: %s", error)
-                if once or run.applied or run.flagged or run.adopted or run.settled:
-                    self.stdout.write(
-                        f"claimed {run.claimed}, applied {run.applied}, flagged {run.flagged}, "
-                        f"adopted {run.adopted}, settled {run.settled}"
-                    )
+                done = {f.name: getattr(run, f.name) for f in fields(run) if f.name != "errors"}
+                # Every run claims jobs to check: say something when it did more.
+                if once or any(count for name, count in done.items() if name != "claimed"):
+                    self.stdout.write(", ".join(f"{name} {count}" for name, count in done.items()))
             if once:
                 return
             time.sleep(max(0.0, interval - (time.monotonic() - started)))
