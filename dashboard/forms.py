@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils.choices import BaseChoiceIterator
 
 from egress_app import history
+from egress_app.actions.support import NOTE_LENGTH
 from egress_app.crypto import SecretKeyError
 from egress_app.models import (
     AuditAction,
@@ -268,6 +269,15 @@ class StreamDestinationForm(ActionErrorsMixin, forms.Form):
 
     def clear(self) -> list[str]:
         return ["stream_key"] if self.cleaned_data.get("clear_stream_key") else []
+
+
+class NoteForm(ActionErrorsMixin, forms.Form):
+    text = forms.CharField(
+        label="Add a note",
+        max_length=NOTE_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="What you found or did. Everyone who reviews jobs reads it; no secrets.",
+    )
 
 
 class DaysForm(forms.Form):

@@ -14,9 +14,10 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from dashboard.forms import JobFilterForm
+from dashboard.launch_forms import fresh_token
 from egress_app import failures, history
 from egress_app.models import EgressJob, LaunchState, LedgerEntry
-from egress_app.roles import CONTROL_EGRESS, LAUNCH_EGRESS, VIEW_ALL_JOBS, perm
+from egress_app.roles import CONTROL_EGRESS, LAUNCH_EGRESS, VIEW_ALL_JOBS, may_retry, perm
 
 PAGE_SIZE = history.PAGE_SIZE
 ROWS = "dashboard/job_list.html#rows"
@@ -142,3 +143,19 @@ def home_refresh() -> str:
         f'<div id="live-refresh" hidden hx-swap-oob="true" hx-get="{url}" hx-trigger="load"'
         ' hx-target="#live" hx-indicator="#live-indicator"></div>'
     )
+
+
+def retry_context(user: AbstractUser | AnonymousUser, job: EgressJob) -> dict[str, Any]:
+    """The job page's Retry form (its launch token, fresh on each render: a double submit
+    starts one egress), Clone and edit, and the links along the chain of retries, each as
+    (job id, whether this user may open that job)."""
+    retries = list(job.retries.order_by("created_at", "pk").values_list("pk", flat=True))
+    linked = [pk for pk in (job.retry_of_id, *retries) if pk is not None]
+    jobs = jobs_for(user).prefetch_related(None)
+    visible = set(jobs.filter(pk__in=linked).values_list("pk", flat=True)) if linked else set()
+    return {
+        "retry_token": fresh_token() if job.can_retry and may_retry(user, job) else "",
+        "may_clone": job.launched_here and user.has_perm(perm(LAUNCH_EGRESS)),
+        "retry_of": (job.retry_of_id, job.retry_of_id in visible) if job.retry_of_id else None,
+        "retries": [(pk, pk in visible) for pk in retries],
+    }

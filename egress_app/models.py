@@ -372,11 +372,19 @@ class EgressJob(SecretsMixin):
         return self.is_updatable and _has_stream_output(self.config, self.info)
 
     @property
+    def launched_here(self) -> bool:
+        """Launched from the dashboard, so it has a configuration of ours to launch again (an
+        external job has none)."""
+        return not self.external and bool(self.config)
+
+    @property
     def can_retry(self) -> bool:
-        """Finished (no egress running, no Start waiting) and launched from the dashboard: an
-        external job has no configuration of ours to launch again."""
-        finished = not self.is_active and self.launch_state != LaunchState.LAUNCHING
-        return finished and not self.external and bool(self.config)
+        """Finished (no egress running, no Start waiting) and launched from the dashboard; not a
+        launch LiveKit never answered, whose egress may still appear (a retry could start it
+        twice)."""
+        waiting = (LaunchState.LAUNCHING, LaunchState.UNKNOWN)
+        finished = not self.is_active and self.launch_state not in waiting
+        return finished and self.launched_here
 
     def stream_outputs(self) -> list[tuple[str, str]]:
         """The stream outputs now attached: (`destination:<id>` / `adhoc:<n>`, what to show)."""
@@ -754,11 +762,13 @@ class Recipe(models.Model):
 class JobNote(models.Model):
     """What support wrote about a job (plain text, never secrets: shown to every reviewer)."""
 
+    TEXT_LENGTH = 2000
+
     job = models.ForeignKey(EgressJob, on_delete=models.CASCADE, related_name="notes")
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
-    text = models.TextField(max_length=2000)
+    text = models.TextField(max_length=TEXT_LENGTH)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -54,7 +54,9 @@ def perm(codename: str) -> str:
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     PRODUCERS: (perm(VIEW_DASHBOARD), perm(LAUNCH_EGRESS), perm(CONTROL_EGRESS)),
     ADMINS: tuple(perm(codename) for codename in PERMISSIONS) + AUTH_ADMIN_PERMISSIONS,
-    # Read-only: support reviews jobs but never touches credentials, destinations or users.
+    # Support reviews every job, triages failures (notes, acknowledge, resolve) and may start a
+    # finished job again (Retry, `may_retry`); it cannot launch, stop or update egress, nor
+    # touch credentials, destinations or users.
     SUPPORT: (perm(VIEW_DASHBOARD), perm(VIEW_ALL_JOBS)),
 }
 

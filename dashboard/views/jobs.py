@@ -19,9 +19,8 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from dashboard import fragments
-from dashboard.forms import ActionErrorsMixin, JobFilterForm
+from dashboard.forms import ActionErrorsMixin, JobFilterForm, NoteForm
 from dashboard.views.common import csv_lines
-from dashboard.views.support import NoteForm
 from egress_app import actions, history
 from egress_app.launch.config import LAYOUTS
 from egress_app.models import EgressJob, StreamDestination
@@ -122,9 +121,7 @@ def detail_page(
     context = fragments.live_context(job) | {"configuration": configuration(job)}
     context |= _controls(job, **{k: v for k, v in extra.items() if isinstance(v, forms.Form)})
     context |= {k: v for k, v in extra.items() if not isinstance(v, forms.Form)}
-    from dashboard.views.retry import retry_context  # it imports this module's helpers
-
-    context |= retry_context(request.user, job)
+    context |= fragments.retry_context(request.user, job)
     if request.user.has_perm(perm(VIEW_ALL_JOBS)):  # support's notes and triage
         context.setdefault("note_form", NoteForm())
         context["notes"] = job.notes.select_related("author")

@@ -19,7 +19,6 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from dashboard import fragments
 from dashboard.launch_forms import (
     PICKS,
     LaunchForm,
@@ -38,7 +37,7 @@ from egress_app.launch.config import KINDS, LaunchConfig
 from egress_app.launch.filenames import preview_filename
 from egress_app.livekit import LiveKitError, get_livekit_client
 from egress_app.models import EgressJob, Recipe, StorageProfile, StreamDestination
-from egress_app.roles import LAUNCH_EGRESS, perm
+from egress_app.roles import LAUNCH_EGRESS, may_retry, perm
 
 can_launch = permission_required(perm(LAUNCH_EGRESS), raise_exception=True)
 
@@ -67,6 +66,7 @@ def _page(request: HttpRequest, form: LaunchForm, **extra: Any) -> HttpResponse:
         "pick_errors": [form[name] for name in PICKS.get(kind, ())],
         "preview": _preview(form),
         "editing": _editing(request),
+        "cloned": _cloned(request, str(form.value("retry_of") or "")),
     }
     return render(request, PAGE, context | extra)
 
@@ -97,7 +97,7 @@ def launch(request: HtmxHttpRequest) -> HttpResponse:
             config_from_data(request.POST),
             launch_token=request.POST.get("launch_token", ""),
             adhoc_urls=adhoc_urls(request.POST),
-            retry_of=_cloned(request),
+            retry_of=_cloned(request, request.POST.get("retry_of", "")),
         )
     except ValidationError as error:
         form.add_config_errors(_error_messages(error))
@@ -121,7 +121,8 @@ def _to_job(request: HtmxHttpRequest, job: EgressJob) -> HttpResponse:
 def _prefill(request: HttpRequest) -> dict[str, Any]:
     """Initial values from `?clone=<job>` or `?recipe=<recipe>`; none otherwise."""
     if clone := request.GET.get("clone", ""):
-        return initial_from_config(_job_config(request, clone)) | {"retry_of": clone}
+        config = initial_from_config(_job_config(request, clone))
+        return config | ({"retry_of": clone} if _cloned(request, clone) else {})
     if recipe := request.GET.get("recipe", ""):
         return initial_from_config(recipe_prefill(recipe))
     return {}
@@ -132,10 +133,11 @@ def _job_config(request: HttpRequest, pk: str) -> LaunchConfig:
     return dict(get_job_for_user(request, pk if pk.isdigit() else 0).config)
 
 
-def _cloned(request: HttpRequest) -> EgressJob | None:
-    """The job the form was opened to clone (its hidden field), if this user still sees it."""
-    pk = request.POST.get("retry_of", "")
-    return fragments.jobs_for(request.user).filter(pk=pk).first() if pk.isdigit() else None
+def _cloned(request: HttpRequest, pk: str) -> EgressJob | None:
+    """The job the form clones (`?clone=`, then its hidden field), when the job it starts may be
+    linked to it as a retry: Retry's own rule (`may_retry`), for a job launched here."""
+    job = EgressJob.objects.filter(pk=pk).first() if pk.isdigit() else None
+    return job if job and job.launched_here and may_retry(request.user, job) else None
 
 
 def recipe_prefill(pk: str) -> LaunchConfig:

@@ -5,31 +5,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from dashboard.forms import ActionErrorsMixin
-from dashboard.fragments import PAGE_SIZE
+from dashboard.forms import NoteForm
+from dashboard.views.common import reviews_jobs
+from dashboard.views.jobs import detail_page, get_job_for_user
 from egress_app import actions, failures
-from egress_app.models import EgressJob
-from egress_app.roles import VIEW_ALL_JOBS, perm
-
-reviews_jobs = permission_required(perm(VIEW_ALL_JOBS), raise_exception=True)
-
-
-class NoteForm(ActionErrorsMixin, forms.Form):
-    text = forms.CharField(
-        label="Add a note",
-        max_length=actions.support.NOTE_LENGTH,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="What you found or did. Everyone who reviews jobs reads it; no secrets.",
-    )
+from egress_app.history import PAGE_SIZE
 
 
 @reviews_jobs
@@ -55,16 +42,10 @@ def failure_inbox(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboard/failure_inbox.html", context)
 
 
-def _job(pk: int) -> EgressJob:
-    return get_object_or_404(EgressJob, pk=pk)
-
-
 @reviews_jobs
 @require_POST
 def job_note(request: HttpRequest, pk: int) -> HttpResponse:
-    from dashboard.views.jobs import detail_page
-
-    job = _job(pk)
+    job = get_job_for_user(request, pk)
     form = NoteForm(request.POST)
     if form.is_valid():
         try:
@@ -80,7 +61,7 @@ def job_note(request: HttpRequest, pk: int) -> HttpResponse:
 @reviews_jobs
 @require_POST
 def job_triage(request: HttpRequest, pk: int) -> HttpResponse:
-    job = _job(pk)
+    job = get_job_for_user(request, pk)
     try:
         job = actions.set_triage(request.user, job, request.POST.get("state", ""))
     except ValidationError as error:

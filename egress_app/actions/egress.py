@@ -13,7 +13,7 @@ import copy
 import logging
 import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
@@ -290,15 +290,19 @@ def start_egress(
     config raises ValidationError and writes nothing. LiveKit refusing the start, or never
     answering with no egress found for it, raises LaunchError with the job keeping the error.
     """
-    token = _token(launch_token)
-    existing = EgressJob.objects.filter(launch_token=token).first()
-    if existing is not None:
+    if (existing := launched_with(launch_token)) is not None:
         return existing
     launch = _prepare(config, adhoc_urls)
-    job, created = _create_job(actor, token, launch, retry_of)
+    job, created = _create_job(actor, _token(launch_token), launch, retry_of)
     if not created:
         return job
     return _launch(job, launch)
+
+
+def launched_with(launch_token: str | uuid.UUID) -> EgressJob | None:
+    """The job a launch token has already started (a second submit of the same form), if any.
+    ValidationError for a token that is not one."""
+    return EgressJob.objects.filter(launch_token=_token(launch_token)).first()
 
 
 def _launch(job: EgressJob, launch: _Launch) -> EgressJob:
@@ -475,13 +479,20 @@ def _abandoned(job: EgressJob) -> None:
 
 def _rebuilt_request(job: EgressJob) -> Message:
     """The Start request the job sent, outputs aside (they are not compared)."""
-    kept = job.secrets()
-    adhoc = [kept[ref] for ref in sorted(kept) if ref.startswith("adhoc:")]
+    adhoc = launched_adhoc_urls(job, job.secrets())
     destinations = list(job.destinations.all())
     call = build_start_call(
         job.config, profile=job.storage_profile, destinations=destinations, adhoc_urls=adhoc
     )
     return call.request
+
+
+def launched_adhoc_urls(job: EgressJob, kept: Mapping[str, str]) -> list[str]:
+    """The ad-hoc stream URLs the job was launched with, from its kept secrets `kept`: one per
+    ad-hoc URL its configuration shows, in launch order (`adhoc:<n>`), not those added while it
+    ran; "" for one no longer kept (removed while it ran)."""
+    stream = (job.config.get("outputs") or {}).get("stream") or {}
+    return [kept.get(f"adhoc:{n}", "") for n in range(len(stream.get("adhoc") or []))]
 
 
 # --- stop and updates ---------------------------------------------------------------------------

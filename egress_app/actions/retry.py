@@ -14,7 +14,12 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from egress_app.actions.egress import WEBSOCKET_REF, start_egress
+from egress_app.actions.egress import (
+    WEBSOCKET_REF,
+    launched_adhoc_urls,
+    launched_with,
+    start_egress,
+)
 from egress_app.actions.vault import Actor
 from egress_app.crypto import SecretKeyError
 from egress_app.models import EgressJob, LaunchState
@@ -24,6 +29,12 @@ EXTERNAL = (
     "dashboard has no configuration to start it again with."
 )
 LAUNCHING = "This job is still waiting for LiveKit's answer to its start: it cannot be retried yet."
+# The reconciler looks for such an egress for a day (reconcile.UNKNOWN_LOOKED_FOR).
+UNKNOWN = (
+    "LiveKit never answered this job's start, so its egress may still appear: the dashboard "
+    "keeps looking for it for a day after the launch, and a retry could start it twice. To "
+    "start it again on purpose, use Clone and edit."
+)
 NOT_KEPT = (
     "A stream URL or WebSocket address this job started with is no longer kept (it was removed "
     "while the job ran): use Clone and edit, and type it again."
@@ -37,13 +48,13 @@ UNREADABLE = (
 def retry_egress(actor: Actor, job: EgressJob, *, launch_token: str | uuid.UUID) -> EgressJob:
     """Start `job` again as a new job linked to it (`retry_of`), once per `launch_token`.
 
-    A token seen before returns its job as it stands (see `start_egress`). ValidationError in
-    plain words, nothing written, when the job is running or still launching, was started
-    outside the dashboard, or its configuration no longer holds (a profile or destination
-    deleted since, say); LaunchError, the new job keeping LiveKit's refusal, when LiveKit
-    refuses.
+    A token seen before returns its job as it stands, before anything else is checked (see
+    `start_egress`). ValidationError in plain words, nothing written, when the job is running,
+    still launching or never answered by LiveKit, was started outside the dashboard, or its
+    configuration no longer holds (a profile or destination deleted since, say); LaunchError,
+    the new job keeping LiveKit's refusal, when LiveKit refuses.
     """
-    if (existing := _launched_with(launch_token)) is not None:
+    if (existing := launched_with(launch_token)) is not None:
         return existing
     job = EgressJob.objects.get(pk=job.pk)
     _require_finished(job)
@@ -53,16 +64,8 @@ def retry_egress(actor: Actor, job: EgressJob, *, launch_token: str | uuid.UUID)
     )
 
 
-def _launched_with(token: str | uuid.UUID) -> EgressJob | None:
-    try:
-        value = token if isinstance(token, uuid.UUID) else uuid.UUID(str(token))
-    except ValueError:
-        return None  # start_egress names the problem
-    return EgressJob.objects.filter(launch_token=value).first()
-
-
 def _require_finished(job: EgressJob) -> None:
-    if job.external or not job.config:
+    if not job.launched_here:
         raise ValidationError(EXTERNAL)
     if job.is_active:
         raise ValidationError(
@@ -71,18 +74,19 @@ def _require_finished(job: EgressJob) -> None:
         )
     if job.launch_state == LaunchState.LAUNCHING:
         raise ValidationError(LAUNCHING)
+    if job.launch_state == LaunchState.UNKNOWN:
+        raise ValidationError(UNKNOWN)
 
 
 def _as_launched(job: EgressJob) -> tuple[dict[str, Any], list[str]]:
-    """The job's configuration with its kept secrets put back, and its ad-hoc stream URLs: the
-    ones it was launched with (`adhoc:<n>` in launch order), not those added while it ran."""
+    """The job's configuration with its kept secrets put back, and the ad-hoc stream URLs it
+    was launched with."""
     try:
         kept = job.secrets()
     except SecretKeyError:
         raise ValidationError(UNREADABLE) from None
     config = copy.deepcopy(job.config)
-    stream = (config.get("outputs") or {}).get("stream") or {}
-    adhoc_urls = [kept.get(f"adhoc:{n}", "") for n in range(len(stream.get("adhoc") or []))]
+    adhoc_urls = launched_adhoc_urls(job, kept)
     needed = list(adhoc_urls)
     track = config.get("track") or {}
     if track.get("websocket_url"):  # kept redacted in the configuration, whole in the secrets

@@ -11,7 +11,7 @@ from django.utils import timezone
 from egress_app.actions.vault import Actor, actor_id
 from egress_app.models import EgressJob, JobNote, Triage
 
-NOTE_LENGTH = 2000
+NOTE_LENGTH = JobNote.TEXT_LENGTH
 OPEN = "open"  # the triage state a job is reopened with (stored blank)
 
 

@@ -22,7 +22,7 @@ from egress_app.management.commands.seed_demo import seed_demo_jobs
 from egress_app.models import EgressJob
 from egress_app.sandbox.testing import RunningSandbox
 from tests.browser.test_journeys import log_in
-from tests.jobs import new_token, stream_config
+from tests.jobs import ended, start, stream_config
 
 pytestmark = pytest.mark.browser
 
@@ -41,12 +41,7 @@ def failed_stream(demo_users: list[User], sandbox: RunningSandbox) -> EgressJob:
         server_url="rtmp://fail.example.com/live2",
         stream_key=OLD_KEY,
     )
-    job = actions.start_egress(
-        users["producer"], stream_config(destination), launch_token=new_token()
-    )
-    assert job.egress_id
-    failed = actions.observe(sandbox.control.wait_for_status(job.egress_id, "FAILED")).job
-    assert failed is not None
+    failed = ended(sandbox, start(users["producer"], stream_config(destination)), "FAILED")
     assert failed.cause == STREAM_FAILED.key
     actions.update_stream_destination(
         users["admin"],

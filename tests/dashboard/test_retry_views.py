@@ -10,21 +10,24 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 
 from egress_app import actions
-from egress_app.models import EgressJob, EgressStatus, LaunchState
+from egress_app.actions.retry import UNKNOWN
+from egress_app.models import EgressJob, LaunchState
 from egress_app.sandbox.testing import RunningSandbox
 from tests.conftest import make_user
 from tests.dashboard.test_home import text_of
 from tests.dashboard.test_launch_views import room_composite_form
 from tests.jobs import (
-    ended,
     file_config,
     live,
     make_destination,
     make_profile,
     new_token,
     start,
+    started_outside,
+    stopped,
     stream_config,
 )
+from tests.jobs.test_start import silent_start  # noqa: F401 (a fixture, used by name)
 
 pytestmark = pytest.mark.django_db
 
@@ -42,8 +45,7 @@ def page_url(job: EgressJob) -> str:
 @pytest.fixture
 def done(producer, admin, sandbox: RunningSandbox) -> EgressJob:
     """The producer's recording, stopped: a finished job to retry."""
-    job = live(sandbox, start(producer, file_config(make_profile(admin))))
-    return ended(sandbox, actions.stop_egress(producer, job))
+    return stopped(sandbox, producer, start(producer, file_config(make_profile(admin))))
 
 
 def post_retry(client, job: EgressJob, token: str | None = None):
@@ -135,8 +137,7 @@ def test_it_shows_why_a_running_job_cannot_be_retried(client, producer, admin, s
 
 def test_it_shows_a_configuration_that_no_longer_holds(client, producer, admin, sandbox):
     youtube = make_destination(admin)
-    job = live(sandbox, start(producer, stream_config(youtube)))
-    job = ended(sandbox, actions.stop_egress(producer, job))
+    job = stopped(sandbox, producer, start(producer, stream_config(youtube)))
     actions.delete_stream_destination(admin, youtube)
     client.force_login(producer)
 
@@ -149,8 +150,7 @@ def test_it_shows_a_configuration_that_no_longer_holds(client, producer, admin, 
 
 def test_it_shows_livekits_refusal_on_the_new_job(client, producer, admin, sandbox):
     sandbox.control.add_room("studio-b")
-    job = live(sandbox, start(producer, file_config(make_profile(admin), "studio-b")))
-    job = ended(sandbox, actions.stop_egress(producer, job))
+    job = stopped(sandbox, producer, start(producer, file_config(make_profile(admin), "studio-b")))
     sandbox.control.delete_room("studio-b")
     client.force_login(producer)
 
@@ -186,10 +186,26 @@ def test_it_offers_no_retry_while_the_job_runs(client, producer, admin, sandbox)
     assert f"{LAUNCH}?clone={running.pk}" in html  # cloning a running job is a new launch
 
 
-def test_it_offers_nothing_for_a_job_started_outside_the_dashboard(client, admin):
-    external = EgressJob.objects.create(
-        egress_id="EG_outside", kind="room_composite", status=EgressStatus.FAILED, external=True
-    )
+@pytest.mark.usefixtures("silent_start")
+def test_it_offers_only_clone_for_a_launch_livekit_never_answered(client, producer, admin):
+    with pytest.raises(actions.LaunchError) as caught:
+        start(producer, file_config(make_profile(admin)))
+    unknown = caught.value.job
+    assert unknown.launch_state == LaunchState.UNKNOWN
+    client.force_login(producer)
+
+    html = client.get(page_url(unknown)).content.decode()
+    response = post_retry(client, unknown)
+
+    assert retry_url(unknown) not in html
+    assert f"{LAUNCH}?clone={unknown.pk}" in html
+    assert response.status_code == 400
+    assert UNKNOWN in text_of(response)
+    assert EgressJob.objects.count() == 1
+
+
+def test_it_offers_nothing_for_a_job_started_outside_the_dashboard(client, admin, sandbox):
+    external = started_outside(sandbox)
     client.force_login(admin)
 
     html = client.get(page_url(external)).content.decode()
@@ -215,7 +231,7 @@ def test_it_names_without_a_link_a_retry_the_producer_may_not_open(
 ):
     client.force_login(support)
     post_retry(client, done)
-    again = ended(sandbox, actions.stop_egress(support, live(sandbox, the_retry(done))))
+    again = stopped(sandbox, support, the_retry(done))
     client.force_login(producer)
 
     text = text_of(client.get(page_url(done)))
@@ -248,3 +264,23 @@ def test_clone_and_edit_ignores_a_job_the_user_may_not_see(client, done, sandbox
     assert response.status_code == 302
     assert not EgressJob.objects.filter(retry_of=done).exists()
     assert EgressJob.objects.filter(started_by=other).count() == 1
+
+
+def test_clone_and_edit_links_only_a_job_the_user_may_retry(client, producer, admin, sandbox):
+    # Another producer's running job: visible to every producer, but not theirs to retry.
+    running = live(sandbox, start(producer, file_config(make_profile(admin))))
+    other = make_user("pia-producer", "producers")
+    client.force_login(other)
+
+    page = client.get(f"{LAUNCH}?clone={running.pk}").content.decode()
+    invalid = client.post(LAUNCH, {"retry_of": str(running.pk), "launch_token": new_token()})
+    started = client.post(
+        LAUNCH, room_composite_form(running.storage_profile, retry_of=str(running.pk))
+    )
+
+    assert f'name="retry_of" value="{running.pk}"' not in page
+    assert "A clone of job" not in page
+    assert invalid.status_code == 200
+    assert "A clone of job" not in text_of(invalid)
+    assert started.status_code == 302
+    assert not EgressJob.objects.filter(retry_of=running).exists()

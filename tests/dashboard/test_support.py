@@ -125,6 +125,16 @@ def test_it_says_when_nothing_needs_a_person(client, support):
     assert "Nothing needs a person" in text_of(client.get(INBOX))
 
 
+def test_it_says_when_a_cause_has_no_jobs(client, support):
+    failed("pipeline frozen", "EG_c")
+    client.force_login(support)
+
+    words = text_of(client.get(INBOX, {"cause": "start_signal"}))
+
+    assert "No open job has this cause." in words
+    assert "Job Cause Status" not in words
+
+
 def test_it_pins_the_query_count_of_the_inbox(client, support, django_assert_num_queries):
     for n in range(30):
         failed(f"gst: element EG_{n} broke", f"EG_many{n}", started_by=support)

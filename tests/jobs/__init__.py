@@ -95,9 +95,31 @@ def ended(sandbox: RunningSandbox, job: EgressJob, status: str = "COMPLETE") -> 
     return folded
 
 
+def stopped(sandbox: RunningSandbox, actor: Any, job: EgressJob) -> EgressJob:
+    """The job once it runs, stopped by `actor` and over (a finished job to retry)."""
+    return ended(sandbox, actions.stop_egress(actor, live(sandbox, job)))
+
+
 def stop_in_livekit(egress_id: str) -> egress.EgressInfo:
     """Stop an egress behind the dashboard's back."""
     return async_to_sync(get_livekit_client().stop_egress)(egress_id)
+
+
+def started_outside(sandbox: RunningSandbox, room: str = "town-hall") -> EgressJob:
+    """A recording started and stopped through LiveKit behind the dashboard's back (as auto
+    egress or the CLI would), as the dashboard then knows it: an external job."""
+    request = egress.RoomCompositeEgressRequest(
+        room_name=room,
+        layout="grid",
+        file_outputs=[egress.EncodedFileOutput(filepath="elsewhere/{room_name}.mp4")],
+    )
+    info = async_to_sync(get_livekit_client().start_room_composite_egress)(request)
+    sandbox.control.wait_for_status(info.egress_id, "ACTIVE")
+    stop_in_livekit(info.egress_id)
+    job = actions.observe(sandbox.control.wait_for_status(info.egress_id, "COMPLETE")).job
+    assert job is not None
+    assert job.external
+    return job
 
 
 def stored_text(job: EgressJob) -> str:

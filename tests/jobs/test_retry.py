@@ -1,6 +1,7 @@
 """retry_egress against the sandbox over HTTP: a finished job starts again with its own
 configuration and kept URLs, its profile and destinations read again, linked to the original;
-running, launching and external jobs, and configurations that no longer hold, are refused."""
+running, launching, never answered and external jobs, and configurations that no longer hold,
+are refused."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from django.core.exceptions import ValidationError
 
 from egress_app import actions
 from egress_app.actions.egress import WEBSOCKET_REF
-from egress_app.actions.retry import EXTERNAL, LAUNCHING, NOT_KEPT
+from egress_app.actions.retry import EXTERNAL, LAUNCHING, NOT_KEPT, UNKNOWN
 from egress_app.models import EgressJob, EgressStatus, LaunchState
 from egress_app.sandbox.testing import RunningSandbox
 from tests.jobs import (
     ADHOC,
+    ADHOC_KEY,
     OTHER_KEY,
     STREAM_KEY,
     assert_no_secrets,
@@ -24,9 +26,12 @@ from tests.jobs import (
     make_profile,
     new_token,
     start,
+    started_outside,
+    stopped,
     stored_text,
     stream_config,
 )
+from tests.jobs.test_start import silent_start  # noqa: F401 (a fixture, used by name)
 
 pytestmark = pytest.mark.django_db
 
@@ -35,10 +40,6 @@ FIXED_KEY = "SECRET-jobs-fixed-key-ABC789"
 
 def retry(actor, job: EgressJob, **kwargs) -> EgressJob:
     return actions.retry_egress(actor, job, launch_token=new_token(), **kwargs)
-
-
-def stopped(sandbox: RunningSandbox, actor, job: EgressJob) -> EgressJob:
-    return ended(sandbox, actions.stop_egress(actor, live(sandbox, job)))
 
 
 def dialled(sandbox: RunningSandbox, job: EgressJob) -> list[str]:
@@ -125,6 +126,24 @@ def test_it_dials_the_jobs_own_adhoc_urls_again(producer, admin, sandbox: Runnin
     assert_no_secrets(again)
 
 
+def test_it_dials_only_the_adhoc_urls_it_was_launched_with(
+    producer, admin, sandbox: RunningSandbox
+):
+    # Launched with eleven (adhoc:10 sorts before adhoc:2 as text), one more added while it ran.
+    urls = [f"rtmp://live.example.com/app{n}/{ADHOC_KEY}" for n in range(11)]
+    job = live(sandbox, start(producer, stream_config(make_destination(admin)), adhoc_urls=urls))
+    job = actions.add_stream_outputs(producer, job, adhoc_urls=[ADHOC])
+    done = ended(sandbox, actions.stop_egress(producer, job))
+
+    again = retry(producer, done)
+
+    assert [again.stream_output_url(f"adhoc:{n}") for n in range(11)] == urls
+    assert again.stream_output_url("adhoc:11") is None
+    assert dialled(sandbox, again)[1:] == [
+        f"rtmp://live.example.com/app{n}/{{SEC...123}}" for n in range(11)
+    ]
+
+
 def test_it_dials_the_jobs_own_websocket_again(producer, sandbox: RunningSandbox):
     websocket = "ws://127.0.0.1:9/audio?token=SECRET-jobs-ws-token-XYZ123"
     track = {
@@ -191,14 +210,18 @@ def test_it_refuses_a_job_still_waiting_for_livekit(producer, sandbox: RunningSa
     assert refused(producer, launching, sandbox).messages == [LAUNCHING]
 
 
+@pytest.mark.usefixtures("silent_start")
+def test_it_refuses_a_launch_livekit_never_answered(producer, admin, sandbox: RunningSandbox):
+    with pytest.raises(actions.LaunchError) as caught:
+        start(producer, file_config(make_profile(admin)))
+    unknown = caught.value.job
+    assert unknown.launch_state == LaunchState.UNKNOWN
+
+    assert refused(producer, unknown, sandbox).messages == [UNKNOWN]
+
+
 def test_it_refuses_a_job_started_outside_the_dashboard(support, sandbox: RunningSandbox):
-    external = EgressJob.objects.create(
-        egress_id="EG_outside",
-        kind="room_composite",
-        room_name="town-hall",
-        status=EgressStatus.FAILED,
-        external=True,
-    )
+    external = started_outside(sandbox)
 
     assert refused(support, external, sandbox).messages == [EXTERNAL]
 

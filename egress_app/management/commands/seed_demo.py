@@ -104,8 +104,10 @@ DEMO_JOBS = (
 
 
 def seed_demo_jobs(owner: User) -> list[EgressJob]:
-    """Create or reset the demo history, started by `owner`: one recording that completed and
-    two that failed in ways the failure inbox knows. No LiveKit is asked: these are records."""
+    """Create the demo history, started by `owner`: one recording that completed and two that
+    failed in ways the failure inbox knows. No LiveKit is asked: these are records. Run again,
+    it writes each job's own fields (status, times, error, configuration) back as they were
+    first seeded; what was done with the jobs since (triage, flags, notes, retries) is kept."""
     with transaction.atomic():
         return [_seed_job(demo, owner) for demo in DEMO_JOBS]
 
