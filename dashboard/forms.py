@@ -299,11 +299,10 @@ class DaysForm(forms.Form):
 
     @property
     def filtering(self) -> bool:
-        """Whether any filter is applied (ones that did not validate are not)."""
+        """Whether any filter is applied (ones that did not validate are not; an order is not
+        a filter)."""
         data = getattr(self, "cleaned_data", {})
-        return any(self.data.get(name) and name in data for name in self.filter_names)
-
-    filter_names: tuple[str, ...] = ("since", "until")
+        return any(self.data.get(name) and name in data for name in self.fields if name != "sort")
 
 
 class AuditFilterForm(DaysForm):
@@ -317,7 +316,6 @@ class AuditFilterForm(DaysForm):
     )
     actor = forms.ChoiceField(label="Who", required=False)
     field_order = ("action", "target_type", "actor", "since", "until")
-    filter_names: tuple[str, ...] = field_order
 
     def __init__(self, data: Mapping[str, Any] | None = None) -> None:
         super().__init__(data)
@@ -327,7 +325,7 @@ class AuditFilterForm(DaysForm):
 
 
 class _People(BaseChoiceIterator):
-    """Everyone who may have started a job, read when first needed and then once only (a
+    """Every user, to pick whose jobs to see: read when first needed and then once only (a
     callable would be read again each time the select renders)."""
 
     def __init__(self) -> None:
@@ -387,7 +385,6 @@ class JobFilterForm(DaysForm):
         "empty_output",
         "sort",
     )
-    filter_names: tuple[str, ...] = field_order[:-1]
 
     def __init__(self, data: Mapping[str, Any] | None, *, people: bool = True) -> None:
         super().__init__(data)
@@ -396,13 +393,17 @@ class JobFilterForm(DaysForm):
             started_by.choices = _People()
         else:
             del self.fields["started_by"]
-            self.filter_names = tuple(n for n in self.filter_names if n != "started_by")
 
     @property
     def order(self) -> history.Sort:
         key = getattr(self, "cleaned_data", {}).get("sort") or history.DEFAULT_SORT
         return history.SORTS[key]
 
+    @property
+    def changes_the_list(self) -> bool:
+        """Filtered or re-ordered: not the plain list, newest first, that new jobs top."""
+        return self.filtering or self.order.key != history.DEFAULT_SORT
+
     def cursor(self, name: str) -> history.Cursor | None:
         """The page's `after` or `before` cursor, if the URL has a readable one."""
-        return self.order.parse(self.data.get(name, "")) if self.data.get(name) else None
+        return self.order.parse(self.data.get(name, ""))

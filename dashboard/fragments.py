@@ -19,7 +19,6 @@ from egress_app import failures, history
 from egress_app.models import EgressJob, LaunchState, LedgerEntry
 from egress_app.roles import CONTROL_EGRESS, LAUNCH_EGRESS, VIEW_ALL_JOBS, may_retry, perm
 
-PAGE_SIZE = history.PAGE_SIZE
 ROWS = "dashboard/job_list.html#rows"
 
 ROW = "dashboard/job_list.html#row"
@@ -55,7 +54,7 @@ def jobs_page(user: AbstractUser | AnonymousUser, query: QueryDict) -> dict[str,
     url = reverse("dashboard-job-rows") + (f"?{query.urlencode()}" if query else "")
     # New jobs are pushed onto the top of the plain list only: a filtered or re-ordered one
     # may not show them there (its next poll says).
-    tops = page.is_first and not form.filtering and sort.key == history.DEFAULT_SORT
+    tops = page.is_first and not form.changes_the_list
     return {"form": form, "page": page, "rows": rows, "rows_url": url, "takes_new_rows": tops}
 
 

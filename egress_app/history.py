@@ -18,6 +18,7 @@ from asgiref.sync import sync_to_async
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from egress_app import failures
 from egress_app.models import EgressJob, EgressStatus, LaunchState
 
 PAGE_SIZE = 50
@@ -59,11 +60,8 @@ def filtered(jobs: QuerySet[EgressJob], filters: Mapping[str, Any]) -> QuerySet[
     if filters.get("external") in (True, False):
         jobs = jobs.filter(external=filters["external"])
     if filters.get("empty_output"):
-        jobs = jobs.filter(cause=EMPTY_OUTPUT)
+        jobs = jobs.filter(cause=failures.EMPTY_OUTPUT.key)  # kept on the job by its save()
     return jobs
-
-
-EMPTY_OUTPUT = "empty_output"  # egress_app.failures' cause (kept on the job by its save())
 
 
 # --- sorting and keyset pages -------------------------------------------------------------------
@@ -88,6 +86,19 @@ class Sort:
         # the two cases would make PostgreSQL read the index from its start.
         past = Q(**{f"{field}__{op}": value}) | Q(**{f"pk__{op}": cursor.pk})
         return Q(**{f"{field}__{op}e": value}) & past
+
+    @property
+    def previous_label(self) -> str:
+        """The link to the rows before a page: newer ones, older ones, or just the previous."""
+        if self.field != "created_at":
+            return "Previous"
+        return "Newer" if self.descending else "Older"
+
+    @property
+    def next_label(self) -> str:
+        if self.field != "created_at":
+            return "Next"
+        return "Older" if self.descending else "Newer"
 
     def cursor(self, job: EgressJob) -> Cursor:
         return Cursor(getattr(job, self.field), job.pk)
@@ -167,8 +178,10 @@ def page(
     rows = list(ahead.order_by(*sort.ordering())[: size + 1])
     older = sort.cursor(rows[size - 1]) if len(rows) > size else None
     rows = rows[:size]
-    newer = sort.cursor(rows[0]) if after is not None and rows else None
-    return Page(rows, newer, older)
+    if after is None:
+        return Page(rows, None, older)
+    # Past the end (an old link, or jobs gone since): "Newer" still leads back.
+    return Page(rows, sort.cursor(rows[0]) if rows else after, older)
 
 
 # --- CSV export ---------------------------------------------------------------------------------

@@ -12,7 +12,6 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from dashboard.forms import AuditFilterForm
-from dashboard.fragments import PAGE_SIZE
 from egress_app import history
 from egress_app.models import AuditEntry
 from egress_app.roles import MANAGE_USERS, perm
@@ -37,6 +36,8 @@ def _filtered(filters: dict[str, Any]) -> QuerySet[AuditEntry]:
 def audit(request: HttpRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET)
     form.is_valid()  # Filters that do not validate are shown with their error and not applied.
-    page = Paginator(_filtered(form.cleaned_data), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(_filtered(form.cleaned_data), history.PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     context = {"form": form, "page": page, "filtered": form.filtering}
     return render(request, "dashboard/audit.html", context)
