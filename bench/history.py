@@ -31,10 +31,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+import postgres  # noqa: E402
 from timing import percentile  # noqa: E402
 
 DATABASE = "egress_history"
-ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 TARGET_MS = 150.0
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 ROOMS = [f"room-{n:04}" for n in range(2000)]
@@ -66,14 +66,9 @@ def weighted(pairs: list[tuple[str, int]]) -> list[str]:
 # --- the database -------------------------------------------------------------------------------
 def prepare(reuse: bool) -> bool:
     """The database, created (or kept with `reuse`); True when it must be seeded."""
-    import psycopg
-
-    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE]).fetchone()
-        if exists and reuse:
-            return False
-        conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DATABASE}")
+    if reuse and postgres.exists(DATABASE):
+        return False
+    postgres.fresh(DATABASE)
     return True
 
 
@@ -86,7 +81,7 @@ def configure() -> None:
             "DEBUG": "0",
             "SECRET_KEY": secrets.token_urlsafe(48),
             "SECRETS_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-            "DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{DATABASE}",
+            "DATABASE_URL": postgres.dsn(DATABASE),
             "DB_CONN_MAX_AGE": "600",
             "LIVEKIT_URL": "http://127.0.0.1:9",
             "LIVEKIT_API_KEY": "APIbench",
@@ -223,14 +218,16 @@ def timed(call: Callable[[], Any], repeat: int) -> list[float]:
 
 
 def cases() -> list[tuple[str, dict[str, str]]]:
+    from django.contrib.auth.models import User
+
+    from egress_app import history
     from egress_app.models import EgressJob, EgressStatus
 
     deep = EgressJob.objects.filter(created_at__lt=NOW - timedelta(days=180)).order_by(
         "-created_at", "-pk"
     )
     middle = deep.values_list("created_at", "pk").first()
-    cursor = f"{middle[0].isoformat()}~{middle[1]}" if middle else ""
-    from django.contrib.auth.models import User
+    cursor = str(history.Cursor(*middle)) if middle else ""
 
     producer = User.objects.get(username="producer-07").pk
     return [

@@ -51,11 +51,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
+import postgres  # noqa: E402
 from timing import percentile  # noqa: E402
 
 PYTHON = sys.executable
 DATABASE = "egress_bench"
-ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 MARKER = re.compile(r"EG_dlv_[0-9a-z_]+")
 STARTED_NS = time.time_ns() - 600 * 1_000_000_000
@@ -496,25 +496,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def fresh_database() -> None:
-    import psycopg
-
-    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DATABASE}")
-
-
-def drop_database() -> None:
-    import psycopg
-
-    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-
-
 def ledger_outcomes() -> dict[str, int]:
     import psycopg
 
-    dsn = ADMIN_DSN.rsplit("/", 1)[0] + f"/{DATABASE}"
+    dsn = postgres.dsn(DATABASE)
     with psycopg.connect(dsn) as conn:
         rows = conn.execute(
             "SELECT outcome, count(*) FROM egress_app_ledgerentry GROUP BY outcome ORDER BY 1"
@@ -542,7 +527,7 @@ def server_env(prefix: str, args: argparse.Namespace) -> dict[str, str]:
             "DEBUG": "0",
             "SECRET_KEY": secrets.token_urlsafe(48),
             "SECRETS_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-            "DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{DATABASE}",
+            "DATABASE_URL": postgres.dsn(DATABASE),
             "DB_CONN_MAX_AGE": str(args.conn_max_age),
             "REDIS_URL": REDIS_URL,
             "REDIS_PREFIX": prefix,
@@ -818,7 +803,7 @@ def orchestrate(args: argparse.Namespace) -> None:
     env = server_env(prefix, args)
     url = f"http://127.0.0.1:{args.port}/livekit/webhook"
     logdir = Path(tempfile.mkdtemp(prefix="bench-webhooks-"))
-    fresh_database()
+    postgres.fresh(DATABASE)
     try:
         subprocess.run(
             [PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], env=env, cwd=ROOT, check=True
@@ -893,7 +878,7 @@ def orchestrate(args: argparse.Namespace) -> None:
         procs.stop()
         forget_redis(prefix)
         if not args.keep_db:
-            drop_database()
+            postgres.drop(DATABASE)
 
 
 def main() -> None:
