@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from livekit.protocol import egress, models
 
-from egress_app.livekit import LiveKitClient, LiveKitError
+from egress_app.livekit import LiveKitClient, LiveKitError, times
 
 EGRESS_KIND = models.ParticipantInfo.Kind.EGRESS
 
@@ -127,7 +127,7 @@ def room_row(room: models.Room, participants: list[models.ParticipantInfo]) -> R
     return RoomRow(
         name=room.name,
         sid=room.sid,
-        created_at=_from_ms(room.creation_time_ms) or _from_seconds(room.creation_time),
+        created_at=times.from_ms(room.creation_time_ms) or times.from_seconds(room.creation_time),
         active_recording=room.active_recording,
         participants=[participant_row(p) for p in visible],
     )
@@ -140,7 +140,8 @@ def participant_row(participant: models.ParticipantInfo) -> ParticipantRow:
         name=participant.name,
         kind="" if kind == "standard" else kind,
         state=_words(models.ParticipantInfo.State.Name(participant.state)),
-        joined_at=_from_ms(participant.joined_at_ms) or _from_seconds(participant.joined_at),
+        joined_at=times.from_ms(participant.joined_at_ms)
+        or times.from_seconds(participant.joined_at),
         tracks=[track_row(track) for track in participant.tracks],
     )
 
@@ -164,7 +165,7 @@ def egress_row(info: egress.EgressInfo) -> EgressRow:
         room_name=info.room_name,
         kind=egress_kind(info),
         status=_words(egress.EgressStatus.Name(info.status).removeprefix("EGRESS_")),
-        started_at=_from_ns(info.started_at),
+        started_at=times.from_ns(info.started_at),
     )
 
 
@@ -181,16 +182,3 @@ def _started_first(row: EgressRow) -> datetime:
 
 def _words(enum_name: str) -> str:
     return enum_name.lower().replace("_", " ")
-
-
-def _from_ns(ns: int) -> datetime | None:
-    # LiveKit's egress times are Unix nanoseconds; 0 means "not yet".
-    return datetime.fromtimestamp(ns / 1e9, tz=UTC) if ns else None
-
-
-def _from_ms(ms: int) -> datetime | None:
-    return datetime.fromtimestamp(ms / 1e3, tz=UTC) if ms else None
-
-
-def _from_seconds(seconds: int) -> datetime | None:
-    return datetime.fromtimestamp(seconds, tz=UTC) if seconds else None

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any, cast
 from urllib.parse import parse_qsl, urlsplit
 
@@ -14,6 +14,7 @@ from google.protobuf.message import Message
 from livekit.protocol import egress
 
 from egress_app.crypto import SecretKeyError, decrypt_json, encrypt_json, hint
+from egress_app.livekit import times
 from egress_app.livekit.redact import redact_stream_url
 from egress_app.roles import PERMISSIONS
 from egress_app.storage import destinations
@@ -407,9 +408,9 @@ class EgressJob(SecretsMixin):
             return False
         self.status = egress.EgressStatus.Name(info.status)
         self.room_name = info.room_name or self.room_name
-        self.started_at = _from_ns(info.started_at) or self.started_at
-        self.ended_at = _from_ns(info.ended_at) or self.ended_at
-        self.updated_at = _from_ns(info.updated_at) or self.updated_at
+        self.started_at = times.from_ns(info.started_at) or self.started_at
+        self.ended_at = times.from_ns(info.ended_at) or self.ended_at
+        self.updated_at = times.from_ns(info.updated_at) or self.updated_at
         raw = info_dict(info)
         urls = self.hidden_urls(raw)
         if info.error or info.details or not self.is_active:
@@ -466,14 +467,6 @@ _NS = 1_000_000_000
 _SECRET_PART_CHARS = 6
 
 
-def _from_ns(ns: int) -> datetime | None:
-    """An aware datetime from LiveKit's Unix nanoseconds (0 means unset)."""
-    if not ns:
-        return None
-    seconds, rest = divmod(ns, _NS)
-    return datetime.fromtimestamp(seconds, UTC) + timedelta(microseconds=rest // 1000)
-
-
 def _seconds(ns: int) -> float:
     return round(ns / _NS, 3)
 
@@ -483,7 +476,7 @@ def _stored_updated_ns(info: Mapping[str, Any], updated_at: datetime | None) -> 
         return int(info["updated_at"])  # exact: int64 kept as a string by json_format
     if updated_at is None:
         return 0
-    return int(updated_at.timestamp()) * _NS + updated_at.microsecond * 1000
+    return times.to_ns(updated_at)
 
 
 def _secret_parts(url: str) -> list[str]:

@@ -44,6 +44,7 @@ from egress_app.livekit import (
     LiveKitTimeout,
     LiveKitUnreachable,
     get_livekit_client,
+    times,
 )
 from egress_app.livekit.redact import redact_stream_url
 from egress_app.models import (
@@ -379,7 +380,7 @@ def _candidates(
     from_external: bool = False,
 ) -> list[egress.EgressInfo]:
     since = job.created_at - ADOPT_CLOCK_MARGIN
-    since_ns = int(since.timestamp() * 1_000_000) * 1000
+    since_ns = times.to_ns(since)
     ids = [info.egress_id for info in listed]
     owners = EgressJob.objects.filter(egress_id__in=ids)
     if from_external:  # an egress recorded as external meanwhile may still be this launch's

@@ -20,7 +20,7 @@ from pytest_django.fixtures import Settings
 
 from egress_app import actions
 from egress_app.actions.reconcile import claim_jobs, flag, reconcile
-from egress_app.livekit import get_livekit_client
+from egress_app.livekit import get_livekit_client, times
 from egress_app.models import (
     EgressJob,
     EgressKind,
@@ -107,7 +107,7 @@ def test_it_shows_livekits_final_state_of_an_egress_stopped_behind_its_back(
     job.refresh_from_db()
     assert job.status == EgressStatus.COMPLETE
     assert job.ended_at is not None
-    assert job.ended_at.timestamp() == pytest.approx(final.ended_at / 1e9, abs=1e-6)
+    assert times.to_ns(job.ended_at) == times.truncated_ns(final.ended_at)
     [file] = job.results["files"]
     [result] = final.file_results
     assert (file["filename"], file["size"], file["location"]) == (
