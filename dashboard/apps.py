@@ -6,3 +6,6 @@ from django.apps import AppConfig
 class DashboardConfig(AppConfig):
     name = "dashboard"
     verbose_name = "Dashboard"
+
+    def ready(self) -> None:
+        from dashboard import signins  # noqa: F401  (connects the sign-in receivers)

@@ -41,6 +41,15 @@ AUTH_ADMIN_PERMISSIONS = tuple(
     for action in ("add", "change", "delete", "view")
 )
 
+# django-axes's records of sign-ins, so admins can see lockouts and lift one in Django admin
+# (deleting an access attempt unlocks it).
+SIGNIN_ADMIN_PERMISSIONS = (
+    "axes.view_accessattempt",
+    "axes.delete_accessattempt",
+    "axes.view_accessfailurelog",
+    "axes.view_accesslog",
+)
+
 PRODUCERS = "producers"
 ADMINS = "admins"
 SUPPORT = "support"
@@ -53,7 +62,9 @@ def perm(codename: str) -> str:
 
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     PRODUCERS: (perm(VIEW_DASHBOARD), perm(LAUNCH_EGRESS), perm(CONTROL_EGRESS)),
-    ADMINS: tuple(perm(codename) for codename in PERMISSIONS) + AUTH_ADMIN_PERMISSIONS,
+    ADMINS: tuple(perm(codename) for codename in PERMISSIONS)
+    + AUTH_ADMIN_PERMISSIONS
+    + SIGNIN_ADMIN_PERMISSIONS,
     # Support reviews every job, triages failures (notes, acknowledge, resolve) and may start a
     # finished job again (Retry, `may_retry`); it cannot launch, stop or update egress, nor
     # touch credentials, destinations or users.
