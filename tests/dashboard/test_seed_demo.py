@@ -59,7 +59,10 @@ def test_it_can_run_again_and_restores_the_demo_state(development):
     producer.save()
     call_command("seed_demo")
     assert User.objects.filter(username__in=LOGINS).count() == 3
-    assert authenticate(sign_in_request(), username="producer", password="producer-demo-pass") is not None
+    assert (
+        authenticate(sign_in_request(), username="producer", password="producer-demo-pass")
+        is not None
+    )
     assert user_role(User.objects.get(username="producer")) == "Producer"
 
 
