@@ -15,6 +15,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from egress_app import names
 from egress_app.actions.egress import start_egress
 from egress_app.actions.vault import Actor, Errors, actor_id, name_errors
 from egress_app.launch.config import LaunchConfig, normalize_launch_config, validate_launch_config
@@ -84,7 +85,7 @@ def save_recipe(
     dropped; the rest must be a configuration LiveKit would accept in some room. Errors are
     keyed "name" or by the configuration's field path.
     """
-    name = name.strip()
+    name = names.clean(name)
     clean = recipe_config(config)
     had_adhoc = any(url.strip() for url in adhoc_urls) or _given_adhoc(config)
     errors = name_errors(Recipe, name, pk=recipe.pk if recipe else None) | _config_errors(
@@ -103,7 +104,7 @@ def save_recipe(
 @transaction.atomic
 def duplicate_recipe(actor: Actor, recipe: Recipe, *, name: str) -> Recipe:
     """A copy under a new name, created by `actor`."""
-    name = name.strip()
+    name = names.clean(name)
     if errors := name_errors(Recipe, name):
         raise ValidationError(errors)
     return Recipe.objects.create(name=name, config=recipe.config, created_by_id=actor_id(actor))

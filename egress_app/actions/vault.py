@@ -13,6 +13,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
+from egress_app import names
 from egress_app.crypto import reencrypt
 from egress_app.models import (
     AuditAction,
@@ -94,16 +95,19 @@ def _raise_if(errors: Errors) -> None:
 
 
 def name_errors(model: type[models.Model], name: str, *, pk: int | None = None) -> Errors:
-    """A name is required, short enough, and unique among `model`'s rows (ignoring case)."""
+    """A name (`names.clean`ed) is required, short enough, and unlike every other of `model`'s
+    rows: not the same ignoring case, nor a look-alike (`names.same`)."""
     if not name:
-        return {"name": "Name is required."}
+        return {"name": "Name is required."}  # invisible characters alone are no name
     if len(name) > NAME_LENGTH:
         return {"name": f"Use at most {NAME_LENGTH} characters."}
-    others = model._default_manager.filter(name__iexact=name)
-    if pk is not None:
-        others = others.exclude(pk=pk)
-    if others.exists():
-        return {"name": f"There is already a {model._meta.verbose_name} called {name}."}
+    others = model._default_manager.exclude(pk=pk).values_list("name", flat=True)
+    # Profiles, destinations and recipes are tens, not thousands: compared here, not in SQL.
+    if taken := next((other for other in others if names.same(name, other)), None):
+        kind = model._meta.verbose_name
+        if taken.casefold() == name.casefold():
+            return {"name": f"There is already a {kind} called {name}."}
+        return {"name": f"There is already a {kind} called {taken}, which looks the same."}
     return {}
 
 
@@ -193,7 +197,7 @@ def create_storage_profile(
     spec = PROVIDERS.get(provider)
     if spec is None:
         raise ValidationError({"provider": "Choose a storage provider."})
-    name, path_template = name.strip(), path_template.strip()
+    name, path_template = names.clean(name), path_template.strip()
     config, secrets = spec.clean(config), spec.clean_secrets(secrets)
     _raise_if(
         _profile_errors(
@@ -231,7 +235,7 @@ def update_storage_profile(
     default: another profile takes over only by becoming the default itself."""
     profile = _locked_profile(profile)
     spec = profile.provider_spec
-    name, path_template = name.strip(), path_template.strip()
+    name, path_template = names.clean(name), path_template.strip()
     config = spec.clean(config)
     stored = profile.secrets()
     merged = _merge_secrets(stored, spec.clean_secrets(secrets), clear)
@@ -272,7 +276,7 @@ def duplicate_storage_profile(
     actor: Actor, profile: StorageProfile, *, name: str
 ) -> StorageProfile:
     """A copy under a new name with the same config and secrets; never the default."""
-    name = name.strip()
+    name = names.clean(name)
     _raise_if(name_errors(StorageProfile, name))
     copy = StorageProfile.objects.create(
         name=name,
@@ -356,7 +360,7 @@ def _typed_address(server_url: str, stream_key: str) -> dict[str, str]:
 def create_stream_destination(
     actor: Actor, *, name: str, server_url: str, stream_key: str
 ) -> StreamDestination:
-    name, values = name.strip(), _typed_address(server_url, stream_key)
+    name, values = names.clean(name), _typed_address(server_url, stream_key)
     _raise_if(_destination_errors(name, values))
     destination = StreamDestination(name=name)
     _set_address(destination, values)
@@ -379,7 +383,7 @@ def update_stream_destination(
 ) -> StreamDestination:
     """Save an edit; empty values keep the stored ones, names in `clear` remove them."""
     destination = _locked_destination(destination)
-    name = name.strip()
+    name = names.clean(name)
     stored = destination.secrets()
     merged = _merge_secrets(stored, _typed_address(server_url, stream_key), clear)
     _raise_if(_destination_errors(name, merged, pk=destination.pk))
@@ -405,7 +409,7 @@ def update_stream_destination(
 def duplicate_stream_destination(
     actor: Actor, destination: StreamDestination, *, name: str
 ) -> StreamDestination:
-    name = name.strip()
+    name = names.clean(name)
     _raise_if(name_errors(StreamDestination, name))
     copy = StreamDestination.objects.create(
         name=name,
