@@ -26,7 +26,7 @@
   }
 
   // While a live websocket is open, pushes keep the page current and polling slows right down
-  // (the polled parts check window.egressLive); when it closes, polling takes over again.
+  // (to each part's own `every 30s`); when it closes, polling takes over again.
   window.egressLive = false;
   function liveOpened() {
     window.egressLive = true;
@@ -35,6 +35,24 @@
   function liveClosed() {
     window.egressLive = false;
     document.body.classList.remove("live-connected");
+  }
+
+  // A polled part says how often it polls without a websocket in data-poll (seconds), and htmx
+  // fires its "poll" trigger. (An htmx filter, `every 5s [!window.egressLive]`, would need
+  // eval, which the Content-Security-Policy forbids.) A part swapped in anew starts its count.
+  const polledAt = new WeakMap();
+  function pollUnlessLive() {
+    if (window.egressLive) return;
+    const now = Date.now();
+    for (const part of document.querySelectorAll("[data-poll]")) {
+      const since = polledAt.get(part);
+      if (since === undefined) {
+        polledAt.set(part, now);
+      } else if (now - since >= Number(part.dataset.poll) * 1000) {
+        polledAt.set(part, now);
+        htmx.trigger(part, "poll");
+      }
+    }
   }
 
   // A pushed new row (prepended to the list) may be one the page already shows: a job another
@@ -62,5 +80,6 @@
     document.body.addEventListener("htmx:beforeSwap", reloadOnLogin);
     // htmx.onLoad runs for every piece of content htmx swaps in.
     htmx.onLoad(localiseTimes);
+    setInterval(pollUnlessLive, 250);
   });
 })();

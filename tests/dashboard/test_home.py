@@ -47,7 +47,7 @@ def test_it_shows_every_role_the_home_page(client, request, persona, role):
 def test_it_renders_the_page_at_once_and_loads_the_live_part(as_producer):
     html = as_producer.get(HOME).content.decode()
     assert f'hx-get="{LIVE}"' in html
-    assert 'hx-trigger="load, every 5s [!window.egressLive], every 30s"' in html
+    assert 'hx-trigger="load, poll, every 30s" data-poll="5"' in html
     assert "Loading rooms and egress from LiveKit" in html
     assert 'class="htmx-indicator"' in html
 

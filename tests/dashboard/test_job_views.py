@@ -145,7 +145,7 @@ def test_it_lists_jobs_newest_first_with_their_columns(client, producer, admin, 
     assert words.index(str(running.egress_id)) < words.index("EG_older")
     assert f"Active Room composite town-hall {running.egress_id} pat-producer" in words
     assert "2 streams" in words
-    assert 'hx-trigger="every 3s [!window.egressLive], every 30s"' in html
+    assert 'hx-trigger="poll, every 30s" data-poll="3"' in html
     assert f'hx-get="{ROWS}' in html
     assert '<time datetime="2026-01-02T10:00:00+00:00">' in html
     assert STREAM_KEY not in html
@@ -203,7 +203,7 @@ def test_it_polls_the_live_part_until_the_job_ends(client, producer, admin, sand
     job = live(sandbox, start(producer, file_config(make_profile(admin))))
     client.force_login(producer)
     live_url = url("dashboard-job-live", job)
-    trigger = 'hx-trigger="every 2s [!window.egressLive], every 30s"'
+    trigger = 'hx-trigger="poll, every 30s" data-poll="2"'
     assert (
         f'hx-get="{live_url}" {trigger}'
         in client.get(url("dashboard-job-detail", job)).content.decode()
