@@ -4,15 +4,11 @@ E:pkg/types/types.go CodecCompatibility) and the PASSTHROUGH preset (protocol do
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from livekit.protocol import egress, models
 
 from egress_app.launch.config import clean_path
 from egress_app.sandbox.errors import TwirpError, invalid_input
-
-if TYPE_CHECKING:
-    from egress_app.sandbox.validation import Plan, SegmentSpec
+from egress_app.sandbox.plan import Plan, SegmentSpec
 
 AAC, OPUS, MP3, RAW = "audio/aac", "audio/opus", "audio/mpeg", "audio/x-raw"
 H264, VP8, VP9 = "video/h264", "video/vp8", "video/vp9"

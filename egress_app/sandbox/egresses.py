@@ -29,8 +29,9 @@ from egress_app.sandbox.errors import (
     room_not_found,
 )
 from egress_app.sandbox.ids import new_id, now_ns
+from egress_app.sandbox.plan import Plan
 from egress_app.sandbox.redact import redact_request, redact_stream_url
-from egress_app.sandbox.validation import Plan, build_plan, resolve_stream_url
+from egress_app.sandbox.validation import build_plan, resolve_stream_url
 from egress_app.sandbox.webhooks import WebhookSender
 from egress_app.sandbox.world import EGRESS, World, WorldError, WorldEvent
 

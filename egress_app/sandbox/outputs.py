@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from livekit.protocol import egress, models
 
 from egress_app.launch.config import clean_path
-from egress_app.sandbox.validation import FileSpec, ImageSpec, Plan, SegmentSpec
+from egress_app.sandbox.plan import FileSpec, ImageSpec, Plan, SegmentSpec
 
 KNOWN_EXTENSIONS = {".mp4", ".ogg", ".mp3", ".webm", ".m3u8", ".ts", ".jpeg", ".json", ".txt"}
 FILE_TYPE_EXTENSIONS: dict[int, str] = {

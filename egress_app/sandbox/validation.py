@@ -3,7 +3,6 @@ TwirpError with egress's own message."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from google.protobuf.message import Message
@@ -17,6 +16,15 @@ from egress_app.sandbox.egress_rules import (
     check_passthrough,
 )
 from egress_app.sandbox.errors import TwirpError, invalid_input, invalid_url
+from egress_app.sandbox.plan import (
+    DEFAULT_AUDIO_KBPS,
+    DEFAULT_VIDEO_KBPS,
+    FileSpec,
+    ImageSpec,
+    Plan,
+    SegmentSpec,
+    StreamSpec,
+)
 from egress_app.sandbox.redact import RTMP_PATTERN
 
 SDK = egress.EgressSourceType.EGRESS_SOURCE_TYPE_SDK
@@ -25,8 +33,6 @@ PASSTHROUGH = egress.EncodingOptionsPreset.PASSTHROUGH
 
 # preset -> video kbps (E:pkg/config/encoding.go); audio is 128 kbps throughout.
 PRESET_VIDEO_KBPS = {0: 3000, 1: 4500, 2: 4500, 3: 6000, 4: 3000, 5: 4500, 6: 4500, 7: 6000}
-DEFAULT_VIDEO_KBPS = 3000
-DEFAULT_AUDIO_KBPS = 128
 DEFAULT_SEGMENT_SECONDS = 4
 DEFAULT_CAPTURE_INTERVAL = 10
 
@@ -45,73 +51,6 @@ PROTOCOL_TYPES = {
     egress.StreamProtocol.WEBSOCKET: "websocket",
 }
 RTMP_FORMAT = "rtmp urls must be of format rtmp(s)://{host}(/{path})/{app}/{stream_key}( live=1)"
-
-
-@dataclass
-class FileSpec:
-    file_type: int
-    filepath: str
-    storage: egress.StorageConfig | None
-    disable_manifest: bool = False
-
-
-@dataclass
-class SegmentSpec:
-    filename_prefix: str
-    playlist_name: str
-    live_playlist_name: str
-    segment_duration: int
-    storage: egress.StorageConfig | None
-    disable_manifest: bool = False
-
-
-@dataclass
-class ImageSpec:
-    capture_interval: int
-    filename_prefix: str
-    storage: egress.StorageConfig | None
-
-
-@dataclass
-class StreamSpec:
-    kind: str  # "rtmp" | "srt" | "websocket"
-    urls: list[str]  # as LiveKit dials them (mux:// and twitch:// expanded), unredacted
-
-
-@dataclass
-class Plan:
-    """What a validated Start* request asks for, with its secrets (kept inside the sandbox)."""
-
-    request_field: str  # the EgressInfo.request oneof member
-    request: Message
-    room_name: str
-    source_type: int
-    identifier: str  # default filename stem
-    audio: bool
-    video: bool
-    identity: str = ""  # participant egress / participant video
-    track_ids: list[str] = field(default_factory=list)
-    layout: str = ""
-    video_kbps: int = DEFAULT_VIDEO_KBPS
-    audio_kbps: int = DEFAULT_AUDIO_KBPS
-    files: list[FileSpec] = field(default_factory=list)
-    segments: list[SegmentSpec] = field(default_factory=list)
-    images: list[ImageSpec] = field(default_factory=list)
-    stream: StreamSpec | None = None
-    webhooks: list[tuple[str, str]] = field(default_factory=list)
-    is_track: bool = False
-    passthrough: bool = False
-    audio_codec: str = ""  # egress's out codec from the advanced options ("" = any)
-    video_codec: str = ""
-
-    @property
-    def websocket(self) -> bool:
-        return self.stream is not None and self.stream.kind == "websocket"
-
-    @property
-    def output_kinds(self) -> int:
-        kinds = [self.files, self.segments, self.images, [self.stream] if self.stream else []]
-        return sum(1 for kind in kinds if kind)
 
 
 # --- shared pieces -------------------------------------------------------------------------------
