@@ -10,6 +10,7 @@ import jwt
 import pytest
 from livekit import api
 
+from egress_app.sandbox.errors import TwirpError
 from egress_app.sandbox.testing import RunningSandbox
 from tests.sandbox.conftest import token, twirp
 
@@ -192,3 +193,18 @@ async def test_it_surfaces_grant_errors_through_the_sdk(sandbox: RunningSandbox)
 
 def test_it_says_404_outside_its_routes(sandbox: RunningSandbox) -> None:
     assert httpx.get(f"{sandbox.url}/").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [("data_loss", 500), ("resource_exhausted", 429), ("failed_precondition", 412), ("", 200)],
+)
+def test_it_answers_twirps_own_status_for_each_code(code: str, status: int) -> None:
+    assert TwirpError(code, "msg").status == status
+
+
+def test_it_turns_a_code_twirp_does_not_know_into_an_internal_error() -> None:
+    # twirp errors.go NewError
+    error = TwirpError("dataloss", "msg")
+
+    assert (error.code, error.msg, error.status) == ("internal", "invalid error type dataloss", 500)
