@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from livekit.protocol import egress, models
 
-from egress_app.launch.config import clean_path
 from egress_app.sandbox.errors import TwirpError, invalid_input
+from egress_app.sandbox.paths import clean, split
 from egress_app.sandbox.plan import Plan, SegmentSpec
 
 AAC, OPUS, MP3, RAW = "audio/aac", "audio/opus", "audio/mpeg", "audio/x-raw"
@@ -47,25 +47,17 @@ NO_COMPATIBLE_CODEC = "no supported codec is compatible with all outputs"
 
 
 # --- live playlist -------------------------------------------------------------------------------
-def _split(path: str) -> tuple[str, str]:
-    """Go's path.Split: the directory with its trailing slash, and the name."""
-    cut = path.rfind("/") + 1
-    return path[:cut], path[cut:]
-
-
 def _stem(name: str) -> str:
     # removeKnownExtension drops whatever follows the last dot, known extension or not
     return name.rpartition(".")[0] if "." in name else name
 
 
 def check_live_playlist(spec: SegmentSpec) -> None:
-    playlist_dir, playlist = _split(clean_path(spec.playlist_name))
-    live_dir, live = _split(clean_path(spec.live_playlist_name))
+    playlist_dir, playlist = split(clean(spec.playlist_name))
+    live_dir, live = split(clean(spec.live_playlist_name))
     if live_dir and live_dir != playlist_dir:
         raise invalid_input("live_playlist_name must be in same directory as playlist_name")
-    if _stem(live) and _stem(live) == _stem(
-        playlist or _split(clean_path(spec.filename_prefix))[1]
-    ):
+    if _stem(live) and _stem(live) == _stem(playlist or split(clean(spec.filename_prefix))[1]):
         raise invalid_input("live_playlist_name cannot be identical to playlist_name")
 
 

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from livekit.protocol import egress, models
 
-from egress_app.launch.config import clean_path
+from egress_app.sandbox.paths import clean
 from egress_app.sandbox.plan import FileSpec, ImageSpec, Plan, SegmentSpec
 
 KNOWN_EXTENSIONS = {".mp4", ".ogg", ".mp3", ".webm", ".m3u8", ".ts", ".jpeg", ".json", ".txt"}
@@ -75,7 +75,7 @@ def _replace(template: str, replacements: dict[str, str]) -> str:
 
 
 def resolve_path(template: str, extension: str, names: Naming) -> str:
-    path = _replace(clean_path(template), names.replacements)
+    path = _replace(clean(template), names.replacements)
     if not path or path.endswith("/"):
         return f"{path}{names.identifier}-{names.replacements['{time}']}{extension}"
     if not path.endswith(extension):
@@ -145,7 +145,7 @@ def new_segments_info(spec: SegmentSpec, names: Naming) -> egress.SegmentsInfo:
 
 
 def new_images_info(spec: ImageSpec, names: Naming) -> egress.ImagesInfo:
-    prefix = _replace(clean_path(spec.filename_prefix), names.replacements) or names.identifier
+    prefix = _replace(clean(spec.filename_prefix), names.replacements) or names.identifier
     return egress.ImagesInfo(filename_prefix=prefix)
 
 
