@@ -30,7 +30,7 @@ from egress_app.sandbox.errors import (
 )
 from egress_app.sandbox.ids import new_id, now_ns
 from egress_app.sandbox.plan import Plan
-from egress_app.sandbox.redact import redact_request, redact_stream_url
+from egress_app.sandbox.redact import redact_request, stream_info_url
 from egress_app.sandbox.validation import build_plan, resolve_stream_url
 from egress_app.sandbox.webhooks import WebhookSender
 from egress_app.sandbox.world import EGRESS, World, WorldError, WorldEvent
@@ -136,11 +136,12 @@ def _upload_error(plan: Plan, info: egress.EgressInfo) -> str:
     return ""
 
 
-def _stream_error(url: str) -> str:
+def _stream_error(url: str, shown: str) -> str:
+    # egress names a stream by its RedactedUrl (E:pkg/config/output_stream.go), StreamInfo's url
     host = urlsplit(url).hostname or ""
     if not host.startswith("fail."):
         return ""
-    return f"failed to connect to {redact_stream_url(url)}: dial tcp: lookup {host}: no such host"
+    return f"failed to connect to {shown}: dial tcp: lookup {host}: no such host"
 
 
 class EgressManager:
@@ -256,8 +257,8 @@ class EgressManager:
         self._sync_result(record)
 
     def _add_stream(self, record: Egress, url: str) -> egress.StreamInfo:
-        shown = url if record.plan.websocket else redact_stream_url(url)
-        stream = record.info.stream_results.add(url=shown)
+        kind = record.plan.stream.kind if record.plan.stream else ""
+        stream = record.info.stream_results.add(url=stream_info_url(url, kind))
         record.streams.append((url, stream))
         return stream
 
@@ -341,7 +342,7 @@ class EgressManager:
         for url, stream in record.streams:
             if stream.status == STREAM_ACTIVE and not stream.started_at:
                 stream.started_at = now
-                error = _stream_error(url)
+                error = _stream_error(url, stream.url)
                 if error:
                     outputs.finish_stream(stream, now, STREAM_FAILED, error)
                     failures.append(error)
@@ -485,7 +486,7 @@ class EgressManager:
         stream = self._add_stream(record, url)
         if record.info.status == ACTIVE:
             stream.started_at = now_ns()
-            error = _stream_error(url)
+            error = _stream_error(url, stream.url)
             if error:
                 outputs.finish_stream(stream, stream.started_at, STREAM_FAILED, error)
 

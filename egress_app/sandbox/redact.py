@@ -1,15 +1,27 @@
-"""Redaction of echoed requests, after livekit/protocol egress/redact.go and utils/redact.go."""
+"""Redaction as LiveKit does it: of echoed requests after livekit/protocol egress/redact.go and
+utils/redact.go, and of the stream URLs egress reports after E:pkg/config/urls.go.
+
+The two differ: the echo of a request hides mux:// and twitch:// keys and any query value, while
+egress's `StreamInfo.url` hides only an RTMP key (of the URL it dials) and shows SRT and
+websocket URLs as given.
+"""
 
 from __future__ import annotations
+
+import re
 
 from google.protobuf.message import Message
 from livekit.protocol import egress
 
-# The URL rules are the production module's: the sandbox echoes URLs exactly as LiveKit does.
-from egress_app.livekit.redact import RTMP_PATTERN, redact_query
-from egress_app.livekit.redact import echoed_stream_url as redact_stream_url
-
-__all__ = ["RTMP_PATTERN", "redact_request", "redact_stream_url"]
+# Go's \S is [^\t\n\f\r ] (ASCII only), and its $ ends the text where Python's $ also matches
+# before a final newline: hence the class and \Z.
+_NOT_SPACE = r"[^\t\n\f\r ]"
+# rtmp urls must be of format rtmp(s)://{host}(/{path})/{app}/{stream_key}( live=1)
+# (rtmpRegexp, the same in livekit/protocol utils/redact.go and E:pkg/config/urls.go)
+RTMP_PATTERN = re.compile(rf"(rtmps?://)(.*/)(.*/)({_NOT_SPACE}*)( live=1)?\Z")
+# mux and twitch shorthand urls carry the stream key as the entire authority
+# (livekit/protocol utils/redact.go shorthandStreamRegexp)
+SHORTHAND_PATTERN = re.compile(rf"(mux|twitch)://({_NOT_SPACE}+)\Z")
 
 _S3_FIELDS = {
     "access_key": "{access_key}",
@@ -25,6 +37,59 @@ _UPLOAD_FIELDS = {
 }
 
 
+# --- stream URLs ---------------------------------------------------------------------------------
+def redact_identifier(identifier: str) -> str:
+    """livekit/protocol utils/redact.go RedactIdentifier: `{abc...xyz}`, fewer for short values."""
+    # Go measures and cuts the string in bytes, not characters.
+    raw = identifier.encode()
+    for size in (3, 2, 1):
+        if len(raw) >= size * 3:
+            prefix, suffix = raw[:size], raw[-size:]
+            return f"{{{prefix.decode(errors='replace')}...{suffix.decode(errors='replace')}}}"
+    return "{...}"
+
+
+def redact_url_query_values(url: str) -> str:
+    """livekit/protocol utils/redact.go RedactUrlQueryValues: each non-empty value is `{...}`."""
+    base, found, query = url.partition("?")
+    if not found or not query:
+        return url
+    params = query.split("&")
+    for index, param in enumerate(params):
+        key, equals, value = param.partition("=")
+        if equals and value:
+            params[index] = f"{key}={{...}}"
+    return f"{base}?{'&'.join(params)}"
+
+
+def _redact_rtmp(url: str) -> str | None:
+    """The RTMP URL with its key redacted, None for a URL that is not one (rtmpRegexp)."""
+    match = RTMP_PATTERN.match(url)
+    if match is None:
+        return None
+    scheme, host, app, key, live = match.groups()
+    return f"{scheme}{host}{app}{redact_identifier(key)}{live or ''}"
+
+
+def redact_stream_key(url: str) -> tuple[str, bool]:
+    """livekit/protocol utils/redact.go RedactStreamKey: the URL redacted, and whether it was."""
+    if match := SHORTHAND_PATTERN.match(url):
+        return f"{match[1]}://{redact_identifier(match[2])}", True
+    if (redacted := _redact_rtmp(url)) is not None:
+        return redacted, True
+    redacted = redact_url_query_values(url)
+    return redacted, redacted != url
+
+
+def stream_info_url(url: str, kind: str) -> str:
+    """`StreamInfo.url` for a URL egress dials (E:pkg/config/urls.go ValidateUrl `redacted`)."""
+    if kind != "rtmp":
+        return url  # OutputTypeSRT, OutputTypeRaw: redacted = rawUrl
+    redacted = _redact_rtmp(url)  # redactStreamKey; validation refused URLs it does not match
+    return url if redacted is None else redacted
+
+
+# --- requests ------------------------------------------------------------------------------------
 def _redact_upload(holder: Message) -> None:
     """`holder` has an s3/gcp/azure/aliOSS field (a v1 output or a v2 StorageConfig)."""
     for provider, fields in _UPLOAD_FIELDS.items():
@@ -36,10 +101,12 @@ def _redact_upload(holder: Message) -> None:
 
 
 def _redact_stream(stream: egress.StreamOutput) -> None:
+    # livekit/protocol egress/redact.go RedactStreamKeys; it predates `destinations`, whose URLs
+    # are the same kind of secret and get the same rule here.
     for index, url in enumerate(stream.urls):
-        stream.urls[index] = redact_stream_url(url)
+        stream.urls[index] = redact_stream_key(url)[0]
     for destination in stream.destinations:
-        destination.url = redact_stream_url(destination.url)
+        destination.url = redact_stream_key(destination.url)[0]
 
 
 def redact_request(request: Message) -> None:
@@ -58,7 +125,8 @@ def redact_request(request: Message) -> None:
     if "stream" in fields and request.HasField("stream"):
         _redact_stream(request.stream)  # type: ignore[attr-defined]
     if isinstance(request, egress.TrackEgressRequest) and request.websocket_url:
-        request.websocket_url = redact_query(request.websocket_url)
+        # livekit/protocol egress/redact.go RedactDirectOutputs
+        request.websocket_url = redact_url_query_values(request.websocket_url)
     if isinstance(request, egress.StartEgressRequest):
         if request.HasField("storage"):
             _redact_upload(request.storage)
