@@ -1,16 +1,16 @@
 """The named state changes of the domain: every change to a profile, destination or job.
 
 `vault` holds storage profiles, stream destinations and their keys; `egress` holds egress jobs
-(start, stop, layout and stream updates); `retry` starts a finished job again; `ledger`
-records what LiveKit tells us (webhooks, the reconciler's observations) and folds it into
-jobs. Callers use this package: `from egress_app import actions; actions.start_egress(...)`.
+(start, stop, layout and stream updates), `calls` the LiveKit call and the job row around it;
+`retry` starts a finished job again; `ledger` records what LiveKit tells us (webhooks, the
+reconciler's observations) and folds it into jobs. Callers use this package:
+`from egress_app import actions; actions.start_egress(...)`.
 """
 
 from __future__ import annotations
 
+from egress_app.actions.calls import JobError, LaunchError
 from egress_app.actions.egress import (
-    JobError,
-    LaunchError,
     add_stream_outputs,
     remove_stream_output,
     start_egress,

@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from pytest_django.fixtures import Settings
 
 from egress_app import actions
-from egress_app.actions.egress import _plain
+from egress_app.actions.calls import _plain
 from egress_app.livekit import LiveKitError
 from egress_app.models import EgressJob, EgressStatus, LaunchState
 from egress_app.sandbox.testing import RunningSandbox
