@@ -1,9 +1,10 @@
 """The named state changes of the domain: every change to a profile, destination or job.
 
 `vault` holds storage profiles, stream destinations and their keys; `egress` holds egress jobs
-(start, stop, layout and stream updates), `calls` the LiveKit call and the job row around it;
-`retry` starts a finished job again; `ledger` records what LiveKit tells us (webhooks, the
-reconciler's observations) and folds it into jobs. Callers use this package:
+(start, stop, layout and stream updates), `calls` the LiveKit call and the job row around it,
+`launches` the search for a Start's egress when LiveKit never answered; `retry` starts a
+finished job again; `ledger` records what LiveKit tells us (webhooks, the reconciler's
+observations) and folds it into jobs. Callers use this package:
 `from egress_app import actions; actions.start_egress(...)`.
 """
 

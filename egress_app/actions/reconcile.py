@@ -29,7 +29,7 @@ from livekit.protocol import egress
 
 from egress_app import events
 from egress_app.actions import ledger
-from egress_app.actions.egress import recheck_launch
+from egress_app.actions.launches import recheck_launch
 from egress_app.livekit import LiveKitError, get_livekit_client
 from egress_app.models import EgressJob, EgressStatus, JobFlag, LaunchState
 

@@ -14,12 +14,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from egress_app.actions.egress import (
-    WEBSOCKET_REF,
-    launched_adhoc_urls,
-    launched_with,
-    start_egress,
-)
+from egress_app.actions.egress import WEBSOCKET_REF, launched_with, start_egress
+from egress_app.actions.launches import launched_adhoc_urls
 from egress_app.actions.vault import Actor
 from egress_app.crypto import SecretKeyError
 from egress_app.models import EgressJob, LaunchState
