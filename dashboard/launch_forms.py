@@ -21,6 +21,7 @@ from django.urls import reverse
 
 from egress_app.launch import config as rules
 from egress_app.launch.config import LaunchConfig
+from egress_app.launch.normalize import normalize_launch_config
 from egress_app.models import StorageProfile, StreamDestination
 
 SEP = "__"
@@ -386,7 +387,7 @@ def _outputs(data: Any, kind: str) -> dict[str, Any]:
 
 def initial_from_config(config: LaunchConfig) -> dict[str, Any]:
     """The form's initial values for a saved configuration (a job's or a recipe's)."""
-    clean = rules.normalize_launch_config(config)
+    clean = normalize_launch_config(config)
     kind = clean["kind"]
     initial: dict[str, Any] = {"api": clean["api"], "kind": kind, "room_name": clean["room_name"]}
     section = clean.get(kind) or {}

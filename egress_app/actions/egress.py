@@ -31,15 +31,11 @@ from egress_app.actions.calls import (
 from egress_app.actions.launches import _launched, _reconcile
 from egress_app.actions.vault import Actor, actor_id
 from egress_app.crypto import encrypt_json
-from egress_app.launch.config import (
-    STREAM_FAMILIES,
-    LaunchConfig,
-    adhoc_url_error,
-    normalize_launch_config,
-    storage_needed,
-    validate_launch_config,
-)
+from egress_app.launch.config import STREAM_FAMILIES, LaunchConfig
+from egress_app.launch.normalize import normalize_launch_config, storage_needed
+from egress_app.launch.outputs import adhoc_url_error
 from egress_app.launch.requests import StartCall, build_start_call, stream_urls
+from egress_app.launch.validation import validate_launch_config
 from egress_app.livekit import (
     LiveKitError,
     LiveKitTimeout,

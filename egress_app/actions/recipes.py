@@ -18,7 +18,9 @@ from django.db import transaction
 from egress_app import names
 from egress_app.actions.egress import start_egress
 from egress_app.actions.vault import Actor, Errors, actor_id, name_errors
-from egress_app.launch.config import LaunchConfig, normalize_launch_config, validate_launch_config
+from egress_app.launch.config import LaunchConfig
+from egress_app.launch.normalize import normalize_launch_config
+from egress_app.launch.validation import validate_launch_config
 from egress_app.models import EgressJob, Recipe
 
 # Stands in for the room the recipe will be started in, so that the room rule passes.

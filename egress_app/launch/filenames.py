@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from egress_app.launch.config import LaunchConfig, clean_path, has_media, normalize_launch_config
+from egress_app.launch.config import LaunchConfig
+from egress_app.launch.normalize import has_media, normalize_launch_config
+from egress_app.launch.paths import clean_path
 
 # egress's known extensions (pkg/types FileExtensions): only these are replaced, others kept.
 KNOWN_EXTENSIONS = {".raw", ".ogg", ".ivf", ".mp4", ".ts", ".webm", ".m3u8", ".jpeg", ".mp3"}

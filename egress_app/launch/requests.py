@@ -16,13 +16,9 @@ from typing import Any
 from google.protobuf.message import Message
 from livekit.protocol import egress
 
-from egress_app.launch.config import (
-    STREAM_FAMILIES,
-    LaunchConfig,
-    normalize_launch_config,
-    storage_needed,
-    validate_launch_config,
-)
+from egress_app.launch.config import STREAM_FAMILIES, LaunchConfig
+from egress_app.launch.normalize import normalize_launch_config, storage_needed
+from egress_app.launch.validation import validate_launch_config
 from egress_app.models import StorageProfile, StreamDestination
 
 RPCS = {

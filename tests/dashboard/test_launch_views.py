@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from dashboard.launch_forms import config_from_data, initial_from_config
-from egress_app.launch.config import normalize_launch_config
+from egress_app.launch.normalize import normalize_launch_config
 from egress_app.models import EgressJob, EgressStatus, Recipe
 from tests.dashboard.test_home import text_of
 from tests.jobs import ADHOC, ADHOC_KEY, make_destination, make_profile, new_token, start

@@ -6,7 +6,7 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.test import RequestFactory
 
-from egress_app.launch.config import validate_launch_config
+from egress_app.launch.validation import validate_launch_config
 from egress_app.management.commands.seed_demo import DEMO_JOBS
 from egress_app.models import EgressJob
 from egress_app.roles import user_role

@@ -9,11 +9,8 @@ import pytest
 from django.contrib.auth.models import User
 
 from egress_app import actions
-from egress_app.launch.config import (
-    normalize_launch_config,
-    storage_needed,
-    validate_launch_config,
-)
+from egress_app.launch.normalize import normalize_launch_config, storage_needed
+from egress_app.launch.validation import validate_launch_config
 
 BASES: dict[str, dict[str, Any]] = {
     "room_composite": {"kind": "room_composite", "room_name": "town-hall"},

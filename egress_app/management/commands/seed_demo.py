@@ -14,7 +14,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from egress_app.launch.config import normalize_launch_config
+from egress_app.launch.normalize import normalize_launch_config
 from egress_app.models import EgressJob, EgressStatus
 from egress_app.roles import ADMINS, PRODUCERS, SUPPORT
 
