@@ -20,7 +20,7 @@ from django.forms.utils import ErrorDict
 from django.urls import reverse
 
 from egress_app.launch import config as rules
-from egress_app.launch.config import LaunchConfig
+from egress_app.launch.config import GivenConfig
 from egress_app.launch.normalize import normalize_launch_config
 from egress_app.models import StorageProfile, StreamDestination
 
@@ -325,10 +325,11 @@ def _section(data: Mapping[str, Any], prefix: str, names: Iterable[str]) -> dict
     return {name: data.get(f"{prefix}{SEP}{name}") for name in names}
 
 
-def config_from_data(data: Any) -> LaunchConfig:
-    """The LaunchConfig the posted form describes (a QueryDict or a plain mapping)."""
+def config_from_data(data: Any) -> GivenConfig:
+    """The configuration the posted form describes (a QueryDict or a plain mapping), as given:
+    the domain normalizes and validates it."""
     kind = str(data.get("kind") or "room_composite")
-    config: LaunchConfig = {
+    config: dict[str, Any] = {
         "api": data.get("api") or settings.LIVEKIT_EGRESS_API,
         "kind": kind,
         "room_name": "" if kind == "web" else data.get("room_name", ""),
@@ -385,16 +386,17 @@ def _outputs(data: Any, kind: str) -> dict[str, Any]:
     return outputs
 
 
-def initial_from_config(config: LaunchConfig) -> dict[str, Any]:
+def initial_from_config(config: GivenConfig) -> dict[str, Any]:
     """The form's initial values for a saved configuration (a job's or a recipe's)."""
     clean = normalize_launch_config(config)
     kind = clean["kind"]
     initial: dict[str, Any] = {"api": clean["api"], "kind": kind, "room_name": clean["room_name"]}
-    section = clean.get(kind) or {}
+    section: Mapping[str, object] = clean.get(kind) or {}
     initial |= {f"{kind}{SEP}{name}": value for name, value in section.items()}
     if kind == "track":
-        initial["track__track_id"] = track_value(section)
-        if "{" in section["websocket_url"]:  # stored redacted: its token must be typed again
+        track = clean["track"]
+        initial["track__track_id"] = track_value(track)
+        if "{" in track["websocket_url"]:  # stored redacted: its token must be typed again
             initial["track__websocket_url"] = ""
     encoding = clean["encoding"]
     if "advanced" in encoding:
@@ -402,7 +404,9 @@ def initial_from_config(config: LaunchConfig) -> dict[str, Any]:
         initial |= {f"encoding__advanced__{k}": v for k, v in encoding["advanced"].items()}
     elif "preset" in encoding:
         initial["encoding__preset"] = encoding["preset"]
-    for name, output in clean["outputs"].items():
+    # Every output's fields become form fields by name: a generic walk over the typed outputs.
+    outputs: Mapping[str, Any] = clean["outputs"]
+    for name, output in outputs.items():
         if output is None:
             continue
         initial[f"outputs{SEP}{name}"] = True

@@ -33,7 +33,7 @@ from dashboard.views.common import HtmxHttpRequest
 from dashboard.views.jobs import get_job_for_user
 from egress_app import actions
 from egress_app.actions.recipes import save_recipe
-from egress_app.launch.config import KINDS, LaunchConfig
+from egress_app.launch.config import KINDS, GivenConfig
 from egress_app.launch.filenames import preview_filename
 from egress_app.livekit import LiveKitError, get_livekit_client
 from egress_app.models import EgressJob, Recipe, StorageProfile, StreamDestination
@@ -128,7 +128,7 @@ def _prefill(request: HttpRequest) -> dict[str, Any]:
     return {}
 
 
-def _job_config(request: HttpRequest, pk: str) -> LaunchConfig:
+def _job_config(request: HttpRequest, pk: str) -> GivenConfig:
     # The jobs pages' own rule for which jobs this user may see.
     return dict(get_job_for_user(request, pk if pk.isdigit() else 0).config)
 
@@ -140,7 +140,7 @@ def _cloned(request: HttpRequest, pk: str) -> EgressJob | None:
     return job if job and job.launched_here and may_retry(request.user, job) else None
 
 
-def recipe_prefill(pk: str) -> LaunchConfig:
+def recipe_prefill(pk: str) -> GivenConfig:
     """A recipe's configuration, to start from on the launch form (it has no room)."""
     return dict(get_object_or_404(Recipe, pk=pk if pk.isdigit() else 0).config)
 

@@ -11,7 +11,6 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
@@ -31,7 +30,7 @@ from egress_app.actions.calls import (
 from egress_app.actions.launches import _launched, _reconcile
 from egress_app.actions.vault import Actor, actor_id
 from egress_app.crypto import encrypt_json
-from egress_app.launch.config import STREAM_FAMILIES, LaunchConfig
+from egress_app.launch.config import STREAM_FAMILIES, GivenConfig, LaunchConfig
 from egress_app.launch.normalize import normalize_launch_config, storage_needed
 from egress_app.launch.outputs import adhoc_url_error
 from egress_app.launch.requests import StartCall, build_start_call, stream_urls
@@ -65,7 +64,7 @@ WEBSOCKET_REF = "track:websocket_url"
 class _Launch:
     """Everything one Start needs, prepared before the job row is written."""
 
-    config: dict[str, Any]
+    config: LaunchConfig
     profile: StorageProfile | None
     destinations: list[StreamDestination]
     adhoc_urls: list[str]
@@ -78,12 +77,12 @@ class _Launch:
         refs = [f"destination:{d.pk}" for d in self.destinations]
         refs += [f"adhoc:{n}" for n in range(len(self.adhoc_urls))]
         kept = dict(zip(refs, urls, strict=True))
-        if websocket := (self.config.get("track") or {}).get("websocket_url"):
-            kept[WEBSOCKET_REF] = websocket
+        if (track := self.config.get("track")) and track["websocket_url"]:
+            kept[WEBSOCKET_REF] = track["websocket_url"]
         return kept
 
     @property
-    def stored_config(self) -> dict[str, Any]:
+    def stored_config(self) -> LaunchConfig:
         """The configuration as the job keeps it: a websocket URL's token is not kept there."""
         config = copy.deepcopy(self.config)
         if (track := config.get("track")) and track.get("websocket_url"):
@@ -100,7 +99,7 @@ def _token(value: str | uuid.UUID) -> uuid.UUID:
         ) from None
 
 
-def _prepare(config: LaunchConfig, adhoc_urls: Sequence[str]) -> _Launch:
+def _prepare(config: GivenConfig, adhoc_urls: Sequence[str]) -> _Launch:
     adhoc = [url.strip() for url in adhoc_urls if url.strip()]
     errors = validate_launch_config(config, adhoc_urls=adhoc)
     if errors:
@@ -112,8 +111,8 @@ def _prepare(config: LaunchConfig, adhoc_urls: Sequence[str]) -> _Launch:
         profile = StorageProfile.objects.filter(pk=profile_id).first()
         if profile is None:  # deleted since the validation
             raise ValidationError({"storage_profile_id": GONE_PROFILE})
-    stream = clean["outputs"]["stream"] or {}
-    ids = list(stream.get("destination_ids") or [])
+    stream = clean["outputs"]["stream"]
+    ids = list(stream["destination_ids"]) if stream is not None else []
     found = StreamDestination.objects.in_bulk(ids)
     if not set(ids) <= set(found):
         raise ValidationError({"outputs.stream.destination_ids": GONE_DESTINATION})
@@ -151,7 +150,7 @@ def _create_job(
 
 def start_egress(
     actor: Actor,
-    config: LaunchConfig,
+    config: GivenConfig,
     *,
     launch_token: str | uuid.UUID,
     adhoc_urls: Sequence[str] = (),

@@ -18,7 +18,7 @@ from django.db import transaction
 from egress_app import names
 from egress_app.actions.egress import start_egress
 from egress_app.actions.vault import Actor, Errors, actor_id, name_errors
-from egress_app.launch.config import LaunchConfig
+from egress_app.launch.config import GivenConfig
 from egress_app.launch.normalize import normalize_launch_config
 from egress_app.launch.validation import validate_launch_config
 from egress_app.models import EgressJob, Recipe
@@ -35,26 +35,27 @@ WEBSOCKET_NOT_KEPT = (
 )
 
 
-def recipe_config(config: LaunchConfig) -> LaunchConfig:
+def recipe_config(config: GivenConfig) -> dict[str, Any]:
     """`config` normalized, without its room, ad-hoc stream URLs or WebSocket address."""
     clean = normalize_launch_config(config)
-    clean.pop("room_name", None)
     stream = clean["outputs"]["stream"]
     if stream is not None:
         stream["adhoc"] = []
     if track := clean.get("track"):
         track["websocket_url"] = ""
-    return clean
+    kept: dict[str, Any] = dict(clean)  # no longer a LaunchConfig: it has no room
+    kept.pop("room_name", None)
+    return kept
 
 
-def launch_config(recipe: Recipe, room_name: str) -> LaunchConfig:
+def launch_config(recipe: Recipe, room_name: str) -> GivenConfig:
     """The recipe's configuration for a launch in `room_name` (web egress takes no room)."""
     config: dict[str, Any] = dict(recipe.config)
     config["room_name"] = "" if config.get("kind") == "web" else room_name.strip()
     return config
 
 
-def _config_errors(given: LaunchConfig, clean: LaunchConfig, *, had_adhoc: bool) -> Errors:
+def _config_errors(given: GivenConfig, clean: GivenConfig, *, had_adhoc: bool) -> Errors:
     placed = dict(clean, room_name="" if clean["kind"] == "web" else PLACEHOLDER_ROOM)
     errors = validate_launch_config(placed)
     stream = clean["outputs"]["stream"]
@@ -67,7 +68,7 @@ def _config_errors(given: LaunchConfig, clean: LaunchConfig, *, had_adhoc: bool)
     return errors
 
 
-def _given_adhoc(config: LaunchConfig) -> bool:
+def _given_adhoc(config: GivenConfig) -> bool:
     stream = (config.get("outputs") or {}).get("stream") if isinstance(config, dict) else None
     return isinstance(stream, dict) and bool(stream.get("adhoc"))
 
@@ -77,7 +78,7 @@ def save_recipe(
     actor: Actor,
     *,
     name: str,
-    config: LaunchConfig,
+    config: GivenConfig,
     recipe: Recipe | None = None,
     adhoc_urls: Sequence[str] = (),
 ) -> Recipe:

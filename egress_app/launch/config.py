@@ -10,7 +10,8 @@ configuration (`encoding` and `outputs` hold those of their part), reported as E
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Literal, NotRequired, TypedDict
 
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 from livekit.protocol import egress, models
@@ -18,7 +19,138 @@ from livekit.protocol import egress, models
 # Re-exported while the sandbox still imports clean_path from here; it lives in `paths`.
 from egress_app.launch.paths import clean_path as clean_path
 
-LaunchConfig = dict[str, Any]
+Api = Literal["v1", "v2"]
+Kind = Literal["room_composite", "web", "participant", "track_composite", "track"]
+TrackKind = Literal["", "audio", "video"]
+OutputName = Literal["file", "stream", "segments", "images"]
+
+
+# --- the shape -----------------------------------------------------------------------------------
+# The types are a valid configuration's. normalize_launch_config keeps what it cannot coerce as
+# given (a kind it does not know, "ten" for a width) so that validation can name it: the rules
+# check such values, everything after validation may trust them.
+class RoomCompositeSection(TypedDict):
+    layout: str
+    custom_base_url: str
+    audio_only: bool
+    video_only: bool
+    audio_mixing: str  # an egress.AudioMixing name
+
+
+class WebSection(TypedDict):
+    url: str
+    audio_only: bool
+    video_only: bool
+    await_start_signal: bool
+
+
+class ParticipantSection(TypedDict):
+    identity: str
+    screen_share: bool
+
+
+class TrackCompositeSection(TypedDict):
+    audio_track_id: str
+    video_track_id: str
+    publisher_identity: str
+
+
+class TrackSection(TypedDict):
+    track_id: str
+    websocket_url: str
+    track_kind: TrackKind
+    publisher_identity: str
+    track_source: str
+    mime_type: str
+
+
+Section = (
+    RoomCompositeSection | WebSection | ParticipantSection | TrackCompositeSection | TrackSection
+)
+
+
+class Advanced(TypedDict):
+    """Advanced encoding settings; 0 (or a DEFAULT_ codec) leaves the choice to egress."""
+
+    width: int
+    height: int
+    depth: int
+    framerate: int
+    audio_codec: str  # a livekit.AudioCodec name
+    audio_bitrate: int
+    audio_frequency: int
+    video_codec: str  # a livekit.VideoCodec name
+    video_bitrate: int
+    key_frame_interval: float
+
+
+class Encoding(TypedDict, total=False):
+    """A preset or advanced settings (validation refuses both); none for a track egress."""
+
+    preset: str  # an egress.EncodingOptionsPreset name
+    advanced: Advanced
+
+
+class FileOutput(TypedDict):
+    file_type: str  # an egress.EncodedFileType name
+    filepath: str
+    disable_manifest: bool
+
+
+class StreamOutput(TypedDict):
+    destination_ids: list[int]
+    adhoc: list[str]  # the ad-hoc URLs' redacted display form, never the URLs
+
+
+class SegmentsOutput(TypedDict):
+    filename_prefix: str
+    playlist_name: str
+    live_playlist_name: str
+    segment_duration: int
+    filename_suffix: str  # an egress.SegmentedFileSuffix name
+    disable_manifest: bool
+
+
+class ImagesOutput(TypedDict):
+    capture_interval: int
+    width: int
+    height: int
+    filename_prefix: str
+    filename_suffix: str  # an egress.ImageFileSuffix name
+    disable_manifest: bool
+
+
+Output = FileOutput | StreamOutput | SegmentsOutput | ImagesOutput
+
+
+class Outputs(TypedDict):
+    """Every output, None when it is not wanted."""
+
+    file: FileOutput | None
+    stream: StreamOutput | None
+    segments: SegmentsOutput | None
+    images: ImagesOutput | None
+
+
+class LaunchConfig(TypedDict):
+    """A normalized configuration (normalize_launch_config's): only the section of its kind."""
+
+    api: Api
+    kind: Kind
+    room_name: str
+    room_composite: NotRequired[RoomCompositeSection]
+    web: NotRequired[WebSection]
+    participant: NotRequired[ParticipantSection]
+    track_composite: NotRequired[TrackCompositeSection]
+    track: NotRequired[TrackSection]
+    encoding: Encoding
+    outputs: Outputs
+    storage_profile_id: int | None  # None: LiveKit's own storage, or nothing uploads
+    server_storage: bool
+
+
+# A configuration as a form posts it or a job or recipe stores it: read it normalized.
+GivenConfig = Mapping[str, Any]
 Errors = dict[str, str]
 
 
@@ -27,8 +159,9 @@ def _names(enum: EnumTypeWrapper) -> tuple[str, ...]:
     return tuple(enum.keys())
 
 
-APIS = ("v1", "v2")
-KINDS = ("room_composite", "web", "participant", "track_composite", "track")
+# --- the choices ---------------------------------------------------------------------------------
+APIS: tuple[Api, ...] = ("v1", "v2")
+KINDS: tuple[Kind, ...] = ("room_composite", "web", "participant", "track_composite", "track")
 LAYOUTS = (
     "grid",
     "speaker",
@@ -37,9 +170,9 @@ LAYOUTS = (
     "speaker-light",
     "single-speaker-light",
 )
-TRACK_KINDS = ("", "audio", "video")
-OUTPUTS = ("file", "stream", "segments", "images")
-UPLOADING_OUTPUTS = ("file", "segments", "images")
+TRACK_KINDS: tuple[TrackKind, ...] = ("", "audio", "video")
+OUTPUTS: tuple[OutputName, ...] = ("file", "stream", "segments", "images")
+UPLOADING_OUTPUTS: tuple[OutputName, ...] = ("file", "segments", "images")
 DEFAULT_PRESET = "H264_720P_30"
 # PASSTHROUGH is not a producer's choice: v2 track egress sets it itself.
 PRESETS = tuple(name for name in _names(egress.EncodingOptionsPreset) if name != "PASSTHROUGH")
@@ -51,7 +184,8 @@ SEGMENT_SUFFIXES = _names(egress.SegmentedFileSuffix)
 IMAGE_SUFFIXES = _names(egress.ImageFileSuffix)
 STREAM_FAMILIES = {"rtmp": "rtmp", "rtmps": "rtmp", "mux": "rtmp", "twitch": "rtmp", "srt": "srt"}
 
-SECTIONS: dict[str, dict[str, Any]] = {
+# --- the defaults --------------------------------------------------------------------------------
+SECTIONS: dict[str, Section] = {
     "room_composite": {
         "layout": "",
         "custom_base_url": "",
@@ -73,7 +207,7 @@ SECTIONS: dict[str, dict[str, Any]] = {
         "mime_type": "",
     },
 }
-ADVANCED: dict[str, Any] = {
+ADVANCED: Advanced = {
     "width": 0,
     "height": 0,
     "depth": 0,
@@ -85,7 +219,7 @@ ADVANCED: dict[str, Any] = {
     "video_bitrate": 0,
     "key_frame_interval": 0.0,
 }
-OUTPUT_DEFAULTS: dict[str, dict[str, Any]] = {
+OUTPUT_DEFAULTS: dict[str, Output] = {
     "file": {"file_type": "DEFAULT_FILETYPE", "filepath": "", "disable_manifest": False},
     "stream": {"destination_ids": [], "adhoc": []},
     "segments": {

@@ -3,8 +3,8 @@ its outputs can carry (livekit/egress pkg/config/encoding.go, pkg/types/types.go
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Literal
 
 from egress_app.launch.config import (
     ADVANCED,
@@ -12,11 +12,17 @@ from egress_app.launch.config import (
     PRESETS,
     VIDEO_CODECS,
     WHOLE_NUMBER,
+    Advanced,
     Errors,
     LaunchConfig,
     is_int,
 )
 from egress_app.launch.normalize import has_media
+
+# The advanced settings that are whole numbers, each with a rule of its own.
+_WholeSetting = Literal[
+    "width", "height", "depth", "framerate", "audio_bitrate", "video_bitrate", "audio_frequency"
+]
 
 NEEDS_AAC = "Live streams and HLS segments carry AAC audio: choose AAC or the default."
 VP8 = (
@@ -41,9 +47,9 @@ def _encoding_errors(config: LaunchConfig) -> Errors:
     return _advanced_errors(encoding["advanced"])
 
 
-def _advanced_errors(advanced: Mapping[str, Any]) -> Errors:
+def _advanced_errors(advanced: Advanced) -> Errors:
     errors: Errors = {}
-    checks: dict[str, Callable[[Any], str | None]] = {
+    checks: dict[_WholeSetting, Callable[[Any], str | None]] = {
         "width": lambda v: _dimension_error(v, "Width"),
         "height": lambda v: _dimension_error(v, "Height"),
         "depth": lambda v: None if v in (0, 8, 16, 24) else "Depth must be 8, 16 or 24.",

@@ -10,7 +10,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from egress_app.launch.config import LaunchConfig
+from egress_app.launch.config import (
+    GivenConfig,
+    LaunchConfig,
+    TrackCompositeSection,
+    TrackSection,
+)
 from egress_app.launch.normalize import has_media, normalize_launch_config
 from egress_app.launch.paths import clean_path
 
@@ -38,7 +43,7 @@ UNKNOWN = {
 }
 
 
-def preview_filename(template: str, config: LaunchConfig, *, now: datetime | None = None) -> str:
+def preview_filename(template: str, config: GivenConfig, *, now: datetime | None = None) -> str:
     """The file path egress would write for `template` (a file output's filepath)."""
     config = normalize_launch_config(config)
     when = _utc(now or datetime.now(UTC))
@@ -65,23 +70,23 @@ def replacements(config: LaunchConfig, now: datetime) -> dict[str, str]:
     if kind == "web":
         return values  # not room-bound: egress leaves the room placeholders as written
     values |= {"{room_name}": config["room_name"], "{room_id}": ROOM_ID}
-    section = config[kind]
     if kind == "participant":
-        values["{publisher_identity}"] = section["identity"]
+        values["{publisher_identity}"] = config["participant"]["identity"]
     elif kind == "track_composite":
-        values["{publisher_identity}"] = _known(section, "publisher_identity")
+        values["{publisher_identity}"] = _publisher(config["track_composite"])
     elif kind == "track":
+        track = config["track"]
         values |= {
-            "{track_id}": section["track_id"],
-            "{track_type}": section["track_kind"] or UNKNOWN["{track_type}"],
-            "{track_source}": section["track_source"].lower() or UNKNOWN["{track_source}"],
-            "{publisher_identity}": _known(section, "publisher_identity"),
+            "{track_id}": track["track_id"],
+            "{track_type}": track["track_kind"] or UNKNOWN["{track_type}"],
+            "{track_source}": track["track_source"].lower() or UNKNOWN["{track_source}"],
+            "{publisher_identity}": _publisher(track),
         }
     return values
 
 
-def _known(section: dict[str, str], name: str) -> str:
-    return section[name] or UNKNOWN[f"{{{name}}}"]
+def _publisher(section: TrackCompositeSection | TrackSection) -> str:
+    return section["publisher_identity"] or UNKNOWN["{publisher_identity}"]
 
 
 def identifier(config: LaunchConfig) -> str:
@@ -109,7 +114,8 @@ def file_extension(config: LaunchConfig) -> str:
     if has_media(config)[1]:
         return ".mp4"
     # Audio only: egress prefers OGG unless another output (or the codec) needs AAC.
-    codec = (config["encoding"].get("advanced") or {}).get("audio_codec", "DEFAULT_AC")
+    advanced = config["encoding"].get("advanced")
+    codec = advanced["audio_codec"] if advanced else "DEFAULT_AC"
     live = outputs["stream"] is not None or outputs["segments"] is not None
     return ".ogg" if codec in ("DEFAULT_AC", "OPUS") and not live else ".mp4"
 

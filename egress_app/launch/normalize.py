@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 from livekit.protocol import egress
@@ -22,6 +22,7 @@ from egress_app.launch.config import (
     SECTIONS,
     SUFFIXES,
     UPLOADING_OUTPUTS,
+    GivenConfig,
     LaunchConfig,
 )
 from egress_app.livekit.redact import redact_stream_url
@@ -29,7 +30,7 @@ from egress_app.livekit.redact import redact_stream_url
 
 # --- normalizing ---------------------------------------------------------------------------------
 def normalize_launch_config(
-    config: LaunchConfig, *, adhoc_urls: Sequence[str] | None = None
+    config: GivenConfig, *, adhoc_urls: Sequence[str] | None = None
 ) -> LaunchConfig:
     """Defaults filled, numbers and flags coerced, unknown keys dropped; an output is a mapping
     (`{}` takes every default), anything else (null, false, absent) becomes None.
@@ -40,7 +41,7 @@ def normalize_launch_config(
     """
     config = config if isinstance(config, Mapping) else {}
     kind = _text(config.get("kind")) or "room_composite"
-    normalized: LaunchConfig = {
+    normalized: dict[str, Any] = {
         "api": _text(config.get("api")).lower() or "v1",
         "kind": kind,
         "room_name": _text(config.get("room_name")),
@@ -54,7 +55,8 @@ def normalize_launch_config(
     stream = normalized["outputs"]["stream"]
     if adhoc_urls is not None and stream is not None:
         stream["adhoc"] = [redact_stream_url(url.strip()) for url in adhoc_urls if url.strip()]
-    return normalized
+    # Where a plain mapping becomes a LaunchConfig: every key of its type is filled above.
+    return cast(LaunchConfig, normalized)
 
 
 def _text(value: Any) -> str:
@@ -160,7 +162,7 @@ def _outputs(given: Any) -> dict[str, Any]:
 
 
 # --- facts the rules share -----------------------------------------------------------------------
-def storage_needed(config: LaunchConfig) -> bool:
+def storage_needed(config: GivenConfig) -> bool:
     """Whether the configuration has an output that uploads (file, segments or images)."""
     outputs = normalize_launch_config(config)["outputs"]
     return any(outputs[name] is not None for name in UPLOADING_OUTPUTS)
@@ -169,12 +171,13 @@ def storage_needed(config: LaunchConfig) -> bool:
 def has_media(config: LaunchConfig) -> tuple[bool, bool]:
     """(audio, video) of a normalized configuration, as egress decides it from the request."""
     kind = config["kind"]
-    section = config.get(kind) or {}
     if kind in ("room_composite", "web"):
-        return not section["video_only"], not section["audio_only"]
+        flags = config[kind]
+        return not flags["video_only"], not flags["audio_only"]
     if kind == "track_composite":
-        return bool(section["audio_track_id"]), bool(section["video_track_id"])
+        tracks = config["track_composite"]
+        return bool(tracks["audio_track_id"]), bool(tracks["video_track_id"])
     if kind == "track":
-        track_kind = section["track_kind"]
+        track_kind = config["track"]["track_kind"]
         return track_kind != "video", track_kind != "audio"
     return True, True  # participant egress: egress always expects both

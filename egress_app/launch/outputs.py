@@ -14,7 +14,12 @@ from egress_app.launch.config import (
     STREAM_FAMILIES,
     WHOLE_NUMBER,
     Errors,
+    FileOutput,
+    ImagesOutput,
     LaunchConfig,
+    OutputName,
+    SegmentsOutput,
+    StreamOutput,
     is_int,
     merge_errors,
 )
@@ -50,7 +55,7 @@ def _output_errors(config: LaunchConfig) -> Errors:
 def _track_output_errors(config: LaunchConfig) -> Errors:
     outputs, websocket = config["outputs"], config["track"]["websocket_url"]
     errors: Errors = {}
-    refused = {
+    refused: dict[OutputName, str] = {
         "stream": "A track egress does not stream: record a track composite instead.",
         "segments": "A track egress writes no HLS segments: record a track composite instead.",
         "images": "A track egress takes no snapshots: record a track composite instead.",
@@ -78,14 +83,14 @@ def _path_errors(output: Mapping[str, Any], prefix: str, names: Sequence[str]) -
     return errors
 
 
-def _file_errors(file: Mapping[str, Any]) -> Errors:
+def _file_errors(file: FileOutput) -> Errors:
     errors = _path_errors(file, "outputs.file", ("filepath",))
     if file["file_type"] not in FILE_TYPES:
         errors["outputs.file.file_type"] = "Choose a file type."
     return errors
 
 
-def _segments_errors(segments: Mapping[str, Any]) -> Errors:
+def _segments_errors(segments: SegmentsOutput) -> Errors:
     names = ("filename_prefix", "playlist_name", "live_playlist_name")
     errors = _path_errors(segments, "outputs.segments", names)
     duration = segments["segment_duration"]
@@ -105,7 +110,7 @@ def _stem(name: str) -> str:
     return name.rpartition(".")[0] if "." in name else name
 
 
-def live_playlist_error(segments: Mapping[str, Any]) -> str | None:
+def live_playlist_error(segments: SegmentsOutput) -> str | None:
     """egress's rules for the live playlist (pkg/config/output_segment.go)."""
     live_dir, live_name = split_path(clean_path(segments["live_playlist_name"]))
     if not live_name:
@@ -119,7 +124,7 @@ def live_playlist_error(segments: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _images_errors(images: Mapping[str, Any], *, video: bool) -> Errors:
+def _images_errors(images: ImagesOutput, *, video: bool) -> Errors:
     errors = _path_errors(images, "outputs.images", ("filename_prefix",))
     if not video:
         errors["outputs.images"] = "Snapshots need video, and this recording has none."
@@ -139,7 +144,7 @@ def _images_errors(images: Mapping[str, Any], *, video: bool) -> Errors:
 
 
 # --- stream URLs ---------------------------------------------------------------------------------
-def _stream_errors(stream: Mapping[str, Any], adhoc_urls: list[str]) -> Errors:
+def _stream_errors(stream: StreamOutput, adhoc_urls: list[str]) -> Errors:
     ids, shown = stream["destination_ids"], stream["adhoc"]
     if not ids and not shown and not adhoc_urls:
         return {"outputs.stream": "Choose a destination or enter a stream URL."}

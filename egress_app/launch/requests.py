@@ -16,7 +16,15 @@ from typing import Any
 from google.protobuf.message import Message
 from livekit.protocol import egress
 
-from egress_app.launch.config import STREAM_FAMILIES, LaunchConfig
+from egress_app.launch.config import (
+    STREAM_FAMILIES,
+    FileOutput,
+    GivenConfig,
+    ImagesOutput,
+    LaunchConfig,
+    Outputs,
+    SegmentsOutput,
+)
 from egress_app.launch.normalize import normalize_launch_config, storage_needed
 from egress_app.launch.validation import validate_launch_config
 from egress_app.models import StorageProfile, StreamDestination
@@ -47,12 +55,8 @@ class _Parts:
     urls: list[str]
 
     @property
-    def outputs(self) -> dict[str, Any]:
-        return dict(self.config["outputs"])
-
-    @property
-    def section(self) -> dict[str, Any]:
-        return dict(self.config[self.config["kind"]])
+    def outputs(self) -> Outputs:
+        return self.config["outputs"].copy()
 
 
 def stream_urls(destinations: Sequence[StreamDestination], adhoc_urls: Sequence[str]) -> list[str]:
@@ -62,7 +66,7 @@ def stream_urls(destinations: Sequence[StreamDestination], adhoc_urls: Sequence[
 
 
 def build_start_call(
-    config: LaunchConfig,
+    given: GivenConfig,
     *,
     profile: StorageProfile | None,
     destinations: Sequence[StreamDestination],
@@ -70,7 +74,7 @@ def build_start_call(
 ) -> StartCall:
     """The RPC and its request. ValueError for a configuration validation refuses, or for a
     profile or destinations that are not the ones the configuration names."""
-    config = normalize_launch_config(config)
+    config = normalize_launch_config(given)
     errors = validate_launch_config(config, adhoc_urls=adhoc_urls)
     if errors:
         raise ValueError("; ".join(f"{path}: {message}" for path, message in errors.items()))
@@ -119,7 +123,7 @@ def _with_upload[Output: Message](output: Output, profile: StorageProfile | None
     return output
 
 
-def _filepath(file: dict[str, Any], profile: StorageProfile | None) -> str:
+def _filepath(file: FileOutput, profile: StorageProfile | None) -> str:
     return str(file["filepath"] or (profile.path_template if profile is not None else ""))
 
 
@@ -128,7 +132,7 @@ def _stream_output(urls: list[str]) -> egress.StreamOutput:
     return egress.StreamOutput(protocol=STREAM_PROTOCOLS[STREAM_FAMILIES[scheme]], urls=urls)
 
 
-def _segments(segments: dict[str, Any]) -> egress.SegmentedFileOutput:
+def _segments(segments: SegmentsOutput) -> egress.SegmentedFileOutput:
     return egress.SegmentedFileOutput(
         protocol=egress.SegmentedFileProtocol.HLS_PROTOCOL,
         filename_prefix=segments["filename_prefix"],
@@ -140,7 +144,7 @@ def _segments(segments: dict[str, Any]) -> egress.SegmentedFileOutput:
     )
 
 
-def _images(images: dict[str, Any]) -> egress.ImageOutput:
+def _images(images: ImagesOutput) -> egress.ImageOutput:
     return egress.ImageOutput(
         capture_interval=images["capture_interval"],
         width=images["width"],
@@ -172,7 +176,7 @@ def _v1_outputs(parts: _Parts) -> dict[str, Any]:
 
 
 def _v1_room_composite(parts: _Parts) -> Message:
-    section = parts.section
+    section = parts.config["room_composite"]
     return egress.RoomCompositeEgressRequest(
         room_name=parts.config["room_name"],
         layout=section["layout"],
@@ -186,7 +190,7 @@ def _v1_room_composite(parts: _Parts) -> Message:
 
 
 def _v1_web(parts: _Parts) -> Message:
-    section = parts.section
+    section = parts.config["web"]
     return egress.WebEgressRequest(
         url=section["url"],
         audio_only=section["audio_only"],
@@ -198,7 +202,7 @@ def _v1_web(parts: _Parts) -> Message:
 
 
 def _v1_participant(parts: _Parts) -> Message:
-    section = parts.section
+    section = parts.config["participant"]
     return egress.ParticipantEgressRequest(
         room_name=parts.config["room_name"],
         identity=section["identity"],
@@ -209,7 +213,7 @@ def _v1_participant(parts: _Parts) -> Message:
 
 
 def _v1_track_composite(parts: _Parts) -> Message:
-    section = parts.section
+    section = parts.config["track_composite"]
     return egress.TrackCompositeEgressRequest(
         room_name=parts.config["room_name"],
         audio_track_id=section["audio_track_id"],
@@ -220,7 +224,7 @@ def _v1_track_composite(parts: _Parts) -> Message:
 
 
 def _v1_track(parts: _Parts) -> Message:
-    section, file = parts.section, parts.outputs["file"]
+    section, file = parts.config["track"], parts.outputs["file"]
     request = egress.TrackEgressRequest(
         room_name=parts.config["room_name"], track_id=section["track_id"]
     )
@@ -262,8 +266,9 @@ def _v2_request(parts: _Parts) -> egress.StartEgressRequest:
 
 
 def _v2_source(parts: _Parts, request: egress.StartEgressRequest) -> None:
-    kind, section = parts.config["kind"], parts.section
+    kind = parts.config["kind"]
     if kind == "room_composite":
+        section = parts.config["room_composite"]
         request.template.CopyFrom(
             egress.TemplateSource(
                 layout=section["layout"],
@@ -273,34 +278,37 @@ def _v2_source(parts: _Parts, request: egress.StartEgressRequest) -> None:
             )
         )
     elif kind == "web":
+        web = parts.config["web"]
         request.web.CopyFrom(
             egress.WebSource(
-                url=section["url"],
-                audio_only=section["audio_only"],
-                video_only=section["video_only"],
-                await_start_signal=section["await_start_signal"],
+                url=web["url"],
+                audio_only=web["audio_only"],
+                video_only=web["video_only"],
+                await_start_signal=web["await_start_signal"],
             )
         )
     else:
-        request.media.CopyFrom(_media(kind, section))
+        request.media.CopyFrom(_media(parts.config))
 
 
-def _media(kind: str, section: dict[str, Any]) -> egress.MediaSource:
+def _media(config: LaunchConfig) -> egress.MediaSource:
     """Participant, track composite and track egress as one media source (proto comments)."""
     media = egress.MediaSource()
-    if kind == "participant":
-        media.participant_video.identity = section["identity"]
-        media.participant_video.prefer_screen_share = section["screen_share"]
-        media.audio.routes.add(participant_identity=section["identity"])
-    elif kind == "track_composite":
-        if section["video_track_id"]:
-            media.video_track_id = section["video_track_id"]
-        if section["audio_track_id"]:
-            media.audio.routes.add(track_id=section["audio_track_id"])
-    elif section["track_kind"] == "video":
-        media.video_track_id = section["track_id"]
+    if config["kind"] == "participant":
+        participant = config["participant"]
+        media.participant_video.identity = participant["identity"]
+        media.participant_video.prefer_screen_share = participant["screen_share"]
+        media.audio.routes.add(participant_identity=participant["identity"])
+    elif config["kind"] == "track_composite":
+        tracks = config["track_composite"]
+        if tracks["video_track_id"]:
+            media.video_track_id = tracks["video_track_id"]
+        if tracks["audio_track_id"]:
+            media.audio.routes.add(track_id=tracks["audio_track_id"])
+    elif config["track"]["track_kind"] == "video":
+        media.video_track_id = config["track"]["track_id"]
     else:  # an audio track (a websocket only ever carries audio)
-        media.audio.routes.add(track_id=section["track_id"])
+        media.audio.routes.add(track_id=config["track"]["track_id"])
     return media
 
 
@@ -316,7 +324,7 @@ def _v2_outputs(parts: _Parts) -> list[egress.Output]:
         built.append(egress.Output(file=file_output))
     if parts.config["kind"] == "track" and file is None:
         websocket = egress.StreamOutput(
-            protocol=egress.StreamProtocol.WEBSOCKET, urls=[parts.section["websocket_url"]]
+            protocol=egress.StreamProtocol.WEBSOCKET, urls=[parts.config["track"]["websocket_url"]]
         )
         built.append(egress.Output(stream=websocket))
     if outputs["stream"] is not None:

@@ -9,8 +9,7 @@ record and of storage; `encoding` and `outputs` hold the others.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
 from urllib.parse import urlsplit
 
 from egress_app.launch.config import (
@@ -20,7 +19,10 @@ from egress_app.launch.config import (
     MIXINGS,
     TRACK_KINDS,
     Errors,
+    GivenConfig,
     LaunchConfig,
+    RoomCompositeSection,
+    WebSection,
     is_int,
     merge_errors,
 )
@@ -31,13 +33,13 @@ from egress_app.models import StorageProfile
 
 
 # --- validation ----------------------------------------------------------------------------------
-def validate_launch_config(config: LaunchConfig, *, adhoc_urls: Sequence[str] = ()) -> Errors:
+def validate_launch_config(given: GivenConfig, *, adhoc_urls: Sequence[str] = ()) -> Errors:
     """Field path -> plain message for each broken rule; {} when LiveKit would accept it.
 
     `adhoc_urls` are the real ad-hoc stream URLs, the ones `outputs.stream.adhoc` shows.
     Looks up the storage profile and stream destinations the configuration names.
     """
-    config = normalize_launch_config(config)
+    config = normalize_launch_config(given)
     errors: Errors = {}
     if config["api"] not in APIS:
         errors["api"] = "Choose the v1 (per-type) or v2 (unified) API."
@@ -84,7 +86,7 @@ def _room_errors(config: LaunchConfig) -> Errors:
     return {}
 
 
-def _both_only_flags(section: Mapping[str, Any], kind: str) -> Errors:
+def _both_only_flags(section: RoomCompositeSection | WebSection, kind: str) -> Errors:
     if section["audio_only"] and section["video_only"]:
         return {f"{kind}.audio_only": "Choose audio only or video only, not both."}
     return {}
