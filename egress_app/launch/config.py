@@ -16,9 +16,6 @@ from typing import Any, Literal, NotRequired, TypedDict
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 from livekit.protocol import egress, models
 
-# Re-exported while the sandbox still imports clean_path from here; it lives in `paths`.
-from egress_app.launch.paths import clean_path as clean_path
-
 Api = Literal["v1", "v2"]
 Kind = Literal["room_composite", "web", "participant", "track_composite", "track"]
 TrackKind = Literal["", "audio", "video"]

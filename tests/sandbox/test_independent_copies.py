@@ -14,7 +14,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from egress_app.launch.config import clean_path
+from egress_app.launch.paths import clean_path
 from egress_app.livekit import errors as product_errors
 from egress_app.livekit import redact as product
 from egress_app.sandbox import errors as sandbox_errors
