@@ -9,7 +9,6 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
-from dashboard.settings import DEFAULT_SECRET_KEY
 from egress_app.crypto import SecretKeyError, secret_box, verify_secret_keys
 from egress_app.metrics import MULTIPROC_DIR
 
@@ -37,7 +36,7 @@ def check_production(**kwargs: Any) -> list[CheckMessage]:
                 id="egress_app.E002",
             )
         )
-    if not settings.DEBUG and settings.SECRET_KEY == DEFAULT_SECRET_KEY:
+    if not settings.DEBUG and settings.SECRET_KEY == settings.DEFAULT_SECRET_KEY:
         messages.append(
             Error(
                 "SECRET_KEY is the development default while DEBUG is off.",
