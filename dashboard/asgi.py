@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 
 from django.db import connections  # noqa: E402
 
-from egress_app.crypto import verify_secret_keys  # noqa: E402
+from egress_app.checks import verify_secret_keys  # noqa: E402
 
 
 def _check_secret_keys() -> None:

@@ -8,9 +8,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.db import DatabaseError, connection
 
-from egress_app.crypto import SecretKeyError, secret_box, verify_secret_keys
+from egress_app.crypto import SecretKeyError, secret_box
 from egress_app.metrics import MULTIPROC_DIR
+from egress_app.models import EgressJob, StorageProfile, StreamDestination
 
 IN_MEMORY_LAYER = "channels.layers.InMemoryChannelLayer"
 
@@ -153,3 +155,34 @@ def check_stored_secrets(
             )
         ]
     return []
+
+
+def verify_secret_keys() -> None:
+    """Raise SecretKeyError unless the keys load and decrypt what is stored."""
+    box = secret_box()
+    for token in _stored_tokens():
+        box.decrypt_json(token)
+
+
+def _stored_tokens() -> list[str]:
+    """One stored token per secret-holding table, once migrations have given it its secrets
+    column: this runs during `migrate` too, when a table may still be a migration behind."""
+    tokens = []
+    for model in (StorageProfile, StreamDestination, EgressJob):
+        if "encrypted_secrets" in _columns(model._meta.db_table):
+            rows = model.objects.exclude(encrypted_secrets="").order_by("-pk")
+            token = rows.values_list("encrypted_secrets", flat=True).first()
+            if token:
+                tokens.append(token)
+    return tokens
+
+
+def _columns(table: str) -> set[str]:
+    try:
+        with connection.cursor() as cursor:
+            if table not in connection.introspection.table_names(cursor):
+                return set()
+            description = connection.introspection.get_table_description(cursor, table)
+    except DatabaseError:
+        return set()
+    return {column.name for column in description}

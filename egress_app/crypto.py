@@ -16,7 +16,6 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
-from django.db import DatabaseError, connection
 
 GENERATE_KEY = (
     'python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
@@ -128,39 +127,6 @@ def decrypt_json(token: str) -> dict[str, str]:
 def reencrypt(token: str) -> str:
     """The same values under the newest key."""
     return secret_box().reencrypt(token)
-
-
-def _stored_tokens() -> list[str]:
-    """One stored token per secret-holding table, once migrations have given it its secrets
-    column: this runs during `migrate` too, when a table may still be a migration behind."""
-    from egress_app.models import EgressJob, StorageProfile, StreamDestination
-
-    tokens = []
-    for model in (StorageProfile, StreamDestination, EgressJob):
-        if "encrypted_secrets" in _columns(model._meta.db_table):
-            rows = model.objects.exclude(encrypted_secrets="").order_by("-pk")
-            token = rows.values_list("encrypted_secrets", flat=True).first()
-            if token:
-                tokens.append(token)
-    return tokens
-
-
-def _columns(table: str) -> set[str]:
-    try:
-        with connection.cursor() as cursor:
-            if table not in connection.introspection.table_names(cursor):
-                return set()
-            description = connection.introspection.get_table_description(cursor, table)
-    except DatabaseError:
-        return set()
-    return {column.name for column in description}
-
-
-def verify_secret_keys() -> None:
-    """Raise SecretKeyError unless the keys load and decrypt what is stored."""
-    box = secret_box()
-    for token in _stored_tokens():
-        box.decrypt_json(token)
 
 
 def hint(value: str) -> str:

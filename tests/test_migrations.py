@@ -8,7 +8,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 from egress_app import actions
-from egress_app.crypto import verify_secret_keys
+from egress_app.checks import verify_secret_keys
 from egress_app.models import EgressJob
 
 # pytest-django turns DEBUG off, where the development key would fail check E003.

@@ -6,7 +6,8 @@ import pytest
 from cryptography.fernet import Fernet
 
 from egress_app import actions
-from egress_app.crypto import SecretKeyError, encrypt_json, verify_secret_keys
+from egress_app.checks import verify_secret_keys
+from egress_app.crypto import SecretKeyError, encrypt_json
 from egress_app.models import EgressJob, LaunchState, StreamDestination
 
 pytestmark = pytest.mark.django_db

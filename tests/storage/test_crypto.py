@@ -3,15 +3,8 @@ from __future__ import annotations
 import pytest
 from cryptography.fernet import Fernet
 
-from egress_app.checks import check_secret_keys, check_stored_secrets
-from egress_app.crypto import (
-    SecretKeyError,
-    decrypt_json,
-    encrypt_json,
-    hint,
-    reencrypt,
-    verify_secret_keys,
-)
+from egress_app.checks import check_secret_keys, check_stored_secrets, verify_secret_keys
+from egress_app.crypto import SecretKeyError, decrypt_json, encrypt_json, hint, reencrypt
 from egress_app.models import StorageProfile, StreamDestination
 
 OLD, NEW = Fernet.generate_key().decode(), Fernet.generate_key().decode()
