@@ -6,12 +6,9 @@ permissions, never group names, so a superuser passes every check and a new role
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from django.contrib.auth.models import AbstractBaseUser, AbstractUser, AnonymousUser, Group
-
-if TYPE_CHECKING:  # the models import this module
-    from egress_app.models import EgressJob
 
 APP_LABEL = "egress_app"
 
@@ -77,6 +74,13 @@ ROLE_LABELS: dict[str, str] = {ADMINS: "Admin", PRODUCERS: "Producer", SUPPORT: 
 AnyUser = AbstractBaseUser | AnonymousUser
 
 
+class Started(Protocol):
+    """What `may_retry` needs of a job (an EgressJob: the models import this module)."""
+
+    @property
+    def started_by_id(self) -> int | None: ...
+
+
 def role_for_groups(group_names: set[str], *, superuser: bool = False) -> str | None:
     """The display label of the most powerful role among these group names."""
     if superuser:
@@ -92,7 +96,7 @@ def user_role(user: AnyUser) -> str | None:
     return role_for_groups(names, superuser=getattr(user, "is_superuser", False))
 
 
-def may_retry(user: AbstractUser | AnonymousUser, job: EgressJob) -> bool:
+def may_retry(user: AbstractUser | AnonymousUser, job: Started) -> bool:
     """Whether `user` may start `job` again (Retry): reviewers (support, admins) any job,
     producers only the jobs they started."""
     if user.has_perm(perm(VIEW_ALL_JOBS)):
