@@ -5,6 +5,7 @@ import warnings
 from django.apps import AppConfig
 from django.conf import settings
 from django.contrib.admin import apps as admin_apps
+from django.db.models.signals import pre_save
 
 
 class EgressAppConfig(AppConfig):
@@ -13,6 +14,11 @@ class EgressAppConfig(AppConfig):
 
     def ready(self) -> None:
         from egress_app import checks  # noqa: F401  (registers the system checks)
+        from egress_app.failures import keep_cause
+        from egress_app.models import EgressJob
+
+        # The catalogue reads the models, so they cannot call it: it keeps each job's cause.
+        pre_save.connect(keep_cause, sender=EgressJob, dispatch_uid="egress_app.cause")
 
         if settings.LIVEKIT_SANDBOX:
             from jwt.warnings import InsecureKeyLengthWarning

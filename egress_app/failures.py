@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Count, QuerySet
 
@@ -246,6 +247,18 @@ def diagnose(job: EgressJob) -> Diagnosis | None:
     if job.status == EgressStatus.COMPLETE and empty_output(job):
         return Diagnosis(EMPTY_OUTPUT, job.details)
     return None
+
+
+def keep_cause(sender: type[EgressJob], instance: EgressJob, raw: bool, **kwargs: Any) -> None:
+    """A pre_save receiver (connected by EgressAppConfig.ready): the job's cause brought up to
+    date before every save, on every path that writes a job; a new cause reopens its triage."""
+    if raw:  # loaddata: the rows as they were dumped
+        return
+    diagnosis = diagnose(instance)
+    cause = diagnosis.group if diagnosis else ""
+    if cause != instance.cause:
+        instance.cause, instance.triage = cause, ""
+        instance.triaged_by, instance.triaged_at = None, None
 
 
 def empty_output(job: EgressJob) -> bool:

@@ -60,7 +60,7 @@ def filtered(jobs: QuerySet[EgressJob], filters: Mapping[str, Any]) -> QuerySet[
     if filters.get("external") in (True, False):
         jobs = jobs.filter(external=filters["external"])
     if filters.get("empty_output"):
-        jobs = jobs.filter(cause=failures.EMPTY_OUTPUT.key)  # kept on the job by its save()
+        jobs = jobs.filter(cause=failures.EMPTY_OUTPUT.key)  # kept on the job at each save
     return jobs
 
 

@@ -257,6 +257,8 @@ class EgressJob(SecretsMixin):
         "flag",
         "flagged_at",
     )
+    # What `failures.keep_cause` may change before a save, from the fields the cause depends on.
+    CAUSE_FIELDS = ("cause", "triage", "triaged_by", "triaged_at")
     # LiveKit accepts Stop/Update only in these (a later one answers failed_precondition).
     UPDATABLE_STATUSES = (EgressStatus.STARTING, EgressStatus.ACTIVE)
 
@@ -303,7 +305,7 @@ class EgressJob(SecretsMixin):
     claimed_until = models.DateTimeField(null=True, blank=True)
     claim = models.UUIDField(null=True, blank=True, editable=False)
     # Why it needs a person (egress_app.failures: a cause's key, or "unknown:<message>"), blank
-    # when it does not; kept by save() from the fields it depends on. Support triages it.
+    # when it does not; kept by `failures.keep_cause` on every save. Support triages it.
     cause = models.CharField(max_length=255, blank=True)
     triage = models.CharField(max_length=16, choices=Triage.choices, blank=True)
     triaged_by = models.ForeignKey(
@@ -334,16 +336,10 @@ class EgressJob(SecretsMixin):
         return self.egress_id or f"job {self.pk} ({self.get_launch_state_display().lower()})"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        """Saved with its cause brought up to date; a new cause reopens the job's triage."""
-        from egress_app import failures
-
-        diagnosis = failures.diagnose(self)
-        cause = diagnosis.group if diagnosis else ""
-        if cause != self.cause:
-            self.cause, self.triage, self.triaged_by, self.triaged_at = cause, "", None, None
+        """A save that names its fields saves the cause and triage too: the failure catalogue
+        brings them up to date before every save (`failures.keep_cause`)."""
         if kwargs.get("update_fields") is not None:
-            extra = {"cause", "triage", "triaged_by", "triaged_at"}
-            kwargs["update_fields"] = {*kwargs["update_fields"], *extra}
+            kwargs["update_fields"] = {*kwargs["update_fields"], *self.CAUSE_FIELDS}
         super().save(*args, **kwargs)
 
     @property

@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 
 def diagnose_existing(apps, schema_editor):
-    """Jobs recorded before the catalogue get their cause (the model's save() keeps it since)."""
+    """Jobs recorded before the catalogue get their cause (failures.keep_cause keeps it since)."""
     from egress_app import failures
 
     jobs = apps.get_model("egress_app", "EgressJob")
