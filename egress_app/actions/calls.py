@@ -20,7 +20,8 @@ from livekit.protocol import egress
 from egress_app import events
 from egress_app.actions import ledger
 from egress_app.livekit import LiveKitError, get_livekit_client
-from egress_app.models import EgressJob, LedgerSource, hide_stream_urls
+from egress_app.livekit.scrub import hide_stream_urls
+from egress_app.models import EgressJob, LedgerSource
 
 _MISSING_FIELD = re.compile(r"request has missing or invalid field: (.+)", re.IGNORECASE)
 

@@ -24,6 +24,7 @@ from google.protobuf import json_format
 from livekit.protocol import egress, webhook
 
 from egress_app import events
+from egress_app.livekit.scrub import info_dict, scrub, scrub_info, stream_urls_in
 from egress_app.models import (
     EgressJob,
     EgressKind,
@@ -33,10 +34,6 @@ from egress_app.models import (
     LedgerEntry,
     LedgerOutcome,
     LedgerSource,
-    info_dict,
-    scrub,
-    scrub_info,
-    stream_urls_in,
 )
 
 logger = logging.getLogger(__name__)
