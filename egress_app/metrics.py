@@ -1,7 +1,9 @@
 """What `GET /metrics` tells Prometheus: every metric the dashboard exposes, defined here.
 
-Callers record with one call (`webhook_answered`, `livekit_called`, `reconciler_ran`); the job
-counts are read from the database at scrape time (`JobsCollector`, one GROUP BY per family).
+Callers record with one call (`webhook_answered`, `livekit_called`, `reconciler_ran`); the LiveKit
+client's counters are its own (egress_app/livekit/metrics.py, whose `livekit_called` this module
+passes on); the job counts are read from the database at scrape time (`JobsCollector`, one
+GROUP BY per family).
 
 The web server and `manage.py egress_worker` are separate processes, each with its own counters.
 With `PROMETHEUS_MULTIPROC_DIR` set (before Python starts: prometheus_client reads it on import)
@@ -28,13 +30,13 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from egress_app.livekit.errors import TWIRP_STATUS
+from egress_app.livekit.metrics import PREFIX
+from egress_app.livekit.metrics import livekit_called as livekit_called
 
 if TYPE_CHECKING:
-    # Only a type: the reconciler imports the LiveKit client, which imports this module.
+    # Only a type: the reconciler is an action, above this module.
     from egress_app.actions.reconcile import Run
 
-PREFIX = "egress_dashboard"
 MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 # --- webhooks ------------------------------------------------------------------------------------
@@ -55,29 +57,6 @@ def webhook_answered(outcome: WebhookOutcome, status: int, started: float) -> No
     """Count an answer to a webhook (`started`: its `time.perf_counter()` on arrival)."""
     WEBHOOKS.labels(outcome, str(status)).inc()
     WEBHOOK_SECONDS.observe(time.perf_counter() - started)
-
-
-# --- LiveKit API ---------------------------------------------------------------------------------
-LIVEKIT_CALLS = Counter(
-    f"{PREFIX}_livekit_calls",
-    "Twirp calls to LiveKit, by RPC and result (ok, or the Twirp error code).",
-    ["method", "result"],
-)
-LIVEKIT_SECONDS = Histogram(
-    f"{PREFIX}_livekit_call_duration_seconds",
-    "Seconds a Twirp call to LiveKit took, answered or not (Start calls may take over a minute).",
-    ["method"],
-    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 75, float("inf")),
-)
-
-
-def livekit_called(method: str, result: str, started: float) -> None:
-    """Count a Twirp call: `result` is "ok" or the error's Twirp code."""
-    # A proxy could answer Twirp-shaped JSON with any code: keep the label's values bounded.
-    if result != "ok" and result not in TWIRP_STATUS:
-        result = "unknown"
-    LIVEKIT_CALLS.labels(method, result).inc()
-    LIVEKIT_SECONDS.labels(method).observe(time.perf_counter() - started)
 
 
 # --- the reconciler ------------------------------------------------------------------------------
@@ -124,8 +103,7 @@ class JobsCollector:
         yield self._needing_a_person()
 
     def _jobs(self) -> Metric:
-        # Here, not on top: models need Django set up, and import the LiveKit client (which
-        # imports this module).
+        # Here, not on top: models need Django set up.
         from egress_app.models import EgressJob
 
         family = GaugeMetricFamily(

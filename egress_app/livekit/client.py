@@ -24,7 +24,7 @@ from google.protobuf import json_format
 from google.protobuf.message import DecodeError, Message
 from livekit.protocol import egress, models, room
 
-from egress_app import metrics
+from egress_app.livekit import metrics
 from egress_app.livekit.errors import (
     LiveKitError,
     LiveKitTimeout,
