@@ -1,9 +1,9 @@
-"""What `GET /metrics` tells Prometheus: every metric the dashboard exposes, defined here.
+"""What `GET /metrics` tells Prometheus: the metrics the dashboard records, defined here.
 
-Callers record with one call (`webhook_answered`, `livekit_called`, `reconciler_ran`); the LiveKit
+Callers record with one call (`webhook_answered`, `livekit_called`, `reconciler_ran`). The LiveKit
 client's counters are its own (egress_app/livekit/metrics.py, whose `livekit_called` this module
-passes on); the job counts are read from the database at scrape time (`JobsCollector`, one
-GROUP BY per family).
+passes on), and the job counts are read from the database at scrape time, beside the view
+(egress_app/views.py, `JobsCollector`, one GROUP BY per family).
 
 The web server and `manage.py egress_worker` are separate processes, each with its own counters.
 With `PROMETHEUS_MULTIPROC_DIR` set (before Python starts: prometheus_client reads it on import)
@@ -13,29 +13,19 @@ the answering process's own values only, never the worker's: fine in development
 production (check egress_app.W003).
 
 No label ever holds a secret or free text: only RPC names, Twirp codes, HTTP statuses, job
-statuses, kinds and cause keys.
+statuses, kinds and cause keys. Nothing here needs Django set up or reads the models: any
+process may record (the reconciler's runs are typed by `RunCounts`, not by the action's Run).
 """
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Literal
+from typing import Literal, Protocol
 
-from django.db.models import Count
-from prometheus_client import REGISTRY, Counter, Gauge, Histogram
-from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.exposition import choose_encoder
-from prometheus_client.multiprocess import MultiProcessCollector
-from prometheus_client.registry import Collector, CollectorRegistry
+from prometheus_client import Counter, Gauge, Histogram
 
 from egress_app.livekit.metrics import PREFIX
 from egress_app.livekit.metrics import livekit_called as livekit_called
-
-if TYPE_CHECKING:
-    # Only a type: the reconciler is an action, above this module.
-    from egress_app.actions.reconcile import Run
 
 MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -84,7 +74,15 @@ RECONCILER_DID = {
 }
 
 
-def reconciler_ran(run: Run | None) -> None:
+class RunCounts(Protocol):
+    """A reconciler run (egress_app.actions.reconcile.Run): its errors, and an int attribute
+    per key of RECONCILER_DID."""
+
+    @property
+    def errors(self) -> list[str]: ...
+
+
+def reconciler_ran(run: RunCounts | None) -> None:
     """Count a reconciler run; None when it raised."""
     RECONCILER_RUNS.labels("error" if run is None or run.errors else "ok").inc()
     RECONCILER_LAST_RUN.set_to_current_time()
@@ -92,66 +90,3 @@ def reconciler_ran(run: Run | None) -> None:
         return
     for field, counter in RECONCILER_DID.items():
         counter.inc(getattr(run, field))
-
-
-# --- jobs, read at scrape time -------------------------------------------------------------------
-class JobsCollector:
-    """Jobs by LiveKit status, launch state and kind, and open jobs needing a person by cause."""
-
-    def collect(self) -> Iterable[Metric]:
-        yield self._jobs()
-        yield self._needing_a_person()
-
-    def _jobs(self) -> Metric:
-        # Here, not on top: models need Django set up.
-        from egress_app.models import EgressJob
-
-        family = GaugeMetricFamily(
-            f"{PREFIX}_jobs",
-            "Jobs by LiveKit status (blank until LiveKit answers), launch state and kind.",
-            labels=["status", "launch_state", "kind"],
-        )
-        rows = EgressJob.objects.order_by().values("status", "launch_state", "kind")
-        for row in rows.annotate(count=Count("pk")):
-            family.add_metric([row["status"], row["launch_state"], row["kind"]], row["count"])
-        return family
-
-    def _needing_a_person(self) -> Metric:
-        from egress_app import failures
-
-        family = GaugeMetricFamily(
-            f"{PREFIX}_jobs_needing_a_person",
-            "Jobs that need a person and are not resolved, by cause (unknown: not catalogued).",
-            labels=["cause"],
-        )
-        counts = dict.fromkeys((cause.key for cause in failures.CAUSES), 0)
-        rows = failures.needing_a_person("open").order_by().values("cause")
-        for row in rows.annotate(count=Count("pk")):
-            # "unknown:<LiveKit's message>" would make a label of free text: one "unknown".
-            counts[failures.described(row["cause"])[0].key] += row["count"]
-        for key, count in counts.items():
-            family.add_metric([key], count)
-        return family
-
-
-# --- the scrape ----------------------------------------------------------------------------------
-class _Scrape:
-    def __init__(self, *sources: Collector) -> None:
-        self.sources = sources
-
-    def collect(self) -> Iterator[Metric]:
-        for source in self.sources:
-            yield from source.collect()
-
-
-def exposition(accept: str = "") -> tuple[bytes, str]:
-    """Every metric and its content type, in the format `accept` (an Accept header) asks for
-    (Prometheus' text format by default): all processes' values (multiprocess mode) or this
-    process's own, and the job counts from the database."""
-    if path := os.environ.get(MULTIPROC_DIR):
-        processes: Collector = CollectorRegistry()
-        MultiProcessCollector(processes, path=path)
-    else:
-        processes = REGISTRY  # also the process's CPU, memory and garbage collector
-    encode, content_type = choose_encoder(accept)
-    return encode(_Scrape(processes, JobsCollector())), content_type

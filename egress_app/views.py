@@ -1,13 +1,15 @@
 """Machine endpoints: the health check and the metrics (the webhook receiver lives in
-webhooks.py)."""
+webhooks.py). The metrics are recorded through egress_app/metrics.py; the job counts are read
+here, from the database, at scrape time."""
 
 from __future__ import annotations
 
 import asyncio
 import hmac
+import os
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -16,12 +18,20 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
 from django.db import connection
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from prometheus_client import REGISTRY
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import choose_encoder
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector, CollectorRegistry
 
+from egress_app import failures
 from egress_app.livekit import LiveKitError, get_livekit_client
-from egress_app.metrics import exposition
+from egress_app.metrics import MULTIPROC_DIR, PREFIX
+from egress_app.models import EgressJob
 from egress_app.roles import VIEW_ALL_JOBS, perm
 
 Check = dict[str, Any]
@@ -126,3 +136,61 @@ def _has_metrics_token(request: HttpRequest) -> bool:
     if not expected or scheme.lower() != "bearer":
         return False
     return hmac.compare_digest(token.strip().encode(), expected.encode())
+
+
+# --- jobs, read at scrape time -------------------------------------------------------------------
+class JobsCollector:
+    """Jobs by LiveKit status, launch state and kind, and open jobs needing a person by cause."""
+
+    def collect(self) -> Iterable[Metric]:
+        yield self._jobs()
+        yield self._needing_a_person()
+
+    def _jobs(self) -> Metric:
+        family = GaugeMetricFamily(
+            f"{PREFIX}_jobs",
+            "Jobs by LiveKit status (blank until LiveKit answers), launch state and kind.",
+            labels=["status", "launch_state", "kind"],
+        )
+        rows = EgressJob.objects.order_by().values("status", "launch_state", "kind")
+        for row in rows.annotate(count=Count("pk")):
+            family.add_metric([row["status"], row["launch_state"], row["kind"]], row["count"])
+        return family
+
+    def _needing_a_person(self) -> Metric:
+        family = GaugeMetricFamily(
+            f"{PREFIX}_jobs_needing_a_person",
+            "Jobs that need a person and are not resolved, by cause (unknown: not catalogued).",
+            labels=["cause"],
+        )
+        counts = dict.fromkeys((cause.key for cause in failures.CAUSES), 0)
+        rows = failures.needing_a_person("open").order_by().values("cause")
+        for row in rows.annotate(count=Count("pk")):
+            # "unknown:<LiveKit's message>" would make a label of free text: one "unknown".
+            counts[failures.described(row["cause"])[0].key] += row["count"]
+        for key, count in counts.items():
+            family.add_metric([key], count)
+        return family
+
+
+# --- the scrape ----------------------------------------------------------------------------------
+class _Scrape:
+    def __init__(self, *sources: Collector) -> None:
+        self.sources = sources
+
+    def collect(self) -> Iterator[Metric]:
+        for source in self.sources:
+            yield from source.collect()
+
+
+def exposition(accept: str = "") -> tuple[bytes, str]:
+    """Every metric and its content type, in the format `accept` (an Accept header) asks for
+    (Prometheus' text format by default): all processes' values (multiprocess mode) or this
+    process's own, and the job counts from the database."""
+    if path := os.environ.get(MULTIPROC_DIR):
+        processes: Collector = CollectorRegistry()
+        MultiProcessCollector(processes, path=path)
+    else:
+        processes = REGISTRY  # also the process's CPU, memory and garbage collector
+    encode, content_type = choose_encoder(accept)
+    return encode(_Scrape(processes, JobsCollector())), content_type
