@@ -9,3 +9,8 @@ class DashboardConfig(AppConfig):
 
     def ready(self) -> None:
         from dashboard import signins  # noqa: F401  (connects the sign-in receivers)
+        from dashboard.publisher import deliver
+        from egress_app import events
+
+        # The domain announces, the pages render: events cannot import this package.
+        events.publish_with(deliver)

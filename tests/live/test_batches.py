@@ -1,6 +1,6 @@
 """Webhooks received at once are written together (`egress_app.webhooks.Intake`, then
 `actions.receive_webhooks`): the same outcomes as one at a time, each job saved and pushed once
-with its newest state, and nothing rendered for pages no one has open (`events.following`)."""
+with its newest state, and nothing rendered for pages no one has open (`publisher.following`)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from livekit.protocol import egress, models, webhook
 
+from dashboard import publisher
 from egress_app import actions, events
 from egress_app.models import EgressJob, EgressKind, EgressStatus, LedgerEntry
 from egress_app.webhooks import Intake, Received
@@ -231,17 +232,17 @@ def test_following_names_the_groups_some_consumer_has_joined(
         names = {"live.jobs-all", "live.job.1"}
         try:
             channel = await layer.new_channel()
-            assert await events.following(layer, names) == set()
+            assert await publisher.following(layer, names) == set()
             await layer.group_add("live.job.1", channel)
 
             async def joined() -> bool:
-                return await events.following(layer, names) == {"live.job.1"}
+                return await publisher.following(layer, names) == {"live.job.1"}
 
             assert await eventually(joined)
             await layer.group_discard("live.job.1", channel)
 
             async def left() -> bool:
-                return await events.following(layer, names) == set()
+                return await publisher.following(layer, names) == set()
 
             assert await eventually(left)
         finally:
@@ -255,7 +256,7 @@ def test_following_takes_every_group_as_followed_when_it_cannot_ask() -> None:
     names = {"live.jobs-all", "live.home"}
 
     async def ask(layer: BaseChannelLayer) -> set[str]:
-        return await events.following(layer, names)
+        return await publisher.following(layer, names)
 
     assert asyncio.run(ask(unreachable)) == names
     assert asyncio.run(ask(BaseChannelLayer())) == names  # a layer it does not know

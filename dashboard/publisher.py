@@ -1,0 +1,96 @@
+"""The publisher of live updates: what actions announce (egress_app/events.py), rendered once
+for the pages someone has open and delivered over the channel layer.
+
+Rendering needs the pages' templates and asking who follows what needs the channel layer's
+internals, so this lives with the pages; DashboardConfig.ready() registers `deliver` with
+`events.publish_with`, in every process that has the app (the ASGI server, egress_worker, tests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_layer
+from channels_redis.pubsub import RedisPubSubChannelLayer
+
+from dashboard import fragments
+from egress_app.events import HOME, Fragment, HomeChanged, JobChanged, JobNews, group
+from egress_app.models import EgressJob
+
+logger = logging.getLogger(__name__)
+
+
+def deliver(news: list[JobNews], *, rooms: bool = False) -> None:
+    """Render the news for the pages someone has open, and send it to them (`rooms`: the home
+    page's rooms or participants changed). Called once the announcing transaction commits."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        home = rooms or any(item.moves_home for item in news)
+        wanted = {name for item in news for name in (*item.row_groups(), item.page_group())}
+        followed = async_to_sync(following)(layer, wanted | ({group(HOME)} if home else set()))
+        sends = _rendered(news, followed, home=home and group(HOME) in followed)
+        sends = [(name, sent) for name, sent in sends if name in followed]
+        if sends:
+            async_to_sync(_send_all)(layer, sends)
+    except Exception:  # the change is committed; only its push is lost
+        logger.exception("Could not push a live update to browsers")
+
+
+def _rendered(news: list[JobNews], followed: set[str], *, home: bool) -> list[tuple[str, Fragment]]:
+    """The fragments of the news that some open page follows, each job read once."""
+    lists = {item.job_id for item in news if followed.intersection(item.row_groups())}
+    pages = {item.job_id for item in news if item.page_group() in followed}
+    jobs = EgressJob.objects.select_related("started_by").prefetch_related("destinations")
+    fresh = jobs.in_bulk(lists | pages) if lists or pages else {}
+    sends = []
+    for item in news:
+        if (job := fresh.get(item.job_id)) is None:
+            continue
+        row = fragments.job_row(job, created=item.new_to_lists) if job.pk in lists else ""
+        live = fragments.job_live(job) if job.pk in pages else ""
+        sends += JobChanged(item, row, live).sends()
+    if home:
+        sends += HomeChanged(fragments.home_refresh()).sends()
+    return sends
+
+
+# --- who follows what ---------------------------------------------------------------------------
+async def following(layer: BaseChannelLayer, names: set[str]) -> set[str]:
+    """Which of the groups `names` some consumer has joined, in any process: nothing is rendered
+    for a page no one has open. A layer it cannot ask is taken to have every group followed."""
+    try:
+        if isinstance(layer, InMemoryChannelLayer):  # one process: its own table
+            return {name for name in names if layer.groups.get(name)}
+        if isinstance(layer, RedisPubSubChannelLayer):  # each process subscribes once per group
+            return await _subscribed(layer, names)
+    except Exception:  # asking is an optimisation: when it fails, render everything
+        logger.warning("Could not ask the channel layer who follows; rendering every update")
+    return set(names)
+
+
+async def _subscribed(layer: RedisPubSubChannelLayer, names: set[str]) -> set[str]:
+    # channels_redis publishes a group to the Redis channel its layer names; PUBSUB NUMSUB
+    # counts the processes subscribed to it (a process subscribes while one of its consumers
+    # is in the group). The names and shards are channels_redis's own (4.x).
+    loop_layer = layer._get_layer()
+    by_shard: dict[Any, dict[str, str]] = {}
+    for name in names:
+        channel = loop_layer._get_group_channel_name(name)
+        by_shard.setdefault(loop_layer._get_shard(channel), {})[channel] = name
+    followed = set()
+    for shard, channels in by_shard.items():
+        shard._ensure_redis()
+        for channel, count in await shard._redis.pubsub_numsub(*channels):
+            if count:
+                followed.add(channels[channel.decode() if isinstance(channel, bytes) else channel])
+    return followed
+
+
+async def _send_all(layer: BaseChannelLayer, sends: list[tuple[str, Fragment]]) -> None:
+    # One hop to the event loop for all groups, sent concurrently.
+    await asyncio.gather(*(layer.group_send(name, fragment.message()) for name, fragment in sends))
