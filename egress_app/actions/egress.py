@@ -184,7 +184,7 @@ def _launch(job: EgressJob, launch: _Launch) -> EgressJob:
         info = _call(client.start, launch.call.rpc, launch.call.request)
     except LiveKitError as error:
         if _may_have_started(error):
-            return _reconcile(job, launch, error)
+            return _reconcile(job, launch.call.request, error)
         raise _refused(job, error, list(launch.kept.values())) from error
     return _launched(job, info)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -23,9 +22,6 @@ from egress_app.actions.calls import LaunchError, _call, _change, _fresh, _twirp
 from egress_app.launch.requests import build_start_call
 from egress_app.livekit import LiveKitError, LiveKitTimeout, get_livekit_client, times
 from egress_app.models import EgressJob, LaunchState
-
-if TYPE_CHECKING:  # only a type here: egress.py imports this module
-    from egress_app.actions.egress import _Launch
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +56,7 @@ def _launched(job: EgressJob, info: egress.EgressInfo) -> EgressJob:
 
 
 # --- a Start that got no answer -----------------------------------------------------------------
-def _reconcile(job: EgressJob, launch: _Launch, error: LiveKitError) -> EgressJob:
+def _reconcile(job: EgressJob, request: Message, error: LiveKitError) -> EgressJob:
     """Never retry a Start that may have worked: look for the egress it created instead.
 
     Matching heuristic (LiveKit has no idempotency key): an egress listed for the job's room
@@ -76,7 +72,7 @@ def _reconcile(job: EgressJob, launch: _Launch, error: LiveKitError) -> EgressJo
     except LiveKitError as list_error:
         outcome = f"LiveKit's egress list could not be read either: {list_error.plain}"
         raise _unknown(job, error, outcome) from None
-    matches = _candidates(job, launch.call.request, listed)
+    matches = _candidates(job, request, listed)
     if len(matches) == 1:
         try:
             return _launched(job, matches[0])
