@@ -24,7 +24,7 @@ TWIRP_STATUS = {
     "unimplemented": 501,
     "internal": 500,
     "unavailable": 503,
-    "dataloss": 500,
+    "data_loss": 500,
 }
 
 # Twirp clients' table for answers that are not Twirp JSON (twirpErrorFromIntermediary), plus

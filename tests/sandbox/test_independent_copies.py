@@ -22,9 +22,6 @@ from egress_app.sandbox import redact as sandbox
 from egress_app.sandbox.paths import clean
 from egress_app.storage import destinations
 
-DATALOSS = pytest.mark.xfail(
-    strict=True, reason="egress_app/livekit/errors.py spells Twirp's data_loss 'dataloss'"
-)
 # NoError ("") answers 200: it is no error, so the product's table of errors leaves it out.
 TWIRP_CODES = [code for code in sandbox_errors.TWIRP_STATUS if code]
 
@@ -48,15 +45,11 @@ def test_the_sandbox_imports_nothing_of_the_product() -> None:
 
 
 # --- Twirp code -> HTTP status -------------------------------------------------------------------
-@pytest.mark.parametrize(
-    "code",
-    [pytest.param(code, marks=DATALOSS) if code == "data_loss" else code for code in TWIRP_CODES],
-)
+@pytest.mark.parametrize("code", TWIRP_CODES)
 def test_it_gives_each_twirp_code_the_same_status(code: str) -> None:
     assert product_errors.TWIRP_STATUS.get(code) == sandbox_errors.TWIRP_STATUS[code]
 
 
-@DATALOSS
 def test_the_product_knows_no_code_twirp_does_not() -> None:
     assert set(product_errors.TWIRP_STATUS) <= set(TWIRP_CODES)
 
@@ -223,13 +216,7 @@ REAL_PATHS = [
     "..",
     "/",
     "///x",
-    pytest.param(
-        "//recordings/x.mp4",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="clean_path uses posixpath.normpath, which keeps a leading '//' (Go: '/')",
-        ),
-    ),
+    "//recordings/x.mp4",
 ]
 
 
@@ -243,5 +230,4 @@ PATH_PARTS = st.sampled_from(["a", "b.mp4", "/", ".", "..", "{room_name}", "-"])
 
 @given(st.lists(PATH_PARTS, max_size=16).map("".join))
 def test_it_cleans_paths_alike(path: str) -> None:
-    assume(not (path.startswith("//") and not path.startswith("///")))  # the xfail above
     assert clean_path(path) == clean(path)
