@@ -9,6 +9,8 @@ def clean_path(path: str) -> str:
     """A path as egress cleans it before use (pkg/config/output_file.go `clean`)."""
     ending_slash = path.endswith("/")
     path = posixpath.normpath(path) if path else ""
+    if path.startswith("//"):  # POSIX keeps exactly two leading slashes; Go's path.Clean does not
+        path = path[1:]
     while path.startswith("../"):
         path = path[3:]
     if path in ("", ".", ".."):
