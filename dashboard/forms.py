@@ -8,7 +8,7 @@ empty one keeps what is stored.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from django import forms
@@ -317,11 +317,17 @@ class AuditFilterForm(DaysForm):
     actor = forms.ChoiceField(label="Who", required=False)
     field_order = ("action", "target_type", "actor", "since", "until")
 
-    def __init__(self, data: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self, data: Mapping[str, Any] | None = None, *, targets: Sequence[AuditTarget]
+    ) -> None:
+        """`targets`: the kinds of entries the reader may see (support: the jobs')."""
         super().__init__(data)
-        names = AuditEntry.objects.order_by("actor_name").values_list("actor_name", flat=True)
+        entries = AuditEntry.objects.filter(target_type__in=targets).order_by("actor_name")
+        names = entries.values_list("actor_name", flat=True)
         actor: Any = self.fields["actor"]
         actor.choices = [("", "Anyone"), *((name, name) for name in names.distinct())]
+        target: Any = self.fields["target_type"]
+        target.choices = [("", "Anything"), *((kind.value, kind.label) for kind in targets)]
 
 
 class _People(BaseChoiceIterator):

@@ -4,7 +4,8 @@ endpoint that polls it, and the websocket push (rendered once here, `hx-swap-oob
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import AbstractUser, AnonymousUser
@@ -16,7 +17,7 @@ from django.urls import reverse
 from dashboard.forms import JobFilterForm
 from dashboard.launch_forms import fresh_token
 from egress_app import failures, history
-from egress_app.models import EgressJob, LaunchState, LedgerEntry
+from egress_app.models import AuditEntry, AuditTarget, EgressJob, LaunchState, LedgerEntry
 from egress_app.roles import CONTROL_EGRESS, LAUNCH_EGRESS, VIEW_ALL_JOBS, may_retry, perm
 
 ROWS = "dashboard/job_list.html#rows"
@@ -104,16 +105,35 @@ def live_context(job: EgressJob) -> dict[str, Any]:
     return context | {"outputs": job.stream_outputs(), "info_json": info_json(job)}
 
 
-TIMELINE_LENGTH = 500  # entries shown on a job's page, the oldest first
+TIMELINE_LENGTH = 500  # entries of each kind shown on a job's page, the oldest first
 
 
-def timeline(job: EgressJob) -> list[LedgerEntry]:
-    """What LiveKit told the dashboard about the job, in the order it came: webhooks, the
-    reconciler's observations and flags, LiveKit's answers to the dashboard's calls."""
+@dataclass(frozen=True)
+class Moment:
+    """One line of a job's timeline: what LiveKit told (`heard`) or what a person did (`done`)."""
+
+    at: datetime
+    heard: LedgerEntry | None = None
+    done: AuditEntry | None = None
+
+
+def timeline(job: EgressJob) -> list[Moment]:
+    """What LiveKit told the dashboard about the job (webhooks, the reconciler's observations
+    and flags, LiveKit's answers to the dashboard's calls) and who started, stopped, changed or
+    triaged it, in the order it came."""
     if job.pk is None:
         return []
-    entries = LedgerEntry.objects.filter(job=job).order_by("received_at", "pk")
-    return list(entries.only(*TIMELINE_FIELDS)[:TIMELINE_LENGTH])
+    heard = LedgerEntry.objects.filter(job=job).order_by("received_at", "pk")
+    done = AuditEntry.objects.filter(target_type=AuditTarget.JOB, target_id=job.pk)
+    moments = [
+        Moment(entry.received_at, heard=entry)
+        for entry in heard.only(*TIMELINE_FIELDS)[:TIMELINE_LENGTH]
+    ]
+    moments += [
+        Moment(entry.at, done=entry) for entry in done.order_by("at", "pk")[:TIMELINE_LENGTH]
+    ]
+    # A person's request comes before LiveKit's answer to it, written in the same instant.
+    return sorted(moments, key=lambda moment: (moment.at, moment.heard is not None))
 
 
 TIMELINE_FIELDS = ("source", "outcome", "event", "status", "reason", "received_at", "job_id")

@@ -534,16 +534,28 @@ class AuditAction(models.TextChoices):
     ROTATED = "rotated", "Rotated keys"
     DELETED = "deleted", "Deleted"
     MADE_DEFAULT = "made_default", "Made default"
+    # What people do to jobs (the job's timeline shows these too).
+    STARTED = "started", "Started"
+    RETRIED = "retried", "Retried"
+    STOPPED = "stopped", "Stopped"
+    LAYOUT_CHANGED = "layout_changed", "Layout changed"
+    STREAMS_ADDED = "streams_added", "Streams added"
+    STREAM_REMOVED = "stream_removed", "Stream removed"
+    TRIAGED = "triaged", "Triaged"
+    NOTED = "noted", "Note added"
 
 
 class AuditTarget(models.TextChoices):
     STORAGE_PROFILE = "storage_profile", "Storage profile"
     STREAM_DESTINATION = "stream_destination", "Stream destination"
     SECRETS = "secrets", "Stored secrets"
+    JOB = "job", "Job"
+    RECIPE = "recipe", "Recipe"
 
 
 class AuditEntry(models.Model):
-    """Who did what to which profile or destination; names of changed fields, never secrets."""
+    """Who did what to which profile, destination, recipe or job, and when; names of changed
+    fields and masked stream URLs, never secrets. Support reads the job entries, admins all."""
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.ForeignKey(

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import copy
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
+from livekit.protocol import egress
 
 from egress_app import events
 from egress_app.actions import ledger
@@ -28,7 +29,7 @@ from egress_app.actions.calls import (
     _with_info,
 )
 from egress_app.actions.launches import _launched, _reconcile
-from egress_app.actions.vault import Actor, actor_id
+from egress_app.actions.vault import Actor, _audit, actor_id, signed_in
 from egress_app.crypto import encrypt_json
 from egress_app.launch.config import STREAM_FAMILIES, GivenConfig, LaunchConfig
 from egress_app.launch.normalize import normalize_launch_config, storage_needed
@@ -43,6 +44,7 @@ from egress_app.livekit import (
 )
 from egress_app.livekit.redact import redact_stream_url
 from egress_app.models import (
+    AuditAction,
     EgressJob,
     LaunchState,
     LedgerSource,
@@ -144,8 +146,17 @@ def _create_job(
         )
         if created:
             job.destinations.set(launch.destinations)
+            _audit_start(actor, job)
             events.announce_job(job, was_active=False, created=True)
     return job, created
+
+
+def _audit_start(actor: Actor, job: EgressJob) -> None:
+    if job.retry_of is None:
+        _audit(actor, AuditAction.STARTED, job)
+        return
+    _audit(actor, AuditAction.STARTED, job, outcome=f"retry of job {job.retry_of.pk}")
+    _audit(actor, AuditAction.RETRIED, job.retry_of, outcome=f"as job {job.pk}")
 
 
 def start_egress(
@@ -207,6 +218,22 @@ def _refused(job: EgressJob, error: LiveKitError, urls: Sequence[str]) -> Launch
 
 
 # --- stop and updates ---------------------------------------------------------------------------
+def _done(
+    actor: Actor,
+    job: EgressJob,
+    info: egress.EgressInfo,
+    action: AuditAction,
+    *,
+    change: Callable[[EgressJob], object] | None = None,
+    outcome: str = "",
+) -> EgressJob:
+    """LiveKit's answer folded into the job (`_with_info`) and who asked for the change, in
+    one transaction."""
+    with transaction.atomic():
+        _audit(actor, action, job, outcome=outcome)  # first: the job's timeline reads in order
+        return _with_info(job, info, change)
+
+
 def _require(job: EgressJob, allowed: bool, verb: str, reason: str) -> None:
     """Refuse, without calling LiveKit, what the job's state rules out."""
     if not job.egress_id or job.launch_state != LaunchState.LAUNCHED:
@@ -245,7 +272,7 @@ def stop_egress(actor: Actor, job: EgressJob) -> EgressJob:
         info = _call(get_livekit_client().stop_egress, job.egress_id)
     except LiveKitError as error:
         raise _failed(job, error, "stopped") from error
-    return _with_info(job, info)
+    return _done(actor, job, info, AuditAction.STOPPED)
 
 
 def update_layout(actor: Actor, job: EgressJob, layout: str) -> EgressJob:
@@ -260,7 +287,10 @@ def update_layout(actor: Actor, job: EgressJob, layout: str) -> EgressJob:
         info = _call(get_livekit_client().update_layout, job.egress_id, layout)
     except LiveKitError as error:
         raise _failed(job, error, "updated") from error
-    return _with_info(job, info, lambda row: _set_layout(row, layout))
+    before = (job.config.get("room_composite") or {}).get("layout")
+    outcome = f"{before} → {layout}" if before else f"to {layout}"
+    change = partial(_set_layout, layout=layout)
+    return _done(actor, job, info, AuditAction.LAYOUT_CHANGED, change=change, outcome=outcome)
 
 
 def _set_layout(job: EgressJob, layout: str) -> None:
@@ -299,7 +329,23 @@ def add_stream_outputs(
         info = _call(get_livekit_client().update_stream, job.egress_id, add_output_urls=urls)
     except LiveKitError as error:
         raise _failed(job, error, "updated", urls) from error
-    return _with_info(job, info, lambda row: _attach(row, destinations, dialled, adhoc))
+    change = partial(_attach, destinations=destinations, dialled=dialled, adhoc=adhoc)
+    outcome = _added(actor, job, [d.name for d in destinations], adhoc)
+    return _done(actor, job, info, AuditAction.STREAMS_ADDED, change=change, outcome=outcome)
+
+
+def _added(actor: Actor, job: EgressJob, names: list[str], adhoc: Sequence[str]) -> str:
+    """What was added, URLs masked; whether someone other than the job's owner added it (they
+    may be restreaming another's show: admins look for these in the audit log)."""
+    added = ", ".join([*names, *(redact_stream_url(url) for url in adhoc)])
+    user = signed_in(actor)
+    if user is not None and user.pk == job.started_by_id:
+        return added
+    owner = job.started_by.get_username() if job.started_by else "started outside the dashboard"
+    return f"{added} · {NOT_BY_OWNER} ({owner})"
+
+
+NOT_BY_OWNER = "added by someone other than the job's owner"
 
 
 def _new_destinations(job: EgressJob, ids: Sequence[int]) -> list[StreamDestination]:
@@ -352,14 +398,19 @@ def remove_stream_output(actor: Actor, job: EgressJob, *, output: str) -> Egress
     job = _fresh(job)
     _require(job, job.can_update_stream, "updated", NO_STREAM)
     url = _attached_url(job, output)
+    label = dict(job.stream_outputs()).get(output, output)  # a name or a masked URL
     try:
         info = _call(get_livekit_client().update_stream, job.egress_id, remove_output_urls=[url])
     except LiveKitError as error:
         if error.code == "not_found" and "stream" in error.message:
             # LiveKit streams there no more (the stream failed or ended): the output is gone.
-            job = _change(job, lambda row: _detach(row, output))
+            with transaction.atomic():
+                job = _change(job, lambda row: _detach(row, output))
+                gone = f"{label} (LiveKit no longer streamed there)"
+                _audit(actor, AuditAction.STREAM_REMOVED, job, outcome=gone)
         raise _failed(job, error, "updated", [url]) from error
-    return _with_info(job, info, lambda row: _detach(row, output))
+    change = partial(_detach, output=output)
+    return _done(actor, job, info, AuditAction.STREAM_REMOVED, change=change, outcome=label)
 
 
 def _attached_url(job: EgressJob, output: str) -> str:

@@ -17,11 +17,11 @@ from django.db import transaction
 
 from egress_app import names
 from egress_app.actions.egress import start_egress
-from egress_app.actions.vault import Actor, Errors, actor_id, name_errors
+from egress_app.actions.vault import Actor, Errors, _audit, _value_changes, actor_id, name_errors
 from egress_app.launch.config import GivenConfig
 from egress_app.launch.normalize import normalize_launch_config
 from egress_app.launch.validation import validate_launch_config
-from egress_app.models import EgressJob, Recipe
+from egress_app.models import AuditAction, EgressJob, Recipe
 
 # Stands in for the room the recipe will be started in, so that the room rule passes.
 PLACEHOLDER_ROOM = "recipe-room"
@@ -97,10 +97,15 @@ def save_recipe(
     if errors:
         raise ValidationError(errors)
     if recipe is None:
-        return Recipe.objects.create(name=name, config=clean, created_by_id=actor_id(actor))
+        recipe = Recipe.objects.create(name=name, config=clean, created_by_id=actor_id(actor))
+        _audit(actor, AuditAction.CREATED, recipe, changed=["name", "config"])
+        return recipe
     recipe = Recipe.objects.select_for_update().get(pk=recipe.pk)
+    changed = _value_changes({"name": (recipe.name, name), "config": (recipe.config, clean)})
     recipe.name, recipe.config = name, clean
     recipe.save()
+    if changed:
+        _audit(actor, AuditAction.CHANGED, recipe, changed=changed)
     return recipe
 
 
@@ -110,13 +115,19 @@ def duplicate_recipe(actor: Actor, recipe: Recipe, *, name: str) -> Recipe:
     name = names.clean(name)
     if errors := name_errors(Recipe, name):
         raise ValidationError(errors)
-    return Recipe.objects.create(name=name, config=recipe.config, created_by_id=actor_id(actor))
+    copy = Recipe.objects.create(name=name, config=recipe.config, created_by_id=actor_id(actor))
+    _audit(actor, AuditAction.DUPLICATED, copy, outcome=f"copy of {recipe.name}")
+    return copy
 
 
 @transaction.atomic
 def delete_recipe(actor: Actor, recipe: Recipe) -> None:
     """Delete; jobs started from the recipe keep their own copy of the configuration."""
-    Recipe.objects.filter(pk=recipe.pk).delete()
+    current = Recipe.objects.select_for_update().filter(pk=recipe.pk).first()
+    if current is None:  # deleted meanwhile
+        return
+    _audit(actor, AuditAction.DELETED, current)
+    current.delete()
 
 
 def start_recipe(

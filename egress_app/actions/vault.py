@@ -20,6 +20,7 @@ from egress_app.models import (
     AuditEntry,
     AuditTarget,
     EgressJob,
+    Recipe,
     StorageProfile,
     StreamDestination,
     running_jobs,
@@ -60,22 +61,39 @@ class ProbeOutcome(Protocol):
 
 
 # --- shared helpers -----------------------------------------------------------------------------
-def _target_type(target: StorageProfile | StreamDestination | None) -> AuditTarget:
-    if isinstance(target, StorageProfile):
-        return AuditTarget.STORAGE_PROFILE
-    if isinstance(target, StreamDestination):
-        return AuditTarget.STREAM_DESTINATION
-    return AuditTarget.SECRETS
+Audited = StorageProfile | StreamDestination | Recipe | EgressJob | None
+_TARGETS: tuple[tuple[type[models.Model], AuditTarget], ...] = (
+    (StorageProfile, AuditTarget.STORAGE_PROFILE),
+    (StreamDestination, AuditTarget.STREAM_DESTINATION),
+    (Recipe, AuditTarget.RECIPE),
+    (EgressJob, AuditTarget.JOB),
+)
+
+
+def _target_type(target: Audited) -> AuditTarget:
+    return next(
+        (kind for model, kind in _TARGETS if isinstance(target, model)), AuditTarget.SECRETS
+    )
+
+
+def _target_name(target: Audited) -> str:
+    if target is None:
+        return "all stored secrets"
+    if isinstance(target, EgressJob):
+        return f"job {target.pk}" + (f" ({target.egress_id})" if target.egress_id else "")
+    return target.name
 
 
 def _audit(
     actor: Actor,
     action: AuditAction,
-    target: StorageProfile | StreamDestination | None,
+    target: Audited,
     *,
     changed: Iterable[str] = (),
     outcome: str = "",
 ) -> AuditEntry:
+    """Record who did `action` to `target`, in the caller's transaction (every action that
+    changes something writes one: the vault's, recipes' and jobs')."""
     user = signed_in(actor)
     return AuditEntry.objects.create(
         actor_id=user.pk if user else None,
@@ -83,7 +101,7 @@ def _audit(
         action=action,
         target_type=_target_type(target),
         target_id=target.pk if target else None,
-        target_name=target.name if target else "all stored secrets",
+        target_name=_target_name(target),
         changed_fields=list(changed),
         outcome=outcome,
     )

@@ -80,7 +80,8 @@ def test_it_lets_support_find_a_failed_job_read_why_and_retry_it(
     expect(diagnosis.locator(".hint")).to_have_text(STREAM_FAILED.hint)
     expect(diagnosis).to_contain_text("failed to connect to rtmp://fail.example.com/live2/")
     timeline = live.locator(".job-timeline li")
-    expect(timeline.first).to_contain_text("egress_answer")  # LiveKit's answer to the Start
+    expect(timeline.first).to_contain_text("Started by")  # who launched it
+    expect(timeline.nth(1)).to_contain_text("egress_answer")  # LiveKit's answer to the Start
     expect(timeline.last).to_contain_text("egress_observed")  # its FAILED, as observed
     expect(timeline.last).to_contain_text("Failed")
     expect(page.get_by_role("link", name="Clone and edit")).to_have_count(0)  # support

@@ -4,10 +4,13 @@ from datetime import UTC, datetime
 
 import pytest
 from django.urls import reverse
+from django.utils.html import escape
 
 from egress_app import actions
+from egress_app.actions.egress import NOT_BY_OWNER
 from egress_app.models import AuditAction, AuditEntry, AuditTarget
 from tests.dashboard.test_home import text_of
+from tests.jobs import ADHOC, ADHOC_KEY, live, make_destination, start, stream_config
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +43,7 @@ def test_it_sends_anonymous_visitors_to_the_login_page(client):
     assert response["Location"] == f"{reverse('login')}?next={AUDIT}"
 
 
-@pytest.mark.parametrize("persona", ["producer", "support", "outsider"])
+@pytest.mark.parametrize("persona", ["producer", "outsider"])
 def test_it_refuses_every_other_role(client, request, persona):
     client.force_login(request.getfixturevalue(persona))
     response = client.get(AUDIT)
@@ -135,3 +138,38 @@ def test_it_pins_the_query_count(as_admin, django_assert_num_queries):
     # Session, user, permissions (2), the actors for the filter, the count, the page.
     with django_assert_num_queries(8):
         as_admin.get(AUDIT)
+
+
+# --- jobs ---------------------------------------------------------------------------------------
+def test_support_reads_the_job_entries_only(client, support):
+    job = entry(datetime(2026, 2, 1, tzinfo=UTC), "pat-producer", target_type=AuditTarget.JOB)
+    entry(datetime(2026, 2, 2, tzinfo=UTC), target_type=AuditTarget.STORAGE_PROFILE)
+    entry(datetime(2026, 2, 3, tzinfo=UTC), "rex", target_type=AuditTarget.RECIPE)
+    client.force_login(support)
+
+    response = client.get(AUDIT)
+
+    assert rows(response) == [str(job.pk)]
+    html = response.content.decode()
+    assert '<option value="job">Job</option>' in html
+    assert 'value="storage_profile"' not in html
+    assert '<option value="ada-admin">' not in html  # who changed the vault is not theirs
+    assert '<option value="rex">' not in html
+    assert rows(client.get(AUDIT, {"target_type": "storage_profile"})) == [str(job.pk)]
+
+
+def test_it_shows_admins_a_stream_added_to_another_producers_job(client, admin, producer, sandbox):
+    job = live(sandbox, start(producer, stream_config(make_destination(admin))))
+    actions.add_stream_outputs(admin, job, adhoc_urls=[ADHOC])
+    client.force_login(admin)
+
+    response = client.get(AUDIT, {"action": "streams_added"})
+
+    [added] = rows(response)
+    html = response.content.decode()
+    row = html.split(f'data-audit="{added}"')[1].split("</tr>")[0]
+    assert "ada-admin" in row
+    assert f'href="{reverse("dashboard-job-detail", args=[job.pk])}"' in row
+    shown = f"rtmp://live.example.com/app/{{SEC...123}} · {NOT_BY_OWNER} (pat-producer)"
+    assert escape(shown) in row
+    assert ADHOC_KEY not in html

@@ -8,6 +8,7 @@ from django.urls import reverse
 from livekit.protocol import egress, webhook
 
 from egress_app import actions
+from egress_app.actions.egress import NOT_BY_OWNER
 from egress_app.models import EgressJob, EgressStatus, LaunchState
 from tests.conftest import make_user
 from tests.dashboard.test_home import text_of
@@ -27,6 +28,8 @@ from tests.jobs import (
 )
 
 pytestmark = pytest.mark.django_db
+
+SHOWN_ADHOC = "rtmp://live.example.com/app/{SEC...123}"
 
 LIST = reverse("dashboard-job-list")
 ROWS = reverse("dashboard-job-rows")
@@ -326,6 +329,31 @@ def test_it_shows_no_controls_to_support(client, support, producer, admin, sandb
 
 
 # --- controls -----------------------------------------------------------------------------------
+def test_it_shows_who_started_stopped_and_changed_the_job_in_its_timeline(
+    client, producer, admin, sandbox
+):
+    job = live(sandbox, start(producer, stream_config(make_destination(admin))))
+    actions.add_stream_outputs(admin, job, adhoc_urls=[ADHOC])
+    actions.update_layout(producer, job, "speaker")
+    actions.stop_egress(admin, job)
+    client.force_login(producer)
+
+    response = client.get(url("dashboard-job-detail", job))
+
+    words = text_of(response)
+    timeline = words[words.index("Timeline") :]
+    lines = [
+        "Started by pat-producer",
+        f"Streams added by ada-admin · {SHOWN_ADHOC} · {NOT_BY_OWNER} (pat-producer)",
+        "Layout changed by pat-producer · grid → speaker",
+        "Stopped by ada-admin",
+        "LiveKit's answer · egress_answer · Ending",
+    ]
+    at = [timeline.index(line) for line in lines]
+    assert at == sorted(at)
+    assert ADHOC_KEY not in response.content.decode()
+
+
 def test_it_stops_a_job_after_confirmation(client, producer, admin, sandbox):
     job = live(sandbox, start(producer, file_config(make_profile(admin))))
     client.force_login(producer)

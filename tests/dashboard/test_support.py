@@ -6,7 +6,16 @@ import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
 
-from egress_app.models import EgressJob, EgressStatus, JobFlag, JobNote, LaunchState, Triage
+from egress_app.models import (
+    AuditAction,
+    AuditEntry,
+    EgressJob,
+    EgressStatus,
+    JobFlag,
+    JobNote,
+    LaunchState,
+    Triage,
+)
 from tests.dashboard.test_home import text_of
 
 pytestmark = pytest.mark.django_db
@@ -155,6 +164,9 @@ def test_support_adds_a_note_and_reads_it_on_the_job(client, support, job):
     words = text_of(client.get(reverse("dashboard-job-detail", args=[job.pk])))
     assert "Customer firewall blocks the egress." in words
     assert f"{support.get_username()}," in words
+    assert "Note added by sam-support" in words  # the job's timeline
+    [entry] = AuditEntry.objects.all()
+    assert (entry.action, entry.target_id, entry.outcome) == (AuditAction.NOTED, job.pk, "")
 
 
 def test_an_empty_note_is_refused_with_the_field_named(client, support, job):
@@ -186,6 +198,12 @@ def test_support_acknowledges_resolves_and_reopens_a_failure(client, support, ad
     client.post(triage, {"state": "open"})
     job.refresh_from_db()
     assert (job.triage, job.triaged_by, job.triaged_at) == ("", None, None)
+    entries = AuditEntry.objects.filter(target_id=job.pk).order_by("at", "pk")
+    assert list(entries.values_list("actor_name", "action", "outcome")) == [
+        ("sam-support", AuditAction.TRIAGED, "acknowledged"),
+        ("ada-admin", AuditAction.TRIAGED, "resolved"),
+        ("ada-admin", AuditAction.TRIAGED, "reopened"),
+    ]
 
 
 def test_a_job_that_needs_no_one_cannot_be_triaged(client, support):

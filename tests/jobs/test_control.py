@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from pytest_django.fixtures import Settings
 
 from egress_app import actions
-from egress_app.models import EgressJob, EgressStatus, JobFlag, LedgerOutcome, LedgerSource
+from egress_app.actions.egress import NOT_BY_OWNER
+from egress_app.models import (
+    AuditAction,
+    AuditEntry,
+    AuditTarget,
+    EgressJob,
+    EgressStatus,
+    JobFlag,
+    LedgerOutcome,
+    LedgerSource,
+)
 from egress_app.sandbox.testing import RunningSandbox
 from tests.jobs import (
     ADHOC,
+    ADHOC_KEY,
     BUCKET,
     OTHER_KEY,
+    SECRETS,
     assert_no_secrets,
     ended,
     file_config,
@@ -294,3 +308,80 @@ def test_it_refuses_to_change_streams_of_a_job_without_one(producer, admin, sand
     error = refused(actions.add_stream_outputs, producer, job, adhoc_urls=[ADHOC])
 
     assert error.message == "This job has no stream output to change."
+
+
+# --- the audit trail ----------------------------------------------------------------------------
+def trail(job: EgressJob) -> list[tuple[str, str, str]]:
+    """The job's audit entries, oldest first: (who, action, outcome)."""
+    entries = AuditEntry.objects.filter(target_type=AuditTarget.JOB, target_id=job.pk)
+    return list(entries.order_by("at", "pk").values_list("actor_name", "action", "outcome"))
+
+
+def test_it_records_who_started_stopped_and_changed_a_job(producer, admin, sandbox):
+    youtube, backup = make_destination(admin), make_destination(admin, "Backup", OTHER_KEY)
+    job = live(sandbox, start(producer, stream_config(youtube)))
+
+    job = actions.update_layout(producer, job, "speaker")
+    job = actions.add_stream_outputs(producer, job, destination_ids=[backup.pk], adhoc_urls=[ADHOC])
+    job = actions.remove_stream_output(producer, job, output="adhoc:0")
+    job = actions.remove_stream_output(producer, job, output=f"destination:{backup.pk}")
+    job = actions.stop_egress(producer, job)
+
+    assert trail(job) == [
+        ("pat-producer", AuditAction.STARTED, ""),
+        ("pat-producer", AuditAction.LAYOUT_CHANGED, "grid → speaker"),
+        ("pat-producer", AuditAction.STREAMS_ADDED, f"Backup, {SHOWN_ADHOC}"),
+        ("pat-producer", AuditAction.STREAM_REMOVED, SHOWN_ADHOC),
+        ("pat-producer", AuditAction.STREAM_REMOVED, "Backup"),
+        ("pat-producer", AuditAction.STOPPED, ""),
+    ]
+    assert set(
+        AuditEntry.objects.filter(target_type=AuditTarget.JOB).values_list(
+            "target_id", "target_name"
+        )
+    ) == {(job.pk, f"job {job.pk}"), (job.pk, f"job {job.pk} ({job.egress_id})")}
+    assert_no_secrets_in_the_audit_log()
+
+
+def assert_no_secrets_in_the_audit_log() -> None:
+    text = json.dumps(list(AuditEntry.objects.values()), default=str)
+    for secret in SECRETS:
+        assert secret not in text
+
+
+def test_it_marks_streams_added_by_someone_other_than_the_owner(producer, admin, sandbox):
+    job = live(sandbox, start(producer, stream_config(make_destination(admin))))
+
+    actions.add_stream_outputs(admin, job, adhoc_urls=[ADHOC])
+
+    [(who, action, outcome)] = trail(job)[1:]
+    assert (who, action) == ("ada-admin", AuditAction.STREAMS_ADDED)
+    assert outcome == f"{SHOWN_ADHOC} · {NOT_BY_OWNER} (pat-producer)"
+    assert ADHOC_KEY not in outcome
+
+
+def test_it_records_nothing_when_livekit_refuses(
+    producer, admin, sandbox, settings: Settings, closed_port_url: str
+):
+    job = live(sandbox, start(producer, file_config(make_profile(admin))))
+    settings.LIVEKIT_URL = closed_port_url
+
+    refused(actions.stop_egress, producer, job)
+    refused(actions.update_layout, producer, job, "speaker")
+
+    assert [action for _, action, _ in trail(job)] == [AuditAction.STARTED]
+
+
+def test_it_records_an_output_livekit_no_longer_streamed_to(producer, admin, sandbox):
+    failing = "rtmp://fail.example.com/app/SECRET-jobs-other-key-XYZ123"
+    job = live(sandbox, start(producer, stream_config(make_destination(admin))))
+    job = actions.add_stream_outputs(producer, job, adhoc_urls=[failing])
+
+    refused(actions.remove_stream_output, producer, job, output="adhoc:0")
+
+    assert trail(job)[-1] == (
+        "pat-producer",
+        AuditAction.STREAM_REMOVED,
+        "rtmp://fail.example.com/app/{SEC...123} (LiveKit no longer streamed there)",
+    )
+    assert_no_secrets_in_the_audit_log()

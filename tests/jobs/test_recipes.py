@@ -17,7 +17,7 @@ from egress_app.actions.recipes import (
     save_recipe,
     start_recipe,
 )
-from egress_app.models import EgressJob, LaunchState, Recipe
+from egress_app.models import AuditAction, AuditEntry, AuditTarget, EgressJob, LaunchState, Recipe
 from egress_app.sandbox.testing import RunningSandbox
 from tests.jobs import (
     ADHOC,
@@ -163,6 +163,25 @@ def test_it_deletes_a_recipe(producer):
     delete_recipe(producer, recipe)
 
     assert not Recipe.objects.exists()
+
+
+def test_it_records_who_created_changed_copied_and_deleted_a_recipe(producer, admin):
+    destination = make_destination(producer)
+    recipe = save_recipe(producer, name="Live", config=stream_config(destination))
+    save_recipe(admin, name="Live HD", config=stream_config(destination), recipe=recipe)
+    save_recipe(admin, name="Live HD", config=stream_config(destination), recipe=recipe)  # same
+    copy = duplicate_recipe(admin, recipe, name="Live 2")
+
+    delete_recipe(admin, recipe)
+
+    entries = AuditEntry.objects.filter(target_type=AuditTarget.RECIPE).order_by("at", "pk")
+    assert list(entries.values_list("actor_name", "action", "target_id", "changed_fields")) == [
+        ("pat-producer", AuditAction.CREATED, recipe.pk, ["name", "config"]),
+        ("ada-admin", AuditAction.CHANGED, recipe.pk, ["name"]),
+        ("ada-admin", AuditAction.DUPLICATED, copy.pk, []),
+        ("ada-admin", AuditAction.DELETED, recipe.pk, []),
+    ]
+    assert entries.last().target_name == "Live HD"
 
 
 # --- starting -----------------------------------------------------------------------------------

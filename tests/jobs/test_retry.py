@@ -11,7 +11,14 @@ from django.core.exceptions import ValidationError
 from egress_app import actions
 from egress_app.actions.egress import WEBSOCKET_REF
 from egress_app.actions.retry import EXTERNAL, LAUNCHING, NOT_KEPT, UNKNOWN
-from egress_app.models import EgressJob, EgressStatus, LaunchState
+from egress_app.models import (
+    AuditAction,
+    AuditEntry,
+    AuditTarget,
+    EgressJob,
+    EgressStatus,
+    LaunchState,
+)
 from egress_app.sandbox.testing import RunningSandbox
 from tests.jobs import (
     ADHOC,
@@ -109,6 +116,18 @@ def test_it_retries_a_recording_with_the_same_configuration(
     assert again.egress_id not in (None, done.egress_id)
     assert sandbox.control.egress(again.egress_id).room_composite.layout == "grid"
     assert again.retry_of == done
+
+
+def test_it_records_the_retry_on_both_jobs(producer, admin, support, sandbox: RunningSandbox):
+    done = stopped(sandbox, producer, start(producer, file_config(make_profile(admin))))
+
+    again = retry(support, done)
+
+    entries = AuditEntry.objects.filter(target_type=AuditTarget.JOB, actor_name="sam-support")
+    assert set(entries.values_list("target_id", "action", "outcome")) == {
+        (done.pk, AuditAction.RETRIED, f"as job {again.pk}"),
+        (again.pk, AuditAction.STARTED, f"retry of job {done.pk}"),
+    }
 
 
 def test_it_dials_the_jobs_own_adhoc_urls_again(producer, admin, sandbox: RunningSandbox):
