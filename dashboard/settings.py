@@ -81,6 +81,9 @@ EGRESS_WORKER_BATCH = env_int("EGRESS_WORKER_BATCH", 200)
 # How many egress may run at once on the LiveKit plan (LiveKit Cloud's free plan: 2); the
 # Reports page shows the active ones against it. 0: no limit shown.
 EGRESS_CONCURRENCY_LIMIT = env_int("EGRESS_CONCURRENCY_LIMIT", 0)
+# Who controls a running job (stop, layout, streams): whoever started it and admins; with this on,
+# every producer too (a team sharing its shows). Off: a producer cannot stop another's show.
+EGRESS_PRODUCERS_SHARE_CONTROL = env_bool("EGRESS_PRODUCERS_SHARE_CONTROL", False)
 # The Egress API the launch form uses by default: "v1" (per-type Start RPCs, every LiveKit) or "v2"
 # (the unified StartEgress, LiveKit >= 1.13.2). Producers can still pick either per launch.
 LIVEKIT_EGRESS_API = env_str("LIVEKIT_EGRESS_API", "v1")

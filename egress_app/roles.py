@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AbstractUser, AnonymousUser, Group
 
 APP_LABEL = "egress_app"
@@ -63,8 +64,9 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     + AUTH_ADMIN_PERMISSIONS
     + SIGNIN_ADMIN_PERMISSIONS,
     # Support reviews every job, triages failures (notes, acknowledge, resolve) and may start a
-    # finished job again (Retry, `may_retry`); it cannot launch, stop or update egress, nor
-    # touch credentials, destinations or users.
+    # finished job again (Retry, `may_retry`), and controls the retries it started
+    # (`may_control`); it cannot launch, nor stop or update other egress, nor touch
+    # credentials, destinations or users.
     SUPPORT: (perm(VIEW_DASHBOARD), perm(VIEW_ALL_JOBS)),
 }
 
@@ -75,7 +77,8 @@ AnyUser = AbstractBaseUser | AnonymousUser
 
 
 class Started(Protocol):
-    """What `may_retry` needs of a job (an EgressJob: the models import this module)."""
+    """What `may_retry` and `may_control` need of a job (an EgressJob: the models import this
+    module)."""
 
     @property
     def started_by_id(self) -> int | None: ...
@@ -103,3 +106,17 @@ def may_retry(user: AbstractUser | AnonymousUser, job: Started) -> bool:
         return True
     owner = job.started_by_id is not None and job.started_by_id == user.pk
     return owner and user.has_perm(perm(LAUNCH_EGRESS))
+
+
+def may_control(user: AbstractUser | AnonymousUser, job: Started) -> bool:
+    """Whether `user` may stop `job` or change its layout and streams: whoever started it (a
+    support agent's retry included), admins (control_egress with view_all_jobs) any job, and
+    other producers only where `EGRESS_PRODUCERS_SHARE_CONTROL` shares every job with them."""
+    if not user.is_authenticated:
+        return False
+    owner = job.started_by_id is not None and job.started_by_id == user.pk
+    if owner and user.has_perm(perm(VIEW_DASHBOARD)):
+        return True
+    if not user.has_perm(perm(CONTROL_EGRESS)):
+        return False
+    return user.has_perm(perm(VIEW_ALL_JOBS)) or settings.EGRESS_PRODUCERS_SHARE_CONTROL

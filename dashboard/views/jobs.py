@@ -1,5 +1,6 @@
 """Egress jobs: the list, a job's page with its live part, and its controls (stop, layout,
-stream outputs). Producers see their own jobs and every active one; `view_all_jobs` sees all."""
+stream outputs). Producers see their own jobs and every active one; `view_all_jobs` sees all.
+Who controls which job is `roles.may_control` (the actions check it too)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from functools import wraps
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -24,11 +25,10 @@ from dashboard.views.common import csv_lines
 from egress_app import actions, history
 from egress_app.launch.config import LAYOUTS
 from egress_app.models import EgressJob, StreamDestination
-from egress_app.roles import CONTROL_EGRESS, VIEW_ALL_JOBS, perm
+from egress_app.roles import VIEW_ALL_JOBS, may_control, perm
 
 DETAIL = "dashboard-job-detail"
 
-can_control = permission_required(perm(CONTROL_EGRESS), raise_exception=True)
 View = Callable[..., HttpResponseBase]
 
 
@@ -47,6 +47,21 @@ def sees_jobs(view: View) -> View:
 def get_job_for_user(request: HttpRequest, pk: int | str) -> EgressJob:
     # Another producer's finished job is not theirs to know about: 404, like a missing one.
     return get_object_or_404(fragments.jobs_for(request.user), pk=pk)
+
+
+def controls_job(view: Callable[..., HttpResponse]) -> View:
+    """A job's control, given the job when this user may stop and change it
+    (`roles.may_control`): 403 for a job they see but do not control (another producer's
+    running show), whatever the method."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, pk: int) -> HttpResponse:
+        job = get_job_for_user(request, pk)
+        if not may_control(request.user, job):
+            raise PermissionDenied
+        return view(request, job)
+
+    return sees_jobs(wrapper)
 
 
 # --- summaries ----------------------------------------------------------------------------------
@@ -122,6 +137,8 @@ def detail_page(
     context |= _controls(job, **{k: v for k, v in extra.items() if isinstance(v, forms.Form)})
     context |= {k: v for k, v in extra.items() if not isinstance(v, forms.Form)}
     context |= fragments.retry_context(request.user, job)
+    context["may_control"] = may_control(request.user, job)
+    context["shared_control"] = settings.EGRESS_PRODUCERS_SHARE_CONTROL
     if request.user.has_perm(perm(VIEW_ALL_JOBS)):  # support's notes and triage
         context.setdefault("note_form", NoteForm())
         context["notes"] = job.notes.select_related("author")
@@ -183,9 +200,8 @@ def _refused(request: HttpRequest, error: actions.JobError) -> HttpResponse:
     return detail_page(request, error.job, status=409, job_error=error)
 
 
-@can_control
-def job_stop(request: HttpRequest, pk: int) -> HttpResponse:
-    job = get_job_for_user(request, pk)
+@controls_job
+def job_stop(request: HttpRequest, job: EgressJob) -> HttpResponse:
     if request.method != "POST":
         return render(request, "dashboard/job_confirm.html", {"job": job, "action": "stop"})
     try:
@@ -196,10 +212,9 @@ def job_stop(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(DETAIL, pk=job.pk)
 
 
-@can_control
+@controls_job
 @require_POST
-def job_layout(request: HttpRequest, pk: int) -> HttpResponse:
-    job = get_job_for_user(request, pk)
+def job_layout(request: HttpRequest, job: EgressJob) -> HttpResponse:
     form = LayoutForm(request.POST)
     if form.is_valid():
         try:
@@ -214,10 +229,9 @@ def job_layout(request: HttpRequest, pk: int) -> HttpResponse:
     return detail_page(request, job, status=400, layout_form=form)
 
 
-@can_control
+@controls_job
 @require_POST
-def job_streams_add(request: HttpRequest, pk: int) -> HttpResponse:
-    job = get_job_for_user(request, pk)
+def job_streams_add(request: HttpRequest, job: EgressJob) -> HttpResponse:
     form = AddStreamsForm(request.POST, job=job)
     if form.is_valid():
         try:
@@ -237,9 +251,8 @@ def job_streams_add(request: HttpRequest, pk: int) -> HttpResponse:
     return detail_page(request, job, status=400, streams_form=form)
 
 
-@can_control
-def job_streams_remove(request: HttpRequest, pk: int) -> HttpResponse:
-    job = get_job_for_user(request, pk)
+@controls_job
+def job_streams_remove(request: HttpRequest, job: EgressJob) -> HttpResponse:
     output = request.POST.get("output") or request.GET.get("output", "")
     label = dict(job.stream_outputs()).get(output)
     context = {"job": job, "action": "remove", "output": output, "label": label}

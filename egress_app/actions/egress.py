@@ -12,7 +12,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property, partial
 
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.contrib.auth.models import AbstractUser, AnonymousUser
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import transaction
 from livekit.protocol import egress
 
@@ -51,6 +52,7 @@ from egress_app.models import (
     StorageProfile,
     StreamDestination,
 )
+from egress_app.roles import may_control
 
 LAYOUT_LENGTH = 100
 GONE_PROFILE = "The chosen storage profile no longer exists."
@@ -218,6 +220,18 @@ def _refused(job: EgressJob, error: LiveKitError, urls: Sequence[str]) -> Launch
 
 
 # --- stop and updates ---------------------------------------------------------------------------
+NOT_YOURS = "Only the person who started this job, or an admin, may stop or change it."
+
+
+def _require_control(actor: Actor, job: EgressJob) -> None:
+    """Refuse a person `roles.may_control` does not let control the job (the views check it
+    too; a user model without permissions controls nothing); `None`, the system, may."""
+    if actor is None:
+        return
+    if not isinstance(actor, AbstractUser | AnonymousUser) or not may_control(actor, job):
+        raise PermissionDenied(NOT_YOURS)
+
+
 def _done(
     actor: Actor,
     job: EgressJob,
@@ -267,6 +281,7 @@ def _failed(job: EgressJob, error: LiveKitError, verb: str, urls: Sequence[str] 
 def stop_egress(actor: Actor, job: EgressJob) -> EgressJob:
     """Ask LiveKit to stop the egress; the job shows LiveKit's answer (normally ENDING)."""
     job = _fresh(job)
+    _require_control(actor, job)
     _require(job, job.can_stop, "stopped", "")
     try:
         info = _call(get_livekit_client().stop_egress, job.egress_id)
@@ -281,6 +296,7 @@ def update_layout(actor: Actor, job: EgressJob, layout: str) -> EgressJob:
     if not layout or len(layout) > LAYOUT_LENGTH:
         raise ValidationError({"layout": f"Give a layout of 1 to {LAYOUT_LENGTH} characters."})
     job = _fresh(job)
+    _require_control(actor, job)
     reason = "Only a room composite (a layout template) has a layout to change."
     _require(job, job.can_update_layout, "updated", reason)
     try:
@@ -311,6 +327,7 @@ def add_stream_outputs(
 ) -> EgressJob:
     """Stream to more destinations and/or ad-hoc URLs while the egress runs."""
     job = _fresh(job)
+    _require_control(actor, job)
     _require(job, job.can_update_stream, "updated", NO_STREAM)
     destinations = _new_destinations(job, destination_ids)
     adhoc = _new_adhoc(job, adhoc_urls)
@@ -396,6 +413,7 @@ def _attach(
 def remove_stream_output(actor: Actor, job: EgressJob, *, output: str) -> EgressJob:
     """Stop streaming to one output, `destination:<id>` or `adhoc:<n>`, by its original URL."""
     job = _fresh(job)
+    _require_control(actor, job)
     _require(job, job.can_update_stream, "updated", NO_STREAM)
     url = _attached_url(job, output)
     label = dict(job.stream_outputs()).get(output, output)  # a name or a masked URL

@@ -95,6 +95,7 @@ def test_it_lets_support_find_a_failed_job_read_why_and_retry_it(
     expect(page.get_by_role("link", name=f"job {failed_stream.pk}")).to_be_visible()
     expect(page.locator("#job-live [data-status]")).to_have_text("Active")
     expect(page.locator(".job-outputs")).to_contain_text("YouTube main")
+    expect(page.get_by_role("link", name="Stop this egress")).to_be_visible()  # support's own
     html = page.content()
     assert OLD_KEY not in html
     assert FIXED_KEY not in html

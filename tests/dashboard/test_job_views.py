@@ -77,13 +77,71 @@ def test_it_refuses_outsiders_everything(client, outsider, job):
         assert client.post(address).status_code == 403
 
 
+@pytest.mark.parametrize("persona", ["support", "other"])
 @pytest.mark.parametrize("name", CONTROLS)
-def test_it_never_lets_support_control_a_job(client, support, producer, admin, sandbox, name):
-    running = live(sandbox, start(producer, file_config(make_profile(admin))))
-    client.force_login(support)
+def test_it_lets_no_one_else_control_a_producers_job(
+    client, request, producer, admin, sandbox, name, persona
+):
+    youtube = make_destination(admin)
+    running = live(sandbox, start(producer, stream_config(youtube), adhoc_urls=[ADHOC]))
+    other = request.getfixturevalue("support") if persona == "support" else pia()
+    client.force_login(other)
     assert client.get(url(name, running)).status_code == 403
-    assert client.post(url(name, running), {"layout": "speaker"}).status_code == 403
-    assert EgressJob.objects.get().status == EgressStatus.ACTIVE
+    data = {
+        "layout": "speaker",
+        "adhoc_urls": "rtmp://evil.example.com/app/k3y-abc",
+        "output": "adhoc:0",
+    }
+    assert client.post(url(name, running), data).status_code == 403
+    job = EgressJob.objects.get()
+    assert (job.status, job.config["room_composite"]["layout"]) == (EgressStatus.ACTIVE, "grid")
+    assert job.stream_outputs() == [
+        (f"destination:{youtube.pk}", "YouTube"),
+        ("adhoc:0", SHOWN_ADHOC),
+    ]
+
+
+def pia() -> User:
+    """Another producer."""
+    return make_user("pia-producer", "producers")
+
+
+@pytest.mark.parametrize("persona", ["admin", "owner", "other"])
+def test_it_lets_the_owner_and_admins_stop_a_job_and_others_when_shared(
+    client, request, producer, admin, sandbox, settings, persona
+):
+    settings.EGRESS_PRODUCERS_SHARE_CONTROL = persona == "other"
+    running = live(sandbox, start(producer, file_config(make_profile(admin))))
+    client.force_login({"admin": admin, "owner": producer, "other": pia()}[persona])
+    page = client.get(url("dashboard-job-detail", running)).content.decode()
+    assert f'href="{url("dashboard-job-stop", running)}"' in page
+
+    response = client.post(url("dashboard-job-stop", running))
+
+    assert response.status_code == 302
+    assert EgressJob.objects.get().status == EgressStatus.ENDING
+
+
+def test_support_stops_the_retry_it_started(client, support, producer, admin, sandbox):
+    done = ended(
+        sandbox,
+        actions.stop_egress(
+            producer, live(sandbox, start(producer, file_config(make_profile(admin))))
+        ),
+    )
+    client.force_login(support)
+    page = client.get(url("dashboard-job-detail", done)).content.decode()
+    token = page.split('name="launch_token" value="')[1].split('"')[0]
+    response = client.post(url("dashboard-job-retry", done), {"launch_token": token})
+    retry = live(sandbox, EgressJob.objects.get(retry_of=done))
+    assert response["Location"] == url("dashboard-job-detail", retry)
+    page = client.get(url("dashboard-job-detail", retry)).content.decode()
+    assert f'href="{url("dashboard-job-stop", retry)}"' in page
+
+    response = client.post(url("dashboard-job-stop", retry))
+
+    assert response.status_code == 302
+    assert EgressJob.objects.get(pk=retry.pk).status == EgressStatus.ENDING
 
 
 @pytest.mark.parametrize("persona", ["support", "admin"])
@@ -101,17 +159,18 @@ def test_it_hides_another_producers_finished_job(client, job):
         assert client.get(url(name, job)).status_code == 404
 
 
-def test_it_shows_another_producers_running_job(client, producer, admin, sandbox):
+def test_it_shows_another_producers_running_job_without_its_controls(
+    client, producer, admin, sandbox
+):
     running = live(sandbox, start(producer, file_config(make_profile(admin))))
-    other = make_user("pia-producer", "producers")
-    client.force_login(other)
+    client.force_login(pia())
     assert running.egress_id in text_of(client.get(LIST))
-    assert client.get(url("dashboard-job-detail", running)).status_code == 200
-
-    response = client.post(url("dashboard-job-stop", running))
-
-    assert response.status_code == 302
-    assert EgressJob.objects.get().status == EgressStatus.ENDING
+    response = client.get(url("dashboard-job-detail", running))
+    assert response.status_code == 200
+    words = text_of(response)
+    assert "only whoever started it and admins may stop or change it." in words
+    assert "Stop this egress" not in words
+    assert "Change layout" not in words
 
 
 def test_it_answers_404_for_an_unknown_job(client, admin):
@@ -324,7 +383,7 @@ def test_it_shows_no_controls_to_support(client, support, producer, admin, sandb
     job = live(sandbox, start(producer, file_config(make_profile(admin))))
     client.force_login(support)
     words = text_of(client.get(url("dashboard-job-detail", job)))
-    assert "You can follow this job; only producers and admins control it." in words
+    assert "You can follow this job; only whoever started it and admins may stop or" in words
     assert "Stop this egress" not in words
 
 

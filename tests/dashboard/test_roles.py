@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import AnonymousUser, Group
+from pytest_django.fixtures import Settings
 
+from egress_app.models import EgressJob
 from egress_app.roles import (
     ADMINS,
     MANAGE_DESTINATIONS,
@@ -11,6 +13,7 @@ from egress_app.roles import (
     PRODUCERS,
     ROLE_PERMISSIONS,
     SUPPORT,
+    may_control,
     perm,
     user_role,
 )
@@ -66,3 +69,39 @@ def test_it_shows_the_most_powerful_role_of_a_user_in_several():
 
 def test_it_shows_a_superuser_as_admin():
     assert user_role(make_user("root", is_superuser=True)) == "Admin"
+
+
+# --- who controls a running job -----------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("persona", "owner", "allowed"),
+    [
+        ("producer", "producer", True),  # their own show
+        ("admin", "producer", True),
+        ("admin", None, True),  # started outside the dashboard
+        ("support", "support", True),  # the retry they started
+        ("other", "producer", False),  # another producer's show
+        ("support", "producer", False),
+        ("outsider", "producer", False),
+        ("outsider", "outsider", False),  # no role any more: no control either
+        ("producer", None, False),
+    ],
+)
+def test_it_lets_the_jobs_owner_and_admins_control_it(request, persona, owner, allowed):
+    other = make_user("pia-producer", PRODUCERS)
+    people = {"other": other} | {
+        name: request.getfixturevalue(name) for name in ("producer", "admin", "support", "outsider")
+    }
+    job = EgressJob(started_by=people[owner] if owner else None)
+    assert may_control(people[persona], job) is allowed
+
+
+def test_it_never_lets_an_anonymous_visitor_control_a_job(producer):
+    assert not may_control(AnonymousUser(), EgressJob(started_by=None))
+
+
+def test_it_shares_control_with_every_producer_when_set(producer, support, settings: Settings):
+    settings.EGRESS_PRODUCERS_SHARE_CONTROL = True
+    job = EgressJob(started_by=producer)
+    assert may_control(make_user("pia-producer", PRODUCERS), job)
+    assert may_control(make_user("ed-producer", PRODUCERS), EgressJob(started_by=None))
+    assert not may_control(support, job)  # support still only controls what it started

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from pytest_django.fixtures import Settings
 
 from egress_app import actions
-from egress_app.actions.egress import NOT_BY_OWNER
+from egress_app.actions.egress import NOT_BY_OWNER, NOT_YOURS
 from egress_app.models import (
     AuditAction,
     AuditEntry,
@@ -20,7 +21,9 @@ from egress_app.models import (
     LedgerOutcome,
     LedgerSource,
 )
+from egress_app.roles import PRODUCERS
 from egress_app.sandbox.testing import RunningSandbox
+from tests.conftest import make_user
 from tests.jobs import (
     ADHOC,
     ADHOC_KEY,
@@ -33,8 +36,10 @@ from tests.jobs import (
     live,
     make_destination,
     make_profile,
+    new_token,
     start,
     stop_in_livekit,
+    stopped,
     stream_config,
 )
 
@@ -308,6 +313,86 @@ def test_it_refuses_to_change_streams_of_a_job_without_one(producer, admin, sand
     error = refused(actions.add_stream_outputs, producer, job, adhoc_urls=[ADHOC])
 
     assert error.message == "This job has no stream output to change."
+
+
+# --- who controls a running job -----------------------------------------------------------------
+def control_each_way(actor, job: EgressJob, destination_id: int) -> list[tuple[str, object]]:
+    """What each control does for `actor`: ("refused", message) or ("done", None)."""
+    attempts = {
+        "layout": lambda: actions.update_layout(actor, job, "speaker"),
+        "add": lambda: actions.add_stream_outputs(actor, job, adhoc_urls=[ADHOC]),
+        "remove": lambda: actions.remove_stream_output(
+            actor, job, output=f"destination:{destination_id}"
+        ),
+        "stop": lambda: actions.stop_egress(actor, job),
+    }
+    answers: list[tuple[str, object]] = []
+    for attempt in attempts.values():
+        try:
+            attempt()
+        except PermissionDenied as refusal:
+            answers.append(("refused", str(refusal)))
+        else:
+            answers.append(("done", None))
+    return answers
+
+
+@pytest.mark.parametrize("persona", ["other", "support", "outsider", "anonymous"])
+def test_it_refuses_control_to_anyone_but_the_owner_and_admins(
+    request, producer, admin, sandbox: RunningSandbox, persona
+):
+    youtube = make_destination(admin)
+    job = live(sandbox, start(producer, stream_config(youtube)))
+    actor = {
+        "other": lambda: make_user("pia-producer", PRODUCERS),
+        "support": lambda: request.getfixturevalue("support"),
+        "outsider": lambda: request.getfixturevalue("outsider"),
+        "anonymous": AnonymousUser,
+    }[persona]()
+    entries = AuditEntry.objects.count()
+
+    answers = control_each_way(actor, job, youtube.pk)
+
+    assert answers == [("refused", NOT_YOURS)] * 4
+    assert job.egress_id
+    info = sandbox.control.egress(job.egress_id)
+    assert (info.status, info.room_composite.layout, len(info.stream_results)) == (1, "grid", 1)
+    assert AuditEntry.objects.count() == entries  # nothing done, nothing recorded
+
+
+def test_it_lets_an_admin_control_a_producers_job(producer, admin, sandbox: RunningSandbox):
+    youtube = make_destination(admin)
+    job = live(sandbox, start(producer, stream_config(youtube)))
+
+    answers = control_each_way(admin, job, youtube.pk)
+
+    assert answers == [("done", None)] * 4
+
+
+def test_it_lets_producers_control_each_others_jobs_when_shared(
+    producer, admin, sandbox: RunningSandbox, settings: Settings
+):
+    settings.EGRESS_PRODUCERS_SHARE_CONTROL = True
+    youtube = make_destination(admin)
+    job = live(sandbox, start(producer, stream_config(youtube)))
+
+    answers = control_each_way(make_user("pia-producer", PRODUCERS), job, youtube.pk)
+
+    assert answers == [("done", None)] * 4
+
+
+def test_support_stops_the_retry_it_started(producer, support, admin, sandbox: RunningSandbox):
+    profile = make_profile(admin)
+    job = stopped(sandbox, producer, start(producer, file_config(profile)))
+    retry = live(sandbox, actions.retry_egress(support, job, launch_token=new_token()))
+
+    retry = actions.stop_egress(support, retry)
+
+    assert retry.status == EgressStatus.ENDING
+    with pytest.raises(PermissionDenied):  # yet not the producer's own jobs
+        actions.stop_egress(
+            support, live(sandbox, start(producer, file_config(job.storage_profile)))
+        )
 
 
 # --- the audit trail ----------------------------------------------------------------------------
