@@ -11,6 +11,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 from livekit.protocol import egress, models
 
 from egress_app.livekit import LiveKitClient, LiveKitError, times
@@ -134,12 +135,12 @@ def room_row(room: models.Room, participants: list[models.ParticipantInfo]) -> R
 
 
 def participant_row(participant: models.ParticipantInfo) -> ParticipantRow:
-    kind = _words(models.ParticipantInfo.Kind.Name(participant.kind))
+    kind = _words(models.ParticipantInfo.Kind, participant.kind)
     return ParticipantRow(
         identity=participant.identity,
         name=participant.name,
         kind="" if kind == "standard" else kind,
-        state=_words(models.ParticipantInfo.State.Name(participant.state)),
+        state=_words(models.ParticipantInfo.State, participant.state),
         joined_at=times.from_ms(participant.joined_at_ms)
         or times.from_seconds(participant.joined_at),
         tracks=[track_row(track) for track in participant.tracks],
@@ -151,8 +152,8 @@ def track_row(track: models.TrackInfo) -> TrackRow:
     sized = track.type == models.TrackType.VIDEO and track.width and track.height
     return TrackRow(
         sid=track.sid,
-        type=_words(models.TrackType.Name(track.type)),
-        source=_words(models.TrackSource.Name(track.source)),
+        type=_words(models.TrackType, track.type),
+        source=_words(models.TrackSource, track.source),
         muted=track.muted,
         mime_type=mime_type,
         resolution=f"{track.width}x{track.height}" if sized else "",
@@ -164,7 +165,7 @@ def egress_row(info: egress.EgressInfo) -> EgressRow:
         egress_id=info.egress_id,
         room_name=info.room_name,
         kind=egress_kind(info),
-        status=_words(egress.EgressStatus.Name(info.status).removeprefix("EGRESS_")),
+        status=_words(egress.EgressStatus, info.status, prefix="EGRESS_"),
         started_at=times.from_ns(info.started_at),
     )
 
@@ -180,5 +181,8 @@ def _started_first(row: EgressRow) -> datetime:
     return row.started_at or datetime.max.replace(tzinfo=UTC)
 
 
-def _words(enum_name: str) -> str:
-    return enum_name.lower().replace("_", " ")
+def _words(enum: EnumTypeWrapper, value: int, *, prefix: str = "") -> str:
+    """LiveKit's name for `value` in words; "unknown (7)" for one a newer LiveKit added."""
+    if value not in enum.values():
+        return f"unknown ({value})"
+    return enum.Name(value).removeprefix(prefix).lower().replace("_", " ")

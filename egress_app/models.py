@@ -12,6 +12,7 @@ from livekit.protocol import egress
 
 from egress_app.crypto import SecretKeyError, decrypt_json, encrypt_json, hint
 from egress_app.livekit import times
+from egress_app.livekit.enums import name_of
 from egress_app.livekit.scrub import (
     hide_stream_urls,
     info_dict,
@@ -193,6 +194,17 @@ class EgressStatus(models.TextChoices):
     LIMIT_REACHED = "EGRESS_LIMIT_REACHED", "Limit reached"
 
 
+def status_of(info: egress.EgressInfo) -> str:
+    """The info's status as a job keeps it: LiveKit's name, or the number of a status this
+    version of the protocol does not define (a newer LiveKit's), never refused."""
+    return name_of(egress.EgressStatus, info.status)
+
+
+def status_label(status: str) -> str:
+    """What a page shows for a kept status: its label, or "unknown (7)"."""
+    return EgressStatus(status).label if status in EgressStatus.values else f"unknown ({status})"
+
+
 class LaunchState(models.TextChoices):
     """Where the dashboard's Start call stands; `status` only describes an egress that exists."""
 
@@ -348,7 +360,7 @@ class EgressJob(SecretsMixin):
     @property
     def status_label(self) -> str:
         """LiveKit's status, or where the launch stands while there is no egress."""
-        return self.get_status_display() if self.status else self.get_launch_state_display()
+        return status_label(self.status) if self.status else self.get_launch_state_display()
 
     @property
     def is_active(self) -> bool:
@@ -405,7 +417,7 @@ class EgressJob(SecretsMixin):
         """
         if info.updated_at < _stored_updated_ns(self.info, self.updated_at):
             return False
-        self.status = egress.EgressStatus.Name(info.status)
+        self.status = status_of(info)
         self.room_name = info.room_name or self.room_name
         self.started_at = times.from_ns(info.started_at) or self.started_at
         self.ended_at = times.from_ns(info.ended_at) or self.ended_at
@@ -428,7 +440,7 @@ class EgressJob(SecretsMixin):
     def shows(self, info: egress.EgressInfo) -> bool:
         """Whether `info` is exactly the state the job already shows (nothing new)."""
         same_time = info.updated_at == self.info_updated_ns
-        return same_time and self.status == egress.EgressStatus.Name(info.status)
+        return same_time and self.status == status_of(info)
 
     def hidden_urls(self, raw: Mapping[str, Any]) -> list[str]:
         """Every stream URL to hide in LiveKit's texts about this egress (`raw`, an info as
@@ -523,6 +535,10 @@ class LedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_source_display()} {self.event or self.outcome} {self.egress_id}"
+
+    @property
+    def status_label(self) -> str:
+        return status_label(self.status) if self.status else ""
 
 
 # --- audit log ----------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from egress_app.models import (
     LedgerEntry,
     LedgerOutcome,
     LedgerSource,
+    status_of,
 )
 
 logger = logging.getLogger(__name__)
@@ -209,7 +210,7 @@ def _entry_fields(info: egress.EgressInfo, folded: Folded) -> dict[str, Any]:
         "job": folded.job,
         "egress_id": info.egress_id,
         "room_name": info.room_name,
-        "status": egress.EgressStatus.Name(info.status),
+        "status": status_of(info),
         "updated_at_ns": info.updated_at or None,
     }
 

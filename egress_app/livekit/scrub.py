@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, urlsplit
 from google.protobuf import json_format
 from livekit.protocol import egress
 
+from egress_app.livekit.enums import name_of
 from egress_app.livekit.redact import redact_stream_url
 
 # Keys of upload credentials in an echoed request. LiveKit replaces them with placeholders
@@ -130,7 +131,7 @@ def _file_result(result: egress.FileInfo) -> dict[str, Any]:
 def _stream_result(result: egress.StreamInfo, urls: Sequence[str]) -> dict[str, Any]:
     return {
         "url": _redact_once(result.url),
-        "status": egress.StreamInfo.Status.Name(result.status),
+        "status": name_of(egress.StreamInfo.Status, result.status),
         "error": hide_stream_urls(result.error, urls),
         "retries": result.retries,
         "duration": _seconds(result.duration),

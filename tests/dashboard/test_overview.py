@@ -79,3 +79,9 @@ def test_it_only_labels_participants_that_are_not_people():
     agent = models.ParticipantInfo(identity="b", kind=models.ParticipantInfo.Kind.AGENT)
     assert participant_row(person).kind == ""
     assert participant_row(agent).kind == "agent"
+
+
+def test_it_shows_a_status_livekit_added_since_as_unknown_with_its_number():
+    row = egress_row(egress.EgressInfo(egress_id="EG_1", status=7))
+
+    assert row.status == "unknown (7)"

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.test import Client
 from django.urls import reverse
 from google.protobuf import json_format
 from livekit.api import AccessToken
@@ -166,6 +167,29 @@ def test_it_never_moves_an_ended_egress_back_to_active() -> None:
     assert job.status == EgressStatus.COMPLETE
     late = LedgerEntry.objects.get(event="egress_updated")
     assert (late.outcome, late.status, late.job) == ("stale", EgressStatus.ACTIVE, job)
+
+
+def test_it_keeps_a_status_livekit_does_not_define_and_shows_it_as_unknown(
+    support: User, client: Client
+) -> None:
+    job = dashboard_job()
+    payload = event("egress_updated__active")
+    stream = {"url": "rtmp://live.example.com/app/{abc...xyz}", "status": 9}
+    payload["egressInfo"] |= {"status": 7, "streamResults": [stream]}  # a newer LiveKit's
+
+    response = deliver(payload)
+
+    assert (response.status_code, response.content) == (200, b"ok")
+    job.refresh_from_db()
+    assert (job.status, job.status_label) == ("7", "unknown (7)")
+    assert job.results["streams"][0]["status"] == "9"
+    entry = only_entry()
+    assert (entry.outcome, entry.status, entry.status_label) == ("applied", "7", "unknown (7)")
+    client.force_login(support)
+    response = client.get(reverse("dashboard-job-detail", args=[job.pk]))
+    assert response.status_code == 200, response
+    page = response.content.decode()
+    assert page.count("unknown (7)") == 2  # the job's badge and its ledger entry
 
 
 def test_it_keeps_an_egress_it_did_not_start_as_an_external_job() -> None:
