@@ -283,7 +283,10 @@ class EgressJob(SecretsMixin):
         max_length=16, choices=LaunchState.choices, default=LaunchState.LAUNCHED
     )
     kind = models.CharField(max_length=32, choices=EgressKind.choices)
-    room_name = models.CharField(max_length=255, blank=True)
+    # A room name is as long as the LiveKit server lets it be: 256 bytes by default, any length
+    # once `limit.max_room_name_length` is 0 (livekit/livekit pkg/config/config.go,
+    # LimitConfig.CheckRoomNameLength). Kept whole; identities and metadata only live in JSON.
+    room_name = models.TextField(blank=True)
     status = models.CharField(
         max_length=32, choices=EgressStatus.choices, default=EgressStatus.STARTING, blank=True
     )
@@ -516,7 +519,7 @@ class LedgerEntry(models.Model):
     status = models.CharField(max_length=32, choices=EgressStatus.choices, blank=True)
     updated_at_ns = models.BigIntegerField(null=True, blank=True)  # LiveKit's EgressInfo.updated_at
     received_at = models.DateTimeField(default=timezone.now)
-    room_name = models.CharField(max_length=255, blank=True)
+    room_name = models.TextField(blank=True)
     reason = models.TextField(blank=True)
     remote_addr = models.CharField(max_length=64, blank=True)
     size = models.PositiveIntegerField(default=0)

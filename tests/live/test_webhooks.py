@@ -341,6 +341,22 @@ def test_it_notes_room_events(name: str) -> None:
     assert not EgressJob.objects.exists()
 
 
+# LiveKit allows 256 bytes by default, any length once an operator lifts the limit.
+LONG_ROOM = "all-hands-" + "très-long-" * 100
+
+
+def test_it_keeps_a_room_name_longer_than_livekits_default_limit_whole() -> None:
+    started = event("room_started__basic")
+    started["room"] |= {"name": LONG_ROOM}
+    ended = event("egress_ended__failed")
+    ended["egressInfo"] |= {"roomName": LONG_ROOM}
+
+    assert [deliver(started).content, deliver(ended).content] == [b"ok", b"ok"]
+
+    assert [entry.room_name for entry in LedgerEntry.objects.all()] == [LONG_ROOM] * 2
+    assert EgressJob.objects.get().room_name == LONG_ROOM
+
+
 # --- secrets ------------------------------------------------------------------------------------
 STREAM_KEY = "SECRET-live-rtmp-key-XYZ123"
 S3_ACCESS_KEY = "SECRET-live-accesskey-XYZ123"
