@@ -2,7 +2,8 @@
 
 Nothing slow happens here: no LiveKit call, one short transaction, and the push to browsers goes
 out after it commits (rendered only for pages someone has open). A refused webhook is recorded
-with its reason (never its body).
+with its reason (never its body); one the dashboard cannot store as it is is refused alone
+(422), and the others written with it still land.
 
 Under ASGI, `WebhookEndpoint` answers `POST /livekit/webhook` ahead of Django's middleware: a
 webhook needs no session, user, CSRF token or htmx, and each of those middlewares costs a hop
@@ -86,12 +87,17 @@ def checked(
         return Refusal(401, exc.reason, len(body))
 
 
-def recorded(event: WebhookEvent, new: bool) -> tuple[metrics.WebhookOutcome, int, str]:
-    """The outcome of a verified webhook, and the answer's status and text: recorded, or a
-    duplicate ignored."""
-    if new:
+Answered = tuple[metrics.WebhookOutcome, int, str]  # the outcome, the answer's status and text
+
+
+def recorded(event: WebhookEvent, answer: actions.Answer, size: int) -> Answered | Refusal:
+    """The answer to a verified webhook: recorded, a duplicate ignored, or refused when it
+    cannot be stored as it is (422: sending it again would not help)."""
+    if isinstance(answer, actions.Unstorable):
+        return Refusal(422, answer.reason, size)
+    if answer:
         return "recorded", 200, "ok"
-    logger.debug("Duplicate LiveKit webhook %s %s ignored", event.event, event.id)
+    logger.debug("Duplicate LiveKit webhook %s %s ignored", event.event[:40], event.id[:128])
     return "duplicate", 200, "duplicate"
 
 
@@ -113,17 +119,23 @@ def receive(request: HttpRequest) -> HttpResponse:
     body = None if too_large(declared) else request.body  # refused before reading it
     outcome = checked(body, request.headers.get("Authorization"), declared=declared)
     if isinstance(outcome, Refusal):
-        refuse(outcome.reason, sender=sender, size=outcome.size)
-        metrics.webhook_answered("refused", outcome.status, started)
-        return HttpResponse(outcome.reason, status=outcome.status, content_type=TEXT)
+        return _refused(outcome, sender, started)
     try:
-        new = actions.receive_webhook(outcome, size=len(body or b""))
+        answer = actions.receive_webhook(outcome, size=len(body or b""))
     except Exception:  # Django answers 500
         metrics.webhook_answered("failed", 500, started)
         raise
-    answer, status, text = recorded(outcome, new)
-    metrics.webhook_answered(answer, status, started)
+    if isinstance(answered := recorded(outcome, answer, len(body or b"")), Refusal):
+        return _refused(answered, sender, started)
+    outcome_name, status, text = answered
+    metrics.webhook_answered(outcome_name, status, started)
     return HttpResponse(text, status=status, content_type=TEXT)
+
+
+def _refused(refusal: Refusal, sender: str, started: float) -> HttpResponse:
+    refuse(refusal.reason, sender=sender, size=refusal.size)
+    metrics.webhook_answered("refused", refusal.status, started)
+    return HttpResponse(refusal.reason, status=refusal.status, content_type=TEXT)
 
 
 # --- the same, ahead of Django's middleware under ASGI ------------------------------------------
@@ -163,19 +175,26 @@ class WebhookEndpoint:
         # Pure computation, a fraction of a millisecond: no thread needed.
         outcome = checked(body, authorization, declared=declared)
         if isinstance(outcome, Refusal):
-            refusal = partial(refuse, outcome.reason, sender=sender, size=outcome.size)
-            await sync_to_async(_as_a_request)(refusal)
-            await _respond(send, "refused", outcome.status, outcome.reason, started)
+            await _refuse(send, outcome, sender, started)
             return
         try:
-            new = await _intake().record(outcome, len(body or b""))
+            answer = await _intake().record(outcome, len(body or b""))
         except Exception:  # the server answers 500
             metrics.webhook_answered("failed", 500, started)
             raise
-        await _respond(send, *recorded(outcome, new), started)
+        if isinstance(answered := recorded(outcome, answer, len(body or b"")), Refusal):
+            await _refuse(send, answered, sender, started)
+            return
+        await _respond(send, *answered, started)
 
 
-Received = tuple[WebhookEvent, int]  # a verified webhook and its body's size
+async def _refuse(send: Send, refusal: Refusal, sender: str, started: float) -> None:
+    recording = partial(refuse, refusal.reason, sender=sender, size=refusal.size)
+    await sync_to_async(_as_a_request)(recording)
+    await _respond(send, "refused", refusal.status, refusal.reason, started)
+
+
+Received = actions.Received  # a verified webhook and its body's size
 
 
 class Intake:
@@ -183,13 +202,16 @@ class Intake:
     being written, those that arrive wait and go in the next one (one thread hop and one
     transaction for all of them). Each request is answered once its batch has committed."""
 
-    def __init__(self, write: Callable[[list[Received]], list[bool]] | None = None) -> None:
+    def __init__(
+        self, write: Callable[[list[Received]], list[actions.Answer]] | None = None
+    ) -> None:
         self.write = write or actions.receive_webhooks  # what records a batch (in a thread)
-        self.waiting: list[tuple[WebhookEvent, int, asyncio.Future[bool]]] = []
+        self.waiting: list[tuple[WebhookEvent, int, asyncio.Future[actions.Answer]]] = []
         self.writer: asyncio.Task[None] | None = None
 
-    async def record(self, event: WebhookEvent, size: int) -> bool:
-        """Whether the webhook was new (False for a duplicate), once it is recorded."""
+    async def record(self, event: WebhookEvent, size: int) -> actions.Answer:
+        """Whether the webhook was new (False for a duplicate), once it is recorded; Unstorable
+        when it was refused (the batch's others still land)."""
         future = asyncio.get_running_loop().create_future()
         self.waiting.append((event, size, future))
         if self.writer is None:

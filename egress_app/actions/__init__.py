@@ -19,6 +19,9 @@ from egress_app.actions.egress import (
     update_layout,
 )
 from egress_app.actions.ledger import (
+    Answer,
+    Received,
+    Unstorable,
     apply_pending,
     observe,
     receive_webhook,
@@ -55,10 +58,13 @@ from egress_app.actions.vault import (
 __all__ = [
     "DESTINATION_SECRETS",
     "Actor",
+    "Answer",
     "InUseError",
     "JobError",
     "LaunchError",
     "ProbeOutcome",
+    "Received",
+    "Unstorable",
     "add_note",
     "add_stream_outputs",
     "apply_pending",

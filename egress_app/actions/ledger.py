@@ -17,7 +17,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import (
+    DatabaseError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    transaction,
+)
 from django.db.models import QuerySet
 from django.utils import timezone
 from google.protobuf import json_format
@@ -72,36 +78,98 @@ def record_refused(reason: str, *, remote_addr: str, size: int) -> LedgerEntry:
     )
 
 
-def receive_webhook(event: webhook.WebhookEvent, *, size: int = 0) -> bool:
+@dataclass(frozen=True)
+class Unstorable:
+    """A verified webhook the dashboard cannot keep as it is: refused, `reason` says why (the
+    answer's text; never a value of the webhook)."""
+
+    reason: str
+
+
+Answer = bool | Unstorable  # recorded (True), a duplicate (False), or refused
+Received = tuple[webhook.WebhookEvent, int]  # a verified webhook and its body's size
+
+# What the ledger's columns hold of LiveKit's ids and names, far more than LiveKit makes: an id
+# is a prefix and 12 random characters (livekit/protocol utils/guid/id.go; `EV_` for an event,
+# livekit/livekit pkg/telemetry/events.go), an event name at most 30 (livekit/protocol
+# webhook/consts.go). A longer value is not LiveKit's: refused on every database alike.
+COLUMNS = {"event_id": "event id", "event": "event type", "egress_id": "egress id"}
+
+
+def receive_webhook(event: webhook.WebhookEvent, *, size: int = 0) -> Answer:
     """Record a verified webhook and apply it: False when its id was seen before (a duplicate
-    is acknowledged and ignored)."""
+    is acknowledged and ignored), Unstorable when it cannot be kept."""
     return receive_webhooks([(event, size)])[0]
 
 
-def receive_webhooks(received: Sequence[tuple[webhook.WebhookEvent, int]]) -> list[bool]:
+def receive_webhooks(received: Sequence[Received]) -> list[Answer]:
     """Record verified webhooks (each with its body's size) and apply them, in one transaction:
     for each, True when recorded, False for a duplicate id. The webhooks a server receives
     at once are written together: each job is read and saved once, and browsers hear of it
-    once, with its newest state."""
+    once, with its newest state. A webhook the dashboard cannot store as it is (a value longer
+    than its column, one the database refuses) is Unstorable, and every other one still lands;
+    the database being unavailable raises."""
+    refused = [unstorable(event) for event, _ in received]
+    written = iter(_written([one for one, why in zip(received, refused, strict=True) if not why]))
+    return [why or next(written) for why in refused]
+
+
+def unstorable(event: webhook.WebhookEvent) -> Unstorable | None:
+    """Why the ledger cannot keep `event` as it is (before trying), None when it can."""
+    values = {"event_id": event.id, "event": event.event, "egress_id": event.egress_info.egress_id}
+    for column, value in values.items():
+        limit = getattr(LedgerEntry._meta.get_field(column), "max_length", None) or 0
+        if len(value) > limit:
+            return Unstorable(f"{COLUMNS[column]} longer than {limit} characters")
+    return None
+
+
+def _written(received: Sequence[Received]) -> list[Answer]:
+    if not received:
+        return []
     try:
         return _receive(received)
-    except (IntegrityError, OperationalError):
-        # An id recorded meanwhile by another process, or a deadlock with one (an external job
-        # created by both): everything was rolled back. One at a time then, in their order.
+    except (DatabaseError, ValueError) as exc:
+        # Everything was rolled back: an id recorded meanwhile by another process, a deadlock
+        # with one (an external job created by both), or a webhook the database refuses. One
+        # at a time then, in their order, each in its own transaction.
         if len(received) > 1:
-            return [seen for one in received for seen in receive_webhooks([one])]
-        event = received[0][0]
-        if event.id and LedgerEntry.objects.filter(event_id=event.id).exists():
-            return [False]
-        raise
+            return [answer for one in received for answer in _written([one])]
+        return [_alone(received[0][0], exc)]
 
 
-def _receive(received: Sequence[tuple[webhook.WebhookEvent, int]]) -> list[bool]:
+def _alone(event: webhook.WebhookEvent, exc: DatabaseError | ValueError) -> Answer:
+    """What a webhook written alone gets when its transaction failed: a duplicate when its id
+    was recorded meanwhile, the error again when the database could take nothing just now
+    (answered 500: LiveKit sends it again), refused otherwise."""
+    if event.id and LedgerEntry.objects.filter(event_id=event.id).exists():
+        return False
+    if _unavailable(exc):
+        raise exc
+    if isinstance(exc, ValueError):  # a value the code could not read: the traceback says where
+        logger.warning("Cannot store a LiveKit %s webhook", event.event[:40], exc_info=exc)
+    state = getattr(exc.__cause__, "sqlstate", None)
+    return Unstorable(f"cannot store it ({' '.join(filter(None, [type(exc).__name__, state]))})")
+
+
+def _unavailable(exc: Exception) -> bool:
+    """Whether the database could take nothing just now (down, restarting, out of connections,
+    a deadlock, a lock timeout), rather than refusing this webhook: a program limit (SQLSTATE
+    class 54, such as a value too large for an index) is an OperationalError too, but a
+    webhook that meets one meets it again."""
+    if not isinstance(exc, OperationalError | InterfaceError):
+        return False
+    return not (getattr(exc.__cause__, "sqlstate", None) or "").startswith("54")
+
+
+def _receive(received: Sequence[Received]) -> list[Answer]:
     ids = [event.id for event, _ in received if event.id]
     with transaction.atomic():
         seen = set(LedgerEntry.objects.filter(event_id__in=ids).values_list("event_id", flat=True))
         batch = _Batch.of(event.egress_info for event, _ in received if _about_egress(event))
-        entries, answers, rooms = [], [], False
+        entries: list[LedgerEntry] = []
+        answers: list[Answer] = []
+        rooms = False
         for event, size in received:
             answers.append(not (event.id and event.id in seen))
             if not answers[-1]:

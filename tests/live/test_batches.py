@@ -7,16 +7,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
 import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 
+import psycopg.errors
 import pytest
 from channels.db import database_sync_to_async
 from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_layer
 from channels_redis.pubsub import RedisPubSubChannelLayer
-from django.db import connection
+from django.db import DataError, IntegrityError, InterfaceError, OperationalError, connection
 from django.test.utils import CaptureQueriesContext
 from livekit.protocol import egress, models, webhook
 
@@ -133,6 +135,138 @@ def test_an_id_another_process_records_meanwhile_is_a_duplicate_and_the_rest_sti
     assert answers == [False, True]
     assert LedgerEntry.objects.count() == 2
     assert EgressJob.objects.get(egress_id=KNOWN).status == EgressStatus.ACTIVE
+
+
+# --- a webhook the dashboard cannot store: refused alone -----------------------------------------
+def named(received: Received, **changes: object) -> Received:
+    """The webhook with fields of its event (`id`, `event`) or egress info (the rest) changed."""
+    event, size = received
+    event = webhook.WebhookEvent(id=event.id, event=event.event, egress_info=event.egress_info)
+    for name, value in changes.items():
+        setattr(event if name in ("id", "event") else event.egress_info, name, value)
+    return event, size
+
+
+OVERSIZED = {
+    "egress id longer than 64 characters": {"egress_id": "EG_" + "x" * 62},
+    "event id longer than 128 characters": {"id": "EV_" + "x" * 126},
+    "event type longer than 40 characters": {"event": "egress_" + "x" * 34},
+}
+
+
+@pytest.mark.parametrize("reason", OVERSIZED)
+def test_a_webhook_with_an_id_longer_than_livekits_is_refused_alone(reason: str) -> None:
+    dashboard_job()
+    batch = [
+        hook("EV_1", KNOWN, S.EGRESS_STARTING, 1),
+        named(hook("EV_2", OTHER, S.EGRESS_ACTIVE, 2), **OVERSIZED[reason]),
+        hook("EV_3", KNOWN, S.EGRESS_ACTIVE, 3),
+    ]
+
+    answers = actions.receive_webhooks(batch)
+
+    assert answers == [True, actions.Unstorable(reason), True]
+    assert list(LedgerEntry.objects.values_list("event_id", flat=True).order_by("pk")) == [
+        "EV_1",
+        "EV_3",
+    ]
+    assert EgressJob.objects.get().details == "step 3"  # no job for the refused one
+
+
+def failing_for(marker: str, error: Exception) -> Callable[..., object]:
+    """A wrapper of the database's statements: any statement carrying `marker` raises `error`."""
+
+    def execute(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        if marker in str(params):
+            raise error
+        return execute(sql, params, many, context)
+
+    return execute
+
+
+@pytest.mark.parametrize(
+    "error",
+    [DataError("value too long"), IntegrityError("check failed"), ValueError("cannot read it")],
+    ids=lambda error: type(error).__name__,
+)
+def test_a_webhook_the_database_refuses_is_refused_alone_and_the_rest_of_its_batch_lands(
+    error: Exception,
+) -> None:
+    dashboard_job()
+    batch = [hook(f"EV_{n}", KNOWN, S.EGRESS_ACTIVE, n) for n in range(1, 5)]
+    batch[2] = named(batch[2], room_name="poison")  # the database refuses it
+
+    with connection.execute_wrapper(failing_for("poison", error)):
+        answers = actions.receive_webhooks(batch)
+
+    refused = actions.Unstorable(f"cannot store it ({type(error).__name__})")
+    assert answers == [True, True, refused, True]
+    ids = LedgerEntry.objects.values_list("event_id", flat=True).order_by("pk")
+    assert list(ids) == ["EV_1", "EV_2", "EV_4"]
+    assert EgressJob.objects.get().details == "step 4"
+
+
+def test_a_webhook_over_a_limit_of_the_database_is_refused_alone() -> None:
+    dashboard_job()
+    batch = [hook("EV_1", KNOWN, S.EGRESS_STARTING, 1), hook("EV_2", KNOWN, S.EGRESS_ACTIVE, 2)]
+    batch[0] = named(batch[0], room_name="poison")
+    limit = OperationalError("index row size exceeds maximum")
+    limit.__cause__ = psycopg.errors.ProgramLimitExceeded()  # SQLSTATE 54000
+
+    with connection.execute_wrapper(failing_for("poison", limit)):
+        answers = actions.receive_webhooks(batch)
+
+    assert answers == [actions.Unstorable("cannot store it (OperationalError 54000)"), True]
+    assert list(LedgerEntry.objects.values_list("event_id", flat=True)) == ["EV_2"]
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        OperationalError("server closed the connection unexpectedly"),
+        OperationalError("deadlock detected"),
+        InterfaceError("connection already closed"),
+    ],
+    ids=["down", "deadlock", "closed"],
+)
+def test_a_database_that_can_take_nothing_fails_the_batch_rather_than_refusing_it(
+    error: Exception,
+) -> None:
+    dashboard_job()
+    if "deadlock" in str(error):
+        error.__cause__ = psycopg.errors.DeadlockDetected()  # SQLSTATE 40P01: try again later
+    batch = [hook("EV_1", KNOWN, S.EGRESS_STARTING, 1), hook("EV_2", KNOWN, S.EGRESS_ACTIVE, 2)]
+
+    with (
+        connection.execute_wrapper(failing_for("EV_", error)),
+        pytest.raises(type(error)),
+    ):
+        actions.receive_webhooks(batch)
+
+    assert not LedgerEntry.objects.exists()  # answered 500: LiveKit sends them again
+
+
+UNKEPT = {
+    "DataError": "town\x00hall",  # PostgreSQL text has no NUL
+    # Past a third of a page, no btree index takes a value (the job's room name is indexed).
+    "OperationalError 54000": secrets.token_urlsafe(6000),
+}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite keeps any text")
+@pytest.mark.parametrize("error", UNKEPT)
+def test_a_room_name_postgresql_cannot_keep_is_refused_alone(error: str) -> None:
+    dashboard_job()
+    batch = [hook(f"EV_{n}", KNOWN, S.EGRESS_ACTIVE, n) for n in range(1, 4)]
+    batch[2] = named(batch[2], room_name=UNKEPT[error])  # the newest: the job would show it
+
+    answers = actions.receive_webhooks(batch)
+
+    assert answers[:2] == [True, True]
+    assert isinstance(answers[2], actions.Unstorable)
+    assert answers[2].reason.startswith(f"cannot store it ({error}")
+    assert LedgerEntry.objects.count() == 2
+    assert EgressJob.objects.get().details == "step 2"
 
 
 # --- pushes: once per job, only where followed ---------------------------------------------------

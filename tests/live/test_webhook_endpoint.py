@@ -17,6 +17,7 @@ from tests.live import KEY, SECRET, body_of, event, sign
 # The endpoint answers in a thread of its own: it needs committed rows to see (and leaves them).
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 SENDER = "198.51.100.4"
+T0 = 1763700001000000000  # the fixtures' updatedAt
 
 
 @pytest.fixture(autouse=True)
@@ -164,3 +165,47 @@ def test_it_answers_webhooks_that_arrive_at_once_each_as_one_at_a_time() -> None
     job = EgressJob.objects.get()  # an external job: no launch made it
     assert (job.status, job.details) == (EgressStatus.ACTIVE, "#30")
     assert LedgerEntry.objects.count() == 30
+
+
+def test_it_refuses_each_webhook_it_cannot_store_alone_and_lands_all_the_others() -> None:
+    from dashboard.asgi import application
+
+    def updated(n: int, **info: object) -> dict[str, Any]:
+        payload = event("egress_updated__active", id=f"EV_mixed{n:03}")
+        return payload | {"egressInfo": payload["egressInfo"] | {"updatedAt": str(T0 + n)} | info}
+
+    good = [updated(n, details=f"#{n}") for n in range(1, 151)]
+    good[40]["egressInfo"] |= {"roomName": "room-" + "x" * 300}  # longer than LiveKit's default
+    good[80]["egressInfo"] |= {"status": 7}  # a status a newer LiveKit sends
+    bad = {
+        "egress id longer than 64 characters": updated(900, egressId="EG_" + "x" * 62),
+        "event id longer than 128 characters": updated(901) | {"id": "EV_" + "x" * 126},
+        "event type longer than 40 characters": updated(902) | {"event": "egress_" + "y" * 34},
+    }
+    payloads = good[:75] + list(bad.values()) + good[75:]
+
+    async def send_all() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=application, client=(SENDER, 4321))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            bodies = [body_of(payload) for payload in payloads]
+            return await asyncio.gather(
+                *(
+                    client.post(
+                        "/livekit/webhook", content=body, headers={"Authorization": sign(body)}
+                    )
+                    for body in bodies
+                )
+            )
+
+    responses = [(r.status_code, r.text) for r in asyncio.run(send_all())]
+
+    assert responses[75:78] == [(422, reason) for reason in bad]
+    assert responses[:75] + responses[78:] == [(200, "ok")] * 150
+    landed = LedgerEntry.objects.exclude(outcome=LedgerOutcome.REFUSED)
+    assert set(landed.values_list("event_id", flat=True)) == {p["id"] for p in good}
+    refused = LedgerEntry.objects.filter(outcome=LedgerOutcome.REFUSED)
+    assert sorted(refused.values_list("reason", "remote_addr", "payload")) == sorted(
+        (reason, SENDER, {}) for reason in bad
+    )
+    job = EgressJob.objects.get()  # the refused egress id made no job
+    assert (job.details, job.status_label) == ("#150", "Active")

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import OperationalError, connection
 from django.test import Client
 from django.urls import reverse
 from google.protobuf import json_format
@@ -110,6 +111,32 @@ def test_it_refuses_a_body_over_the_limit(settings: Settings) -> None:
     job.refresh_from_db()
     assert job.status == EgressStatus.ACTIVE
     assert "EV_refusedBody01" not in database_text()
+
+
+def test_it_refuses_a_webhook_it_cannot_store_with_422_and_records_why() -> None:
+    job = dashboard_job()
+    payload = event("egress_ended__complete")
+    payload["egressInfo"] |= {"egressId": "EG_" + "x" * 62}  # not an id LiveKit makes
+    body = body_of(payload)
+
+    response = post(body, sign(body))
+
+    reason = "egress id longer than 64 characters"
+    assert (response.status_code, response.content.decode()) == (422, reason)
+    entry = only_entry()
+    assert (entry.outcome, entry.reason, entry.remote_addr) == ("refused", reason, SENDER)
+    assert (entry.size, entry.event_id, entry.payload) == (len(body), None, {})
+    assert list(EgressJob.objects.all()) == [job]
+
+
+def test_it_answers_500_while_the_database_can_take_nothing() -> None:
+    def down(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        raise OperationalError("server closed the connection unexpectedly")
+
+    with connection.execute_wrapper(down), pytest.raises(OperationalError):
+        deliver("egress_ended__complete")  # Django answers 500: LiveKit sends it again
+
+    assert not LedgerEntry.objects.exists()
 
 
 # --- acknowledged -------------------------------------------------------------------------------
