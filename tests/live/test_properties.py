@@ -4,12 +4,14 @@ observation of LiveKit's final state brings it to exactly that state."""
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 
 import pytest
+from django.db import connection
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from livekit.protocol import egress, webhook
+from livekit.protocol import egress, models, webhook
 
 from egress_app import actions
 from egress_app.models import EgressJob, EgressKind, LaunchState, LedgerEntry, LedgerOutcome
@@ -250,3 +252,102 @@ def test_it_keeps_one_ledger_row_per_delivered_event(db: None, case: Case) -> No
     updated = [row.updated_at_ns or 0 for row in applied]
     assert updated == sorted(updated)  # each applied event newer than the one before
     assert len(set(updated)) == len(updated)
+
+
+# --- any batch: every well-formed webhook lands, whatever is mixed in ----------------------------
+# Text as LiveKit passes it on: any printable character (no NUL, no lone surrogate), room names
+# past the old 255-character column (LiveKit allows 256 bytes by default, more if configured).
+TEXT = st.text(st.characters(codec="utf-8", exclude_categories=["Cc", "Cs"]), max_size=600)
+EGRESS_IDS = st.sampled_from([EGRESS_ID, "EG_property0002", "EG_property0003", ""])
+STATUSES = st.sampled_from(sorted(S.values())) | st.integers(8, 99)  # a newer LiveKit's too
+
+
+@st.composite
+def well_formed(draw: st.DrawFn) -> webhook.WebhookEvent:
+    """An egress event (a known job's, an external one, one without an egress id; any status)
+    or a room event, its id to be set."""
+    if draw(st.booleans()):
+        room = models.Room(name=draw(TEXT), sid="RM_property0001", metadata=draw(TEXT))
+        return webhook.WebhookEvent(event="room_started", room=room)
+    info = egress.EgressInfo(
+        egress_id=draw(EGRESS_IDS),
+        room_name=draw(TEXT),
+        status=draw(STATUSES),
+        updated_at=T0 + draw(st.integers(0, 10**12)),
+        details=draw(TEXT),
+        room_composite=egress.RoomCompositeEgressRequest(room_name=ROOM),
+    )
+    return webhook.WebhookEvent(event="egress_updated", egress_info=info)
+
+
+def _with(received: webhook.WebhookEvent, /, **changes: str) -> webhook.WebhookEvent:
+    for name, value in changes.items():
+        setattr(received if name in ("id", "event") else received.egress_info, name, value)
+    return received
+
+
+# Refused on every database: longer than any id or event name LiveKit makes.
+OVERSIZED = {
+    "egress id": lambda e: _with(e, event="egress_updated", egress_id="EG_" + "x" * 62),
+    "event id": lambda e: _with(e, id="EV_" + "x" * 126),
+    "event type": lambda e: _with(e, event="egress_" + "x" * 34),
+}
+NOISE = random.Random(13).randbytes(3000).hex()  # what no compression shrinks under 2.7 kB
+# What PostgreSQL refuses (SQLite keeps it): a NUL in a column or in the JSON payload, a room
+# name too long for the job's index.
+UNKEPT = {
+    "NUL in a room name": lambda e: _with(e, event="egress_updated", room_name="a\x00b"),
+    "NUL in the payload": lambda e: _with(e, event="egress_updated", details="\x00"),
+    "room name too long to index": lambda e: _with(
+        e, event="egress_updated", egress_id=EGRESS_ID, room_name=NOISE
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Mixed:
+    """Well-formed webhooks with malformed ones mixed in, in any order."""
+
+    batch: list[webhook.WebhookEvent]
+    good: set[str]  # the ids of the well-formed ones
+    refused: set[str]  # of those refused on every database
+    refused_by_postgresql: set[str]  # of those PostgreSQL refuses whatever the batch holds
+
+
+@st.composite
+def mixed_batches(draw: st.DrawFn) -> Mixed:
+    good = draw(st.lists(well_formed(), min_size=1, max_size=8))
+    kinds = st.sampled_from(sorted(OVERSIZED) + sorted(UNKEPT))
+    bad = [(kind, draw(well_formed())) for kind in draw(st.lists(kinds, max_size=4))]
+    for n, event in enumerate(good):
+        event.id = f"EV_good{n:08}"
+    for n, (kind, event) in enumerate(bad):
+        event.id = f"EV_bad{n:09}"
+        (OVERSIZED | UNKEPT)[kind](event)
+    return Mixed(
+        batch=draw(st.permutations([*good, *(event for _, event in bad)])),
+        good={event.id for event in good},
+        refused={event.id for kind, event in bad if kind in OVERSIZED},
+        # A room name too long to index fails only when the job would show it.
+        refused_by_postgresql={event.id for kind, event in bad if kind.startswith("NUL")},
+    )
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(mixed_batches())
+def test_any_batch_lands_every_well_formed_webhook_whatever_is_mixed_in(
+    db: None, case: Mixed
+) -> None:
+    fresh_job()
+
+    answers = actions.receive_webhooks([(event, 0) for event in case.batch])
+
+    by_id = dict(zip([event.id for event in case.batch], answers, strict=True))
+    assert {by_id[event_id] for event_id in case.good} == {True}
+    refused = case.refused | (
+        case.refused_by_postgresql if connection.vendor == "postgresql" else set()
+    )
+    assert all(isinstance(by_id[event_id], actions.Unstorable) for event_id in refused)
+    landed = set(LedgerEntry.objects.values_list("event_id", flat=True))
+    assert landed == {event_id for event_id, answer in by_id.items() if answer is True}
+    assert case.good <= landed
