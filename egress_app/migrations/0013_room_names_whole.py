@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("egress_app", "0011_admins_unlock_signins"),
+        ("egress_app", "0012_job_audit"),
     ]
 
     operations = [
