@@ -37,7 +37,7 @@ REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
 KEY, SECRET = "two-processes-key", "two-processes-secret-long-enough-for-hs256"
 USERNAME, PASSWORD = "sam-support", "sam-support-two-processes"
 STARTUP = 30  # seconds for a server to answer
-WAIT = 10  # seconds for a push to cross from one process to the other
+WAIT = 20  # seconds at most for a push to cross from one process to the other
 
 
 @dataclass
