@@ -12,6 +12,9 @@ from pathlib import Path
 
 import dj_database_url
 from csp.constants import NONE, SELF
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -194,7 +197,17 @@ if REDIS_URL:
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {
                 # redis-py gives up on a read after 5 s by default: longer, for a quiet Redis.
-                "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+                # One retry on a new connection after a broken one: once Redis restarts, the
+                # first command on each idle connection finds it dead (a websocket refused with a
+                # 500, a push lost) unless it reconnects. Only connection errors: a timeout is
+                # not retried (30 s more).
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": 30,
+                        "retry": Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+                    }
+                ],
                 "prefix": env_str("REDIS_PREFIX", "egress"),
             },
         }
