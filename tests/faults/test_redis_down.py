@@ -168,6 +168,39 @@ async def pushed(websocket: ClientConnection, server: Server, egress_id: str) ->
     return str(await asyncio.wait_for(websocket.recv(), WAIT))
 
 
+async def test_it_records_webhooks_and_serves_pages_while_redis_is_down_then_pushes_again(
+    server: Server, private_redis: PrivateRedis
+) -> None:
+    cookies = await asyncio.to_thread(log_in, server)
+    pages = httpx.AsyncClient(base_url=server.url, cookies=cookies, timeout=WAIT)
+    kept, _ = await follow_jobs(server, cookies)  # open all along
+    egress_id = new_egress_id()
+    assert egress_id in await pushed(kept, server, egress_id)
+
+    await asyncio.to_thread(private_redis.kill)
+    missed = new_egress_id()
+    answer = await asyncio.to_thread(post_webhook, server, missed)
+    assert (answer.status_code, answer.text) == (200, "ok")  # recorded; only its push is lost
+    for url in ("/jobs/", "/jobs/rows/"):  # the page, and the fragment it polls meanwhile
+        page = await pages.get(url)
+        assert page.status_code == 200, page.text
+        assert missed in page.text
+
+    await asyncio.to_thread(private_redis.start)
+    # The page's websocket reconnects: its snapshot brings what it missed, then pushes flow.
+    websocket, snapshot = await follow_jobs(server, cookies)
+    assert missed in snapshot
+    egress_id = new_egress_id()
+    assert egress_id in await pushed(websocket, server, egress_id)
+    # The socket that stayed open through it all gets pushes again too (not the lost one).
+    frame = str(await asyncio.wait_for(kept.recv(), WAIT))
+    assert egress_id in frame
+    assert missed not in frame
+    await websocket.close()
+    await kept.close()
+    await pages.aclose()
+
+
 async def test_it_accepts_and_pushes_to_the_first_websocket_after_redis_restarts(
     server: Server, private_redis: PrivateRedis
 ) -> None:
