@@ -12,12 +12,10 @@ temporary directory, and SIGKILLs that one.
 from __future__ import annotations
 
 import asyncio
-import json
 import shutil
 import signal
 import subprocess
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,18 +23,17 @@ from pathlib import Path
 import httpx
 import pytest
 import redis
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
 
-from egress_app.sandbox.webhooks import CONTENT_TYPE, sign
-from tests.faults.servers import (
-    KEY,
-    SECRET,
+from tests.servers import (
     Server,
+    follow_jobs,
     free_port,
-    fresh_database,
+    fresh_site,
     log_in,
-    prepare,
-    server_env,
+    new_egress_id,
+    serving,
+    signed_webhook,
 )
 
 pytestmark = pytest.mark.slow
@@ -108,57 +105,16 @@ def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
 
 @pytest.fixture
 def server(tmp_path: Path, private_redis: PrivateRedis) -> Iterator[Server]:
-    with fresh_database(tmp_path) as database_url:
-        env = server_env(database_url, REDIS_URL=private_redis.url, REDIS_PREFIX="egress-faults")
-        prepare(env)
+    with fresh_site(tmp_path, REDIS_URL=private_redis.url, REDIS_PREFIX="egress-faults") as env:
         running = Server(env, tmp_path / "server.log")
-        running.start()
-        try:
-            running.wait_until_up()
+        with serving(running):
             yield running
-        finally:
-            running.stop()
-            print(running.output())
 
 
 def post_webhook(server: Server, egress_id: str) -> httpx.Response:
     """LiveKit's signed `egress_started` for a new egress."""
-    now = time.time_ns()
-    body = json.dumps(
-        {
-            "event": "egress_started",
-            "id": f"EV_{egress_id}",
-            "createdAt": str(now // 1_000_000_000),
-            "egressInfo": {
-                "egressId": egress_id,
-                "roomName": "town-hall",
-                "status": "EGRESS_STARTING",
-                "updatedAt": str(now),
-                "roomComposite": {"roomName": "town-hall", "layout": "grid"},
-            },
-        }
-    )
-    headers = {"Authorization": sign(body, KEY, SECRET), "Content-Type": CONTENT_TYPE}
+    body, headers = signed_webhook(egress_id)
     return httpx.post(f"{server.url}/livekit/webhook", content=body, headers=headers, timeout=WAIT)
-
-
-def new_egress_id() -> str:
-    return f"EG_{uuid.uuid4().hex[:12]}"
-
-
-async def follow_jobs(server: Server, cookies: dict[str, str]) -> tuple[ClientConnection, str]:
-    """A browser's websocket on the job list, and the snapshot it got."""
-    websocket = await connect(
-        f"ws://127.0.0.1:{server.port}/ws/live/?view=jobs",
-        additional_headers={
-            "Origin": server.url,
-            "Cookie": "; ".join(f"{name}={value}" for name, value in cookies.items()),
-        },
-        open_timeout=WAIT,
-    )
-    snapshot = await asyncio.wait_for(websocket.recv(), WAIT)
-    assert 'id="job-rows"' in str(snapshot)
-    return websocket, str(snapshot)
 
 
 async def pushed(websocket: ClientConnection, server: Server, egress_id: str) -> str:
@@ -173,7 +129,7 @@ async def test_it_records_webhooks_and_serves_pages_while_redis_is_down_then_pus
 ) -> None:
     cookies = await asyncio.to_thread(log_in, server)
     pages = httpx.AsyncClient(base_url=server.url, cookies=cookies, timeout=WAIT)
-    kept, _ = await follow_jobs(server, cookies)  # open all along
+    kept, _ = await follow_jobs(server, cookies, WAIT)  # open all along
     egress_id = new_egress_id()
     assert egress_id in await pushed(kept, server, egress_id)
 
@@ -188,7 +144,7 @@ async def test_it_records_webhooks_and_serves_pages_while_redis_is_down_then_pus
 
     await asyncio.to_thread(private_redis.start)
     # The page's websocket reconnects: its snapshot brings what it missed, then pushes flow.
-    websocket, snapshot = await follow_jobs(server, cookies)
+    websocket, snapshot = await follow_jobs(server, cookies, WAIT)
     assert missed in snapshot
     egress_id = new_egress_id()
     assert egress_id in await pushed(websocket, server, egress_id)
@@ -207,7 +163,7 @@ async def test_it_accepts_and_pushes_to_the_first_websocket_after_redis_restarts
     # No page open while Redis is away: the server's subscriber connection sits idle, broken,
     # and the first websocket afterwards is the first to use it.
     cookies = await asyncio.to_thread(log_in, server)
-    websocket, _ = await follow_jobs(server, cookies)
+    websocket, _ = await follow_jobs(server, cookies, WAIT)
     egress_id = new_egress_id()
     assert egress_id in await pushed(websocket, server, egress_id)
     await websocket.close()
@@ -218,7 +174,7 @@ async def test_it_accepts_and_pushes_to_the_first_websocket_after_redis_restarts
     assert (answer.status_code, answer.text) == (200, "ok")
     await asyncio.to_thread(private_redis.start)
 
-    websocket, _ = await follow_jobs(server, cookies)
+    websocket, _ = await follow_jobs(server, cookies, WAIT)
     egress_id = new_egress_id()
     assert egress_id in await pushed(websocket, server, egress_id)
     await websocket.close()

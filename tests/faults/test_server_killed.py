@@ -24,15 +24,7 @@ import pytest
 from livekit.protocol import egress, webhook
 
 from egress_app.sandbox.webhooks import CONTENT_TYPE, encode, sign
-from tests.faults.servers import (
-    KEY,
-    SECRET,
-    Server,
-    django_json,
-    fresh_database,
-    prepare,
-    server_env,
-)
+from tests.servers import KEY, SECRET, Server, django_json, fresh_site, serving
 
 pytestmark = pytest.mark.slow
 
@@ -199,22 +191,15 @@ async def deliver_through_a_kill(server: Server, requests: list[list[tuple[str, 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
-    with fresh_database(tmp_path) as database_url:
-        # The suite's Redis channel layer when it has one (under a prefix of its own); the
-        # in-memory layer otherwise.
-        extra = {}
-        if redis_url := os.environ.get("REDIS_URL"):
-            extra = {"REDIS_URL": redis_url, "REDIS_PREFIX": f"egress-faults-{os.getpid()}"}
-        env = server_env(database_url, **extra)
-        prepare(env)
+    # The suite's Redis channel layer when it has one (under a prefix of its own); the
+    # in-memory layer otherwise.
+    extra = {}
+    if redis_url := os.environ.get("REDIS_URL"):
+        extra = {"REDIS_URL": redis_url, "REDIS_PREFIX": f"egress-faults-{os.getpid()}"}
+    with fresh_site(tmp_path, **extra) as env:
         running = Server(env, tmp_path / "server.log")
-        running.start()
-        try:
-            running.wait_until_up()
+        with serving(running):
             yield running
-        finally:
-            running.stop()
-            print(running.output())
 
 
 LEDGER_AND_JOBS = """

@@ -47,6 +47,26 @@ def signed(payload: dict[str, Any]) -> httpx.Response:
     return post(body.encode(), {"Authorization": sign(body)})
 
 
+def send_all(payloads: list[dict[str, Any]]) -> list[httpx.Response]:
+    """Each payload signed and posted at once, all in flight together: the answers in order."""
+    from dashboard.asgi import application
+
+    async def send() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=application, client=(SENDER, 4321))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            bodies = [body_of(payload) for payload in payloads]
+            return await asyncio.gather(
+                *(
+                    client.post(
+                        "/livekit/webhook", content=body, headers={"Authorization": sign(body)}
+                    )
+                    for body in bodies
+                )
+            )
+
+    return asyncio.run(send())
+
+
 def test_it_applies_a_signed_webhook() -> None:
     response = signed(event("egress_started__no_status"))
 
@@ -132,8 +152,6 @@ def test_it_leaves_every_other_request_to_django() -> None:
 
 
 def test_it_answers_webhooks_that_arrive_at_once_each_as_one_at_a_time() -> None:
-    from dashboard.asgi import application
-
     def updated(n: int) -> dict[str, Any]:
         payload = event("egress_updated__active", id=f"EV_atOnce{n:03}")
         info = payload["egressInfo"] | {
@@ -144,20 +162,7 @@ def test_it_answers_webhooks_that_arrive_at_once_each_as_one_at_a_time() -> None
 
     payloads = [updated(n) for n in range(1, 31)] + [updated(7), updated(30)]  # two sent twice
 
-    async def send_all() -> list[httpx.Response]:
-        transport = httpx.ASGITransport(app=application, client=(SENDER, 4321))
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            bodies = [body_of(payload) for payload in payloads]
-            return await asyncio.gather(
-                *(
-                    client.post(
-                        "/livekit/webhook", content=body, headers={"Authorization": sign(body)}
-                    )
-                    for body in bodies
-                )
-            )
-
-    responses = asyncio.run(send_all())
+    responses = send_all(payloads)
 
     assert [(r.status_code, r.text) for r in responses] == [(200, "ok")] * 30 + [
         (200, "duplicate")
@@ -168,8 +173,6 @@ def test_it_answers_webhooks_that_arrive_at_once_each_as_one_at_a_time() -> None
 
 
 def test_it_refuses_each_webhook_it_cannot_store_alone_and_lands_all_the_others() -> None:
-    from dashboard.asgi import application
-
     def updated(n: int, **info: object) -> dict[str, Any]:
         payload = event("egress_updated__active", id=f"EV_mixed{n:03}")
         return payload | {"egressInfo": payload["egressInfo"] | {"updatedAt": str(T0 + n)} | info}
@@ -184,20 +187,7 @@ def test_it_refuses_each_webhook_it_cannot_store_alone_and_lands_all_the_others(
     }
     payloads = good[:75] + list(bad.values()) + good[75:]
 
-    async def send_all() -> list[httpx.Response]:
-        transport = httpx.ASGITransport(app=application, client=(SENDER, 4321))
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            bodies = [body_of(payload) for payload in payloads]
-            return await asyncio.gather(
-                *(
-                    client.post(
-                        "/livekit/webhook", content=body, headers={"Authorization": sign(body)}
-                    )
-                    for body in bodies
-                )
-            )
-
-    responses = [(r.status_code, r.text) for r in asyncio.run(send_all())]
+    responses = [(r.status_code, r.text) for r in send_all(payloads)]
 
     assert responses[75:78] == [(422, reason) for reason in bad]
     assert responses[:75] + responses[78:] == [(200, "ok")] * 150

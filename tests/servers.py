@@ -1,13 +1,15 @@
-"""Real server processes for the fault tests: `uvicorn dashboard.asgi:application`, as deployed,
-on a database file of their own, that a test may SIGKILL and start again on the same port.
+"""Real server processes for the fault and two-process tests: `uvicorn dashboard.asgi:application`,
+as deployed, on a database of their own (shared by every process a test starts on it), that a
+test may SIGKILL and start again on the same port.
 
-The test database pytest-django makes is not visible to another process, so each server gets a
+The test database pytest-django makes is not visible to another process, so the servers get a
 fresh one: a SQLite file in a temporary directory, or, when the suite runs on PostgreSQL
 (DATABASE_URL), a dedicated database on that server, dropped afterwards.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -26,10 +28,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
+from websockets.asyncio.client import ClientConnection, connect
 
-BASE_DIR = Path(__file__).resolve().parents[2]
-KEY, SECRET = "faults-key", "faults-secret-long-enough-for-hs256-signatures"
-USERNAME, PASSWORD = "sam-support", "sam-support-faults"
+from egress_app.sandbox.webhooks import CONTENT_TYPE, sign
+
+BASE_DIR = Path(__file__).resolve().parents[1]
+KEY, SECRET = "servers-key", "servers-secret-long-enough-for-hs256-signatures"
+USERNAME, PASSWORD = "sam-support", "sam-support-servers"
 STARTUP = 30  # seconds for a server to answer
 
 
@@ -44,12 +49,12 @@ def fresh_database(directory: Path) -> Iterator[str]:
     """The DATABASE_URL of an empty database for server processes, dropped afterwards."""
     outer = os.environ.get("DATABASE_URL", "")
     if not outer.startswith(("postgres://", "postgresql://")):
-        yield f"sqlite:///{directory / 'faults.db'}"
+        yield f"sqlite:///{directory / 'servers.db'}"
         return
     import psycopg
 
     parts = urlsplit(outer)
-    name = f"{parts.path.lstrip('/') or 'egress'}_faults_{uuid.uuid4().hex[:8]}"
+    name = f"{parts.path.lstrip('/') or 'egress'}_servers_{uuid.uuid4().hex[:8]}"
     admin = urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
@@ -74,7 +79,7 @@ def server_env(database_url: str, **extra: str) -> dict[str, str]:
             "ENVIRONMENT": "development",
             # Plain HTTP on loopback: outside DEBUG the session cookie is for HTTPS only.
             "DEBUG": "1",
-            "SECRET_KEY": f"faults-{uuid.uuid4().hex}",
+            "SECRET_KEY": f"servers-{uuid.uuid4().hex}",
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "DATABASE_URL": database_url,
             # Nothing listens here: the webhook path and the pages read never call LiveKit.
@@ -120,13 +125,25 @@ def prepare(env: dict[str, str]) -> None:
     )
 
 
+@contextmanager
+def fresh_site(directory: Path, **extra: str) -> Iterator[dict[str, str]]:
+    """The environment of servers on a fresh, prepared database (see `prepare`), dropped
+    afterwards; `extra` adds to or overrides `server_env`'s."""
+    with fresh_database(directory) as database_url:
+        env = server_env(database_url, **extra)
+        prepare(env)
+        yield env
+
+
 @dataclass
 class Server:
-    """One uvicorn process at a time on a fixed port; every run's output goes to `log`."""
+    """One uvicorn process at a time on a fixed port; every run's output goes to `log`, the
+    access log too when `access_log`."""
 
     env: dict[str, str]
     log: Path
     port: int = field(default_factory=free_port)
+    access_log: bool = False
     process: subprocess.Popen[bytes] | None = None
     runs: int = 0
 
@@ -144,7 +161,7 @@ class Server:
                 [
                     *(sys.executable, "-m", "uvicorn", "dashboard.asgi:application"),
                     *("--host", "127.0.0.1", "--port", str(self.port), "--lifespan", "off"),
-                    "--no-access-log",
+                    *(() if self.access_log else ("--no-access-log",)),
                 ],
                 cwd=BASE_DIR,
                 env=self.env,
@@ -186,7 +203,25 @@ class Server:
             self.process.wait(timeout=10)
 
     def output(self) -> str:
-        return f"--- server log {self.log} ---\n" + self.log.read_text(errors="replace")
+        text = self.log.read_text(errors="replace") if self.log.exists() else "(never started)"
+        return f"--- server log {self.log} ---\n" + text
+
+
+@contextmanager
+def serving(*servers: Server) -> Iterator[None]:
+    """The servers started and answering; stopped afterwards, their logs printed (shown when a
+    test fails)."""
+    try:
+        for server in servers:
+            server.start()
+        for server in servers:
+            server.wait_until_up()
+        yield
+    finally:
+        for server in servers:
+            server.stop()
+        for server in servers:
+            print(server.output())
 
 
 def log_in(server: Server) -> dict[str, str]:
@@ -202,3 +237,46 @@ def log_in(server: Server) -> dict[str, str]:
         )
         assert answer.status_code == 302, answer.text
         return dict(client.cookies.items())
+
+
+def signed_webhook(egress_id: str) -> tuple[str, dict[str, str]]:
+    """LiveKit's `egress_started` for a new egress `egress_id`, signed as LiveKit signs it: the
+    body and its headers."""
+    now = time.time_ns()
+    body = json.dumps(
+        {
+            "event": "egress_started",
+            "id": f"EV_{egress_id}",
+            "createdAt": str(now // 1_000_000_000),
+            "egressInfo": {
+                "egressId": egress_id,
+                "roomName": "town-hall",
+                "status": "EGRESS_STARTING",
+                "startedAt": str(now),
+                "updatedAt": str(now),
+                "roomComposite": {"roomName": "town-hall", "layout": "grid"},
+            },
+        }
+    )
+    return body, {"Authorization": sign(body, KEY, SECRET), "Content-Type": CONTENT_TYPE}
+
+
+def new_egress_id() -> str:
+    return f"EG_{uuid.uuid4().hex[:12]}"
+
+
+async def follow_jobs(
+    server: Server, cookies: dict[str, str], timeout: float
+) -> tuple[ClientConnection, str]:
+    """A browser's websocket on the job list, and the snapshot it got (within `timeout` s)."""
+    websocket = await connect(
+        f"ws://127.0.0.1:{server.port}/ws/live/?view=jobs",
+        additional_headers={
+            "Origin": server.url,
+            "Cookie": "; ".join(f"{name}={value}" for name, value in cookies.items()),
+        },
+        open_timeout=timeout,
+    )
+    snapshot = str(await asyncio.wait_for(websocket.recv(), timeout))
+    assert 'id="job-rows"' in snapshot
+    return websocket, snapshot
