@@ -41,8 +41,8 @@ _check_secret_keys()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from dashboard.origins import ConfiguredOriginValidator  # noqa: E402
 from dashboard.routing import websocket_urlpatterns  # noqa: E402
 from egress_app.webhooks import WebhookEndpoint  # noqa: E402
 
@@ -50,7 +50,7 @@ application = ProtocolTypeRouter(
     {
         # LiveKit's webhooks skip Django's middleware (see egress_app/webhooks.py).
         "http": WebhookEndpoint(django_asgi_app),
-        "websocket": AllowedHostsOriginValidator(
+        "websocket": ConfiguredOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),
     }

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from csp.constants import NONE, SELF
@@ -55,6 +56,19 @@ SECRET_KEY = env_str("SECRET_KEY", DEFAULT_SECRET_KEY)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 SITE_ROOT = env_str("SITE_ROOT", "http://127.0.0.1:8000").rstrip("/")
+
+
+def origin_of(url: str) -> str:
+    """`scheme://host[:port]` of a URL; a `*.` wildcard (CSRF_TRUSTED_ORIGINS) becomes the
+    leading dot channels' origin check takes for "this domain and its subdomains"."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.removeprefix('*')}"
+
+
+# The pages whose live websocket is let in: scheme, host and port must all match one.
+WEBSOCKET_ALLOWED_ORIGINS = env_list("WEBSOCKET_ALLOWED_ORIGINS") or [
+    origin_of(url) for url in (SITE_ROOT, *CSRF_TRUSTED_ORIGINS)
+]
 
 # --- LiveKit -------------------------------------------------------------------------------
 # With LIVEKIT_URL unset the dashboard talks to the bundled sandbox (`manage.py livekit_sandbox`)

@@ -164,7 +164,8 @@ class Server:
                     *(() if self.access_log else ("--no-access-log",)),
                 ],
                 cwd=BASE_DIR,
-                env=self.env,
+                # Each lets in the websockets of its own pages.
+                env={"WEBSOCKET_ALLOWED_ORIGINS": self.url} | self.env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )

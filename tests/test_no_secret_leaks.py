@@ -39,7 +39,7 @@ from egress_app.models import AuditAction, AuditEntry, EgressJob, StorageProfile
 from egress_app.sandbox.testing import RunningSandbox
 from tests import jobs
 from tests.conftest import make_user
-from tests.live.test_consumer import WAIT, prepare, socket
+from tests.live.test_consumer import ORIGIN, WAIT, prepare, socket
 
 pytestmark = pytest.mark.django_db
 
@@ -279,7 +279,8 @@ async def frames_of(communicator: WebsocketCommunicator) -> list[str]:
 
 
 @pytest.fixture
-def asgi_loaded(transactional_db) -> None:
+def asgi_loaded(transactional_db, settings) -> None:
+    settings.WEBSOCKET_ALLOWED_ORIGINS = [ORIGIN.decode()]
     prepare()
 
 

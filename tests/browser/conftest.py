@@ -27,7 +27,6 @@ them.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import os
 import socket
 import threading
@@ -37,7 +36,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import pytest
 import uvicorn
@@ -79,15 +77,10 @@ def demo_users(transactional_db: None, django_db_serialized_rollback: None) -> l
 
 
 def _asgi_application() -> Any:
-    """`dashboard.asgi.application`, its websocket origin check accepting the test server."""
+    """`dashboard.asgi.application` (its websocket origin check reads the settings)."""
     import dashboard.asgi  # here, not at collection: loading it reads the database
 
-    module = dashboard.asgi
-    origin = urlparse(f"http://{HOST}")
-    if not module.application.application_mapping["websocket"].valid_origin(origin):
-        # Imported earlier with other ALLOWED_HOSTS: the validator keeps the list it was given.
-        module = importlib.reload(dashboard.asgi)
-    return module.application
+    return dashboard.asgi.application
 
 
 def _in_one_thread(app: Any, executor: ThreadPoolExecutor) -> Any:
@@ -155,6 +148,7 @@ def asgi_server(transactional_db: None, settings: Settings) -> Iterator[AsgiServ
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((HOST, 0))
     port = sock.getsockname()[1]
+    settings.WEBSOCKET_ALLOWED_ORIGINS = [f"http://{HOST}:{port}"]
     server = uvicorn.Server(
         uvicorn.Config(
             app,

@@ -155,7 +155,8 @@ def prepare() -> None:
 
 
 @pytest.fixture(autouse=True)
-def asgi_loaded(transactional_db) -> None:
+def asgi_loaded(transactional_db, settings) -> None:
+    settings.WEBSOCKET_ALLOWED_ORIGINS = [ORIGIN.decode()]
     prepare()
 
 
@@ -197,7 +198,16 @@ async def test_it_refuses_outsiders_every_view(outsider, finished):
         assert await refused(query, outsider), query
 
 
-@pytest.mark.parametrize("origin", [b"http://evil.example", b"https://testserver.evil.example"])
+@pytest.mark.parametrize(
+    "origin",
+    [
+        b"http://evil.example",
+        b"https://testserver.evil.example",
+        b"http://testserver:9999",  # the same host, another port: another site
+        b"https://testserver",
+        b"null",
+    ],
+)
 async def test_it_refuses_a_page_from_another_origin(admin, finished, origin):
     for query in views(finished):
         assert await refused(query, admin, origin), query
