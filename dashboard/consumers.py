@@ -20,6 +20,7 @@ from egress_app.events import Fragment
 
 class LiveConsumer(AsyncWebsocketConsumer):
     joined: list[str]
+    plan: Subscription | None = None
 
     async def connect(self) -> None:
         self.joined = []
@@ -34,15 +35,19 @@ class LiveConsumer(AsyncWebsocketConsumer):
             return
         for name in plan.groups:
             await self.channel_layer.group_add(name, self.channel_name)
-        self.joined = list(plan.groups)
+        self.joined, self.plan = list(plan.groups), plan
         # Rendered once joined: whatever changes from now on also comes as a push.
         snapshot = await database_sync_to_async(plan.snapshot)()
         await self.accept()
         await self.send(text_data=snapshot)
 
     async def disconnect(self, code: int) -> None:
+        await self.leave()
+
+    async def leave(self) -> None:
         for name in self.joined:
             await self.channel_layer.group_discard(name, self.channel_name)
+        self.joined = []
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """The page has nothing to say: whatever it sends is ignored."""
@@ -56,4 +61,11 @@ class LiveConsumer(AsyncWebsocketConsumer):
         await super().dispatch(message)
 
     async def live_fragment(self, message: dict[str, Any]) -> None:
+        if "withheld" in message and not (self.plan and self.plan.sees_ended(message["owner"])):
+            # The job ended and is not theirs: its page is now a 404 for them, so no more of it
+            # (its outcome included). A normal close: htmx's ws extension does not reconnect.
+            await self.send(text_data=message["withheld"])
+            await self.leave()
+            await self.close()
+            return
         await self.send(text_data=message["html"])

@@ -24,6 +24,7 @@ ROWS = "dashboard/job_list.html#rows"
 
 ROW = "dashboard/job_list.html#row"
 LIVE = "dashboard/job_detail.html#live"
+WITHHELD = "dashboard/job_detail.html#withheld"
 
 
 JOB_PERMS = (perm(VIEW_ALL_JOBS), perm(LAUNCH_EGRESS), perm(CONTROL_EGRESS))
@@ -153,6 +154,12 @@ def job_row(job: EgressJob, *, created: bool = False) -> str:
 def job_live(job: EgressJob) -> str:
     """The job page's live part for a push (and its controls, once the job has ended)."""
     return render_to_string(LIVE, live_context(job) | {"oob": True})
+
+
+def job_withheld() -> str:
+    """What replaces the live part of a job the viewer may no longer see (another producer's,
+    ended while they watched it run)."""
+    return render_to_string(WITHHELD)
 
 
 def home_refresh() -> str:

@@ -17,7 +17,7 @@ from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_
 from channels_redis.pubsub import RedisPubSubChannelLayer
 
 from dashboard import fragments
-from egress_app.events import HOME, Fragment, HomeChanged, JobChanged, JobNews, group
+from egress_app.events import HOME, Fragment, HomeChanged, JobChanged, JobNews, Private, group
 from egress_app.models import EgressJob
 
 logger = logging.getLogger(__name__)
@@ -53,10 +53,18 @@ def _rendered(news: list[JobNews], followed: set[str], *, home: bool) -> list[tu
             continue
         row = fragments.job_row(job, created=item.new_to_lists) if job.pk in lists else ""
         live = fragments.job_live(job) if job.pk in pages else ""
-        sends += JobChanged(item, row, live).sends()
+        sends += JobChanged(item, row, live, _private(job) if live else None).sends()
     if home:
         sends += HomeChanged(fragments.home_refresh()).sends()
     return sends
+
+
+def _private(job: EgressJob) -> Private | None:
+    """Who may still see the job's page as rendered: decided on this fresh copy (it may have
+    ended since the news), not on the news."""
+    if job.is_active:
+        return None
+    return Private(job.started_by_id, fragments.job_withheld())
 
 
 # --- who follows what ---------------------------------------------------------------------------

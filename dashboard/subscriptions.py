@@ -19,10 +19,18 @@ User = AbstractUser | AnonymousUser
 @dataclass(frozen=True)
 class Subscription:
     """The groups to join, and the snapshot to render once joined: a change committed between
-    the two then still arrives as a push, where rendering first would lose it."""
+    the two then still arrives as a push, where rendering first would lose it. `reviewer` and
+    `user_id` say, without a query, whose finished jobs a push may still show (`sees_ended`)."""
 
     groups: tuple[str, ...]
     snapshot: Callable[[], str]
+    user_id: int | None = None
+    reviewer: bool = False
+
+    def sees_ended(self, owner_id: int | None) -> bool:
+        """Whether the user may see a finished job of `owner_id`'s (dashboard.fragments.jobs_for:
+        reviewers every one, others only their own)."""
+        return self.reviewer or (owner_id is not None and owner_id == self.user_id)
 
 
 def subscribe(user: User | None, params: dict[str, str]) -> Subscription | None:
@@ -57,9 +65,13 @@ def _job(user: User, job_id: str) -> Subscription | None:
     job = fragments.jobs_for(user).filter(pk=int(job_id)).first()
     if job is None:
         return None
-    return Subscription((events.group(events.JOB, job.pk),), lambda: _live(user, job))
+    groups = (events.group(events.JOB, job.pk),)
+    reviewer = user.has_perm(perm(VIEW_ALL_JOBS))
+    return Subscription(groups, lambda: _live(user, job), user.pk, reviewer)
 
 
 def _live(user: User, job: EgressJob) -> str:
-    """The job's live part as it is now (read again: it may have changed since the check)."""
-    return fragments.job_live(fragments.jobs_for(user).filter(pk=job.pk).first() or job)
+    """The job's live part as it is now (read again: it may have changed since the check, and
+    ended out of the user's sight)."""
+    fresh = fragments.jobs_for(user).filter(pk=job.pk).first()
+    return fragments.job_live(fresh) if fresh is not None else fragments.job_withheld()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 from django.db import transaction
 
@@ -31,14 +31,29 @@ def group(audience: str, key: int | str | None = None) -> str:
 
 
 @dataclass(frozen=True)
+class Private:
+    """A job's page once the job no longer runs: producers see every running job but only
+    their own finished ones, so of those who followed it run only reviewers and its owner may
+    still see it. The others get `withheld_html` instead, and their socket lets go of the job."""
+
+    owner_id: int | None
+    withheld_html: str
+
+
+@dataclass(frozen=True)
 class Fragment:
-    """Rendered HTML for the consumer to relay as it is."""
+    """Rendered HTML for the consumer to relay as it is (`private`: not to everyone in the
+    group any more)."""
 
     type: ClassVar[str] = "live.fragment"
     html: str
+    private: Private | None = None
 
-    def message(self) -> dict[str, str]:
-        return {"type": self.type, "html": self.html}
+    def message(self) -> dict[str, Any]:
+        message: dict[str, Any] = {"type": self.type, "html": self.html}
+        if self.private is not None:
+            message |= {"owner": self.private.owner_id, "withheld": self.private.withheld_html}
+        return message
 
 
 @dataclass(frozen=True)
@@ -82,18 +97,19 @@ class JobNews:
 @dataclass(frozen=True)
 class JobChanged:
     """A job's row (for the lists) and live part (for its page), each "" when no page that
-    would show it is open."""
+    would show it is open; `private` when the live part is no longer for every follower."""
 
     news: JobNews
     row_html: str = ""
     live_html: str = ""
+    private: Private | None = None
 
     def sends(self) -> list[tuple[str, Fragment]]:
         sends = []
         if self.row_html:
             sends += [(name, Fragment(self.row_html)) for name in self.news.row_groups()]
         if self.live_html:
-            sends.append((self.news.page_group(), Fragment(self.live_html)))
+            sends.append((self.news.page_group(), Fragment(self.live_html, self.private)))
         return sends
 
 

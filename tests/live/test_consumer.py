@@ -26,15 +26,15 @@ from django.test import Client
 from django.urls import reverse
 from livekit.protocol import egress, webhook
 
-from dashboard import fragments
-from egress_app import actions, history
+from dashboard import consumers, fragments, subscriptions
+from egress_app import actions, events, history
 from egress_app.models import EgressJob, EgressKind, EgressStatus
 from egress_app.roles import PRODUCERS
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
-ORIGIN = b"http://testserver"
+ORIGIN = b"http://testserver"  # the dashboard's pages, as the tests serve them
 VIEWS = ["view=jobs", "view=job&id={job}", "view=home"]
 # The element each view's snapshot swaps in (out of band).
 SNAPSHOT_IDS = {"jobs": 'id="job-rows"', "job": 'id="job-live"', "home": 'id="live-refresh"'}
@@ -90,6 +90,23 @@ def unknown_egress_webhook(egress_id: str) -> EgressJob:
     event = webhook.WebhookEvent(event="egress_started", id=f"EV_{egress_id}", egress_info=info)
     assert actions.receive_webhook(event)
     return EgressJob.objects.get(egress_id=egress_id)
+
+
+def fail(job: EgressJob, error: str) -> EgressJob:
+    """LiveKit reports the job's egress failed, saying `error`."""
+    now = time.time_ns()
+    info = egress.EgressInfo(
+        egress_id=job.egress_id,
+        room_name=job.room_name,
+        status=egress.EgressStatus.EGRESS_FAILED,
+        updated_at=now,
+        ended_at=now,
+        error=error,
+    )
+    folded = actions.observe(info)
+    assert folded.changed
+    assert folded.job is not None
+    return folded.job
 
 
 def row_id(job: EgressJob) -> str:
@@ -386,15 +403,68 @@ async def test_it_pushes_another_producers_job_as_new_when_it_starts_running(
 
 
 async def test_it_pushes_a_job_page_its_live_part(producer, running):
-    async with following(f"view=job&id={running.pk}", producer) as communicator:
-        other = await sync(make_job, producer, "EG_other", EgressStatus.ACTIVE)
-        await sync(change, other)  # another job's news is not this page's
-        await sync(change, running, EgressStatus.COMPLETE)
+    own = await sync(make_job, producer, "EG_own", EgressStatus.ACTIVE)
+    async with following(f"view=job&id={own.pk}", producer) as communicator:
+        await sync(change, running)  # another job's news is not this page's
+        await sync(change, own, EgressStatus.COMPLETE)
         pushed = await communicator.receive_from(timeout=WAIT)
         assert pushed.strip().startswith('<section id="job-live"')
         assert 'hx-swap-oob="true"' in pushed
         assert "Complete" in pushed
         assert await communicator.receive_nothing()
+
+
+async def test_it_lets_go_of_another_producers_job_once_it_ends(producer, running):
+    page = events.group(events.JOB, running.pk)
+    async with following(f"view=job&id={running.pk}", producer) as communicator:
+        assert len(await members(page)) == 1
+        await sync(fail, running, "Connection refused by rtmp://ingest.example/live")
+        # Its page is a 404 for them now: a notice instead of how it ended, then no more of it.
+        pushed = await communicator.receive_from(timeout=WAIT)
+        assert "This job has ended" in pushed
+        assert "Connection refused" not in pushed
+        assert "Failed" not in pushed
+        closed = await communicator.receive_output(timeout=WAIT)
+        assert closed["type"] == "websocket.close"
+        assert not await members(page)
+    response = await sync(page_for, producer, running)
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("user", ["other_producer", "support"], indirect=True)
+async def test_it_pushes_the_end_of_a_job_to_its_owner_and_reviewers(user, running):
+    async with following(f"view=job&id={running.pk}", user) as communicator:
+        failed = await sync(fail, running, "Connection refused by rtmp://ingest.example/live")
+        pushed = await communicator.receive_from(timeout=WAIT)
+        assert "Connection refused" in pushed
+        assert "Failed" in pushed
+        await sync(change, failed)  # still theirs to follow
+        assert "job-live" in await communicator.receive_from(timeout=WAIT)
+
+
+async def test_it_withholds_a_job_that_ended_out_of_sight_while_it_connects(
+    producer, running, monkeypatch
+):
+    """The job ended between the check that let the socket in and its snapshot."""
+    subscribe = subscriptions.subscribe
+
+    def subscribe_then_end(*args: Any) -> subscriptions.Subscription | None:
+        plan = subscribe(*args)
+        fail(running, "Connection refused by rtmp://ingest.example/live")
+        return plan
+
+    monkeypatch.setattr(consumers, "subscribe", subscribe_then_end)
+    async with socket(f"view=job&id={running.pk}", producer) as (connected, communicator):
+        assert connected
+        snapshot = await communicator.receive_from(timeout=WAIT)
+    assert "This job has ended" in snapshot
+    assert "Connection refused" not in snapshot
+
+
+def page_for(user: User, job: EgressJob) -> Any:
+    client = Client()
+    client.force_login(user)
+    return client.get(reverse("dashboard-job-detail", args=[job.pk]))
 
 
 async def test_it_tells_the_home_page_to_reload_when_a_job_starts_or_ends(producer, running):
