@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import contextlib
+import functools
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -14,10 +16,12 @@ from egress_app.crypto import SecretKeyError, decrypt_json, encrypt_json, hint
 from egress_app.livekit import times
 from egress_app.livekit.enums import name_of
 from egress_app.livekit.scrub import (
+    Secrets,
     hide_stream_urls,
     info_dict,
     results_of,
     scrub_info,
+    stored_values,
     stream_urls_in,
 )
 from egress_app.roles import PERMISSIONS
@@ -411,12 +415,14 @@ class EgressJob(SecretsMixin):
         """The URL LiveKit dials for `output` ("destination:<id>" / "adhoc:<n>"), if kept."""
         return self.secrets().get(output)
 
-    def apply_info(self, info: egress.EgressInfo) -> bool:
+    def apply_info(self, info: egress.EgressInfo, secrets: Secrets | None = None) -> bool:
         """Fold LiveKit's view of the egress in (not saved); False, changing nothing, when
         `info` is older than what the job already shows, so late updates never move it back.
 
         LiveKit's error fields replace the job's whenever LiveKit reports an error or details,
         or the egress has ended; otherwise an error kept by a failed action stays visible.
+        Every stored secret is hidden in what is kept (`secrets`: `stored_secrets()`, read
+        once for many infos).
         """
         if info.updated_at < _stored_updated_ns(self.info, self.updated_at):
             return False
@@ -427,12 +433,13 @@ class EgressJob(SecretsMixin):
         self.updated_at = times.from_ns(info.updated_at) or self.updated_at
         raw = info_dict(info)
         urls = self.hidden_urls(raw)
+        secrets = stored_secrets() if secrets is None else secrets
         if info.error or info.details or not self.is_active:
-            self.error = hide_stream_urls(info.error, urls)
-            self.details = hide_stream_urls(info.details, urls)
+            self.error = hide_stream_urls(info.error, urls, secrets)
+            self.details = hide_stream_urls(info.details, urls, secrets)
             self.error_code = info.error_code or None
-        self.results = results_of(info, urls)
-        self.info = scrub_info(raw, urls)
+        self.results = results_of(info, urls, secrets)
+        self.info = scrub_info(raw, urls, secrets)
         return True
 
     @property
@@ -458,6 +465,28 @@ class EgressJob(SecretsMixin):
             return list(self.secrets().values())
         except SecretKeyError:
             return []
+
+
+def stored_secrets() -> Secrets:
+    """Every stream key and storage credential the dashboard keeps, to hide in what LiveKit
+    says before it is stored: a key LiveKit quotes need not be the job's own (an egress started
+    elsewhere with it, a key pasted into another destination). One query; the values are
+    decrypted again only once some row's secrets changed."""
+    destinations = StreamDestination.objects.order_by().values_list("encrypted_secrets", flat=True)
+    profiles = StorageProfile.objects.order_by().values_list("encrypted_secrets", flat=True)
+    tokens = destinations.union(profiles, all=True).order_by()
+    return _secrets_of(frozenset(token for token in tokens if token))
+
+
+@functools.lru_cache(maxsize=4)
+def _secrets_of(tokens: frozenset[str]) -> Secrets:
+    values: list[str] = []
+    for token in tokens:
+        # A token no configured key reads must not stop an update (the server refuses to start
+        # with one: egress_app.checks.verify_secret_keys).
+        with contextlib.suppress(SecretKeyError):
+            values += stored_values(decrypt_json(token))
+    return Secrets(values)
 
 
 def _stored_updated_ns(info: Mapping[str, Any], updated_at: datetime | None) -> int:

@@ -16,6 +16,9 @@ job list, by its producer and by an admin, while it runs, is stopped and complet
 What a job's secrets could reach beyond its pages is covered too: the job history filtered and
 exported as CSV, a retry of the job (which reads them again), the failure inbox, the reports and
 `GET /metrics`.
+
+And LiveKit's own words: an error, details, stream results or a room event quoting any stored
+stream key or credential (not only the job's own, in any case, URL-encoded) are stored without it.
 """
 
 from __future__ import annotations
@@ -23,8 +26,10 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from urllib.parse import quote, quote_plus
 
 import pytest
 from channels.db import database_sync_to_async
@@ -33,9 +38,17 @@ from django.contrib import admin as django_admin
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
+from livekit.protocol import egress, models, webhook
 
 from egress_app import actions
-from egress_app.models import AuditAction, AuditEntry, EgressJob, StorageProfile, StreamDestination
+from egress_app.models import (
+    AuditAction,
+    AuditEntry,
+    EgressJob,
+    EgressStatus,
+    StorageProfile,
+    StreamDestination,
+)
 from egress_app.sandbox.testing import RunningSandbox
 from tests import jobs
 from tests.conftest import make_user
@@ -358,3 +371,83 @@ def test_it_never_exports_or_reports_a_secret_value(client, producer, admin, sup
     assert sum(text.count(job.egress_id or "-") for text in seen) > 6
     places = [(f"response {number}", text) for number, text in enumerate(seen)]
     assert leaks(jobs.SECRETS, places) == []
+
+
+# --- LiveKit's words ----------------------------------------------------------------------------
+OTHER_KEY = "SECRET-other+key=XYZ&123"  # another destination's: URL-encoding changes it
+PROFILE_SECRET = "SECRET/profile+secret=XYZ123"
+
+
+def forms(value: str) -> list[str]:
+    """A secret as LiveKit might quote it: in another case, URL-encoded."""
+    return [
+        value,
+        value.lower(),
+        value.upper(),
+        quote(value, safe=""),
+        quote(value),
+        quote_plus(value),
+    ]
+
+
+def failed_quoting(job: EgressJob, updated_at: int) -> egress.EgressInfo:
+    """LiveKit's report of the job's failure, quoting stored secrets that are not the job's."""
+    return egress.EgressInfo(
+        egress_id=job.egress_id,
+        room_name=job.room_name,
+        status=egress.EgressStatus.EGRESS_FAILED,
+        updated_at=updated_at,
+        ended_at=updated_at,
+        error=f"failed to connect to rtmp://backup.example.com/live/{OTHER_KEY.lower()}",
+        details=f"retried with stream={quote_plus(OTHER_KEY)}; upload as {PROFILE_SECRET.upper()}",
+        stream_results=[
+            egress.StreamInfo(
+                url="rtmp://backup.example.com/live/{SEC...123}",
+                status=egress.StreamInfo.Status.FAILED,
+                error=f"dial rtmp://backup.example.com/live/{quote(OTHER_KEY, safe='')} refused",
+            )
+        ],
+    )
+
+
+def test_it_never_stores_a_stored_secret_livekit_quotes(admin, producer):
+    own = jobs.make_destination(admin)
+    jobs.make_destination(admin, name="Backup", key=OTHER_KEY)
+    actions.create_storage_profile(
+        admin,
+        name="Archive",
+        provider="s3",
+        config={"bucket": "archive", "region": "eu-west-1"},
+        secrets={"access_key": "SECRET-archive-access-XYZ123", "secret": PROFILE_SECRET},
+    )
+    job = EgressJob(
+        egress_id="EG_quoting", kind="room_composite", room_name="town-hall", started_by=producer
+    )
+    job.status = EgressStatus.ACTIVE
+    job.set_secrets({f"destination:{own.pk}": own.output_url()})
+    job.save()
+
+    now = time.time_ns()
+    failed = failed_quoting(job, now)
+    for number, event in enumerate(["egress_ended", "egress_updated"]):  # applied, then noted
+        ended = webhook.WebhookEvent(event=event, id=f"EV_ended_{number}", egress_info=failed)
+        assert actions.receive_webhook(ended) is True
+    joined = webhook.WebhookEvent(
+        event="participant_joined",
+        id="EV_joined",
+        room=models.Room(name="town-hall", metadata=f"backup={quote_plus(OTHER_KEY)}"),
+        participant=models.ParticipantInfo(identity="host", metadata=PROFILE_SECRET.lower()),
+    )
+    assert actions.receive_webhook(joined) is True
+    later = failed_quoting(job, now + 1)
+    later.error = f"still no {OTHER_KEY.swapcase()}"
+    actions.observe(later)
+
+    job.refresh_from_db()
+    assert job.status == EgressStatus.FAILED
+    assert job.error == "still no {…}"  # LiveKit's words stay, the key taken out
+    assert "{…}" in job.details
+    stored = database_text().lower()
+    for value in (OTHER_KEY, PROFILE_SECRET):
+        for form in forms(value):
+            assert form.lower() not in stored, form

@@ -21,7 +21,7 @@ from egress_app import events
 from egress_app.actions import ledger
 from egress_app.livekit import LiveKitError, get_livekit_client
 from egress_app.livekit.scrub import hide_stream_urls
-from egress_app.models import EgressJob, LedgerSource
+from egress_app.models import EgressJob, LedgerSource, stored_secrets
 
 _MISSING_FIELD = re.compile(r"request has missing or invalid field: (.+)", re.IGNORECASE)
 
@@ -102,10 +102,12 @@ def _clear_error(job: EgressJob) -> None:
 
 
 def _set_error(job: EgressJob, error: LiveKitError, urls: Sequence[str]) -> None:
-    """LiveKit's error on the job, in plain words, with no stream URL in it whole."""
-    job.error = hide_stream_urls(_plain(error, job.room_name), urls)
+    """LiveKit's error on the job, in plain words, with no stream URL in it whole and no
+    stored secret in it at all."""
+    secrets = stored_secrets()
+    job.error = hide_stream_urls(_plain(error, job.room_name), urls, secrets)
     job.error_code = error.status
-    job.details = hide_stream_urls(_twirp(error), urls)
+    job.details = hide_stream_urls(_twirp(error), urls, secrets)
 
 
 def _with_info(

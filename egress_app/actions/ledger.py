@@ -10,6 +10,7 @@ launch learns its egress id (or by the reconciler).
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from google.protobuf import json_format
 from livekit.protocol import egress, webhook
 
 from egress_app import events
-from egress_app.livekit.scrub import info_dict, scrub, scrub_info, stream_urls_in
+from egress_app.livekit.scrub import Secrets, info_dict, scrub, scrub_info, stream_urls_in
 from egress_app.models import (
     EgressJob,
     EgressKind,
@@ -41,6 +42,7 @@ from egress_app.models import (
     LedgerOutcome,
     LedgerSource,
     status_of,
+    stored_secrets,
 )
 
 logger = logging.getLogger(__name__)
@@ -212,7 +214,9 @@ def _room_entry(event: webhook.WebhookEvent, size: int) -> LedgerEntry:
         room_name=event.room.name or event.ingress_info.room_name,
         size=size,
         # An ingress event carries its stream key: nothing secret is kept.
-        payload=scrub(json_format.MessageToDict(event, preserving_proto_field_name=True)),
+        payload=scrub(
+            json_format.MessageToDict(event, preserving_proto_field_name=True), stored_secrets()
+        ),
     )
 
 
@@ -231,6 +235,11 @@ class _Batch:
         locked = EgressJob.objects.select_for_update().filter(egress_id__in=ids).order_by("pk")
         return cls({str(job.egress_id): job for job in locked} if ids else {})
 
+    @functools.cached_property
+    def secrets(self) -> Secrets:
+        """The stored secrets to hide, read once for the batch."""
+        return stored_secrets()
+
     def fold(self, info: egress.EgressInfo) -> Folded:
         job = self.jobs.get(info.egress_id) if info.egress_id else None
         if job is None:  # the rare ways (no egress id, an unknown egress): one at a time
@@ -239,7 +248,7 @@ class _Batch:
                 self.jobs[folded.job.egress_id] = folded.job
             return folded
         was_active = job.is_active
-        outcome = take(job, info)
+        outcome = take(job, info, self.secrets)
         if outcome == LedgerOutcome.APPLIED:
             self.was_active.setdefault(info.egress_id, was_active)
         return Folded(job, outcome)
@@ -268,7 +277,7 @@ def _scrubbed(info: egress.EgressInfo, folded: Folded) -> dict[str, Any]:
         return folded.job.info
     raw = info_dict(info)
     urls = folded.job.hidden_urls(raw) if folded.job is not None else stream_urls_in(raw)
-    return scrub_info(raw, urls)
+    return scrub_info(raw, urls, stored_secrets())
 
 
 def _entry_fields(info: egress.EgressInfo, folded: Folded) -> dict[str, Any]:
@@ -308,11 +317,11 @@ def apply(job: EgressJob, info: egress.EgressInfo) -> Folded:
     return Folded(job, outcome)
 
 
-def take(job: EgressJob, info: egress.EgressInfo) -> str:
+def take(job: EgressJob, info: egress.EgressInfo, secrets: Secrets | None = None) -> str:
     """`info` folded into the locked `job` (not saved); the ledger outcome."""
     if job.shows(info):
         return LedgerOutcome.NOTED
-    if not job.apply_info(info):
+    if not job.apply_info(info, secrets):
         return LedgerOutcome.STALE
     _settle_flag(job)
     return LedgerOutcome.APPLIED

@@ -2,15 +2,19 @@
 
 LiveKit echoes each egress's request in its EgressInfo, and quotes stream URLs in its errors.
 Nothing of that is stored as it came: `scrub_info` and `results_of` give what a job may keep,
-`hide_stream_urls` what it may show of LiveKit's texts, given the real URLs to hide.
+`hide_stream_urls` what it may show of LiveKit's texts, given the real URLs to hide and the
+`Secrets` the dashboard keeps (every destination's and profile's, gathered by the caller: this
+module knows no models).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping, Sequence
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, cast
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, quote_plus, urlsplit
 
 from google.protobuf import json_format
 from livekit.protocol import egress
@@ -34,8 +38,13 @@ _CREDENTIAL_KEYS = {
 _URL_KEYS = {"url", "urls", "websocket_url"}
 _STREAM_SCHEMES = ("rtmp://", "rtmps://", "srt://", "mux://", "twitch://", "ws://", "wss://")
 _NS = 1_000_000_000
-# Shorter values are too common to hide as a secret wherever they appear.
+# Shorter values are left alone: hidden wherever they appear, in any case, a value that short
+# ("live", "1234", "admin") would turn ordinary words and ids in LiveKit's texts into `{…}`, and
+# a secret that short protects next to nothing anyway.
 _SECRET_PART_CHARS = 6
+HIDDEN = "{…}"
+# Members of a JSON credential (a GCS service account key) that are secret on their own.
+_JSON_SECRET_KEYS = ("private_key", "private_key_id")
 
 
 def _seconds(ns: int) -> float:
@@ -55,29 +64,83 @@ def _secret_parts(url: str) -> list[str]:
     return [part for part in found if len(part) >= _SECRET_PART_CHARS]
 
 
-def hide_stream_urls(text: str, urls: Sequence[str]) -> str:
+class Secrets:
+    """Secret values to hide wherever a text quotes them: as they are, in any case, and
+    URL-encoded (`quote`, `quote_plus`), as a URL or a query string carries them."""
+
+    def __init__(self, values: Iterable[str] = ()) -> None:
+        forms = {
+            form for value in values if len(value) >= _SECRET_PART_CHARS for form in _forms(value)
+        }
+        # Longest first: a secret that contains another is hidden whole.
+        alternatives = sorted(forms, key=lambda form: (-len(form), form))
+        pattern = "|".join(re.escape(form) for form in alternatives)
+        self._pattern = re.compile(pattern, re.IGNORECASE) if alternatives else None
+
+    def __bool__(self) -> bool:
+        return self._pattern is not None
+
+    def hide(self, text: str) -> str:
+        if self._pattern is None or not text:
+            return text
+        return self._pattern.sub(HIDDEN, text)
+
+
+NO_SECRETS = Secrets()
+
+
+def _forms(value: str) -> set[str]:
+    return {value, quote(value, safe=""), quote(value), quote_plus(value)}
+
+
+def stored_values(secrets: Mapping[str, str]) -> list[str]:
+    """What of a destination's or profile's decrypted secrets to hide in texts: each value, but
+    of a URL only its secret parts (its host and path name nothing secret) and of a JSON
+    credential also its private key and key id."""
+    values: list[str] = []
+    for value in secrets.values():
+        if "://" in value:
+            values += _secret_parts(value)
+            continue
+        values.append(value)
+        with contextlib.suppress(ValueError):
+            document = json.loads(value)
+            if isinstance(document, dict):
+                values += [str(document.get(key) or "") for key in _JSON_SECRET_KEYS]
+    return values
+
+
+def hide_stream_urls(text: str, urls: Sequence[str], secrets: Secrets = NO_SECRETS) -> str:
     """`text` with each of these real stream URLs redacted, and any secret part of one that
-    still shows (LiveKit may quote a URL as it rewrote it, `mux://` expanded, say)."""
-    for url in urls:
-        text = text.replace(url, redact_stream_url(url))
-    for url in urls:
-        for part in _secret_parts(url):
-            text = text.replace(part, "{…}")
-    return text
+    still shows (LiveKit may quote a URL as it rewrote it, `mux://` expanded, say, or in
+    another case, or URL-encoded), and every one of `secrets`."""
+    return _hider(urls, secrets)(text)
 
 
-def _scrub(value: Any, urls: Sequence[str], key: str = "") -> Any:
+def _hider(urls: Sequence[str], secrets: Secrets) -> Callable[[str], str]:
+    """`hide_stream_urls` for many texts: its patterns made once."""
+    parts = Secrets(part for url in urls for part in _secret_parts(url))
+
+    def hide(text: str) -> str:
+        for url in urls:
+            text = text.replace(url, redact_stream_url(url))
+        return secrets.hide(parts.hide(text))
+
+    return hide
+
+
+def _scrub(value: Any, hide: Callable[[str], str], key: str = "") -> Any:
     if isinstance(value, dict):
-        return {name: _scrub(item, urls, name) for name, item in value.items()}
+        return {name: _scrub(item, hide, name) for name, item in value.items()}
     if isinstance(value, list):
-        return [_scrub(item, urls, key) for item in value]
+        return [_scrub(item, hide, key) for item in value]
     if not isinstance(value, str) or not value:
         return value
     if key in _CREDENTIAL_KEYS and not (value.startswith("{") and value.endswith("}")):
         return f"{{{key}}}"
     if key in _URL_KEYS and value.startswith(_STREAM_SCHEMES):
-        return _redact_once(value)
-    return hide_stream_urls(value, urls)
+        return hide(_redact_once(value))
+    return hide(value)
 
 
 def stream_urls_in(raw: Mapping[str, Any]) -> list[str]:
@@ -99,9 +162,10 @@ def stream_urls_in(raw: Mapping[str, Any]) -> list[str]:
     return [url for url in found if "{" not in url]  # `{…}`: LiveKit has redacted it already
 
 
-def scrub(value: Any) -> Any:
-    """A JSON value with credentials and stream keys replaced by placeholders."""
-    return _scrub(value, [])
+def scrub(value: Any, secrets: Secrets = NO_SECRETS) -> Any:
+    """A JSON value with credentials and stream keys replaced by placeholders, and `secrets`
+    hidden wherever they appear."""
+    return _scrub(value, secrets.hide)
 
 
 def _redact_once(url: str) -> str:
@@ -114,9 +178,11 @@ def info_dict(info: egress.EgressInfo) -> dict[str, Any]:
     return json_format.MessageToDict(info, preserving_proto_field_name=True)
 
 
-def scrub_info(raw: Mapping[str, Any], urls: Sequence[str]) -> dict[str, Any]:
+def scrub_info(
+    raw: Mapping[str, Any], urls: Sequence[str], secrets: Secrets = NO_SECRETS
+) -> dict[str, Any]:
     """An `info_dict` with every credential and stream key scrubbed."""
-    return cast(dict[str, Any], _scrub(raw, urls))
+    return cast(dict[str, Any], _scrub(raw, _hider(urls, secrets)))
 
 
 def _file_result(result: egress.FileInfo) -> dict[str, Any]:
@@ -128,11 +194,11 @@ def _file_result(result: egress.FileInfo) -> dict[str, Any]:
     }
 
 
-def _stream_result(result: egress.StreamInfo, urls: Sequence[str]) -> dict[str, Any]:
+def _stream_result(result: egress.StreamInfo, hide: Callable[[str], str]) -> dict[str, Any]:
     return {
-        "url": _redact_once(result.url),
+        "url": hide(_redact_once(result.url)),
         "status": name_of(egress.StreamInfo.Status, result.status),
-        "error": hide_stream_urls(result.error, urls),
+        "error": hide(result.error),
         "retries": result.retries,
         "duration": _seconds(result.duration),
     }
@@ -154,15 +220,18 @@ def _images_result(result: egress.ImagesInfo) -> dict[str, Any]:
     return {"filename_prefix": result.filename_prefix, "image_count": result.image_count}
 
 
-def results_of(info: egress.EgressInfo, urls: Sequence[str]) -> dict[str, Any]:
+def results_of(
+    info: egress.EgressInfo, urls: Sequence[str], secrets: Secrets = NO_SECRETS
+) -> dict[str, Any]:
     """Per-output results; an older LiveKit fills only the deprecated single `result`."""
+    hide = _hider(urls, secrets)
     legacy = info.WhichOneof("result")
     files = list(info.file_results) or ([info.file] if legacy == "file" else [])
     streams = list(info.stream_results) or (list(info.stream.info) if legacy == "stream" else [])
     segments = list(info.segment_results) or ([info.segments] if legacy == "segments" else [])
     return {
         "files": [_file_result(result) for result in files],
-        "streams": [_stream_result(result, urls) for result in streams],
+        "streams": [_stream_result(result, hide) for result in streams],
         "segments": [_segments_result(result) for result in segments],
         "images": [_images_result(result) for result in info.image_results],
         "manifest_location": info.manifest_location,
