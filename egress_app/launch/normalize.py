@@ -80,7 +80,10 @@ def _int(value: Any, default: int = 0) -> Any:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, str) and re.fullmatch(r"[+-]?\d+", value.strip()):
-        return int(value.strip())
+        try:
+            return int(value.strip())
+        except ValueError:  # more digits than Python reads (sys.get_int_max_str_digits)
+            return value
     return value
 
 
@@ -91,7 +94,7 @@ def _float(value: Any, default: float = 0.0) -> Any:
         return value
     try:
         return float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an int past any float
         return value
 
 

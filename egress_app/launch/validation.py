@@ -28,6 +28,7 @@ from egress_app.launch.config import (
 )
 from egress_app.launch.encoding import _codec_errors, _encoding_errors
 from egress_app.launch.normalize import normalize_launch_config, storage_needed
+from egress_app.launch.numbers import number_errors
 from egress_app.launch.outputs import _output_errors, _stream_errors
 from egress_app.models import StorageProfile
 
@@ -52,6 +53,8 @@ def validate_launch_config(given: GivenConfig, *, adhoc_urls: Sequence[str] = ()
         _output_errors,
         _codec_errors,
         _storage_errors,
+        # Last: a rule of LiveKit's own (a width even and at least 16) says it better.
+        number_errors,
     )
     for check in checks:
         merge_errors(errors, check(config))

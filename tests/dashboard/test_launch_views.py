@@ -486,3 +486,68 @@ def test_it_offers_the_configured_egress_api_by_default(client, producer, sandbo
     client.force_login(producer)
     html = client.get(reverse("dashboard-launch")).content.decode()
     assert re.search(r'<option value="v2"[^>]*selected', html)
+
+
+# --- bad input: a field error, never a 500 (issue 13, section 4) ----------------------------
+
+INT32 = "Enter a whole number from -2,147,483,648 to 2,147,483,647."
+UINT32 = "Enter a whole number from 0 to 4,294,967,295."
+NOT_FINITE = "Enter a finite number: not infinity or NaN."
+ADVANCED = {"encoding__preset": "ADVANCED"}
+
+
+@pytest.mark.parametrize(
+    ("extra", "field", "message"),
+    [
+        ({"kind": "bogus"}, "kind", "Choose what to record."),
+        (
+            ADVANCED | {"encoding__advanced__width": "2147483648"},
+            "encoding__advanced__width",
+            INT32,
+        ),
+        (
+            ADVANCED | {"encoding__advanced__video_bitrate": "9000000000000000000"},
+            "encoding__advanced__video_bitrate",
+            INT32,
+        ),
+        (
+            ADVANCED | {"encoding__advanced__audio_frequency": "1099511627776"},
+            "encoding__advanced__audio_frequency",
+            INT32,
+        ),
+        (
+            {"outputs__segments": "on", "outputs__segments__segment_duration": "1000000000000"},
+            "outputs__segments__segment_duration",
+            UINT32,
+        ),
+        (
+            {"outputs__images": "on", "outputs__images__capture_interval": "4294967296"},
+            "outputs__images__capture_interval",
+            UINT32,
+        ),
+        *(
+            (
+                ADVANCED | {"encoding__advanced__key_frame_interval": value},
+                "encoding__advanced__key_frame_interval",
+                NOT_FINITE,
+            )
+            for value in ("inf", "nan", "1e309")
+        ),
+    ],
+)
+def test_it_shows_a_value_livekit_cannot_carry_next_to_its_field(
+    as_producer, producer, sandbox, extra, field, message
+):
+    data = room_composite_form(make_profile(producer)) | extra
+    response = as_producer.post(LAUNCH, data)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert field_errors(html, field) == [message]
+    assert not EgressJob.objects.exists()
+    assert sandbox.control.egresses() == []
+
+
+def field_errors(html: str, name: str) -> list[str]:
+    """The errors listed for a field, wherever its template puts them (`id_<name>_error`)."""
+    found = re.search(rf'<ul class="field-errors" id="id_{name}_error">(.*?)</ul>', html, re.S)
+    return re.findall(r"<li>(.*?)</li>", found[1]) if found else []
