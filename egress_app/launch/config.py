@@ -256,3 +256,9 @@ def merge_errors(errors: Errors, more: Errors) -> None:
 def is_int(value: Any) -> bool:
     """A whole number as the rules take it (a bool is not one)."""
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_row_id(value: Any) -> bool:
+    """A whole number that can be a row's key (settings.DEFAULT_AUTO_FIELD, a BigAutoField: 64
+    bits signed on every database). Past it, a lookup `pk__in` raises OverflowError on SQLite."""
+    return is_int(value) and 0 < value < 2**63

@@ -21,6 +21,7 @@ from egress_app.launch.config import (
     SegmentsOutput,
     StreamOutput,
     is_int,
+    is_row_id,
     merge_errors,
 )
 from egress_app.launch.normalize import has_media
@@ -150,7 +151,7 @@ def _stream_errors(stream: StreamOutput, adhoc_urls: list[str]) -> Errors:
         return {"outputs.stream": "Choose a destination or enter a stream URL."}
     errors: Errors = {}
     families = set()
-    if not all(is_int(pk) for pk in ids):
+    if not all(is_row_id(pk) for pk in ids):
         errors["outputs.stream.destination_ids"] = "Choose destinations from the list."
     elif ids:
         found = dict(StreamDestination.objects.filter(pk__in=ids).values_list("pk", "protocol"))

@@ -23,7 +23,7 @@ from egress_app.launch.config import (
     LaunchConfig,
     RoomCompositeSection,
     WebSection,
-    is_int,
+    is_row_id,
     merge_errors,
 )
 from egress_app.launch.encoding import _codec_errors, _encoding_errors
@@ -196,7 +196,7 @@ def _storage_errors(config: LaunchConfig) -> Errors:
                 "Choose a storage profile for the recording, or LiveKit's own storage."
             )
         }
-    if not is_int(profile_id):
+    if not is_row_id(profile_id):
         return {"storage_profile_id": "Choose a storage profile from the list."}
     if not StorageProfile.objects.filter(pk=profile_id).exists():
         return {"storage_profile_id": "The chosen storage profile no longer exists."}

@@ -661,6 +661,19 @@ def test_it_refuses_a_destination_that_is_gone(admin: User) -> None:
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("pk", [0, -1, 2**63, 10**30])
+def test_it_refuses_an_id_no_row_can_have(pk: int) -> None:
+    # 2**63 and more raised OverflowError on SQLite's `pk__in` (issue 13, section 4).
+    stream = make(outputs={"stream": {"destination_ids": [pk]}})
+    profile = make(server_storage=False, storage_profile_id=pk)
+
+    assert errors(stream) == {
+        "outputs.stream.destination_ids": "Choose destinations from the list."
+    }
+    assert errors(profile) == {"storage_profile_id": "Choose a storage profile from the list."}
+
+
+@pytest.mark.django_db
 def test_it_refuses_an_srt_url_beside_an_rtmp_destination(admin: User) -> None:
     youtube = actions.create_stream_destination(
         admin, name="YouTube", server_url="rtmp://a.rtmp.youtube.com/live2", stream_key="k-1"
