@@ -37,11 +37,14 @@ def start_of(day: date) -> datetime:
 
 
 def days(field: str, since: date | None, until: date | None) -> Q:
-    """`field` within the days `since` to `until`, both included, in the current time zone."""
+    """`field` within the days `since` to `until`, both included, in the current time zone.
+
+    The calendar's first and last days bound nothing: no time lies beyond them, and their
+    midnights may not exist in UTC (OverflowError, issue 13, section 4)."""
     q = Q()
-    if since:
+    if since and since > date.min:
         q &= Q(**{f"{field}__gte": start_of(since)})
-    if until:
+    if until and until < date.max - timedelta(days=1):
         q &= Q(**{f"{field}__lt": start_of(until + timedelta(days=1))})
     return q
 

@@ -144,6 +144,18 @@ def test_it_reads_days_in_the_configured_time_zone(client, support, settings):
     assert shown(client.get(LIST, {"since": "2026-03-11"})) == []
 
 
+@pytest.mark.parametrize("zone", ["UTC", "Pacific/Kiritimati", "Pacific/Pago_Pago"])
+def test_it_reads_the_calendar_s_first_and_last_days_as_no_bound(client, support, settings, zone):
+    # Their midnights may not exist in UTC: 9999-12-31 answered 500 (issue 13, section 4).
+    settings.TIME_ZONE = zone
+    job("EG_one")
+    client.force_login(support)
+    for url in (LIST, ROWS):
+        response = client.get(url, {"since": "0001-01-01", "until": "9999-12-31"})
+        assert response.status_code == 200
+        assert shown(response) == ["EG_one"]
+
+
 def test_it_shows_a_filter_that_does_not_validate_and_ignores_it(client, support):
     job("EG_one")
     client.force_login(support)
