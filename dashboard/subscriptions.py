@@ -10,6 +10,7 @@ from django.http import QueryDict
 
 from dashboard import fragments
 from egress_app import events
+from egress_app.launch.config import row_id
 from egress_app.models import EgressJob
 from egress_app.roles import VIEW_ALL_JOBS, VIEW_DASHBOARD, perm
 
@@ -60,9 +61,9 @@ def _jobs(user: User, params: dict[str, str]) -> Subscription | None:
 
 
 def _job(user: User, job_id: str) -> Subscription | None:
-    if not job_id.isdigit() or not fragments.sees_jobs(user):
+    if (pk := row_id(job_id)) is None or not fragments.sees_jobs(user):
         return None
-    job = fragments.jobs_for(user).filter(pk=int(job_id)).first()
+    job = fragments.jobs_for(user).filter(pk=pk).first()
     if job is None:
         return None
     groups = (events.group(events.JOB, job.pk),)

@@ -19,6 +19,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from egress_app import failures
+from egress_app.launch.config import row_id
 from egress_app.models import EgressJob, EgressStatus, LaunchState
 
 PAGE_SIZE = 50
@@ -108,16 +109,16 @@ class Sort:
 
     def parse(self, text: str) -> Cursor | None:
         """A cursor from the URL (`<value>~<pk>`); None when it does not read as one."""
-        value, _, pk = text.rpartition("~")
-        if not pk.isdigit():
+        value, _, digits = text.rpartition("~")
+        if (pk := row_id(digits)) is None:
             return None
         if self.field != "created_at":
-            return Cursor(value, int(pk))
+            return Cursor(value, pk)
         try:
             when = datetime.fromisoformat(value)
         except ValueError:
             return None
-        return Cursor(when, int(pk)) if timezone.is_aware(when) else None
+        return Cursor(when, pk) if timezone.is_aware(when) else None
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from dashboard.views.common import HtmxHttpRequest
 from dashboard.views.jobs import get_job_for_user
 from egress_app import actions
 from egress_app.actions.recipes import save_recipe
-from egress_app.launch.config import KINDS, GivenConfig
+from egress_app.launch.config import KINDS, GivenConfig, row_id
 from egress_app.launch.filenames import preview_filename
 from egress_app.livekit import LiveKitError, get_livekit_client
 from egress_app.models import EgressJob, Recipe, StorageProfile, StreamDestination
@@ -74,7 +74,7 @@ def _page(request: HttpRequest, form: LaunchForm, **extra: Any) -> HttpResponse:
 def _editing(request: HttpRequest) -> Recipe | None:
     """The recipe the form edits (`?recipe=` on the page, a hidden field once posted)."""
     pk = request.POST.get("recipe") or request.GET.get("recipe") or ""
-    return get_object_or_404(Recipe, pk=pk) if pk.isdigit() else None
+    return get_object_or_404(Recipe, pk=key) if (key := row_id(pk)) else None
 
 
 def _url(name: str, query: dict[str, str]) -> str:
@@ -130,19 +130,19 @@ def _prefill(request: HttpRequest) -> dict[str, Any]:
 
 def _job_config(request: HttpRequest, pk: str) -> GivenConfig:
     # The jobs pages' own rule for which jobs this user may see.
-    return dict(get_job_for_user(request, pk if pk.isdigit() else 0).config)
+    return dict(get_job_for_user(request, row_id(pk) or 0).config)
 
 
 def _cloned(request: HttpRequest, pk: str) -> EgressJob | None:
     """The job the form clones (`?clone=`, then its hidden field), when the job it starts may be
     linked to it as a retry: Retry's own rule (`may_retry`), for a job launched here."""
-    job = EgressJob.objects.filter(pk=pk).first() if pk.isdigit() else None
+    job = EgressJob.objects.filter(pk=key).first() if (key := row_id(pk)) else None
     return job if job and job.launched_here and may_retry(request.user, job) else None
 
 
 def recipe_prefill(pk: str) -> GivenConfig:
     """A recipe's configuration, to start from on the launch form (it has no room)."""
-    return dict(get_object_or_404(Recipe, pk=pk if pk.isdigit() else 0).config)
+    return dict(get_object_or_404(Recipe, pk=row_id(pk) or 0).config)
 
 
 @can_launch

@@ -10,6 +10,7 @@ configuration (`encoding` and `outputs` hold those of their part), reported as E
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, Literal, NotRequired, TypedDict
 
@@ -258,7 +259,18 @@ def is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+# settings.DEFAULT_AUTO_FIELD is a BigAutoField: 64 bits signed on every database.
+MAX_ROW_ID = 2**63 - 1
+
+
 def is_row_id(value: Any) -> bool:
-    """A whole number that can be a row's key (settings.DEFAULT_AUTO_FIELD, a BigAutoField: 64
-    bits signed on every database). Past it, a lookup `pk__in` raises OverflowError on SQLite."""
-    return is_int(value) and 0 < value < 2**63
+    """A whole number that can be a row's key. Past MAX_ROW_ID, a lookup `pk__in` raises
+    OverflowError on SQLite."""
+    return is_int(value) and 0 < value <= MAX_ROW_ID
+
+
+def row_id(text: str) -> int | None:
+    """The row key a URL or a hidden field names, or None when no row can have it: "²" passes
+    str.isdigit() and more than 4300 digits int()'s limit, and either raises in a lookup."""
+    value = int(text) if re.fullmatch(r"[0-9]{1,19}", text) else 0
+    return value if is_row_id(value) else None

@@ -259,8 +259,13 @@ def test_it_keeps_page_two_in_place_when_new_jobs_arrive(client, support):
 def test_it_shows_the_first_page_for_a_cursor_it_cannot_read(client, support):
     job("EG_one")
     client.force_login(support)
-    for cursor in ("nonsense", "2026-13-01~4", "2026-03-01T00:00:00~x", "2026-03-01~1"):
-        assert shown(client.get(LIST, {"after": cursor})) == ["EG_one"]
+    unreadable = ["nonsense", "2026-13-01~4", "2026-03-01T00:00:00~x", "2026-03-01~1"]
+    # A pk "²" passes str.isdigit(), 5000 digits pass int()'s limit (issue 13, section 4).
+    unreadable += ["2026-03-01T00:00:00+00:00~²", f"2026-03-01T00:00:00+00:00~{'9' * 5000}"]
+    for cursor in unreadable:
+        for sort in ("", "room"):
+            response = client.get(LIST, {"after": cursor, "sort": sort})
+            assert shown(response) == ["EG_one"]
 
 
 def test_it_pins_the_query_count_of_a_filtered_page(client, support, django_assert_num_queries):

@@ -551,3 +551,17 @@ def field_errors(html: str, name: str) -> list[str]:
     """The errors listed for a field, wherever its template puts them (`id_<name>_error`)."""
     found = re.search(rf'<ul class="field-errors" id="id_{name}_error">(.*?)</ul>', html, re.S)
     return re.findall(r"<li>(.*?)</li>", found[1]) if found else []
+
+
+@pytest.mark.parametrize("pk", ["²", "9" * 5000, "9223372036854775808", "-1"])
+def test_it_reads_an_id_no_row_can_have_as_none(as_producer, producer, sandbox, pk):
+    # "²" passes str.isdigit() and 5000 digits int()'s limit: each raised in a lookup.
+    data = room_composite_form(make_profile(producer)) | {"retry_of": pk, "recipe": pk}
+    response = as_producer.post(LAUNCH, data)
+    assert response.status_code == 302
+    assert EgressJob.objects.get().retry_of is None
+    recipe = {"recipe_name": "Fresh", "recipe": pk}
+    assert as_producer.post(SAVE_RECIPE, data | recipe).status_code == 302
+    assert Recipe.objects.get().name == "Fresh"
+    assert as_producer.get(LAUNCH, {"clone": pk}).status_code == 404
+    assert as_producer.get(LAUNCH, {"recipe": pk}).status_code == 404

@@ -235,7 +235,10 @@ async def test_it_refuses_a_page_from_another_origin(admin, finished, origin):
 
 
 async def test_it_refuses_a_view_it_does_not_know_or_a_job_that_is_not_there(admin, finished):
-    for query in ["", "view=nope", "view=job", "view=job&id=abc", f"view=job&id={finished.pk + 1}"]:
+    queries = ["", "view=nope", "view=job", "view=job&id=abc", f"view=job&id={finished.pk + 1}"]
+    # "²" passes str.isdigit(), 5000 digits int()'s limit (issue 13, section 4).
+    queries += ["view=job&id=%C2%B2", f"view=job&id={'9' * 5000}", f"view=job&id={2**63}"]
+    for query in queries:
         assert await refused(query, admin), query
 
 
