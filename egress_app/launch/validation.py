@@ -9,6 +9,7 @@ record and of storage; `encoding` and `outputs` hold the others.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from urllib.parse import urlsplit
 
@@ -84,8 +85,13 @@ def _room_errors(config: LaunchConfig) -> Errors:
         if config["room_name"]:
             return {"room_name": "A web egress records a page, not a room: leave the room empty."}
         return {}
-    if not config["room_name"]:
+    name = config["room_name"]
+    if not name:
         return {"room_name": "Choose a room."}
+    # Only a forged post names such a room (the select lists LiveKit's live rooms), and the
+    # job row could not keep it: PostgreSQL's text columns refuse NUL.
+    if any(unicodedata.category(char) == "Cc" for char in name):
+        return {"room_name": "Room names hold no control characters."}
     return {}
 
 

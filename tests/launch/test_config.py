@@ -660,6 +660,17 @@ def test_it_refuses_a_destination_that_is_gone(admin: User) -> None:
     }
 
 
+@pytest.mark.parametrize("room", ["town\x00hall", "town\nhall", "\x7f"])
+def test_it_refuses_a_room_name_with_a_control_character(room: str) -> None:
+    # PostgreSQL refused a NUL when the job row was written: a 500 (issue 13, section 4).
+    assert errors(make(room_name=room)) == {"room_name": "Room names hold no control characters."}
+
+
+def test_it_leaves_a_room_name_s_length_to_livekit() -> None:
+    # The job keeps it in a text column; LiveKit's limit is the server's to set.
+    assert errors(make(room_name="r" * 5000)) == {}
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("pk", [0, -1, 2**63, 10**30])
 def test_it_refuses_an_id_no_row_can_have(pk: int) -> None:
