@@ -221,15 +221,22 @@ def _refused(job: EgressJob, error: LiveKitError, urls: Sequence[str]) -> Launch
 
 # --- stop and updates ---------------------------------------------------------------------------
 NOT_YOURS = "Only the person who started this job, or an admin, may stop or change it."
+Rule = Callable[[AbstractUser | AnonymousUser, EgressJob], bool]
 
 
 def _require_control(actor: Actor, job: EgressJob) -> None:
     """Refuse a person `roles.may_control` does not let control the job (the views check it
-    too; a user model without permissions controls nothing); `None`, the system, may."""
+    too)."""
+    require_person(actor, job, may_control, NOT_YOURS)
+
+
+def require_person(actor: Actor, job: EgressJob, rule: Rule, refusal: str) -> None:
+    """Refuse a person `rule` does not allow this job (a user model without permissions is
+    allowed nothing); `None`, the system, may."""
     if actor is None:
         return
-    if not isinstance(actor, AbstractUser | AnonymousUser) or not may_control(actor, job):
-        raise PermissionDenied(NOT_YOURS)
+    if not isinstance(actor, AbstractUser | AnonymousUser) or not rule(actor, job):
+        raise PermissionDenied(refusal)
 
 
 def _done(

@@ -3,7 +3,8 @@
 The configuration is the job's as it was launched. The storage profile and stream destinations
 it names are read again (their current secrets: a key fixed since counts); the ad-hoc stream URLs
 and a track's WebSocket address, which the dashboard keeps only encrypted on the job, are the
-job's own. Who may retry which job is `egress_app.roles.may_retry`, checked by the views.
+job's own. Who may retry which job is `egress_app.roles.may_retry`, checked by the views and
+again here.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from egress_app.actions.egress import WEBSOCKET_REF, launched_with, start_egress
+from egress_app.actions.egress import WEBSOCKET_REF, launched_with, require_person, start_egress
 from egress_app.actions.launches import launched_adhoc_urls
 from egress_app.actions.vault import Actor
 from egress_app.crypto import SecretKeyError
 from egress_app.models import EgressJob, LaunchState
+from egress_app.roles import may_retry
 
 EXTERNAL = (
     "This job was started outside the dashboard (auto egress, the CLI or another app): the "
@@ -35,6 +37,7 @@ NOT_KEPT = (
     "A stream URL or WebSocket address this job started with is no longer kept (it was removed "
     "while the job ran): use Clone and edit, and type it again."
 )
+NOT_YOURS = "Only the person who started this job, support or an admin may retry it."
 UNREADABLE = (
     "The dashboard can no longer read this job's stream URLs (its encryption key is gone): use "
     "Clone and edit, and type them again."
@@ -47,12 +50,14 @@ def retry_egress(actor: Actor, job: EgressJob, *, launch_token: str | uuid.UUID)
     A token seen before returns its job as it stands, before anything else is checked (see
     `start_egress`). ValidationError in plain words, nothing written, when the job is running,
     still launching or never answered by LiveKit, was started outside the dashboard, or its
-    configuration no longer holds (a profile or destination deleted since, say); LaunchError,
-    the new job keeping LiveKit's refusal, when LiveKit refuses.
+    configuration no longer holds (a profile or destination deleted since, say); PermissionDenied
+    for a person `may_retry` refuses; LaunchError, the new job keeping LiveKit's refusal, when
+    LiveKit refuses.
     """
     if (existing := launched_with(launch_token)) is not None:
         return existing
     job = EgressJob.objects.get(pk=job.pk)
+    require_person(actor, job, may_retry, NOT_YOURS)
     _require_finished(job)
     config, adhoc_urls = _as_launched(job)
     return start_egress(

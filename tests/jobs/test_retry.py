@@ -6,11 +6,12 @@ are refused."""
 from __future__ import annotations
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import PermissionDenied, ValidationError
 
 from egress_app import actions
 from egress_app.actions.egress import WEBSOCKET_REF
-from egress_app.actions.retry import EXTERNAL, LAUNCHING, NOT_KEPT, UNKNOWN
+from egress_app.actions.retry import EXTERNAL, LAUNCHING, NOT_KEPT, NOT_YOURS, UNKNOWN
 from egress_app.models import (
     AuditAction,
     AuditEntry,
@@ -19,7 +20,9 @@ from egress_app.models import (
     EgressStatus,
     LaunchState,
 )
+from egress_app.roles import PRODUCERS
 from egress_app.sandbox.testing import RunningSandbox
+from tests.conftest import make_user
 from tests.jobs import (
     ADHOC,
     ADHOC_KEY,
@@ -207,6 +210,26 @@ def test_it_keeps_livekits_refusal_on_the_new_job(producer, admin, sandbox: Runn
 
 
 # --- refused ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("persona", ["other", "outsider", "anonymous"])
+def test_it_refuses_anyone_may_retry_does_not_allow(
+    request, producer, admin, sandbox: RunningSandbox, persona
+):
+    # The views check may_retry first; the action refuses too, whoever calls it.
+    actor = {
+        "other": lambda: make_user("pia-producer", PRODUCERS),
+        "outsider": lambda: request.getfixturevalue("outsider"),
+        "anonymous": AnonymousUser,
+    }[persona]()
+    done = stopped(sandbox, producer, start(producer, file_config(make_profile(admin))))
+    jobs, egresses = EgressJob.objects.count(), len(sandbox.control.egresses())
+
+    with pytest.raises(PermissionDenied, match=NOT_YOURS):
+        retry(actor, done)
+
+    assert EgressJob.objects.count() == jobs
+    assert len(sandbox.control.egresses()) == egresses
+
+
 def test_it_refuses_a_running_job(producer, admin, sandbox: RunningSandbox):
     running = live(sandbox, start(producer, file_config(make_profile(admin))))
 
@@ -224,6 +247,7 @@ def test_it_refuses_a_job_still_waiting_for_livekit(producer, sandbox: RunningSa
         status="",
         launch_state=LaunchState.LAUNCHING,
         config=stream_config(make_destination(producer)),
+        started_by=producer,
     )
 
     assert refused(producer, launching, sandbox).messages == [LAUNCHING]
