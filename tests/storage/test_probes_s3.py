@@ -171,7 +171,11 @@ def test_it_takes_its_deadline_from_the_settings(
 
     result = probe(s3_storage)
 
-    assert_failed_at(result, "write", "timed out after 0.5 s")
+    # At "write" mostly; at "connect" on a loaded machine, where building the boto3 client
+    # alone can outlast half a second. Either way the deadline is the setting's.
+    failed = next(step for step in result.steps if not step.ok)
+    assert failed.name in ("connect", "write")
+    assert_failed_at(result, failed.name, "timed out after 0.5 s")
 
 
 def test_it_says_what_is_missing_without_calling_s3(s3_storage: dict[str, Any]) -> None:
