@@ -64,3 +64,5 @@ class SandboxConfig:
     # go-retryablehttp's default: 4 retries after the first attempt.
     webhook_retries: int = 4
     webhook_timeout: float = 5.0
+    # LiveKit's room.enable_remote_unmute: may MutePublishedTrack unmute? Off, as in LiveKit.
+    enable_remote_unmute: bool = False

@@ -81,6 +81,10 @@ class SandboxController:
 
         self._call(update)
 
+    def set_remote_unmute(self, enabled: bool) -> None:
+        """LiveKit's room.enable_remote_unmute: lets MutePublishedTrack unmute, until reset."""
+        self._call(setattr, self.sandbox.config, "enable_remote_unmute", enabled)
+
     def set_page_size(self, page_size: int) -> None:
         self._call(setattr, self.sandbox.config, "page_size", page_size)
 

@@ -1,4 +1,7 @@
-"""The `livekit.RoomService` Twirp service (the read/create/delete part a dashboard uses)."""
+"""The `livekit.RoomService` Twirp service: the parts a dashboard uses (rooms, participants, mute).
+
+Behaviour from livekit/livekit (L:) pkg/service/roomservice.go and pkg/service/roommanager.go.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from egress_app.sandbox.auth import Grants
 from egress_app.sandbox.core import Sandbox
 from egress_app.sandbox.errors import TwirpError, room_not_found
 from egress_app.sandbox.twirp import Method
+from egress_app.sandbox.world import WorldNotFound
 
 SERVICE = "livekit.RoomService"
 
@@ -45,6 +49,54 @@ def methods(sandbox: Sandbox) -> dict[str, Method]:
             raise TwirpError("not_found", "participant does not exist")
         return _copy(state.participants[ask.identity])
 
+    def participant(room_name: str, identity: str) -> models.ParticipantInfo:
+        # L:pkg/service/errors.go ErrParticipantNotFound (also for a room that does not exist:
+        # the OSS store is asked for the participant first, L:roomservice.go RemoveParticipant).
+        state = world.rooms.get(room_name)
+        if state is None or identity not in state.participants:
+            raise TwirpError("not_found", "participant does not exist")
+        return state.participants[identity]
+
+    async def remove_participant(request: Message, grants: Grants) -> Message:
+        ask = cast(room.RoomParticipantIdentity, request)
+        grants.require_admin(ask.room)
+        participant(ask.room, ask.identity)
+        world.remove_participant(ask.room, ask.identity)
+        return room.RemoveParticipantResponse()
+
+    async def mute_published_track(request: Message, grants: Grants) -> Message:
+        ask = cast(room.MuteRoomTrackRequest, request)
+        grants.require_admin(ask.room)
+        owner = participant(ask.room, ask.identity)
+        # L:roommanager.go MutePublishedTrack: unmuting someone else is refused unless the server
+        # sets room.enable_remote_unmute (off by default).
+        if not ask.muted and not sandbox.config.enable_remote_unmute:
+            raise TwirpError("failed_precondition", "remote unmute not enabled")
+        # L:pkg/rtc/participant.go setTrackMuted: a track the participant does not publish is no
+        # error, the answer just has no track.
+        if not any(track.sid == ask.track_sid for track in owner.tracks):
+            return room.MuteRoomTrackResponse()
+        try:
+            track = world.set_track_muted(ask.room, ask.track_sid, ask.muted)
+        except WorldNotFound:
+            return room.MuteRoomTrackResponse()
+        return room.MuteRoomTrackResponse(track=track)
+
+    async def update_participant(request: Message, grants: Grants) -> Message:
+        ask = cast(room.UpdateParticipantRequest, request)
+        grants.require_admin(ask.room)
+        participant(ask.room, ask.identity)
+        # L:pkg/rtc/participant.go UpdateMetadata: empty name/metadata leave them as they are;
+        # attributes merge, an empty value deleting its key; a permission replaces the old one.
+        return world.update_participant(
+            ask.room,
+            ask.identity,
+            name=ask.name,
+            metadata=ask.metadata,
+            attributes=dict(ask.attributes),
+            permission=ask.permission if ask.HasField("permission") else None,
+        )
+
     async def create_room(request: Message, grants: Grants) -> Message:
         grants.require("roomCreate")
         ask = cast(room.CreateRoomRequest, request)
@@ -72,6 +124,9 @@ def methods(sandbox: Sandbox) -> dict[str, Method]:
         "ListRooms": Method(room.ListRoomsRequest, list_rooms),
         "ListParticipants": Method(room.ListParticipantsRequest, list_participants),
         "GetParticipant": Method(room.RoomParticipantIdentity, get_participant),
+        "RemoveParticipant": Method(room.RoomParticipantIdentity, remove_participant),
+        "MutePublishedTrack": Method(room.MuteRoomTrackRequest, mute_published_track),
+        "UpdateParticipant": Method(room.UpdateParticipantRequest, update_participant),
         "CreateRoom": Method(room.CreateRoomRequest, create_room),
         "DeleteRoom": Method(room.DeleteRoomRequest, delete_room),
     }

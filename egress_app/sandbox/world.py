@@ -197,6 +197,33 @@ class World:
         if participant.kind != EGRESS:
             self._emit("participant_left", room, participant)
 
+    def update_participant(
+        self,
+        room: str,
+        identity: str,
+        *,
+        name: str = "",
+        metadata: str = "",
+        attributes: dict[str, str] | None = None,
+        permission: models.ParticipantPermission | None = None,
+    ) -> models.ParticipantInfo:
+        participant = self.get(room).participants.get(identity)
+        if participant is None:
+            raise WorldNotFound(f"participant {identity} is not in room {room}")
+        if name:
+            participant.name = name
+        if metadata:
+            participant.metadata = metadata
+        for key, value in (attributes or {}).items():
+            if value:
+                participant.attributes[key] = value
+            else:
+                participant.attributes.pop(key, None)
+        if permission is not None:
+            participant.permission.CopyFrom(permission)
+        participant.version += 1
+        return _copy(participant)
+
     # --- tracks ----------------------------------------------------------------------------------
     def publish_track(self, room: str, identity: str, source: str) -> models.TrackInfo:
         state = self.get(room)

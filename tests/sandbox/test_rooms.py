@@ -159,3 +159,132 @@ def test_it_resets_to_an_empty_world(sandbox: RunningSandbox) -> None:
     sandbox.control.reset(fixture="empty")
 
     assert sandbox.control.rooms() == []
+
+
+async def test_it_mutes_a_published_track(lkapi: api.LiveKitAPI, sandbox: RunningSandbox) -> None:
+    track = sandbox.control.track_sid("podcast", "host", "microphone")
+
+    muted = await lkapi.room.mute_published_track(
+        api.MuteRoomTrackRequest(room="podcast", identity="host", track_sid=track, muted=True)
+    )
+
+    assert (muted.track.sid, muted.track.muted) == (track, True)
+    host = await lkapi.room.get_participant(
+        api.RoomParticipantIdentity(room="podcast", identity="host")
+    )
+    assert host.tracks[0].muted
+
+
+async def test_it_refuses_remote_unmute_unless_enabled(
+    lkapi: api.LiveKitAPI, sandbox: RunningSandbox
+) -> None:
+    track = sandbox.control.track_sid("podcast", "host", "microphone")
+    sandbox.control.set_track_muted("podcast", track, True)
+    unmute = api.MuteRoomTrackRequest(room="podcast", identity="host", track_sid=track)
+
+    with pytest.raises(api.TwirpError) as caught:
+        await lkapi.room.mute_published_track(unmute)
+    still_muted = sandbox.control.participants("podcast")[0].tracks[0].muted
+    sandbox.control.set_remote_unmute(True)
+    unmuted = await lkapi.room.mute_published_track(unmute)
+
+    assert (caught.value.code, caught.value.status) == ("failed_precondition", 412)
+    assert caught.value.message == "remote unmute not enabled"
+    assert still_muted
+    assert not unmuted.track.muted
+
+
+async def test_it_answers_a_mute_of_someone_elses_track_without_a_track(
+    lkapi: api.LiveKitAPI, sandbox: RunningSandbox
+) -> None:
+    guest_track = sandbox.control.track_sid("podcast", "guest", "microphone")
+
+    answer = await lkapi.room.mute_published_track(
+        api.MuteRoomTrackRequest(room="podcast", identity="host", track_sid=guest_track, muted=True)
+    )
+    with pytest.raises(api.TwirpError) as caught:
+        await lkapi.room.mute_published_track(
+            api.MuteRoomTrackRequest(
+                room="podcast", identity="x", track_sid=guest_track, muted=True
+            )
+        )
+
+    assert not answer.HasField("track")
+    assert not sandbox.control.participants("podcast")[1].tracks[0].muted
+    assert (caught.value.code, caught.value.message) == ("not_found", "participant does not exist")
+
+
+async def test_it_removes_a_participant(lkapi: api.LiveKitAPI, sandbox: RunningSandbox) -> None:
+    await lkapi.room.remove_participant(
+        api.RoomParticipantIdentity(room="podcast", identity="guest")
+    )
+    with pytest.raises(api.TwirpError) as caught:
+        await lkapi.room.remove_participant(
+            api.RoomParticipantIdentity(room="podcast", identity="guest")
+        )
+
+    assert [p.identity for p in sandbox.control.participants("podcast")] == ["host"]
+    assert (caught.value.code, caught.value.status) == ("not_found", 404)
+
+
+async def test_it_updates_a_participant(lkapi: api.LiveKitAPI, sandbox: RunningSandbox) -> None:
+    first = await lkapi.room.update_participant(
+        api.UpdateParticipantRequest(
+            room="podcast", identity="guest", metadata='{"a": 1}', attributes={"k": "v", "x": "y"}
+        )
+    )
+    second = await lkapi.room.update_participant(
+        api.UpdateParticipantRequest(
+            room="podcast",
+            identity="guest",
+            name="Eli G.",
+            attributes={"x": ""},
+            permission=api.ParticipantPermission(can_subscribe=True, can_publish=False),
+        )
+    )
+
+    assert (first.name, first.metadata, dict(first.attributes)) == (
+        "Eli Guest",
+        '{"a": 1}',
+        {"k": "v", "x": "y"},
+    )
+    assert (second.name, second.metadata, dict(second.attributes)) == (
+        "Eli G.",
+        '{"a": 1}',
+        {"k": "v"},
+    )
+    assert not second.permission.can_publish
+    assert second.version > first.version
+
+
+async def test_it_checks_room_admin_grants_for_participant_changes(
+    sandbox: RunningSandbox,
+) -> None:
+    track = sandbox.control.track_sid("town-hall", "bob", "microphone")
+    other_room = api.LiveKitAPI.with_token(
+        token(sandbox, room_admin=True, room="podcast"), sandbox.url
+    )
+    refused = []
+    try:
+        for call in (
+            other_room.room.mute_published_track(
+                api.MuteRoomTrackRequest(
+                    room="town-hall", identity="bob", track_sid=track, muted=True
+                )
+            ),
+            other_room.room.remove_participant(
+                api.RoomParticipantIdentity(room="town-hall", identity="bob")
+            ),
+            other_room.room.update_participant(
+                api.UpdateParticipantRequest(room="town-hall", identity="bob", name="B")
+            ),
+        ):
+            with pytest.raises(api.TwirpError) as caught:
+                await call
+            refused.append((caught.value.code, caught.value.status))
+    finally:
+        await other_room.aclose()
+
+    assert refused == [("unauthenticated", 401)] * 3
+    bob = sandbox.control.participants("town-hall")[1]
+    assert (bob.name, bob.tracks[1].muted) == ("Bob Okafor", False)
