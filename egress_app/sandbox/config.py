@@ -51,6 +51,41 @@ class Pacing:
 
 
 @dataclass
+class AudioConfig:
+    """What a Track Egress websocket carries, and how egress's sink paces it.
+
+    `source`: "speech" (each demo participant's microphone says its sentences from
+    assets/speech.json; other tracks carry the tone) or "tone" (a 440 Hz tone everywhere, for level
+    tests). `frame_seconds`: audio per binary message (egress's GStreamer buffers are 10 ms).
+    `ping_interval`: seconds between egress's "ping" pings (E:pkg/pipeline/sink/websocket.go
+    `pingPeriod`, 30 s). `inactive_after`: seconds without packets before a stalled track reads as
+    muted (E:pkg/config/service.go `defaultJitterBufferLatency`, 2 s).
+    """
+
+    source: Literal["speech", "tone"] = "speech"
+    frame_seconds: float = 0.01
+    ping_interval: float = 30.0
+    inactive_after: float = 2.0
+
+    def updated(self, **values: object) -> AudioConfig:
+        known = {f.name for f in fields(self)}
+        unknown = set(values) - known
+        if unknown:
+            raise TypeError(f"unknown audio keys: {sorted(unknown)}; known: {sorted(known)}")
+        changed = replace(self, **values)  # type: ignore[arg-type]
+        if changed.source not in ("speech", "tone"):
+            raise ValueError("source must be 'speech' or 'tone'")
+        for name in ("frame_seconds", "ping_interval", "inactive_after"):
+            value = getattr(changed, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+                raise ValueError(f"{name} must be a positive number of seconds")
+            setattr(changed, name, float(value))
+        if not 0.001 <= changed.frame_seconds <= 1.0:
+            raise ValueError("frame_seconds must be between 0.001 and 1")
+        return changed
+
+
+@dataclass
 class SandboxConfig:
     host: str = "127.0.0.1"
     port: int = 7880
@@ -59,6 +94,7 @@ class SandboxConfig:
     webhook_urls: list[str] = field(default_factory=list)
     fixture: Fixture = "demo"
     pacing: Pacing = field(default_factory=Pacing)
+    audio: AudioConfig = field(default_factory=AudioConfig)
     # ListEgress page size; LiveKit OSS ignores paging, Cloud pages, so the sandbox pages.
     page_size: int = 100
     # go-retryablehttp's default: 4 retries after the first attempt.

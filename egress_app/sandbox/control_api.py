@@ -45,6 +45,7 @@ async def _state(sandbox: Sandbox, args: dict[str, str], body: Payload) -> Paylo
         "egresses": [_proto(info) for info in sandbox.egresses.infos()],
         "webhook_urls": sandbox.webhooks.urls,
         "pacing": vars(sandbox.config.pacing),
+        "audio": vars(sandbox.config.audio),
     }
 
 
@@ -85,6 +86,18 @@ async def _mute(sandbox: Sandbox, args: dict[str, str], body: Payload) -> Payloa
     return _proto(
         sandbox.world.set_track_muted(args["room"], args["sid"], bool(body.get("muted", True)))
     )
+
+
+async def _stall(sandbox: Sandbox, args: dict[str, str], body: Payload) -> None:
+    sandbox.egresses.set_track_stalled(args["room"], args["sid"], bool(body.get("stalled", True)))
+
+
+async def _audio(sandbox: Sandbox, args: dict[str, str], body: Payload) -> Payload:
+    try:
+        sandbox.config.audio = sandbox.config.audio.updated(**body)
+    except (TypeError, ValueError) as exc:
+        raise ControlError(400, str(exc)) from exc
+    return vars(sandbox.config.audio)
 
 
 async def _reset(sandbox: Sandbox, args: dict[str, str], body: Payload) -> None:
@@ -130,6 +143,7 @@ ROUTES: list[tuple[str, re.Pattern[str], Action]] = [
         ("GET", "/state", _state),
         ("POST", "/reset", _reset),
         ("POST", "/pacing", _pacing),
+        ("POST", "/audio", _audio),
         ("POST", "/webhooks", _webhooks),
         ("POST", "/rooms", _add_room),
         ("DELETE", "/rooms/{room}", _delete_room),
@@ -138,6 +152,7 @@ ROUTES: list[tuple[str, re.Pattern[str], Action]] = [
         ("POST", "/rooms/{room}/participants/{identity}/tracks", _publish),
         ("DELETE", "/rooms/{room}/tracks/{sid}", _unpublish),
         ("POST", "/rooms/{room}/tracks/{sid}/mute", _mute),
+        ("POST", "/rooms/{room}/tracks/{sid}/stall", _stall),
     ]
 ]
 

@@ -14,7 +14,7 @@ from typing import Any, TypeVar, cast
 from livekit.protocol import egress, models
 from livekit.protocol.egress import EgressInfo
 
-from egress_app.sandbox.config import Pacing
+from egress_app.sandbox.config import AudioConfig, Pacing
 from egress_app.sandbox.core import Sandbox
 from egress_app.sandbox.webhooks import WebhookDelivery
 from egress_app.sandbox.world import STANDARD
@@ -75,6 +75,15 @@ class SandboxController:
 
         return self._call(update)
 
+    def set_audio(self, **values: object) -> AudioConfig:
+        """Change the `AudioConfig` (source, frame_seconds, ping_interval, ...) until a reset."""
+
+        def update() -> AudioConfig:
+            self.sandbox.config.audio = self.sandbox.config.audio.updated(**values)
+            return self.sandbox.config.audio
+
+        return self._call(update)
+
     def set_webhook_urls(self, urls: Iterable[str]) -> None:
         def update() -> None:
             self.sandbox.webhooks.urls = list(urls)
@@ -132,6 +141,10 @@ class SandboxController:
 
     def set_track_muted(self, room: str, track_sid: str, muted: bool) -> models.TrackInfo:
         return self._call(self.sandbox.world.set_track_muted, room, track_sid, muted)
+
+    def set_track_stalled(self, room: str, track_sid: str, stalled: bool) -> None:
+        """Stop (or resume) the track's packets reaching its websocket egresses."""
+        self._call(self.sandbox.egresses.set_track_stalled, room, track_sid, stalled)
 
     def track_sid(self, room: str, identity: str, source: str) -> str:
         """The sid of `identity`'s track of `source` ("camera", "microphone", ...)."""

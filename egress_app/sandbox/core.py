@@ -51,6 +51,7 @@ class Sandbox:
             list(self.config.webhook_urls if webhook_urls is None else webhook_urls)
         )
         self.config.pacing = pacing or self.initial.pacing
+        self.config.audio = self.initial.audio
         self.config.enable_remote_unmute = self.initial.enable_remote_unmute
         self.config.page_size = self.initial.page_size
         self.world.rooms.clear()

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from google.protobuf.message import Message
 from livekit.protocol import egress, models, webhook
 
-from egress_app.sandbox import outputs
+from egress_app.sandbox import outputs, speech
 from egress_app.sandbox.audio import AudioDialError, AudioStream
 from egress_app.sandbox.config import SandboxConfig
 from egress_app.sandbox.errors import (
@@ -318,12 +318,20 @@ class EgressManager:
 
     async def _open_audio(self, record: Egress) -> None:
         url = record.streams[0][0]
-        muted = False
+        muted, speaker = False, ""
         record.audio_track = record.plan.track_ids[0] if record.plan.track_ids else ""
         if record.audio_track:
             with contextlib.suppress(WorldError):
-                muted = self.world.find_track(record.plan.room_name, record.audio_track)[1].muted
-        audio = AudioStream(url, muted=muted)
+                owner, track = self.world.find_track(record.plan.room_name, record.audio_track)
+                muted = track.muted
+                if track.source == models.TrackSource.MICROPHONE:
+                    speaker = owner.identity
+        config = self.config.audio
+        if config.source == "speech" and speech.has_speech(speaker):
+            loop = await asyncio.to_thread(speech.speech, speaker)  # upsampled once, then cached
+        else:
+            loop = speech.tone()
+        audio = AudioStream(url, loop, config, muted=muted)
         await audio.connect()
         record.audio = audio
 
@@ -532,6 +540,13 @@ class EgressManager:
             and record.audio_track == event.track.sid
         ):
             self._spawn(record.audio.set_muted(event.track.muted))
+
+    def set_track_stalled(self, room: str, track_sid: str, stalled: bool) -> None:
+        """The publisher's packets stop (or resume) reaching the egresses of `track_sid`."""
+        self.world.find_track(room, track_sid)
+        for record in self.records.values():
+            if record.audio is not None and record.audio_track == track_sid:
+                self._spawn(record.audio.set_stalled(stalled))
 
     # --- webhooks --------------------------------------------------------------------------------
     def _sync_result(self, record: Egress) -> None:

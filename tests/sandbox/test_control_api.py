@@ -74,6 +74,24 @@ def test_it_sets_pacing_webhooks_and_resets(sandbox: RunningSandbox) -> None:
     assert sandbox.control.rooms() == []
 
 
+def test_it_sets_the_websocket_audio_until_reset(sandbox: RunningSandbox) -> None:
+    before = _call(sandbox, "GET", "/state").json()["audio"]
+    audio = _call(sandbox, "POST", "/audio", {"source": "tone", "ping_interval": 5}).json()
+    anonymous = httpx.post(f"{sandbox.url}/sandbox/audio", json={"source": "tone"})
+    recorder = _call(sandbox, "POST", "/audio", {"source": "tone"}, room_record=True)
+    _call(sandbox, "POST", "/reset")
+
+    assert before == {
+        "source": "speech",
+        "frame_seconds": 0.01,
+        "ping_interval": 30.0,
+        "inactive_after": 2.0,
+    }
+    assert (audio["source"], audio["ping_interval"]) == ("tone", 5.0)
+    assert anonymous.status_code == recorder.status_code == 401
+    assert _call(sandbox, "GET", "/state").json()["audio"] == before
+
+
 @pytest.mark.parametrize(
     ("method", "path", "body", "status"),
     [
@@ -83,6 +101,12 @@ def test_it_sets_pacing_webhooks_and_resets(sandbox: RunningSandbox) -> None:
         ("POST", "/rooms/town-hall/participants", {}, 400),
         ("DELETE", "/rooms/town-hall/participants/nobody", None, 404),
         ("POST", "/rooms/town-hall/tracks/TR_nope/mute", {"muted": True}, 404),
+        ("POST", "/rooms/town-hall/tracks/TR_nope/stall", {"stalled": True}, 404),
+        ("POST", "/audio", {"source": "music"}, 400),
+        ("POST", "/audio", {"frame_seconds": 0}, 400),
+        ("POST", "/audio", {"frame_seconds": 0.00001}, 400),
+        ("POST", "/audio", {"ping_interval": "soon"}, 400),
+        ("POST", "/audio", {"loudness": 11}, 400),
         ("GET", "/rooms", None, 405),
         ("GET", "/nowhere", None, 404),
     ],
