@@ -59,6 +59,7 @@ bench: install-dev
 	$(PY) bench/home_page.py
 	$(PY) bench/webhooks.py
 	$(PY) bench/history.py
+	$(PY) bench/audio_processing.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache staticfiles
