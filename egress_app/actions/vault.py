@@ -16,6 +16,7 @@ from django.db import models, transaction
 from egress_app import names
 from egress_app.crypto import reencrypt
 from egress_app.models import (
+    AudioSession,
     AuditAction,
     AuditEntry,
     AuditTarget,
@@ -61,12 +62,13 @@ class ProbeOutcome(Protocol):
 
 
 # --- shared helpers -----------------------------------------------------------------------------
-Audited = StorageProfile | StreamDestination | Recipe | EgressJob | None
+Audited = StorageProfile | StreamDestination | Recipe | EgressJob | AudioSession | None
 _TARGETS: tuple[tuple[type[models.Model], AuditTarget], ...] = (
     (StorageProfile, AuditTarget.STORAGE_PROFILE),
     (StreamDestination, AuditTarget.STREAM_DESTINATION),
     (Recipe, AuditTarget.RECIPE),
     (EgressJob, AuditTarget.JOB),
+    (AudioSession, AuditTarget.AUDIO_SESSION),
 )
 
 
