@@ -104,6 +104,12 @@ EGRESS_PRODUCERS_SHARE_CONTROL = env_bool("EGRESS_PRODUCERS_SHARE_CONTROL", Fals
 # The Egress API the launch form uses by default: "v1" (per-type Start RPCs, every LiveKit) or "v2"
 # (the unified StartEgress, LiveKit >= 1.13.2). Producers can still pick either per launch.
 LIVEKIT_EGRESS_API = env_str("LIVEKIT_EGRESS_API", "v1")
+# Where egress dials the dashboard's audio endpoint (audio sessions): `ws[s]://host[:port]`, to
+# which `/egress/audio/<tap>/?t=<token>` is added. Egress dials from its own host, so in
+# production a public `wss://` address (check egress_app.E009); in development SITE_ROOT's.
+AUDIO_INGEST_URL = env_str(
+    "AUDIO_INGEST_URL", "" if PRODUCTION else "ws" + SITE_ROOT.removeprefix("http")
+).rstrip("/")
 # Where the sandbox sends its signed webhooks (a real LiveKit is configured on its own side).
 SANDBOX_WEBHOOK_URL = env_str("SANDBOX_WEBHOOK_URL", f"{SITE_ROOT}/livekit/webhook")
 

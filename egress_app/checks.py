@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Collection
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
@@ -186,3 +187,20 @@ def _columns(table: str) -> set[str]:
     except DatabaseError:
         return set()
     return {column.name for column in description}
+
+
+@register()
+def check_audio_ingest(**kwargs: Any) -> list[CheckMessage]:
+    url = settings.AUDIO_INGEST_URL
+    if url and urlsplit(url).scheme in ("ws", "wss") and urlsplit(url).netloc:
+        return []
+    if not url and not _production():
+        return []
+    problem = f"AUDIO_INGEST_URL is {url!r}" if url else "AUDIO_INGEST_URL is not set"
+    return [
+        Error(
+            f"{problem}: egress cannot send a room's audio to the dashboard.",
+            hint="Set it to the dashboard's public websocket address, e.g. wss://dashboard.example.com.",
+            id="egress_app.E009",
+        )
+    ]

@@ -120,3 +120,9 @@ def may_control(user: AbstractUser | AnonymousUser, job: Started) -> bool:
     if not user.has_perm(perm(CONTROL_EGRESS)):
         return False
     return user.has_perm(perm(VIEW_ALL_JOBS)) or settings.EGRESS_PRODUCERS_SHARE_CONTROL
+
+
+def may_listen(user: AbstractUser | AnonymousUser) -> bool:
+    """Whether `user` may start an audio session (its taps are egress they launch): producers
+    and admins; support and people without a role may not."""
+    return user.is_authenticated and user.has_perm(perm(LAUNCH_EGRESS))

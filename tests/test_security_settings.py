@@ -73,6 +73,7 @@ def deploy_check(**extra: str) -> subprocess.CompletedProcess[str]:
         "LIVEKIT_API_KEY": "APIkey",
         "LIVEKIT_API_SECRET": "a-livekit-secret-of-32-characters",
         "PROMETHEUS_MULTIPROC_DIR": "/tmp",
+        "AUDIO_INGEST_URL": "wss://dashboard.example.com",
         **extra,
     }
     return subprocess.run(

@@ -3,13 +3,19 @@
 `vault` holds storage profiles, stream destinations and their keys; `egress` holds egress jobs
 (start, stop, layout and stream updates), `calls` the LiveKit call and the job row around it,
 `launches` the search for a Start's egress when LiveKit never answered; `retry` starts a
-finished job again; `ledger` records what LiveKit tells us (webhooks, the reconciler's
-observations) and folds it into jobs. Callers use this package:
+finished job again; `audio` holds audio sessions and their taps; `ledger` records what LiveKit
+tells us (webhooks, the reconciler's observations) and folds it into jobs. Callers use this package:
 `from egress_app import actions; actions.start_egress(...)`.
 """
 
 from __future__ import annotations
 
+from egress_app.actions.audio import (
+    open_tap,
+    record_tap_audio,
+    start_audio_session,
+    stop_audio_session,
+)
 from egress_app.actions.calls import JobError, LaunchError
 from egress_app.actions.egress import (
     add_stream_outputs,
@@ -78,18 +84,22 @@ __all__ = [
     "duplicate_stream_destination",
     "make_default_storage_profile",
     "observe",
+    "open_tap",
     "receive_webhook",
     "receive_webhooks",
     "record_refused",
     "record_storage_test",
+    "record_tap_audio",
     "remove_stream_output",
     "retry_egress",
     "rotate_all_secrets",
     "save_recipe",
     "set_triage",
     "settle_pending",
+    "start_audio_session",
     "start_egress",
     "start_recipe",
+    "stop_audio_session",
     "stop_egress",
     "update_layout",
     "update_storage_profile",

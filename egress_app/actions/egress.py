@@ -289,6 +289,11 @@ def stop_egress(actor: Actor, job: EgressJob) -> EgressJob:
     """Ask LiveKit to stop the egress; the job shows LiveKit's answer (normally ENDING)."""
     job = _fresh(job)
     _require_control(actor, job)
+    return _stop(actor, job)
+
+
+def _stop(actor: Actor, job: EgressJob) -> EgressJob:
+    """StopEgress for a job whose control the caller has checked (an audio session's tap)."""
     _require(job, job.can_stop, "stopped", "")
     try:
         info = _call(get_livekit_client().stop_egress, job.egress_id)

@@ -1,0 +1,226 @@
+"""Audio sessions: one Track Egress per microphone of a room, sent to the dashboard's audio
+endpoint (egress_app/taps.py), and what that endpoint records of each tap.
+
+Each tap's egress is an ordinary job (`start_egress`), dialling
+`AUDIO_INGEST_URL/egress/audio/<tap>/?t=<token>`; the token is kept only as its SHA-256. A
+session ends its taps with StopEgress, never by closing their sockets: egress reports any close
+of ours as FAILED and never dials again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser, AnonymousUser
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from livekit.protocol import models as lk
+
+from egress_app.actions.calls import JobError, LaunchError, _call
+from egress_app.actions.egress import _stop, start_egress
+from egress_app.actions.vault import Actor, _audit, actor_id
+from egress_app.livekit import LiveKitError, get_livekit_client
+from egress_app.models import (
+    AudioSession,
+    AudioSessionState,
+    AudioTap,
+    AuditAction,
+    EgressJob,
+    LaunchState,
+    TapState,
+)
+from egress_app.roles import may_control, may_listen
+
+logger = logging.getLogger(__name__)
+
+# A tap's token is good until its egress connects, or this long after the start: LiveKit may
+# take over 20 s to place an egress (LIVEKIT_START_TIMEOUT waits 75 s for its answer).
+TOKEN_LIFETIME = timedelta(minutes=3)
+PATH = "/egress/audio/{tap}/"
+NOT_ALLOWED = "Only producers and admins may listen to a room."
+NOT_YOURS = "Only the person who started this audio session, or an admin, may stop it."
+
+
+# --- start and stop -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Microphone:
+    identity: str
+    track: lk.TrackInfo
+
+
+def start_audio_session(actor: Actor, room: str) -> AudioSession:
+    """List the room's microphones and start one tap per track. ValidationError in plain words
+    when there is nothing to listen to, a session already listens, or the taps would pass
+    `EGRESS_CONCURRENCY_LIMIT`; a tap LiveKit refuses is kept as failed, with its job."""
+    if not isinstance(actor, AbstractUser | AnonymousUser) or not may_listen(actor):
+        raise PermissionDenied(NOT_ALLOWED)
+    room = room.strip()
+    if AudioSession.objects.filter(room_name=room, state=AudioSessionState.RUNNING).exists():
+        raise ValidationError(f"An audio session already listens to {room}.")
+    microphones = room_microphones(room)
+    if not microphones:
+        raise ValidationError(f"Nobody in {room} publishes a microphone.")
+    _check_capacity(len(microphones))
+    with transaction.atomic():
+        session = AudioSession.objects.create(room_name=room, started_by_id=actor_id(actor))
+        _audit(actor, AuditAction.STARTED, session, outcome=_taps(len(microphones)))
+    for microphone in microphones:
+        start_tap(actor, session, microphone)
+    return session
+
+
+def room_microphones(room: str) -> list[Microphone]:
+    """The room's published microphone tracks, as LiveKit lists them now."""
+    try:
+        participants = _call(get_livekit_client().list_participants, room)
+    except LiveKitError as error:
+        message = f"LiveKit could not list {room}'s participants: {error.message}"
+        raise ValidationError(message) from error
+    return [
+        Microphone(participant.identity, track)
+        for participant in participants
+        for track in participant.tracks
+        if track.type == lk.TrackType.AUDIO and track.source == lk.TrackSource.MICROPHONE
+    ]
+
+
+def _check_capacity(wanted: int) -> None:
+    limit = settings.EGRESS_CONCURRENCY_LIMIT
+    if not limit:
+        return
+    running = EgressJob.objects.filter(status__in=EgressJob.ACTIVE_STATUSES).count()
+    running += EgressJob.objects.filter(launch_state=LaunchState.LAUNCHING).count()
+    if running + wanted > limit:
+        raise ValidationError(
+            f"Listening needs {_taps(wanted)}, and {running} of the {limit} egress your LiveKit "
+            f"plan runs at once are busy (EGRESS_CONCURRENCY_LIMIT). Stop some first."
+        )
+
+
+def _taps(count: int) -> str:
+    return f"{count} tap" + ("" if count == 1 else "s")
+
+
+def start_tap(actor: Actor, session: AudioSession, microphone: Microphone) -> AudioTap:
+    """A tap row, then its Track Egress dialling the tap's address with a fresh token."""
+    token = secrets.token_urlsafe(32)
+    tap = AudioTap.objects.create(
+        session=session,
+        participant_identity=microphone.identity,
+        track_sid=microphone.track.sid,
+        track_name=microphone.track.name,
+        token_hash=token_hash(token),
+        token_expires_at=timezone.now() + TOKEN_LIFETIME,
+    )
+    track = {
+        "track_id": microphone.track.sid,
+        "websocket_url": tap_url(tap, token),
+        "track_kind": "audio",
+        "publisher_identity": microphone.identity,
+        "track_source": "microphone",
+        "mime_type": microphone.track.mime_type,
+    }
+    config = {
+        "api": settings.LIVEKIT_EGRESS_API,
+        "kind": "track",
+        "room_name": session.room_name,
+        "track": track,
+    }
+    try:
+        job = start_egress(actor, config, launch_token=uuid.uuid4())
+    except LaunchError as error:
+        tap.job, tap.state = error.job, TapState.FAILED
+        tap.save(update_fields=["job", "state"])
+        return tap
+    tap.job = job
+    tap.save(update_fields=["job"])
+    return tap
+
+
+def tap_url(tap: AudioTap, token: str) -> str:
+    return f"{settings.AUDIO_INGEST_URL}{PATH.format(tap=tap.pk)}?t={token}"
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def stop_audio_session(actor: Actor, session: AudioSession) -> AudioSession:
+    """StopEgress for every running tap (their sockets close from egress's side, cleanly), then
+    the session ends. A tap LiveKit refuses to stop keeps its error on its job."""
+    session = AudioSession.objects.get(pk=session.pk)
+    user_ok = isinstance(actor, AbstractUser | AnonymousUser) and may_control(actor, session)
+    if actor is not None and not user_ok:
+        raise PermissionDenied(NOT_YOURS)
+    for tap in session.taps.select_related("job").filter(job__isnull=False):
+        stop_tap(actor, tap)
+    with transaction.atomic():
+        changed = AudioSession.objects.filter(pk=session.pk, state=AudioSessionState.RUNNING)
+        if changed.update(state=AudioSessionState.ENDED, ended_at=timezone.now()):
+            _audit(actor, AuditAction.STOPPED, session)
+    return AudioSession.objects.get(pk=session.pk)
+
+
+def stop_tap(actor: Actor, tap: AudioTap) -> None:
+    assert tap.job is not None
+    if not tap.job.can_stop:
+        return
+    try:
+        _stop(actor, tap.job)
+    except JobError as error:
+        logger.warning("Could not stop tap %s's egress: %s", tap.pk, error.message)
+
+
+# --- what the audio endpoint records ------------------------------------------------------------
+def open_tap(tap_id: int, token: str, content_type: str) -> str | None:
+    """Let egress's connection for tap `tap_id` in: None when it may, else the refusal (also
+    recorded). The token is good once, until it expires; the comparison takes constant time."""
+    tap = AudioTap.objects.filter(pk=tap_id).first()
+    if tap is None:
+        return refuse_tap(tap_id, "no such tap")
+    if not hmac.compare_digest(tap.token_hash, token_hash(token)):
+        return refuse_tap(tap_id, "wrong token")
+    if content_type != "audio/x-raw":
+        return refuse_tap(tap_id, f"content type {content_type[:60]!r}, not audio/x-raw")
+    now = timezone.now()
+    if tap.connected_at is not None:
+        return refuse_tap(tap_id, "token already used")
+    if tap.token_expires_at <= now:
+        return refuse_tap(tap_id, "token expired")
+    opened = AudioTap.objects.filter(pk=tap_id, connected_at__isnull=True).update(
+        connected_at=now, state=TapState.CONNECTED
+    )
+    if not opened:  # another connection won the race
+        return refuse_tap(tap_id, "token already used")
+    return None
+
+
+def refuse_tap(tap_id: int, reason: str) -> str:
+    """Count a refused connection on the tap (when there is one) and log it, never the token."""
+    logger.warning("Refused an audio connection for tap %s: %s", tap_id, reason)
+    AudioTap.objects.filter(pk=tap_id).update(refusals=F("refusals") + 1)
+    return reason
+
+
+def record_tap_audio(
+    tap_id: int, *, received: int, muted: bool, ignored: int = 0, closed: bool = False
+) -> None:
+    """What arrived since the last call: `received` bytes, `ignored` messages, the mute state;
+    `closed` when the connection has ended."""
+    changes: dict[str, object] = {
+        "bytes_received": F("bytes_received") + received,
+        "ignored_messages": F("ignored_messages") + ignored,
+        "muted": muted,
+    }
+    if closed:
+        changes |= {"state": TapState.CLOSED, "closed_at": timezone.now()}
+    AudioTap.objects.filter(pk=tap_id).update(**changes)

@@ -1,0 +1,116 @@
+"""Who may start and stop an audio session, and what a session refuses, against the sandbox
+(no audio endpoint listens: see test_endpoint.py for the audio itself)."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import PermissionDenied, ValidationError
+from pytest_django.fixtures import Settings
+
+from egress_app import actions
+from egress_app.checks import check_audio_ingest
+from egress_app.models import AudioSession, AudioSessionState, AuditEntry, AuditTarget
+from egress_app.roles import PRODUCERS
+from egress_app.sandbox.testing import RunningSandbox
+from tests.conftest import make_user
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def nowhere(settings: Settings, closed_port_url: str) -> None:
+    # Nothing listens there: the taps' egress fail to dial, which these tests do not mind.
+    settings.AUDIO_INGEST_URL = closed_port_url.replace("http", "ws", 1)
+
+
+@pytest.mark.parametrize("persona", ["anonymous", "outsider", "support"])
+def test_it_refuses_a_start_to_anyone_but_producers_and_admins(
+    request, persona: str, sandbox: RunningSandbox
+):
+    actor = AnonymousUser() if persona == "anonymous" else request.getfixturevalue(persona)
+
+    with pytest.raises(PermissionDenied):
+        actions.start_audio_session(actor, "podcast")
+
+    assert not AudioSession.objects.exists()
+    assert sandbox.control.egresses() == []
+
+
+@pytest.mark.parametrize("persona", ["producer", "admin"])
+def test_it_lets_producers_and_admins_start(request, persona: str, sandbox: RunningSandbox):
+    actor = request.getfixturevalue(persona)
+
+    session = actions.start_audio_session(actor, "podcast")
+
+    assert session.started_by == actor
+    assert [tap.participant_identity for tap in session.taps.all()] == ["host", "guest"]
+    assert len(sandbox.control.egresses()) == 2
+    assert AuditEntry.objects.get(target_type=AuditTarget.AUDIO_SESSION).outcome == "2 taps"
+
+
+@pytest.mark.parametrize("persona", ["anonymous", "outsider", "support", "other_producer"])
+def test_it_refuses_a_stop_to_others(request, persona: str, producer, sandbox: RunningSandbox):
+    session = actions.start_audio_session(producer, "podcast")
+    if persona == "anonymous":
+        actor = AnonymousUser()
+    elif persona == "other_producer":
+        actor = make_user("pia-producer", PRODUCERS)
+    else:
+        actor = request.getfixturevalue(persona)
+
+    with pytest.raises(PermissionDenied):
+        actions.stop_audio_session(actor, session)
+
+    session.refresh_from_db()
+    assert session.state == AudioSessionState.RUNNING
+
+
+@pytest.mark.parametrize("persona", ["producer", "admin"])
+def test_it_lets_the_owner_and_admins_stop(
+    request, persona: str, producer, sandbox: RunningSandbox
+):
+    session = actions.start_audio_session(producer, "podcast")
+
+    ended = actions.stop_audio_session(request.getfixturevalue(persona), session)
+
+    assert ended.state == AudioSessionState.ENDED
+
+
+def test_it_refuses_a_room_without_microphones(producer, sandbox: RunningSandbox):
+    with pytest.raises(ValidationError) as refused:
+        actions.start_audio_session(producer, "empty-room")
+
+    assert refused.value.messages == ["Nobody in empty-room publishes a microphone."]
+
+
+def test_it_refuses_a_second_session_for_a_room(producer, admin, sandbox: RunningSandbox):
+    actions.start_audio_session(producer, "podcast")
+
+    with pytest.raises(ValidationError) as refused:
+        actions.start_audio_session(admin, "podcast")
+
+    assert refused.value.messages == ["An audio session already listens to podcast."]
+
+
+def test_it_refuses_past_the_concurrency_limit(
+    producer, sandbox: RunningSandbox, settings: Settings
+):
+    settings.EGRESS_CONCURRENCY_LIMIT = 1
+
+    with pytest.raises(ValidationError) as refused:
+        actions.start_audio_session(producer, "podcast")
+
+    assert "Listening needs 2 taps" in refused.value.messages[0]
+    assert sandbox.control.egresses() == []
+
+
+def test_it_says_where_egress_dials_in_development(settings: Settings):
+    assert check_audio_ingest() == []
+    settings.ENVIRONMENT, settings.AUDIO_INGEST_URL = "production", ""
+
+    assert [message.id for message in check_audio_ingest()] == ["egress_app.E009"]
+    settings.AUDIO_INGEST_URL = "https://dashboard.example.com"
+    assert [message.id for message in check_audio_ingest()] == ["egress_app.E009"]
+    settings.AUDIO_INGEST_URL = "wss://dashboard.example.com"
+    assert check_audio_ingest() == []
