@@ -41,17 +41,30 @@ _check_secret_keys()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.urls import re_path  # noqa: E402
 
 from dashboard.origins import ConfiguredOriginValidator  # noqa: E402
-from dashboard.routing import websocket_urlpatterns  # noqa: E402
+from dashboard.routing import (  # noqa: E402
+    egress_websocket_urlpatterns,
+    websocket_urlpatterns,
+)
 from egress_app.webhooks import WebhookEndpoint  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         # LiveKit's webhooks skip Django's middleware (see egress_app/webhooks.py).
         "http": WebhookEndpoint(django_asgi_app),
-        "websocket": ConfiguredOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        # Egress's audio sockets first: egress sends no Origin and no cookie.
+        "websocket": URLRouter(
+            [
+                *egress_websocket_urlpatterns,
+                re_path(
+                    r"",
+                    ConfiguredOriginValidator(
+                        AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+                    ),
+                ),
+            ]
         ),
     }
 )
