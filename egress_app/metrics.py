@@ -70,6 +70,7 @@ RECONCILER_DID = {
         ("flagged", "jobs", "Jobs newly flagged for a person (stuck or lost)"),
         ("adopted", "jobs", "Egress started elsewhere, adopted as external jobs"),
         ("settled", "webhooks", "Webhooks that waited for their launch, settled"),
+        ("tapped", "taps", "Audio taps started to follow an audio session's room"),
     )
 }
 

@@ -21,12 +21,13 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser, AnonymousUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from livekit.protocol import models as lk
 
 from egress_app.actions.calls import JobError, LaunchError, _call
 from egress_app.actions.egress import _stop, start_egress
+from egress_app.actions.sessions import ROOM_GONE, end_audio_sessions, end_session
 from egress_app.actions.vault import Actor, _audit, actor_id
 from egress_app.livekit import LiveKitError, get_livekit_client
 from egress_app.models import (
@@ -163,10 +164,7 @@ def stop_audio_session(actor: Actor, session: AudioSession) -> AudioSession:
         raise PermissionDenied(NOT_YOURS)
     for tap in session.taps.select_related("job").filter(job__isnull=False):
         stop_tap(actor, tap)
-    with transaction.atomic():
-        changed = AudioSession.objects.filter(pk=session.pk, state=AudioSessionState.RUNNING)
-        if changed.update(state=AudioSessionState.ENDED, ended_at=timezone.now()):
-            _audit(actor, AuditAction.STOPPED, session)
+    end_session(actor, session)
     return AudioSession.objects.get(pk=session.pk)
 
 
@@ -178,6 +176,63 @@ def stop_tap(actor: Actor, tap: AudioTap) -> None:
         _stop(actor, tap.job)
     except JobError as error:
         logger.warning("Could not stop tap %s's egress: %s", tap.pk, error.message)
+
+
+# --- following the room -------------------------------------------------------------------------
+# A session's claim lasts this long: a worker that dies holding it frees it by then.
+CLAIM = timedelta(minutes=1)
+
+
+def follow_audio_sessions() -> int:
+    """Bring every running session in line with its room (the reconciler runs this): a tap for
+    each microphone without a running one (published since, or whose egress failed, as when the
+    dashboard restarted: egress never dials again), and the end of a session whose room is
+    gone. The number of taps started. Several workers may run it: each session is claimed."""
+    started = 0
+    for session in _claim_sessions():
+        try:
+            started += follow_audio_session(session)
+        finally:
+            AudioSession.objects.filter(pk=session.pk).update(claimed_until=None)
+    return started
+
+
+def _claim_sessions() -> list[AudioSession]:
+    now = timezone.now()
+    running = AudioSession.objects.filter(state=AudioSessionState.RUNNING)
+    free = running.filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+    claimed = []
+    for session in free:
+        if free.filter(pk=session.pk).update(claimed_until=now + CLAIM) == 1:
+            claimed.append(session)
+    return claimed
+
+
+def follow_audio_session(session: AudioSession) -> int:
+    try:
+        rooms = _call(get_livekit_client().list_rooms, [session.room_name])
+        microphones = room_microphones(session.room_name) if rooms else []
+    except (LiveKitError, ValidationError) as error:
+        logger.warning("Could not follow %s: %s", session, error)
+        return 0
+    if not rooms:
+        end_audio_sessions(session.room_name, ROOM_GONE)
+        return 0
+    running = set(_running_taps(session).values_list("track_sid", flat=True))
+    new = [microphone for microphone in microphones if microphone.track.sid not in running]
+    try:
+        _check_capacity(len(new))
+    except ValidationError as refused:
+        logger.warning("Not following %s: %s", session, refused.messages[0])
+        return 0
+    for microphone in new:
+        start_tap(None, session, microphone)
+    return len(new)
+
+
+def _running_taps(session: AudioSession) -> QuerySet[AudioTap]:
+    active = Q(job__status__in=EgressJob.ACTIVE_STATUSES, job__launch_state=LaunchState.LAUNCHED)
+    return session.taps.filter(active | Q(job__launch_state=LaunchState.LAUNCHING))
 
 
 # --- what the audio endpoint records ------------------------------------------------------------

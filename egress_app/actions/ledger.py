@@ -31,6 +31,8 @@ from google.protobuf import json_format
 from livekit.protocol import egress, webhook
 
 from egress_app import events
+from egress_app.actions import sessions
+from egress_app.actions.sessions import ROOM_GONE
 from egress_app.livekit.scrub import Secrets, info_dict, scrub, scrub_info, stream_urls_in
 from egress_app.models import (
     EgressJob,
@@ -183,6 +185,8 @@ def _receive(received: Sequence[Received]) -> list[Answer]:
             else:
                 entries.append(_room_entry(event, size))
                 rooms = True
+                if event.event == "room_finished":  # its audio sessions end with it
+                    sessions.end_audio_sessions(event.room.name, ROOM_GONE)
         batch.save()
         LedgerEntry.objects.bulk_create(entries)
         if rooms:

@@ -6,7 +6,7 @@ into it through the ledger's monotonic path. It flags jobs stuck in STARTING, ru
 LiveKit no longer knows and running jobs LiveKit has reported no change of for long, adopts
 egress started elsewhere as external jobs, settles webhooks that waited for their launch, and
 looks again for launches LiveKit never answered (or whose Start call was cut short by the
-process stopping).
+process stopping), and follows the running audio sessions' rooms (`audio.follow_audio_sessions`).
 
 Several workers may run at once: a job is claimed with a conditional update (free, or its
 claim expired) and only the worker holding the claim checks it.
@@ -28,7 +28,7 @@ from django.utils import timezone
 from livekit.protocol import egress
 
 from egress_app import events
-from egress_app.actions import ledger
+from egress_app.actions import audio, ledger
 from egress_app.actions.launches import recheck_launch
 from egress_app.livekit import LiveKitError, get_livekit_client
 from egress_app.models import EgressJob, EgressStatus, JobFlag, LaunchState
@@ -48,6 +48,7 @@ class Run:
     flagged: int = 0
     adopted: int = 0
     settled: int = 0
+    tapped: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -71,6 +72,8 @@ def reconcile() -> Run:
         run.settled = ledger.settle_pending()
     finally:
         release(token)
+    # After the checks: a tap whose egress failed reads as failed by now.
+    run.tapped = audio.follow_audio_sessions()
     return run
 
 

@@ -19,6 +19,7 @@ from websockets.exceptions import InvalidStatus
 
 from egress_app import actions
 from egress_app.actions.audio import tap_url, token_hash
+from egress_app.actions.reconcile import reconcile
 from egress_app.models import (
     AudioSession,
     AudioSessionState,
@@ -304,3 +305,16 @@ def test_it_refuses_more_taps_than_the_limit(
         "(EGRESS_CONCURRENCY_LIMIT). Stop some first."
     ]
     assert audio_server.run(AudioSession.objects.filter(room_name="town-hall").count) == 0
+
+
+def test_it_hears_a_participant_who_joins(
+    producer, audio_server: AudioServer, sandbox: RunningSandbox
+):
+    listening(audio_server, sandbox, producer)
+    sandbox.control.add_participant("podcast", "ivy", tracks=("microphone",))
+
+    run = audio_server.run(reconcile)
+
+    assert run.tapped == 1
+    ivy = audio_server.run(AudioTap.objects.get, participant_identity="ivy")
+    until(lambda: tap_of(audio_server, ivy.pk).bytes_received, bool, "bytes from ivy")

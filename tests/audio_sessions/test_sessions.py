@@ -6,9 +6,11 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied, ValidationError
+from livekit.protocol import webhook
 from pytest_django.fixtures import Settings
 
 from egress_app import actions
+from egress_app.actions.audio import follow_audio_sessions
 from egress_app.checks import check_audio_ingest
 from egress_app.models import AudioSession, AudioSessionState, AuditEntry, AuditTarget
 from egress_app.roles import PRODUCERS
@@ -114,3 +116,54 @@ def test_it_says_where_egress_dials_in_development(settings: Settings):
     assert [message.id for message in check_audio_ingest()] == ["egress_app.E009"]
     settings.AUDIO_INGEST_URL = "wss://dashboard.example.com"
     assert check_audio_ingest() == []
+
+
+# --- following the room -------------------------------------------------------------------------
+def test_it_taps_a_microphone_published_later(producer, sandbox: RunningSandbox):
+    session = actions.start_audio_session(producer, "podcast")
+    sandbox.control.add_participant("podcast", "ivy", tracks=("camera", "microphone"))
+
+    assert follow_audio_sessions() == 1
+
+    assert [tap.participant_identity for tap in session.taps.all()] == ["host", "guest", "ivy"]
+    assert follow_audio_sessions() == 0  # each track once
+    job = session.taps.get(participant_identity="ivy").job
+    assert job is not None
+    assert job.started_by is None  # the system followed the room
+
+
+def test_it_taps_again_a_track_whose_egress_failed(producer, sandbox: RunningSandbox):
+    # Nothing listens at AUDIO_INGEST_URL: egress fails to dial, as after a dashboard restart.
+    session = actions.start_audio_session(producer, "podcast")
+    for tap in session.taps.all():
+        assert tap.job is not None
+        assert tap.job.egress_id
+        actions.observe(sandbox.control.wait_for_status(tap.job.egress_id, "FAILED"))
+
+    assert follow_audio_sessions() == 2
+
+    assert session.taps.count() == 4
+
+
+def test_it_ends_the_session_with_its_room(producer, sandbox: RunningSandbox):
+    session = actions.start_audio_session(producer, "podcast")
+    finished = webhook.WebhookEvent(id="EV_room_gone", event="room_finished")
+    finished.room.name = "podcast"
+
+    actions.receive_webhook(finished)
+
+    session.refresh_from_db()
+    assert session.state == AudioSessionState.ENDED
+    entry = AuditEntry.objects.get(target_type=AuditTarget.AUDIO_SESSION, action="stopped")
+    assert (entry.actor_name, entry.outcome) == ("system", "the room has ended")
+
+
+def test_it_ends_the_session_when_the_room_is_gone(producer, sandbox: RunningSandbox):
+    # The room_finished webhook was lost: the reconciler finds the room gone.
+    session = actions.start_audio_session(producer, "podcast")
+    sandbox.control.delete_room("podcast")
+
+    assert follow_audio_sessions() == 0
+
+    session.refresh_from_db()
+    assert session.state == AudioSessionState.ENDED
