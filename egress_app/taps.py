@@ -95,7 +95,7 @@ def _muted(text: str | None) -> bool | None:
     """The mute state of egress's `{"muted": bool}`; None for any other text."""
     try:
         message = json.loads(text or "")
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than json parses
         return None
     if isinstance(message, dict) and set(message) == {"muted"}:
         muted = message["muted"]

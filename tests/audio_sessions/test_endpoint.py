@@ -246,7 +246,8 @@ def test_it_ignores_and_counts_other_text(
     async def talk() -> None:
         headers = {"Content-Type": "audio/x-raw"}
         async with connect(tap_url(tap, "text-token"), additional_headers=headers) as ws:
-            for text in ("hello", '{"muted": "yes"}', '{"muted": true, "x": 1}', "[]"):
+            nested = "[" * 100_000  # deeper than json may parse
+            for text in ("hello", '{"muted": "yes"}', '{"muted": true, "x": 1}', "[]", nested):
                 await ws.send(text)
             await ws.send('{"muted":true}')
             await ws.send(bytes(1920))
@@ -254,7 +255,7 @@ def test_it_ignores_and_counts_other_text(
     asyncio.run(talk())
 
     closed = until(lambda: tap_of(audio_server, tap.pk), _closed, "tap closed")
-    assert (closed.ignored_messages, closed.muted, closed.bytes_received) == (4, True, 1920)
+    assert (closed.ignored_messages, closed.muted, closed.bytes_received) == (5, True, 1920)
 
 
 def test_it_keeps_egress_through_its_pings(
