@@ -20,7 +20,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, AnonymousUser
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from livekit.protocol import models as lk
@@ -65,15 +65,21 @@ def start_audio_session(actor: Actor, room: str) -> AudioSession:
     if not isinstance(actor, AbstractUser | AnonymousUser) or not may_listen(actor):
         raise PermissionDenied(NOT_ALLOWED)
     room = room.strip()
+    if not room:
+        raise ValidationError("Give the name of the room to listen to.")
+    already = ValidationError(f"An audio session already listens to {room}.")
     if AudioSession.objects.filter(room_name=room, state=AudioSessionState.RUNNING).exists():
-        raise ValidationError(f"An audio session already listens to {room}.")
+        raise already
     microphones = room_microphones(room)
     if not microphones:
         raise ValidationError(f"Nobody in {room} publishes a microphone.")
     _check_capacity(len(microphones))
-    with transaction.atomic():
-        session = AudioSession.objects.create(room_name=room, started_by_id=actor_id(actor))
-        _audit(actor, AuditAction.STARTED, session, outcome=_taps(len(microphones)))
+    try:
+        with transaction.atomic():
+            session = AudioSession.objects.create(room_name=room, started_by_id=actor_id(actor))
+            _audit(actor, AuditAction.STARTED, session, outcome=_taps(len(microphones)))
+    except IntegrityError:  # another start for the room won: one_running_audio_session_per_room
+        raise already from None
     for microphone in microphones:
         start_tap(actor, session, microphone)
     return session
@@ -162,9 +168,9 @@ def stop_audio_session(actor: Actor, session: AudioSession) -> AudioSession:
     user_ok = isinstance(actor, AbstractUser | AnonymousUser) and may_control(actor, session)
     if actor is not None and not user_ok:
         raise PermissionDenied(NOT_YOURS)
+    end_session(actor, session)  # first: the reconciler starts no tap for an ended session
     for tap in session.taps.select_related("job").filter(job__isnull=False):
         stop_tap(actor, tap)
-    end_session(actor, session)
     return AudioSession.objects.get(pk=session.pk)
 
 
@@ -225,9 +231,13 @@ def follow_audio_session(session: AudioSession) -> int:
     except ValidationError as refused:
         logger.warning("Not following %s: %s", session, refused.messages[0])
         return 0
+    started = 0
     for microphone in new:
+        if not AudioSession.objects.filter(pk=session.pk, state=AudioSessionState.RUNNING).exists():
+            break  # stopped meanwhile
         start_tap(None, session, microphone)
-    return len(new)
+        started += 1
+    return started
 
 
 def _running_taps(session: AudioSession) -> QuerySet[AudioTap]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
 from livekit.protocol import webhook
 from pytest_django.fixtures import Settings
 
@@ -167,3 +168,32 @@ def test_it_ends_the_session_when_the_room_is_gone(producer, sandbox: RunningSan
 
     session.refresh_from_db()
     assert session.state == AudioSessionState.ENDED
+
+
+def test_it_refuses_a_blank_room_name(producer, sandbox: RunningSandbox):
+    with pytest.raises(ValidationError) as refused:
+        actions.start_audio_session(producer, "  ")
+
+    assert refused.value.messages == ["Give the name of the room to listen to."]
+    assert sandbox.control.egresses() == []
+
+
+def test_it_keeps_one_running_session_per_room(producer):
+    # Two starts at once both pass the check before either writes: the database refuses one.
+    AudioSession.objects.create(room_name="podcast", started_by=producer)
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        AudioSession.objects.create(room_name="podcast", started_by=producer)
+
+    AudioSession.objects.update(state=AudioSessionState.ENDED)
+    AudioSession.objects.create(room_name="podcast", started_by=producer)
+
+
+def test_it_starts_no_tap_for_a_stopped_session(producer, sandbox: RunningSandbox):
+    session = actions.start_audio_session(producer, "podcast")
+    actions.stop_audio_session(producer, session)
+    sandbox.control.add_participant("podcast", "ivy", tracks=("microphone",))
+
+    assert follow_audio_sessions() == 0
+
+    assert session.taps.count() == 2
