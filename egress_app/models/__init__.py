@@ -1,0 +1,69 @@
+"""The dashboard's models, one module per noun; import them from here.
+
+- base: the permissions anchor and the encrypted secrets every secret-holding model shares
+- statuses: a job's kinds and states, as LiveKit names them, and which jobs are running
+- vault: storage profiles and stream destinations, and every secret they keep
+- jobs: egress jobs and support's notes on them
+- ledger: what LiveKit said, as recorded
+- audit: who did what
+- recipes: saved launch configurations
+- audio: audio sessions and their taps
+"""
+
+from __future__ import annotations
+
+from egress_app.models.audio import AudioSession, AudioSessionState, AudioTap, TapState
+from egress_app.models.audit import AuditAction, AuditEntry, AuditTarget
+from egress_app.models.base import NEEDS_JSON, Access, SecretsMixin
+from egress_app.models.jobs import EgressJob, JobNote
+from egress_app.models.ledger import LedgerEntry, LedgerOutcome, LedgerSource
+from egress_app.models.recipes import Recipe
+from egress_app.models.statuses import (
+    EgressKind,
+    EgressStatus,
+    JobFlag,
+    LaunchState,
+    Triage,
+    running_jobs,
+    status_label,
+    status_of,
+)
+from egress_app.models.vault import (
+    StorageProfile,
+    StorageProvider,
+    StreamDestination,
+    StreamProtocol,
+    stored_secrets,
+)
+
+__all__ = [
+    "NEEDS_JSON",
+    "Access",
+    "AudioSession",
+    "AudioSessionState",
+    "AudioTap",
+    "AuditAction",
+    "AuditEntry",
+    "AuditTarget",
+    "EgressJob",
+    "EgressKind",
+    "EgressStatus",
+    "JobFlag",
+    "JobNote",
+    "LaunchState",
+    "LedgerEntry",
+    "LedgerOutcome",
+    "LedgerSource",
+    "Recipe",
+    "SecretsMixin",
+    "StorageProfile",
+    "StorageProvider",
+    "StreamDestination",
+    "StreamProtocol",
+    "TapState",
+    "Triage",
+    "running_jobs",
+    "status_label",
+    "status_of",
+    "stored_secrets",
+]

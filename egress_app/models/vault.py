@@ -1,0 +1,146 @@
+"""Where recordings go and where streams are sent: storage profiles and stream destinations."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+
+from django.db import models
+from django.utils import timezone
+from google.protobuf.message import Message
+from livekit.protocol import egress
+
+from egress_app.crypto import SecretKeyError, decrypt_json
+from egress_app.livekit.scrub import (
+    Secrets,
+    stored_values,
+)
+from egress_app.models.base import NEEDS_JSON, SecretsMixin
+from egress_app.models.statuses import running_jobs
+from egress_app.storage import destinations
+from egress_app.storage.providers import PROVIDERS, Provider
+
+
+class StorageProvider(models.TextChoices):
+    S3 = "s3", "Amazon S3 or S3-compatible"
+    GCP = "gcp", "Google Cloud Storage"
+    AZURE = "azure", "Azure Blob Storage"
+    ALIOSS = "alioss", "Alibaba Cloud OSS"
+
+
+class UsedByJobsQuerySet(models.QuerySet):
+    def with_job_counts(self) -> UsedByJobsQuerySet:
+        """Annotate `job_count` (all jobs) and `running_job_count` (jobs still running)."""
+        running = running_jobs("jobs__")
+        return self.annotate(
+            job_count=models.Count("jobs", distinct=True),
+            running_job_count=models.Count("jobs", filter=running, distinct=True),
+        )
+
+
+class StorageProfile(SecretsMixin):
+    """Where recordings go: a provider, its non-secret `config` and its encrypted secrets."""
+
+    name = models.CharField(max_length=100, unique=True)
+    provider = models.CharField(max_length=16, choices=StorageProvider.choices)
+    config = models.JSONField(default=dict, blank=True)
+    path_template = models.CharField(
+        max_length=500, blank=True, help_text="Default path prefix or filename template."
+    )
+    is_default = models.BooleanField(default=False)
+    last_tested_at = models.DateTimeField(null=True, blank=True)
+    last_test_ok = models.BooleanField(null=True, blank=True)
+    last_test_message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = UsedByJobsQuerySet.as_manager()
+
+    class Meta:
+        required_db_features = NEEDS_JSON
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"],
+                condition=models.Q(is_default=True),
+                name="one_default_storage_profile",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def provider_spec(self) -> Provider:
+        return PROVIDERS[self.provider]
+
+    @property
+    def target(self) -> str:
+        """The bucket (or account/container) for lists."""
+        return self.provider_spec.target(self.config)
+
+    def upload(self) -> Message:
+        """LiveKit's upload message with the decrypted secrets: build it only for the call."""
+        return self.provider_spec.upload(self.config, self.secrets())
+
+    def storage_config(self) -> egress.StorageConfig:
+        """`egress.StorageConfig` (v2) with the upload message in its provider's slot."""
+        return self.provider_spec.storage_config(self.config, self.secrets())
+
+    def record_test(self, *, ok: bool, message: str) -> None:
+        self.last_tested_at = timezone.now()
+        self.last_test_ok = ok
+        self.last_test_message = message
+
+
+class StreamProtocol(models.TextChoices):
+    RTMP = "rtmp", "RTMP"
+    RTMPS = "rtmps", "RTMPS"
+    SRT = "srt", "SRT"
+    MUX = "mux", "Mux"
+    TWITCH = "twitch", "Twitch"
+
+
+class StreamDestination(SecretsMixin):
+    """A named live stream target; its server URL and stream key are both secret."""
+
+    name = models.CharField(max_length=100, unique=True)
+    protocol = models.CharField(max_length=16, choices=StreamProtocol.choices)
+    host = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = UsedByJobsQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def output_url(self) -> str:
+        """The full URL LiveKit dials, stream key included: build it only for the call."""
+        values = self.secrets()
+        return destinations.output_url(values.get("server_url", ""), values.get("stream_key", ""))
+
+
+def stored_secrets() -> Secrets:
+    """Every stream key and storage credential the dashboard keeps, to hide in what LiveKit
+    says before it is stored: a key LiveKit quotes need not be the job's own (an egress started
+    elsewhere with it, a key pasted into another destination). One query; the values are
+    decrypted again only once some row's secrets changed."""
+    destinations = StreamDestination.objects.order_by().values_list("encrypted_secrets", flat=True)
+    profiles = StorageProfile.objects.order_by().values_list("encrypted_secrets", flat=True)
+    tokens = destinations.union(profiles, all=True).order_by()
+    return _secrets_of(frozenset(token for token in tokens if token))
+
+
+@functools.lru_cache(maxsize=4)
+def _secrets_of(tokens: frozenset[str]) -> Secrets:
+    values: list[str] = []
+    for token in tokens:
+        # A token no configured key reads must not stop an update (the server refuses to start
+        # with one: egress_app.checks.verify_secret_keys).
+        with contextlib.suppress(SecretKeyError):
+            values += stored_values(decrypt_json(token))
+    return Secrets(values)
