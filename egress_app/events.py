@@ -9,6 +9,7 @@ it (htmx's ws extension swaps it in by id, out of band). Group names come from `
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, ClassVar, Protocol
@@ -23,6 +24,7 @@ ACTIVE_JOBS = "jobs-active"  # producers: every job that is or was running
 USER_JOBS = "jobs-user"  # a producer's own jobs, keyed by user id
 JOB = "job"  # one job's page, keyed by job id
 HOME = "home"  # the live home page
+AUDIO = "audio"  # one audio session's page, keyed by session id
 
 
 def group(audience: str, key: int | str | None = None) -> str:
@@ -123,6 +125,33 @@ class HomeChanged:
         return [(group(HOME), Fragment(self.home_html))]
 
 
+@dataclass(frozen=True)
+class TapLevel:
+    """A tap's meter, about 10 times a second: its last 100 ms window's RMS and peak in dBFS,
+    its voice state (speaking, silent, muted) and the bytes it has received. Levels and states
+    only: raw audio never goes to browsers. Nothing is stored, so it is not tied to a commit."""
+
+    session_id: int
+    tap_id: int
+    rms_dbfs: float
+    peak_dbfs: float
+    state: str
+    bytes_received: int
+
+    def page_group(self) -> str:
+        return group(AUDIO, self.session_id)
+
+
+@dataclass(frozen=True)
+class AudioNews:
+    """A session or its taps changed (a tap connected or closed, the session ended)."""
+
+    session_id: int
+
+    def page_group(self) -> str:
+        return group(AUDIO, self.session_id)
+
+
 # --- announcing -------------------------------------------------------------------------------
 class Publisher(Protocol):
     """Renders the news for the pages open and delivers it; `rooms`: the home page's rooms or
@@ -160,3 +189,29 @@ def announce_rooms() -> None:
 def _publish(news: list[JobNews], *, rooms: bool = False) -> None:
     if _publisher is not None:  # without the pages installed, no browser is listening
         _publisher(news, rooms=rooms)
+
+
+# --- audio ----------------------------------------------------------------------------------------
+LevelPublisher = Callable[[TapLevel], Awaitable[None]]
+AudioPublisher = Callable[[AudioNews], None]
+_level_publisher: LevelPublisher | None = None
+_audio_publisher: AudioPublisher | None = None
+
+
+def publish_audio_with(levels: LevelPublisher, news: AudioPublisher) -> None:
+    """Have `levels` render and deliver tap levels (from the audio endpoint's event loop), and
+    `news` a session's changes (once their transaction commits)."""
+    global _level_publisher, _audio_publisher
+    _level_publisher, _audio_publisher = levels, news
+
+
+async def announce_tap_level(level: TapLevel) -> None:
+    """Publish a tap's level now (the audio endpoint calls this; nothing is stored)."""
+    if _level_publisher is not None:
+        await _level_publisher(level)
+
+
+def announce_audio_session(session_id: int) -> None:
+    """Publish the session's taps as they are once the current transaction commits."""
+    if _audio_publisher is not None:
+        transaction.on_commit(partial(_audio_publisher, AudioNews(session_id)))

@@ -6,10 +6,15 @@ origin check and authentication (dashboard/asgi.py). The token in the URL is the
 credential (`actions.open_tap`). Counting happens here, writing at most about once a second
 (and at each change of mute state) through an action, in a thread, never per message. The
 consumer never closes an accepted socket: egress would report the egress FAILED.
+
+Levels: about 100 ms of audio at a time goes through the tap's meter (egress_app/audio) in a
+worker thread, never on this event loop, and each reading is published to the session's page
+(`events.announce_tap_level`), about 10 times a second; readings are not stored.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -19,15 +24,22 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from egress_app import actions
+from egress_app import actions, events
+from egress_app.audio.meter import Reading, TapMeter
 
 logger = logging.getLogger(__name__)
 FLUSH_SECONDS = 1.0
+BATCH_BYTES = 48_000 * 4 // 10  # 100 ms of 48 kHz stereo S16LE: one meter reading
 
 
 class AudioTapConsumer(AsyncWebsocketConsumer):
     tap_id: int | None = None
+    session_id = 0
     received = 0
+    total = 0
+    batch: list[bytes]
+    batch_bytes = 0
+    meter: TapMeter
     ignored = 0
     muted = False
     flushed_at = 0.0
@@ -40,6 +52,8 @@ class AudioTapConsumer(AsyncWebsocketConsumer):
             refusal = await database_sync_to_async(actions.open_tap)(
                 tap_id, token, _content_type(self.scope)
             )
+            if refusal is None:
+                self.session_id = await database_sync_to_async(actions.tap_session_id)(tap_id)
         except Exception:
             logger.exception("Refused an audio connection: it could not be checked")
             refusal = "unchecked"
@@ -47,6 +61,7 @@ class AudioTapConsumer(AsyncWebsocketConsumer):
             await self.close()  # before accept: the handshake answers 403
             return
         self.tap_id = tap_id
+        self.batch, self.meter = [], TapMeter()
         self.flushed_at = time.monotonic()
         await self.accept()
 
@@ -55,11 +70,17 @@ class AudioTapConsumer(AsyncWebsocketConsumer):
             return
         if bytes_data is not None:
             self.received += len(bytes_data)
+            self.total += len(bytes_data)
+            self.batch.append(bytes_data)
+            self.batch_bytes += len(bytes_data)
+            if self.batch_bytes >= BATCH_BYTES:
+                await self._measure()
         elif (muted := _muted(text_data)) is None:
             self.ignored += 1
             logger.info("Ignored a text message on audio tap %s", self.tap_id)
         elif muted != self.muted:
             self.muted = muted
+            await self._publish(self.meter.set_muted(muted))
             await self._flush()
             return
         if time.monotonic() - self.flushed_at >= FLUSH_SECONDS:
@@ -68,6 +89,25 @@ class AudioTapConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if self.tap_id is not None:
             await self._flush(closed=True)
+
+    async def _measure(self) -> None:
+        batch, self.batch, self.batch_bytes = self.batch, [], 0
+        await self._publish(await asyncio.to_thread(self.meter.feed, batch))
+
+    async def _publish(self, reading: Reading) -> None:
+        assert self.tap_id is not None
+        level = events.TapLevel(
+            self.session_id,
+            self.tap_id,
+            round(reading.rms_dbfs, 1),
+            round(reading.peak_dbfs, 1),
+            str(reading.state),
+            self.total,
+        )
+        try:
+            await events.announce_tap_level(level)
+        except Exception:  # a lost reading: the next one comes 100 ms later
+            logger.exception("Could not publish audio tap %s's level", self.tap_id)
 
     async def _flush(self, *, closed: bool = False) -> None:
         assert self.tap_id is not None

@@ -15,6 +15,7 @@ from egress_app.actions.audio import (
     record_tap_audio,
     start_audio_session,
     stop_audio_session,
+    tap_session_id,
 )
 from egress_app.actions.calls import JobError, LaunchError
 from egress_app.actions.egress import (
@@ -101,6 +102,7 @@ __all__ = [
     "start_recipe",
     "stop_audio_session",
     "stop_egress",
+    "tap_session_id",
     "update_layout",
     "update_storage_profile",
     "update_stream_destination",

@@ -29,6 +29,7 @@ from egress_app.actions.calls import JobError, LaunchError, _call
 from egress_app.actions.egress import _stop, start_egress
 from egress_app.actions.sessions import ROOM_GONE, end_audio_sessions, end_session
 from egress_app.actions.vault import Actor, _audit, actor_id
+from egress_app.events import announce_audio_session, announce_rooms
 from egress_app.livekit import LiveKitError, get_livekit_client
 from egress_app.models import (
     AudioSession,
@@ -78,6 +79,7 @@ def start_audio_session(actor: Actor, room: str) -> AudioSession:
         with transaction.atomic():
             session = AudioSession.objects.create(room_name=room, started_by_id=actor_id(actor))
             _audit(actor, AuditAction.STARTED, session, outcome=_taps(len(microphones)))
+            announce_rooms()  # the Live page's "Listening" badge
     except IntegrityError:  # another start for the room won: one_running_audio_session_per_room
         raise already from None
     for microphone in microphones:
@@ -266,7 +268,13 @@ def open_tap(tap_id: int, token: str, content_type: str) -> str | None:
     )
     if not opened:  # another connection won the race
         return refuse_tap(tap_id, "token already used")
+    announce_audio_session(tap.session_id)
     return None
+
+
+def tap_session_id(tap_id: int) -> int:
+    """The session a tap belongs to (the audio endpoint publishes its levels there)."""
+    return AudioTap.objects.values_list("session_id", flat=True).get(pk=tap_id)
 
 
 def refuse_tap(tap_id: int, reason: str) -> str:
@@ -289,3 +297,5 @@ def record_tap_audio(
     if closed:
         changes |= {"state": TapState.CLOSED, "closed_at": timezone.now()}
     AudioTap.objects.filter(pk=tap_id).update(**changes)
+    if closed:
+        announce_audio_session(tap_session_id(tap_id))

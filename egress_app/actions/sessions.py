@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from egress_app.actions.vault import Actor, _audit
+from egress_app.events import announce_audio_session, announce_rooms
 from egress_app.models import AudioSession, AudioSessionState, AuditAction
 
 ROOM_GONE = "the room has ended"
@@ -20,6 +21,8 @@ def end_session(actor: Actor, session: AudioSession, outcome: str = "") -> bool:
         if not changed.update(state=AudioSessionState.ENDED, ended_at=timezone.now()):
             return False
         _audit(actor, AuditAction.STOPPED, session, outcome=outcome)
+        announce_audio_session(session.pk)
+        announce_rooms()  # the Live page's "Listening" badge
         return True
 
 
