@@ -10,14 +10,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_layer
 from channels_redis.pubsub import RedisPubSubChannelLayer
 
-from dashboard import fragments
-from egress_app.events import HOME, Fragment, HomeChanged, JobChanged, JobNews, Private, group
+from dashboard import audio, fragments
+from egress_app.events import (
+    HOME,
+    AudioNews,
+    Fragment,
+    HomeChanged,
+    JobChanged,
+    JobNews,
+    Private,
+    TapLevel,
+    group,
+)
 from egress_app.models import EgressJob
 
 logger = logging.getLogger(__name__)
@@ -102,3 +113,35 @@ async def _subscribed(layer: RedisPubSubChannelLayer, names: set[str]) -> set[st
 async def _send_all(layer: BaseChannelLayer, sends: list[tuple[str, Fragment]]) -> None:
     # One hop to the event loop for all groups, sent concurrently.
     await asyncio.gather(*(layer.group_send(name, fragment.message()) for name, fragment in sends))
+
+
+# --- audio sessions -----------------------------------------------------------------------------
+LEVEL_KEPT_SECONDS = 1.0  # how often a tap's reading is kept for the polled page
+_kept_at: dict[int, float] = {}
+
+
+async def deliver_level(level: TapLevel) -> None:
+    """A tap's meter to its session's open pages, rendered on the audio endpoint's event loop
+    (a few hundred bytes of template), and kept about once a second for the polled page."""
+    now = time.monotonic()
+    if now - _kept_at.get(level.tap_id, 0.0) >= LEVEL_KEPT_SECONDS:
+        _kept_at[level.tap_id] = now
+        await audio.keep_level(level)
+    layer = get_channel_layer()
+    if layer is not None:
+        html = audio.tap_level(level)
+        await layer.group_send(level.page_group(), Fragment(html).message())
+
+
+def deliver_audio(news: AudioNews) -> None:
+    """A session's taps as they are now, to its open pages. Called once the change commits."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        if not async_to_sync(following)(layer, {news.page_group()}):
+            return
+        html = audio.live_push(news.session_id)
+        async_to_sync(_send_all)(layer, [(news.page_group(), Fragment(html))])
+    except Exception:  # the change is committed; only its push is lost
+        logger.exception("Could not push an audio session's update to browsers")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.contrib.auth.models import AbstractUser, AnonymousUser
 from django.http import QueryDict
 
-from dashboard import fragments
+from dashboard import audio, fragments
 from egress_app import events
 from egress_app.launch.config import row_id
 from egress_app.models import EgressJob
@@ -43,6 +43,8 @@ def subscribe(user: User | None, params: dict[str, str]) -> Subscription | None:
         return _jobs(user, params)
     if view == "job":
         return _job(user, params.get("id", ""))
+    if view == "audio":
+        return _audio(user, params.get("id", ""))
     if view == "home" and user.has_perm(perm(VIEW_DASHBOARD)):
         return Subscription((events.group(events.HOME),), fragments.home_refresh)
     return None
@@ -76,3 +78,10 @@ def _live(user: User, job: EgressJob) -> str:
     ended out of the user's sight)."""
     fresh = fragments.jobs_for(user).filter(pk=job.pk).first()
     return fragments.job_live(fresh) if fresh is not None else fragments.job_withheld()
+
+
+def _audio(user: User, session_id: str) -> Subscription | None:
+    """An audio session's page: its meters and taps, for whoever may open the page."""
+    if (pk := row_id(session_id)) is None or not audio.sessions_for(user).filter(pk=pk).exists():
+        return None
+    return Subscription((events.group(events.AUDIO, pk),), lambda: audio.live_push(pk))

@@ -49,4 +49,5 @@ urlpatterns = [
     path("", include("dashboard.urls_launch")),
     path("", include("dashboard.urls_jobs")),
     path("", include("dashboard.urls_recipes")),
+    path("", include("dashboard.urls_audio")),
 ]

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from asgiref.sync import sync_to_async
 from django.contrib.auth.decorators import permission_required
+from django.contrib.auth.models import AbstractUser, AnonymousUser
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from dashboard.audio import sessions_for
 from dashboard.overview import load_overview
 from egress_app.livekit import get_livekit_client
-from egress_app.roles import VIEW_DASHBOARD, perm
+from egress_app.models import AudioSessionState
+from egress_app.roles import VIEW_DASHBOARD, may_listen, perm
 
 # Every role may see the live overview; a signed-in user without a role gets the 403 page.
 can_view_dashboard = permission_required(perm(VIEW_DASHBOARD), raise_exception=True)
@@ -23,4 +27,14 @@ def home(request: HttpRequest) -> HttpResponse:
 @can_view_dashboard
 async def home_live(request: HttpRequest) -> HttpResponse:
     overview = await load_overview(get_livekit_client())
-    return render(request, "dashboard/home.html#live", {"overview": overview})
+    user = await request.auser()  # the permission check's: its permissions are read already
+    context = {"overview": overview, "may_listen": await sync_to_async(may_listen)(user)}
+    listening = await sync_to_async(_listening)(user)
+    context["rooms"] = [(room, listening.get(room.name)) for room in overview.rooms]
+    return render(request, "dashboard/home.html#live", context)
+
+
+def _listening(user: AbstractUser | AnonymousUser) -> dict[str, int]:
+    """The rooms with a running audio session, to the session's id (when the user sees it)."""
+    running = sessions_for(user).filter(state=AudioSessionState.RUNNING)
+    return dict(running.values_list("room_name", "pk"))

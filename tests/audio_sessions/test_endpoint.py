@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from livekit.protocol import egress
@@ -17,9 +18,11 @@ from pytest_django.fixtures import Settings
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
+from dashboard.audio import level_key
 from egress_app import actions
 from egress_app.actions.audio import tap_url, token_hash
 from egress_app.actions.reconcile import reconcile
+from egress_app.audio.levels import FLOOR_DBFS
 from egress_app.models import (
     AudioSession,
     AudioSessionState,
@@ -319,3 +322,24 @@ def test_it_hears_a_participant_who_joins(
     assert run.tapped == 1
     ivy = audio_server.run(AudioTap.objects.get, participant_identity="ivy")
     until(lambda: tap_of(audio_server, ivy.pk).bytes_received, bool, "bytes from ivy")
+
+
+def kept_level(pk: int) -> dict[str, Any] | None:
+    return cache.get(level_key(pk))
+
+
+def test_it_measures_each_taps_level_off_the_event_loop(
+    producer, audio_server: AudioServer, sandbox: RunningSandbox
+):
+    host, guest = listening(audio_server, sandbox, producer)
+
+    for tap in (host, guest):
+        level = until(lambda t=tap: kept_level(t.pk), _heard, f"a level above the floor on {tap}")
+        assert level["session_id"] == tap.session_id
+        assert level["peak_dbfs"] >= level["rms_dbfs"]
+    sandbox.control.set_track_muted("podcast", host.track_sid, True)
+    until(lambda: kept_level(host.pk), lambda level: level["state"] == "muted", "muted meter")
+
+
+def _heard(level: dict[str, Any] | None) -> bool:
+    return level is not None and level["rms_dbfs"] > FLOOR_DBFS

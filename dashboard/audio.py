@@ -1,0 +1,73 @@
+"""The audio session page's live parts: one template (dashboard/audio_session.html) rendered by
+the page, by the htmx endpoint polling it and by the websocket pushes (`hx-swap-oob`).
+
+A tap's level is never stored: the audio endpoint publishes it about 10 times a second
+(dashboard.publisher.deliver_level), and about once a second it is also kept in the cache for
+the polled page (a few seconds, so a tap that stopped sending shows no stale meter for long).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from django.contrib.auth.models import AbstractUser, AnonymousUser
+from django.core.cache import cache
+from django.db.models import QuerySet
+from django.template.loader import render_to_string
+
+from dashboard.fragments import polls, sees_jobs
+from egress_app.audio.levels import FLOOR_DBFS
+from egress_app.events import TapLevel
+from egress_app.models import AudioSession, AudioTap, TapState
+from egress_app.roles import may_control
+
+LIVE = "dashboard/audio_session.html#live"
+PUSHED_LEVEL = "dashboard/audio_session.html#pushed-level"
+LEVEL_KEPT_FOR = 5  # seconds
+
+
+def sessions_for(user: AbstractUser | AnonymousUser) -> QuerySet[AudioSession]:
+    """Whoever sees jobs sees every session (its taps are running jobs of the room): producers,
+    support and admins."""
+    if not sees_jobs(user):
+        return AudioSession.objects.none()
+    return AudioSession.objects.select_related("started_by")
+
+
+def level_key(tap_id: int) -> str:
+    return f"egress:tap-level:{tap_id}"
+
+
+async def keep_level(level: TapLevel) -> None:
+    await cache.aset(level_key(level.tap_id), asdict(level), LEVEL_KEPT_FOR)
+
+
+def live_context(session: AudioSession) -> dict[str, Any]:
+    taps = list(session.taps.select_related("job").order_by("created_at", "pk"))
+    kept = cache.get_many([level_key(tap.pk) for tap in taps])
+    rows = [(tap, _level(tap, kept.get(level_key(tap.pk)))) for tap in taps]
+    running = session.is_running or any(tap.job and polls(tap.job) for tap in taps)
+    return {"session": session, "rows": rows, "polls": running, "floor": FLOOR_DBFS}
+
+
+def _level(tap: AudioTap, kept: dict[str, Any] | None) -> TapLevel | None:
+    if kept is None or tap.state != TapState.CONNECTED:
+        return None
+    return TapLevel(**kept)
+
+
+def page_context(user: AbstractUser | AnonymousUser, session: AudioSession) -> dict[str, Any]:
+    return live_context(session) | {"may_stop": session.is_running and may_control(user, session)}
+
+
+def live_push(session_id: int) -> str:
+    """The session's live part for a push (a snapshot when a socket connects)."""
+    session = AudioSession.objects.get(pk=session_id)
+    return render_to_string(LIVE, live_context(session) | {"oob": True})
+
+
+def tap_level(level: TapLevel) -> str:
+    """A tap's meter and byte count for a push."""
+    context = {"level": level, "tap_id": level.tap_id, "oob": True, "floor": FLOOR_DBFS}
+    return render_to_string(PUSHED_LEVEL, context)

@@ -1,0 +1,77 @@
+"""An audio session's page over the live websocket (`/ws/live/?view=audio&id=<session>`): who
+may follow it, its snapshot, and the meters the audio endpoint pushes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import User
+from django.utils import timezone
+
+from egress_app import events
+from egress_app.models import AudioSession, AudioTap
+from tests.live.test_consumer import WAIT, following, prepare, refused, sync
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+@pytest.fixture(autouse=True)
+def asgi_loaded(transactional_db, settings) -> None:
+    settings.WEBSOCKET_ALLOWED_ORIGINS = ["http://testserver"]
+    prepare()
+
+
+@pytest.fixture
+def tap(producer: User) -> AudioTap:
+    session = AudioSession.objects.create(room_name="podcast", started_by=producer)
+    return AudioTap.objects.create(
+        session=session,
+        participant_identity="host",
+        track_sid="TR_host",
+        token_hash="x" * 64,
+        token_expires_at=timezone.now() + timedelta(minutes=3),
+    )
+
+
+def query(tap: AudioTap) -> str:
+    return f"view=audio&id={tap.session_id}"
+
+
+async def test_it_refuses_anonymous_visitors_and_outsiders(outsider, tap):
+    assert await refused(query(tap), None)
+    assert await refused(query(tap), outsider)
+
+
+async def test_it_refuses_a_session_that_is_not_there(admin, tap):
+    for bad in ["view=audio&id=999999", "view=audio&id=x", "view=audio"]:
+        assert await refused(bad, admin), bad
+
+
+@pytest.mark.parametrize("persona", ["producer", "admin", "support"])
+async def test_it_pushes_each_taps_level(request, persona: str, tap: AudioTap):
+    user = await sync(request.getfixturevalue, persona)
+    async with following(query(tap), user) as socket:
+        level = events.TapLevel(tap.session_id, tap.pk, -15.0, -12.0, "speaking", 19_200)
+        await events.announce_tap_level(level)
+
+        pushed = await socket.receive_from(timeout=WAIT)
+
+    assert f'id="tap-{tap.pk}-level"' in pushed
+    assert 'value="-15.0"' in pushed
+    assert "-15.0 dBFS RMS, peak -12.0 dBFS" in pushed
+    assert f'id="tap-{tap.pk}-bytes"' in pushed
+
+
+async def test_it_pushes_the_taps_when_one_connects(producer, tap: AudioTap):
+    from egress_app import actions
+    from egress_app.actions.audio import token_hash
+
+    await sync(AudioTap.objects.filter(pk=tap.pk).update, token_hash=token_hash("t0ken"))
+    async with following(query(tap), producer) as socket:
+        assert await sync(actions.open_tap, tap.pk, "t0ken", "audio/x-raw") is None
+
+        pushed = await socket.receive_from(timeout=WAIT)
+
+    assert 'id="audio-live"' in pushed
+    assert 'data-state="connected"' in pushed
