@@ -117,6 +117,7 @@ async def _send_all(layer: BaseChannelLayer, sends: list[tuple[str, Fragment]]) 
 
 # --- audio sessions -----------------------------------------------------------------------------
 LEVEL_KEPT_SECONDS = 1.0  # how often a tap's reading is kept for the polled page
+REMEMBERED = 10_000  # taps and sessions whose times are kept, at most
 _kept_at: dict[int, float] = {}
 
 
@@ -124,13 +125,30 @@ async def deliver_level(level: TapLevel) -> None:
     """A tap's meter to its session's open pages, rendered on the audio endpoint's event loop
     (a few hundred bytes of template), and kept about once a second for the polled page."""
     now = time.monotonic()
+    if len(_kept_at) > REMEMBERED or len(_followed_at) > REMEMBERED:  # taps long gone among them
+        _kept_at.clear()
+        _followed_at.clear()
     if now - _kept_at.get(level.tap_id, 0.0) >= LEVEL_KEPT_SECONDS:
         _kept_at[level.tap_id] = now
         await audio.keep_level(level)
     layer = get_channel_layer()
-    if layer is not None:
+    if layer is not None and await _followed(layer, level.page_group(), now):
         html = audio.tap_level(level)
         await layer.group_send(level.page_group(), Fragment(html).message())
+
+
+FOLLOWERS_ASKED_SECONDS = 1.0  # a page opened meanwhile gets the meters at most this late
+_followed_at: dict[str, tuple[float, bool]] = {}
+
+
+async def _followed(layer: BaseChannelLayer, name: str, now: float) -> bool:
+    """Whether a session's page is open, asked about once a second: a reading costs about as
+    much to render as to measure, so none is rendered for nobody."""
+    asked_at, followed = _followed_at.get(name, (0.0, False))
+    if now - asked_at >= FOLLOWERS_ASKED_SECONDS:
+        followed = bool(await following(layer, {name}))
+        _followed_at[name] = (now, followed)
+    return followed
 
 
 def deliver_audio(news: AudioNews) -> None:

@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
+from dashboard import publisher
 from egress_app import events
 from egress_app.models import AudioSession, AudioTap
 from tests.live.test_consumer import WAIT, following, prepare, refused, sync
@@ -20,6 +21,8 @@ pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def asgi_loaded(transactional_db, settings) -> None:
     settings.WEBSOCKET_ALLOWED_ORIGINS = ["http://testserver"]
     prepare()
+    # Whether a page follows a session is asked once a second: not from a previous test's.
+    publisher._followed_at.clear()
 
 
 @pytest.fixture
@@ -61,6 +64,14 @@ async def test_it_pushes_each_taps_level(request, persona: str, tap: AudioTap):
     assert 'value="-15.0"' in pushed
     assert "-15.0 dBFS RMS, peak -12.0 dBFS" in pushed
     assert f'id="tap-{tap.pk}-bytes"' in pushed
+
+
+async def test_it_renders_no_level_for_a_session_nobody_follows(tap: AudioTap):
+    level = events.TapLevel(tap.session_id, tap.pk, -15.0, -12.0, "speaking", 19_200)
+
+    await events.announce_tap_level(level)
+
+    assert publisher._followed_at[events.group(events.AUDIO, tap.session_id)][1] is False
 
 
 async def test_it_pushes_the_taps_when_one_connects(producer, tap: AudioTap):
