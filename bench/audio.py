@@ -1,0 +1,483 @@
+"""Real-time Track Egress audio into the dashboard's audio endpoint: server CPU per stream.
+
+    .venv/bin/python bench/audio.py [--streams 25,50,100] [--seconds S] [--senders P]
+
+N taps stream 48 kHz stereo S16LE as egress sends it (one 1920-byte binary message per 10 ms per
+stream, `Content-Type: audio/x-raw`, no compression) from --senders separate processes into
+`/egress/audio/<tap>/?t=<token>`, served as in production (`uvicorn --ws websockets-sansio
+--ws-ping-interval 0`, one process) on a fresh migrated SQLite database whose taps and single-use
+tokens this script makes. The anchor, measured in the same run with the same senders and uvicorn
+settings: a bare ASGI websocket app (`anchor` below) that accepts and discards every frame.
+
+For each N and each server it prints the server process's CPU seconds (from /proc, threads
+included) over the streaming window divided by the seconds of audio sent: CPU per stream-second,
+and its inverse, real-time streams per core (target >= 100 for the dashboard). What happens to
+a message after the server receives it is not visible from outside, so for latency it prints the
+senders' pacing slip instead (how late, against the real-time schedule, messages went out: p99
+and max, and how far behind the last one was) and how many sockets the server closed or refused.
+Everything talks only to 127.0.0.1; the servers and senders stop on exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import random
+import secrets
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+FRAME_SECONDS = 0.010
+RATE, CHANNELS = 48_000, 2
+FRAME_BYTES = int(RATE * FRAME_SECONDS) * CHANNELS * 2  # 1920: 480 stereo S16LE samples
+TARGET = 100.0  # real-time streams per core
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+
+
+# --- the anchor: the least a websocket server can do with the audio ------------------------------
+async def anchor(
+    scope: Scope,
+    receive: Callable[[], Awaitable[Message]],
+    send: Callable[[Message], Awaitable[None]],
+) -> None:
+    """A raw ASGI app that accepts any websocket and discards whatever it sends."""
+    if scope["type"] != "websocket":
+        if scope["type"] == "http":
+            await send({"type": "http.response.start", "status": 404, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+        return
+    while True:
+        message = await receive()
+        if message["type"] == "websocket.connect":
+            await send({"type": "websocket.accept"})
+        elif message["type"] == "websocket.disconnect":
+            return
+
+
+# --- role: seed (runs with the dashboard's environment) ------------------------------------------
+def seed(count: int) -> None:
+    """`count` waiting taps with known tokens, in sessions of 4 (a podcast's microphones)."""
+    import django
+
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
+    django.setup()
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from egress_app.actions.audio import token_hash
+    from egress_app.models import AudioSession, AudioTap
+
+    taps = []
+    expires = timezone.now() + timedelta(hours=1)
+    for index in range(count):
+        if index % 4 == 0:
+            session = AudioSession.objects.create(room_name=f"bench-room-{index // 4:04}")
+        token = secrets.token_urlsafe(32)
+        tap = AudioTap.objects.create(
+            session=session,
+            participant_identity=f"speaker-{index % 4}",
+            track_sid=f"TR_bench_{index:05}",
+            token_hash=token_hash(token),
+            token_expires_at=expires,
+        )
+        taps.append({"path": f"/egress/audio/{tap.pk}/?t={token}"})
+    print(json.dumps(taps))
+
+
+# --- role: send (K sockets in one asyncio loop, a process of its own) ----------------------------
+def tone() -> bytes:
+    """10 ms of a 440 Hz tone at -12 dBFS, stereo S16LE (480 samples: 440 Hz does not loop in
+    10 ms, but what the bytes hold does not change what the endpoint does with them)."""
+    samples = []
+    for n in range(FRAME_BYTES // 4):
+        value = int(0.25 * 32767 * math.sin(2 * math.pi * 440 * n / RATE))
+        samples += [value, value]
+    return struct.pack(f"<{len(samples)}h", *samples)
+
+
+async def stream(base: str, paths: list[str], seconds: float) -> dict[str, Any]:
+    from websockets.asyncio.client import ClientConnection, connect
+    from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+    frame = tone()
+    headers = {"Content-Type": "audio/x-raw"}
+    sockets: list[ClientConnection] = []
+    refused: list[str] = []
+    for path in paths:
+        try:
+            # Egress's websocket sink (gorilla/websocket) offers no compression.
+            sockets.append(await connect(base + path, additional_headers=headers, compression=None))
+        except (OSError, InvalidStatus) as error:
+            refused.append(str(error)[:120])
+    print(json.dumps({"ready": len(sockets), "refused": refused}), flush=True)
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, sys.stdin.readline)  # go
+    began = time.monotonic()
+    slips: list[float] = []
+    behind: list[float] = []
+    sent = [0]
+
+    async def one(ws: ClientConnection) -> None:
+        start = began + random.uniform(0, FRAME_SECONDS)  # egresses start at any phase
+        frames = int(seconds / FRAME_SECONDS)
+        for n in range(frames):
+            due = start + n * FRAME_SECONDS
+            wait = due - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            slips.append(time.monotonic() - due)
+            try:
+                await ws.send(frame)
+            except ConnectionClosed:  # by the server: counted below
+                return
+            sent[0] += 1
+        behind.append(time.monotonic() - (start + (frames - 1) * FRAME_SECONDS))
+
+    await asyncio.gather(*(one(ws) for ws in sockets))
+    elapsed = time.monotonic() - began
+    slips.sort()
+    report = {
+        "sent": sent[0],
+        "elapsed": elapsed,
+        "slip_p50": slips[len(slips) // 2] if slips else 0.0,
+        "slip_p99": slips[int(0.99 * (len(slips) - 1))] if slips else 0.0,
+        "slip_max": slips[-1] if slips else 0.0,
+        "behind_max": max(behind, default=0.0),
+    }
+    print(json.dumps(report), flush=True)
+    await loop.run_in_executor(None, sys.stdin.readline)  # close
+    # Before we close them: a socket already closed was closed by the server (or the network).
+    closed = [str(ws.close_code) for ws in sockets if ws.close_code is not None]
+    await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
+    print(json.dumps({"closed": closed}), flush=True)
+    return report
+
+
+# --- the orchestrator ----------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process, all its threads included."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def machine_busy() -> float:
+    """CPU seconds the whole machine spent busy so far (not idle, not iowait)."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
+    return sum(int(value) for n, value in enumerate(fields) if n not in (3, 4)) / CLOCK_TICKS
+
+
+def uvicorn_command(app: str, port: int, *extra: str) -> list[str]:
+    """As the README's "Running in production" serves the dashboard, in one process."""
+    return [
+        *(PYTHON, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)),
+        *("--ws", "websockets-sansio", "--ws-ping-interval", "0"),
+        *("--no-access-log", "--lifespan", "off", "--log-level", "warning", *extra),
+    ]
+
+
+@dataclass
+class Server:
+    name: str
+    process: subprocess.Popen[bytes]
+    port: int
+    log: Path
+
+    def wait_until_up(self) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                sys.exit(f"{self.name}: uvicorn exited ({self.process.returncode}); see {self.log}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.2)
+        sys.exit(f"{self.name}: uvicorn did not answer within 60 s; see {self.log}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+
+def dashboard_env(directory: Path, port: int) -> dict[str, str]:
+    from cryptography.fernet import Fernet
+
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("DJANGO_", "LIVEKIT_", "REDIS_", "DATABASE_", "AUDIO_"))
+    }
+    return env | {
+        "DJANGO_SETTINGS_MODULE": "dashboard.settings",
+        # Production's checks insist on Redis and PostgreSQL; the endpoint uses neither (a tap
+        # writes its counts about once a second), so: development's checks, DEBUG off.
+        "ENVIRONMENT": "development",
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "SECRETS_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "DATABASE_URL": f"sqlite:///{directory / 'bench.db'}",
+        # Never called by the audio endpoint; set so production does not point at the sandbox.
+        "LIVEKIT_URL": "http://127.0.0.1:9",
+        "LIVEKIT_API_KEY": "APIbench",
+        "LIVEKIT_API_SECRET": secrets.token_urlsafe(32),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SITE_ROOT": f"http://127.0.0.1:{port}",
+        "AUDIO_INGEST_URL": f"ws://127.0.0.1:{port}",
+        "LOG_LEVEL": "WARNING",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def run_manage(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [PYTHON, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    if done.returncode:
+        sys.exit(f"{' '.join(args[:3])} failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+@dataclass
+class Result:
+    server: str
+    streams: int
+    audio_seconds: float
+    server_cpu: float
+    sender_cpu: float
+    others_cpu: float
+    wall: float
+    slip_p99: float
+    slip_max: float
+    behind_max: float
+    refused: int
+    closed: list[str]
+
+    @property
+    def per_stream_second(self) -> float:
+        return self.server_cpu / self.audio_seconds if self.audio_seconds else math.inf
+
+    @property
+    def per_core(self) -> float:
+        return 1 / self.per_stream_second if self.server_cpu else math.inf
+
+
+def measure(server: Server, paths: list[str], args: argparse.Namespace) -> Result:
+    """Stream from --senders processes into `server` for --seconds; its CPU over that window."""
+    shares = [paths[n :: args.senders] for n in range(args.senders)]
+    command = [PYTHON, __file__, "--role", "send", "--url", f"ws://127.0.0.1:{server.port}"]
+    senders = [
+        subprocess.Popen(
+            [*command, "--seconds", str(args.seconds), "--paths", json.dumps(share)],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for share in shares
+        if share
+    ]
+    try:
+        refused = 0
+        for sender in senders:
+            ready = read_json(sender)
+            refused += len(ready["refused"])
+        time.sleep(1.0)  # handshakes and their database writes done before the clock starts
+        server_before, busy_before = cpu_seconds(server.process.pid), machine_busy()
+        senders_before = sum(cpu_seconds(sender.pid) for sender in senders)
+        began = time.monotonic()
+        for sender in senders:
+            tell(sender, "go")
+        reports = [read_json(sender) for sender in senders]
+        wall = time.monotonic() - began
+        server_cpu = cpu_seconds(server.process.pid) - server_before
+        senders_cpu = sum(cpu_seconds(sender.pid) for sender in senders) - senders_before
+        others = machine_busy() - busy_before - server_cpu - senders_cpu
+        closed: list[str] = []
+        for sender in senders:
+            tell(sender, "close")
+        for sender in senders:
+            closed += read_json(sender)["closed"]
+            sender.wait(timeout=30)
+    finally:
+        for sender in senders:
+            if sender.poll() is None:
+                sender.kill()
+                sender.wait(timeout=10)
+    return Result(
+        server=server.name,
+        streams=len(paths),
+        audio_seconds=sum(report["sent"] for report in reports) * FRAME_SECONDS,
+        server_cpu=server_cpu,
+        sender_cpu=senders_cpu,
+        others_cpu=others,
+        wall=wall,
+        slip_p99=max(report["slip_p99"] for report in reports),
+        slip_max=max(report["slip_max"] for report in reports),
+        behind_max=max(report["behind_max"] for report in reports),
+        refused=refused,
+        closed=closed,
+    )
+
+
+def read_json(child: subprocess.Popen[str]) -> Any:
+    assert child.stdout is not None
+    line = child.stdout.readline()
+    if not line:
+        sys.exit(f"a sender exited ({child.wait()})")
+    return json.loads(line)
+
+
+def tell(child: subprocess.Popen[str], word: str) -> None:
+    assert child.stdin is not None
+    child.stdin.write(word + "\n")
+    child.stdin.flush()
+
+
+def print_row(result: Result) -> None:
+    closed = (
+        f"{len(result.closed)} ({', '.join(sorted(set(result.closed)))})" if result.closed else "0"
+    )
+    print(
+        f"  {result.server:<10} {result.streams:>5}  {result.audio_seconds:8.0f}  "
+        f"{result.server_cpu:7.2f}  {result.per_stream_second * 1e3:8.2f}  "
+        f"{result.per_core:9.0f}  {result.slip_p99 * 1e3:6.1f} / {result.slip_max * 1e3:6.1f}  "
+        f"{result.behind_max * 1e3:7.1f}  {result.refused:>3}  {closed:>6}  "
+        f"{result.sender_cpu:6.1f}  {result.others_cpu:6.1f}"
+    )
+
+
+def main(args: argparse.Namespace) -> None:
+    counts = sorted(args.streams)
+    print(
+        f"Audio endpoint: {', '.join(map(str, counts))} real-time 48 kHz stereo streams, "
+        f"{args.seconds:g} s each run, 10 ms messages of {FRAME_BYTES} bytes, from "
+        f"{args.senders} sender processes; uvicorn --ws websockets-sansio --ws-ping-interval 0, "
+        f"one process each; {os.cpu_count()} cores"
+    )
+    with tempfile.TemporaryDirectory(prefix="bench-audio-") as tmp:
+        directory = Path(tmp)
+        dashboard_port, anchor_port = free_port(), free_port()
+        env = dashboard_env(directory, dashboard_port)
+        print("  migrating a fresh SQLite database and making the taps ...", flush=True)
+        run_manage(env, "manage.py", "migrate", "--noinput", "-v", "0")
+        taps = json.loads(
+            run_manage(env, __file__, "--role", "seed", "--count", str(sum(counts))).strip()
+        )
+        paths = [tap["path"] for tap in taps]
+        servers = []
+        for name, port, command, server_env in (
+            (
+                "anchor",
+                anchor_port,
+                uvicorn_command("audio:anchor", anchor_port, "--app-dir", "bench"),
+                dict(os.environ),
+            ),
+            (
+                "dashboard",
+                dashboard_port,
+                uvicorn_command("dashboard.asgi:application", dashboard_port),
+                env,
+            ),
+        ):
+            log = directory / f"{name}.log"
+            with log.open("wb") as out:
+                process = subprocess.Popen(
+                    command, cwd=ROOT, env=server_env, stdout=out, stderr=subprocess.STDOUT
+                )
+            servers.append(Server(name, process, port, log))
+        try:
+            for server in servers:
+                server.wait_until_up()
+            print(
+                "\n  server     streams  audio s  CPU s   ms CPU per  streams   slip p99 / max  "
+                "behind  ref  closed  send   other\n"
+                "                                        stream-s  per core  ms               "
+                "ms                CPU s  CPU s"
+            )
+            results = []
+            offset = 0
+            for count in counts:
+                for server in servers:
+                    if server.name == "anchor":
+                        anchor_paths = [f"/anchor/{n}" for n in range(count)]
+                        result = measure(server, anchor_paths, args)
+                    else:
+                        result = measure(server, paths[offset : offset + count], args)
+                        offset += count
+                    results.append(result)
+                    print_row(result)
+            for server in servers:
+                if server.process.poll() is not None:
+                    print(f"  {server.name} exited during the run: see its log below")
+                    print(server.log.read_text(errors="replace")[-3000:])
+        finally:
+            for server in servers:
+                server.stop()
+        logged = [
+            line
+            for line in (directory / "dashboard.log").read_text(errors="replace").splitlines()
+            if line.startswith(("ERROR", "WARNING", "Traceback", "CRITICAL"))
+        ]
+        if logged:
+            print("\n  the dashboard logged:\n    " + "\n    ".join(logged[-20:]))
+    dashboard = [result for result in results if result.server == "dashboard"]
+    worst = min(result.per_core for result in dashboard)
+    verdict = "met" if worst >= TARGET else "NOT met"
+    print(
+        f"\n  The dashboard's fewest real-time streams per core: {worst:.0f} "
+        f"(target >= {TARGET:.0f}: {verdict})."
+    )
+
+
+def parse() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--streams", type=lambda s: [int(n) for n in s.split(",")], default=[25, 50, 100]
+    )
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--senders", type=int, default=2, help="sender processes")
+    parser.add_argument("--role", choices=["main", "seed", "send"], default="main")
+    parser.add_argument("--count", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--url", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--paths", default="[]", help=argparse.SUPPRESS)
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    arguments = parse()
+    if arguments.role == "seed":
+        seed(arguments.count)
+    elif arguments.role == "send":
+        asyncio.run(stream(arguments.url, json.loads(arguments.paths), arguments.seconds))
+    else:
+        main(arguments)
