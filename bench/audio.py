@@ -14,7 +14,9 @@ included) over the streaming window divided by the seconds of audio sent: CPU pe
 and its inverse, real-time streams per core (target >= 100 for the dashboard). What happens to
 a message after the server receives it is not visible from outside, so for latency it prints the
 senders' pacing slip instead (how late, against the real-time schedule, messages went out: p99
-and max, and how far behind the last one was) and how many sockets the server closed or refused.
+and max, and how far behind the last one was), the drain (how long the server stayed busy after
+the last message was written: a backlog in the sockets' buffers; the CPU window includes it) and
+how many sockets the server closed or refused.
 Everything talks only to 127.0.0.1; the servers and senders stop on exit.
 """
 
@@ -276,6 +278,7 @@ class Result:
     sender_cpu: float
     others_cpu: float
     wall: float
+    drain: float
     slip_p99: float
     slip_max: float
     behind_max: float
@@ -318,6 +321,7 @@ def measure(server: Server, paths: list[str], args: argparse.Namespace) -> Resul
         for sender in senders:
             tell(sender, "go")
         reports = [read_json(sender) for sender in senders]
+        drain = wait_until_idle(server.process.pid)
         wall = time.monotonic() - began
         server_cpu = cpu_seconds(server.process.pid) - server_before
         senders_cpu = sum(cpu_seconds(sender.pid) for sender in senders) - senders_before
@@ -341,12 +345,28 @@ def measure(server: Server, paths: list[str], args: argparse.Namespace) -> Resul
         sender_cpu=senders_cpu,
         others_cpu=others,
         wall=wall,
+        drain=drain,
         slip_p99=max(report["slip_p99"] for report in reports),
         slip_max=max(report["slip_max"] for report in reports),
         behind_max=max(report["behind_max"] for report in reports),
         refused=refused,
         closed=closed,
     )
+
+
+def wait_until_idle(pid: int, limit: float = 60.0) -> float:
+    """Seconds until the server has caught up with what was sent: a message the senders wrote
+    may still wait in the sockets' kernel buffers, so the CPU window runs until the server's CPU
+    falls quiet (under 4% of a core over a quarter second), at most `limit` seconds."""
+    began = time.monotonic()
+    before = cpu_seconds(pid)
+    while time.monotonic() - began < limit:
+        time.sleep(0.25)
+        now = cpu_seconds(pid)
+        if now - before < 0.01:
+            return max(0.0, time.monotonic() - began - 0.25)
+        before = now
+    return time.monotonic() - began
 
 
 def read_json(child: subprocess.Popen[str]) -> Any:
@@ -363,16 +383,25 @@ def tell(child: subprocess.Popen[str], word: str) -> None:
     child.stdin.flush()
 
 
+HEADER = (
+    "  server     streams  audio s   CPU s  ms CPU per   streams  slip p99 / max  behind  "
+    "drain  refused  closed  senders  others\n"
+    "                                       stream-s  per core              ms      ms      "
+    "s                   CPU s   CPU s"
+)
+
+
 def print_row(result: Result) -> None:
     closed = (
         f"{len(result.closed)} ({', '.join(sorted(set(result.closed)))})" if result.closed else "0"
     )
     print(
-        f"  {result.server:<10} {result.streams:>5}  {result.audio_seconds:8.0f}  "
-        f"{result.server_cpu:7.2f}  {result.per_stream_second * 1e3:8.2f}  "
-        f"{result.per_core:9.0f}  {result.slip_p99 * 1e3:6.1f} / {result.slip_max * 1e3:6.1f}  "
-        f"{result.behind_max * 1e3:7.1f}  {result.refused:>3}  {closed:>6}  "
-        f"{result.sender_cpu:6.1f}  {result.others_cpu:6.1f}"
+        f"  {result.server:<10} {result.streams:>5}  {result.audio_seconds:7.0f}  "
+        f"{result.server_cpu:6.2f}  {result.per_stream_second * 1e3:10.2f}  "
+        f"{result.per_core:8.0f}  {result.slip_p99 * 1e3:6.1f} / {result.slip_max * 1e3:6.1f}  "
+        f"{result.behind_max * 1e3:6.1f}  {result.drain:5.2f}  {result.refused:>7}  {closed:>6}  "
+        f"{result.sender_cpu:7.1f}  {result.others_cpu:6.1f}",
+        flush=True,
     )
 
 
@@ -418,12 +447,7 @@ def main(args: argparse.Namespace) -> None:
         try:
             for server in servers:
                 server.wait_until_up()
-            print(
-                "\n  server     streams  audio s  CPU s   ms CPU per  streams   slip p99 / max  "
-                "behind  ref  closed  send   other\n"
-                "                                        stream-s  per core  ms               "
-                "ms                CPU s  CPU s"
-            )
+            print("\n" + HEADER)
             results = []
             offset = 0
             for count in counts:
