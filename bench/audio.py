@@ -125,8 +125,14 @@ async def stream(base: str, paths: list[str], seconds: float) -> dict[str, Any]:
     refused: list[str] = []
     for path in paths:
         try:
-            # Egress's websocket sink (gorilla/websocket) offers no compression.
-            sockets.append(await connect(base + path, additional_headers=headers, compression=None))
+            # Egress's websocket sink (gorilla/websocket) offers no compression; no keepalive
+            # pings of ours either: a backlogged server would miss their deadline and the
+            # client, not the server, would close the socket.
+            sockets.append(
+                await connect(
+                    base + path, additional_headers=headers, compression=None, ping_interval=None
+                )
+            )
         except (OSError, InvalidStatus) as error:
             refused.append(str(error)[:120])
     print(json.dumps({"ready": len(sockets), "refused": refused}), flush=True)
