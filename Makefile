@@ -60,6 +60,7 @@ bench: install-dev
 	$(PY) bench/webhooks.py
 	$(PY) bench/history.py
 	$(PY) bench/audio_processing.py
+	$(PY) bench/audio.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache staticfiles
