@@ -7,7 +7,8 @@ import asyncio
 import math
 import socket
 import struct
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from livekit import api
@@ -97,19 +98,29 @@ async def _mute(lkapi: api.LiveKitAPI, identity: str, track: str, muted: bool) -
     )
 
 
+@asynccontextmanager
+async def tapping(
+    lkapi: api.LiveKitAPI, track: str, path: str = "/"
+) -> AsyncIterator[tuple[Capture, api.EgressInfo]]:
+    """A receiver on a free port and a Track Egress of `track` to it; the egress is stopped and
+    its close awaited at the end of the block."""
+    capture = Capture()
+    async with serve(capture.handler, "127.0.0.1", 0) as server:
+        port = server.sockets[0].getsockname()[1]
+        info = await _track_egress(lkapi, track, f"ws://127.0.0.1:{port}{path}")
+        yield capture, info
+        await lkapi.egress.stop_egress(api.StopEgressRequest(egress_id=info.egress_id))
+        await asyncio.wait_for(capture.done.wait(), WAIT)
+
+
 async def test_it_streams_the_participants_speech_in_10_ms_stereo_frames(
     lkapi: api.LiveKitAPI, sandbox: RunningSandbox
 ) -> None:
     control = sandbox.control
     track = control.track_sid("podcast", "host", "microphone")
-    capture = Capture()
-    async with serve(capture.handler, "127.0.0.1", 0) as server:
-        port = server.sockets[0].getsockname()[1]
-        info = await _track_egress(lkapi, track, f"ws://127.0.0.1:{port}/ingest?trackID={track}")
+    async with tapping(lkapi, track, f"/ingest?trackID={track}") as (capture, info):
         await asyncio.to_thread(control.wait_for_status, info.egress_id, "ACTIVE")
         await until(lambda: len(capture.frames) >= 100)
-        await lkapi.egress.stop_egress(api.StopEgressRequest(egress_id=info.egress_id))
-        await asyncio.wait_for(capture.done.wait(), WAIT)
     ended = await asyncio.to_thread(control.wait_for_status, info.egress_id, "COMPLETE")
 
     assert capture.headers["content-type"] == "audio/x-raw"
@@ -144,13 +155,8 @@ async def test_it_streams_the_tone_when_asked_to(
     control = sandbox.control
     control.set_audio(source="tone", frame_seconds=0.02)
     track = control.track_sid("podcast", "host", "microphone")
-    capture = Capture()
-    async with serve(capture.handler, "127.0.0.1", 0) as server:
-        port = server.sockets[0].getsockname()[1]
-        info = await _track_egress(lkapi, track, f"ws://127.0.0.1:{port}/")
+    async with tapping(lkapi, track) as (capture, _):
         await until(lambda: len(capture.frames) >= 10)
-        await lkapi.egress.stop_egress(api.StopEgressRequest(egress_id=info.egress_id))
-        await asyncio.wait_for(capture.done.wait(), WAIT)
 
     assert all(len(frame) == 3840 for frame in capture.frames)  # 20 ms as configured
     assert min(rms(frame) for frame in capture.frames) > 3000  # -12 dBFS sine: ~5800
@@ -161,13 +167,8 @@ async def test_it_gives_the_tone_to_microphones_without_sentences(
 ) -> None:
     control = sandbox.control
     zoe = control.add_participant("podcast", "zoe", tracks=["microphone"])
-    capture = Capture()
-    async with serve(capture.handler, "127.0.0.1", 0) as server:
-        port = server.sockets[0].getsockname()[1]
-        info = await _track_egress(lkapi, zoe.tracks[0].sid, f"ws://127.0.0.1:{port}/")
+    async with tapping(lkapi, zoe.tracks[0].sid) as (capture, _):
         await until(lambda: len(capture.frames) >= 10)
-        await lkapi.egress.stop_egress(api.StopEgressRequest(egress_id=info.egress_id))
-        await asyncio.wait_for(capture.done.wait(), WAIT)
 
     received = b"".join(capture.frames)
     assert received == speech.tone()[: len(received)]
@@ -179,17 +180,12 @@ async def test_it_sends_mute_messages_and_zeros_when_muted_through_room_service(
     control = sandbox.control
     control.set_remote_unmute(True)  # LiveKit's room.enable_remote_unmute
     track = control.track_sid("podcast", "host", "microphone")
-    capture = Capture()
-    async with serve(capture.handler, "127.0.0.1", 0) as server:
-        port = server.sockets[0].getsockname()[1]
-        info = await _track_egress(lkapi, track, f"ws://127.0.0.1:{port}/")
+    async with tapping(lkapi, track) as (capture, _):
         await until(lambda: len(capture.frames) >= 20)
         await _mute(lkapi, "host", track, True)
         await until(lambda: len(capture.muted_frames) >= 20)
         await _mute(lkapi, "host", track, False)
         await until(lambda: any(rms(f) > 1000 for f in capture.unmuted_frames))
-        await lkapi.egress.stop_egress(api.StopEgressRequest(egress_id=info.egress_id))
-        await asyncio.wait_for(capture.done.wait(), WAIT)
 
     assert capture.texts == ['{"muted":true}', '{"muted":false}']
     assert max(rms(f) for f in capture.muted_frames) == 0
@@ -202,13 +198,8 @@ async def test_it_says_muted_at_the_start_when_the_track_is_muted(
     control = sandbox.control
     track = control.track_sid("podcast", "guest", "microphone")
     await _mute(lkapi, "guest", track, True)
-    capture = Capture()
-    async with serve(capture.handler, "127.0.0.1", 0) as server:
-        port = server.sockets[0].getsockname()[1]
-        info = await _track_egress(lkapi, track, f"ws://127.0.0.1:{port}/")
+    async with tapping(lkapi, track) as (capture, _):
         await until(lambda: len(capture.muted_frames) >= 10)
-        await lkapi.egress.stop_egress(api.StopEgressRequest(egress_id=info.egress_id))
-        await asyncio.wait_for(capture.done.wait(), WAIT)
 
     assert capture.frames == []
     assert capture.texts == ['{"muted":true}']
@@ -221,17 +212,12 @@ async def test_it_says_muted_when_packets_stop_and_unmuted_when_they_resume(
     control = sandbox.control
     control.set_audio(inactive_after=0.05)
     track = control.track_sid("podcast", "host", "microphone")
-    capture = Capture()
-    async with serve(capture.handler, "127.0.0.1", 0) as server:
-        port = server.sockets[0].getsockname()[1]
-        info = await _track_egress(lkapi, track, f"ws://127.0.0.1:{port}/")
+    async with tapping(lkapi, track) as (capture, _):
         await until(lambda: len(capture.frames) >= 10)
         await asyncio.to_thread(control.set_track_stalled, "podcast", track, True)
         await until(lambda: len(capture.muted_frames) >= 10)
         await asyncio.to_thread(control.set_track_stalled, "podcast", track, False)
         await until(lambda: any(rms(f) > 1000 for f in capture.unmuted_frames))
-        await lkapi.egress.stop_egress(api.StopEgressRequest(egress_id=info.egress_id))
-        await asyncio.wait_for(capture.done.wait(), WAIT)
 
     assert capture.texts == ['{"muted":true}', '{"muted":false}']
     assert max(rms(f) for f in capture.muted_frames) == 0
