@@ -41,6 +41,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+from timing import read_json  # noqa: E402
+
 PYTHON = sys.executable
 FRAME_SECONDS = 0.010
 RATE, CHANNELS = 48_000, 2
@@ -373,14 +377,6 @@ def wait_until_idle(pid: int, limit: float = 60.0) -> float:
             return max(0.0, time.monotonic() - began - 0.25)
         before = now
     return time.monotonic() - began
-
-
-def read_json(child: subprocess.Popen[str]) -> Any:
-    assert child.stdout is not None
-    line = child.stdout.readline()
-    if not line:
-        sys.exit(f"a sender exited ({child.wait()})")
-    return json.loads(line)
 
 
 def tell(child: subprocess.Popen[str], word: str) -> None:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 
 async def measure(
@@ -34,3 +38,12 @@ def report(name: str, samples: list[float], elapsed: float) -> None:
         f"  {name:<28} n={len(ms):>4}  p50 {p50:7.2f} ms  p95 {p95:7.2f} ms  "
         f"{len(ms) / elapsed:8.1f} calls/s"
     )
+
+
+def read_json(child: subprocess.Popen[str]) -> Any:
+    """The next line a helper process printed, as JSON; exits when the helper has died."""
+    assert child.stdout is not None
+    line = child.stdout.readline()
+    if not line:
+        sys.exit(f"a helper process exited ({child.wait()})")
+    return json.loads(line)

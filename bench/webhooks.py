@@ -52,7 +52,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
 import postgres  # noqa: E402
-from timing import percentile  # noqa: E402
+from timing import percentile, read_json  # noqa: E402
 
 PYTHON = sys.executable
 DATABASE = "egress_bench"
@@ -558,14 +558,6 @@ def wait_until_up(url: str, server: subprocess.Popen[str], log: Path) -> None:
             pass
         time.sleep(0.2)
     sys.exit(f"uvicorn did not answer within 60 s; see {log}")
-
-
-def read_json(child: subprocess.Popen[str]) -> Any:
-    assert child.stdout is not None
-    line = child.stdout.readline()
-    if not line:
-        sys.exit(f"helper process exited ({child.wait()})")
-    return json.loads(line)
 
 
 @dataclass(frozen=True)
