@@ -28,7 +28,7 @@ from livekit.protocol import models as lk
 from egress_app.actions.calls import JobError, LaunchError, _call
 from egress_app.actions.egress import _stop, start_egress
 from egress_app.actions.sessions import ROOM_GONE, end_audio_sessions, end_session
-from egress_app.actions.vault import Actor, _audit, actor_id
+from egress_app.actions.vault import Actor, actor_id, audit
 from egress_app.events import announce_audio_session, announce_rooms
 from egress_app.livekit import LiveKitError, get_livekit_client
 from egress_app.models import (
@@ -78,7 +78,7 @@ def start_audio_session(actor: Actor, room: str) -> AudioSession:
     try:
         with transaction.atomic():
             session = AudioSession.objects.create(room_name=room, started_by_id=actor_id(actor))
-            _audit(actor, AuditAction.STARTED, session, outcome=_taps(len(microphones)))
+            audit(actor, AuditAction.STARTED, session, outcome=_taps(len(microphones)))
             announce_rooms()  # the Live page's "Listening" badge
     except IntegrityError:  # another start for the room won: one_running_audio_session_per_room
         raise already from None

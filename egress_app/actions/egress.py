@@ -30,7 +30,7 @@ from egress_app.actions.calls import (
     _with_info,
 )
 from egress_app.actions.launches import _launched, _reconcile
-from egress_app.actions.vault import Actor, _audit, actor_id, signed_in
+from egress_app.actions.vault import Actor, actor_id, audit, signed_in
 from egress_app.crypto import encrypt_json
 from egress_app.launch.config import STREAM_FAMILIES, GivenConfig, LaunchConfig
 from egress_app.launch.normalize import normalize_launch_config, storage_needed
@@ -155,10 +155,10 @@ def _create_job(
 
 def _audit_start(actor: Actor, job: EgressJob) -> None:
     if job.retry_of is None:
-        _audit(actor, AuditAction.STARTED, job)
+        audit(actor, AuditAction.STARTED, job)
         return
-    _audit(actor, AuditAction.STARTED, job, outcome=f"retry of job {job.retry_of.pk}")
-    _audit(actor, AuditAction.RETRIED, job.retry_of, outcome=f"as job {job.pk}")
+    audit(actor, AuditAction.STARTED, job, outcome=f"retry of job {job.retry_of.pk}")
+    audit(actor, AuditAction.RETRIED, job.retry_of, outcome=f"as job {job.pk}")
 
 
 def start_egress(
@@ -251,7 +251,7 @@ def _done(
     """LiveKit's answer folded into the job (`_with_info`) and who asked for the change, in
     one transaction."""
     with transaction.atomic():
-        _audit(actor, action, job, outcome=outcome)  # first: the job's timeline reads in order
+        audit(actor, action, job, outcome=outcome)  # first: the job's timeline reads in order
         return _with_info(job, info, change)
 
 
@@ -437,7 +437,7 @@ def remove_stream_output(actor: Actor, job: EgressJob, *, output: str) -> Egress
             with transaction.atomic():
                 job = _change(job, lambda row: _detach(row, output))
                 gone = f"{label} (LiveKit no longer streamed there)"
-                _audit(actor, AuditAction.STREAM_REMOVED, job, outcome=gone)
+                audit(actor, AuditAction.STREAM_REMOVED, job, outcome=gone)
         raise _failed(job, error, "updated", [url]) from error
     change = partial(_detach, output=output)
     return _done(actor, job, info, AuditAction.STREAM_REMOVED, change=change, outcome=label)

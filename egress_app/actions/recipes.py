@@ -17,7 +17,7 @@ from django.db import transaction
 
 from egress_app import names
 from egress_app.actions.egress import start_egress
-from egress_app.actions.vault import Actor, Errors, _audit, _value_changes, actor_id, name_errors
+from egress_app.actions.vault import Actor, Errors, _value_changes, actor_id, audit, name_errors
 from egress_app.launch.config import GivenConfig
 from egress_app.launch.normalize import normalize_launch_config
 from egress_app.launch.validation import validate_launch_config
@@ -98,14 +98,14 @@ def save_recipe(
         raise ValidationError(errors)
     if recipe is None:
         recipe = Recipe.objects.create(name=name, config=clean, created_by_id=actor_id(actor))
-        _audit(actor, AuditAction.CREATED, recipe, changed=["name", "config"])
+        audit(actor, AuditAction.CREATED, recipe, changed=["name", "config"])
         return recipe
     recipe = Recipe.objects.select_for_update().get(pk=recipe.pk)
     changed = _value_changes({"name": (recipe.name, name), "config": (recipe.config, clean)})
     recipe.name, recipe.config = name, clean
     recipe.save()
     if changed:
-        _audit(actor, AuditAction.CHANGED, recipe, changed=changed)
+        audit(actor, AuditAction.CHANGED, recipe, changed=changed)
     return recipe
 
 
@@ -116,7 +116,7 @@ def duplicate_recipe(actor: Actor, recipe: Recipe, *, name: str) -> Recipe:
     if errors := name_errors(Recipe, name):
         raise ValidationError(errors)
     copy = Recipe.objects.create(name=name, config=recipe.config, created_by_id=actor_id(actor))
-    _audit(actor, AuditAction.DUPLICATED, copy, outcome=f"copy of {recipe.name}")
+    audit(actor, AuditAction.DUPLICATED, copy, outcome=f"copy of {recipe.name}")
     return copy
 
 
@@ -126,7 +126,7 @@ def delete_recipe(actor: Actor, recipe: Recipe) -> None:
     current = Recipe.objects.select_for_update().filter(pk=recipe.pk).first()
     if current is None:  # deleted meanwhile
         return
-    _audit(actor, AuditAction.DELETED, current)
+    audit(actor, AuditAction.DELETED, current)
     current.delete()
 
 

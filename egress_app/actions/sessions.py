@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from egress_app.actions.vault import Actor, _audit
+from egress_app.actions.vault import Actor, audit
 from egress_app.events import announce_audio_session, announce_rooms
 from egress_app.models import AudioSession, AudioSessionState, AuditAction
 
@@ -20,7 +20,7 @@ def end_session(actor: Actor, session: AudioSession, outcome: str = "") -> bool:
         changed = AudioSession.objects.filter(pk=session.pk, state=AudioSessionState.RUNNING)
         if not changed.update(state=AudioSessionState.ENDED, ended_at=timezone.now()):
             return False
-        _audit(actor, AuditAction.STOPPED, session, outcome=outcome)
+        audit(actor, AuditAction.STOPPED, session, outcome=outcome)
         announce_audio_session(session.pk)
         announce_rooms()  # the Live page's "Listening" badge
         return True

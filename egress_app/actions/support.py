@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from egress_app.actions.vault import Actor, _audit, actor_id
+from egress_app.actions.vault import Actor, actor_id, audit
 from egress_app.models import AuditAction, EgressJob, JobNote, Triage
 
 NOTE_LENGTH = JobNote.TEXT_LENGTH
@@ -23,7 +23,7 @@ def add_note(actor: Actor, job: EgressJob, text: str) -> JobNote:
         raise ValidationError({"text": f"A note holds at most {NOTE_LENGTH} characters."})
     with transaction.atomic():
         note = JobNote.objects.create(job=job, author_id=actor_id(actor), text=text)
-        _audit(actor, AuditAction.NOTED, job)  # the note's text stays on the job's page only
+        audit(actor, AuditAction.NOTED, job)  # the note's text stays on the job's page only
     return note
 
 
@@ -40,5 +40,5 @@ def set_triage(actor: Actor, job: EgressJob, state: str) -> EgressJob:
         job.triaged_by_id = None if opened else actor_id(actor)
         job.triaged_at = None if opened else timezone.now()
         job.save(update_fields=["triage", "triaged_by", "triaged_at"])
-        _audit(actor, AuditAction.TRIAGED, job, outcome="reopened" if opened else state)
+        audit(actor, AuditAction.TRIAGED, job, outcome="reopened" if opened else state)
     return job

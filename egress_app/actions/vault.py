@@ -86,7 +86,7 @@ def _target_name(target: Audited) -> str:
     return target.name
 
 
-def _audit(
+def audit(
     actor: Actor,
     action: AuditAction,
     target: Audited,
@@ -234,7 +234,7 @@ def create_storage_profile(
     changed = ["name", "provider", *(field for field, value in config.items() if value)]
     changed += _secret_changes((f.name for f in spec.secret_fields), {}, secrets)
     changed += [field for field in ("path_template", "is_default") if getattr(profile, field)]
-    _audit(actor, AuditAction.CREATED, profile, changed=changed)
+    audit(actor, AuditAction.CREATED, profile, changed=changed)
     return profile
 
 
@@ -287,7 +287,7 @@ def update_storage_profile(
     if merged != stored:
         profile.set_secrets(merged)
     profile.save()
-    _audit(actor, AuditAction.CHANGED, profile, changed=changed)
+    audit(actor, AuditAction.CHANGED, profile, changed=changed)
     return profile
 
 
@@ -305,7 +305,7 @@ def duplicate_storage_profile(
         encrypted_secrets=profile.encrypted_secrets,
         path_template=profile.path_template,
     )
-    _audit(actor, AuditAction.DUPLICATED, copy, outcome=f"copy of {profile.name}")
+    audit(actor, AuditAction.DUPLICATED, copy, outcome=f"copy of {profile.name}")
     return copy
 
 
@@ -316,14 +316,14 @@ def delete_storage_profile(actor: Actor, profile: StorageProfile) -> None:
     profile = _locked_profile(profile)
     _refuse_if_in_use(profile, "storage profile")
     profile.jobs.update(storage_profile=None)
-    _audit(actor, AuditAction.DELETED, profile)
+    audit(actor, AuditAction.DELETED, profile)
     was_default, name = profile.is_default, profile.name
     profile.delete()
     successor = StorageProfile.objects.order_by("created_at", "pk").first()
     if was_default and successor is not None:
         successor.is_default = True
         successor.save(update_fields=["is_default", "updated_at"])
-        _audit(actor, AuditAction.MADE_DEFAULT, successor, outcome=f"{name} was deleted")
+        audit(actor, AuditAction.MADE_DEFAULT, successor, outcome=f"{name} was deleted")
 
 
 @transaction.atomic
@@ -335,7 +335,7 @@ def make_default_storage_profile(actor: Actor, profile: StorageProfile) -> Stora
     previous = _take_default(profile)
     profile.save(update_fields=["is_default", "updated_at"])
     outcome = f"instead of {previous}" if previous else ""
-    _audit(actor, AuditAction.MADE_DEFAULT, profile, changed=["is_default"], outcome=outcome)
+    audit(actor, AuditAction.MADE_DEFAULT, profile, changed=["is_default"], outcome=outcome)
     return profile
 
 
@@ -347,7 +347,7 @@ def record_storage_test(
     profile.record_test(ok=result.ok, message=result.message)
     profile.save(update_fields=["last_tested_at", "last_test_ok", "last_test_message"])
     outcome = "ok" if result.ok else f"failed: {result.message}"
-    _audit(actor, AuditAction.TESTED, profile, outcome=outcome)
+    audit(actor, AuditAction.TESTED, profile, outcome=outcome)
     return profile
 
 
@@ -387,7 +387,7 @@ def create_stream_destination(
     destination.save()
     secrets = {key: value for key, value in values.items() if value}
     changed = ["name", "protocol", *_secret_changes(DESTINATION_SECRETS, {}, secrets)]
-    _audit(actor, AuditAction.CREATED, destination, changed=changed)
+    audit(actor, AuditAction.CREATED, destination, changed=changed)
     return destination
 
 
@@ -421,7 +421,7 @@ def update_stream_destination(
         }
     )
     destination.save()
-    _audit(actor, AuditAction.CHANGED, destination, changed=changed)
+    audit(actor, AuditAction.CHANGED, destination, changed=changed)
     return destination
 
 
@@ -437,7 +437,7 @@ def duplicate_stream_destination(
         host=destination.host,
         encrypted_secrets=destination.encrypted_secrets,
     )
-    _audit(actor, AuditAction.DUPLICATED, copy, outcome=f"copy of {destination.name}")
+    audit(actor, AuditAction.DUPLICATED, copy, outcome=f"copy of {destination.name}")
     return copy
 
 
@@ -446,7 +446,7 @@ def delete_stream_destination(actor: Actor, destination: StreamDestination) -> N
     """Delete, unless a running job streams to it (InUseError)."""
     destination = _locked_destination(destination)
     _refuse_if_in_use(destination, "stream destination")
-    _audit(actor, AuditAction.DELETED, destination)
+    audit(actor, AuditAction.DELETED, destination)
     destination.delete()
 
 
@@ -461,5 +461,5 @@ def rotate_all_secrets(actor: Actor = None) -> int:
         for pk, token in rows.values_list("pk", "encrypted_secrets"):
             model.objects.filter(pk=pk).update(encrypted_secrets=reencrypt(token))
             count += 1
-    _audit(actor, AuditAction.ROTATED, None, outcome=f"{count} re-encrypted with the newest key")
+    audit(actor, AuditAction.ROTATED, None, outcome=f"{count} re-encrypted with the newest key")
     return count
