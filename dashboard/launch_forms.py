@@ -47,8 +47,22 @@ PREVIEW_INPUTS = (
     "kind",
     "api",
     "room_name",
+    "storage_profile_id",
     "outputs__file",
     "outputs__file__file_type",
+    "outputs__file__filepath",
+    "outputs__segments",
+    "outputs__segments__filename_prefix",
+    "outputs__segments__playlist_name",
+    "outputs__segments__live_playlist_name",
+    "outputs__segments__filename_suffix",
+    "outputs__images",
+    "outputs__images__filename_prefix",
+    "outputs__images__filename_suffix",
+    "outputs__stream",
+    "outputs__stream__destination_ids",
+    "encoding__preset",
+    "encoding__advanced__audio_codec",
     "participant__identity",
     "participant__screen_share",
     "track_composite__audio_track_id",
@@ -56,6 +70,8 @@ PREVIEW_INPUTS = (
     "track__track_id",
     "room_composite__audio_only",
     "room_composite__video_only",
+    "web__audio_only",
+    "web__video_only",
 )
 KIND_CHOICES = [
     ("room_composite", "Room composite (the whole room, laid out)"),
@@ -249,8 +265,9 @@ class LaunchForm(forms.Form):
         destinations: Iterable[StreamDestination] = (),
     ) -> None:
         super().__init__(data, initial=dict(initial or {}))
+        self.profiles = list(profiles)
         profile_choices = [
-            (str(p.pk), f"{p.name} (default)" if p.is_default else p.name) for p in profiles
+            (str(p.pk), f"{p.name} (default)" if p.is_default else p.name) for p in self.profiles
         ]
         field: Any = self.fields["storage_profile_id"]
         field.choices = [*profile_choices, (SERVER_STORAGE, "LiveKit's own storage")]
@@ -262,16 +279,6 @@ class LaunchForm(forms.Form):
                 "hx-include": "[name=room_name]",
                 "hx-target": "#source",
                 "hx-swap": "outerHTML",
-            }
-        )
-        preview_inputs = ",".join(f"[name={name}]" for name in PREVIEW_INPUTS)
-        self.fields["outputs__file__filepath"].widget.attrs.update(
-            {
-                "hx-get": reverse("dashboard-launch-preview"),
-                "hx-trigger": "keyup changed delay:300ms, input changed delay:300ms, change",
-                "hx-sync": "this:replace",
-                "hx-include": preview_inputs,
-                "hx-target": "#file-preview",
             }
         )
 
@@ -323,6 +330,11 @@ def adhoc_urls(data: Mapping[str, Any]) -> list[str]:
 
 def _section(data: Mapping[str, Any], prefix: str, names: Iterable[str]) -> dict[str, Any]:
     return {name: data.get(f"{prefix}{SEP}{name}") for name in names}
+
+
+def preview_inputs() -> str:
+    """The selector of the inputs the preview reads (htmx's `hx-include`)."""
+    return ",".join(f"[name={name}]" for name in PREVIEW_INPUTS)
 
 
 def config_from_data(data: Any) -> GivenConfig:

@@ -27,6 +27,7 @@ from dashboard.launch_forms import (
     default_initial,
     fresh_token,
     initial_from_config,
+    preview_inputs,
 )
 from dashboard.overview import EGRESS_KIND, ParticipantRow, live_room_names, participant_row
 from dashboard.views.common import HtmxHttpRequest
@@ -34,7 +35,7 @@ from dashboard.views.jobs import get_job_for_user
 from egress_app import actions
 from egress_app.actions.recipes import save_recipe
 from egress_app.launch.config import KINDS, GivenConfig, row_id
-from egress_app.launch.filenames import preview_filename
+from egress_app.launch.filenames import WrittenName, written_names
 from egress_app.livekit import LiveKitError, get_livekit_client
 from egress_app.models import EgressJob, Recipe, StorageProfile, StreamDestination
 from egress_app.roles import LAUNCH_EGRESS, may_retry, perm
@@ -42,12 +43,12 @@ from egress_app.roles import LAUNCH_EGRESS, may_retry, perm
 can_launch = permission_required(perm(LAUNCH_EGRESS), raise_exception=True)
 
 PAGE = "dashboard/launch.html"
+# What the form shows of each storage profile: its choice, its default path and its last test.
+PROFILE_FIELDS = ("name", "is_default", "path_template", "last_tested_at", "last_test_ok")
 
 
 def _form(data: QueryDict | None = None, initial: dict[str, Any] | None = None) -> LaunchForm:
-    profiles = list(
-        StorageProfile.objects.only("name", "is_default").order_by("-is_default", "name")
-    )
+    profiles = list(StorageProfile.objects.only(*PROFILE_FIELDS).order_by("-is_default", "name"))
     destinations = StreamDestination.objects.only("name").order_by("name")
     if data is None:
         initial = default_initial(profiles) | (initial or {}) | {"launch_token": fresh_token()}
@@ -65,6 +66,7 @@ def _page(request: HttpRequest, form: LaunchForm, **extra: Any) -> HttpResponse:
         "picks_url": _url("dashboard-launch-source", values) if room and kind in PICKS else "",
         "pick_errors": [form[name] for name in PICKS.get(kind, ())],
         "preview": _preview(form),
+        "preview_inputs": preview_inputs(),
         "editing": _editing(request),
         "cloned": _cloned(request, str(form.value("retry_of") or "")),
     }
@@ -81,9 +83,10 @@ def _url(name: str, query: dict[str, str]) -> str:
     return f"{reverse(name)}?{urlencode(query)}"
 
 
-def _preview(form: LaunchForm) -> str:
+def _preview(form: LaunchForm) -> list[WrittenName]:
     values = {name: form.value(name) for name in form.fields}
-    return preview_filename(values["outputs__file__filepath"] or "", config_from_data(values))
+    templates = {profile.pk: profile.path_template for profile in form.profiles}
+    return written_names(config_from_data(values), templates=templates)
 
 
 @can_launch
@@ -214,10 +217,11 @@ def _who(person: ParticipantRow) -> str:
 @can_launch
 @require_GET
 def launch_preview(request: HttpRequest) -> HttpResponse:
-    """The file name egress would write for the path typed, with the form as it stands."""
-    config = config_from_data(request.GET)
-    template = request.GET.get("outputs__file__filepath", "")
-    return render(request, f"{PAGE}#preview", {"preview": preview_filename(template, config)})
+    """The names egress would write, with the form as it stands (the chosen storage profile's
+    default path included)."""
+    templates = dict(StorageProfile.objects.values_list("pk", "path_template"))
+    names = written_names(config_from_data(request.GET), templates=templates)
+    return render(request, f"{PAGE}#preview", {"preview": names})
 
 
 @can_launch

@@ -25,6 +25,7 @@ from egress_app.launch.config import (
     Outputs,
     SegmentsOutput,
 )
+from egress_app.launch.filenames import file_template
 from egress_app.launch.normalize import normalize_launch_config, storage_needed
 from egress_app.launch.validation import validate_launch_config
 from egress_app.models import StorageProfile, StreamDestination
@@ -124,7 +125,7 @@ def _with_upload[Output: Message](output: Output, profile: StorageProfile | None
 
 
 def _filepath(file: FileOutput, profile: StorageProfile | None) -> str:
-    return str(file["filepath"] or (profile.path_template if profile is not None else ""))
+    return file_template(file, profile.path_template if profile is not None else "")
 
 
 def _stream_output(urls: list[str]) -> egress.StreamOutput:

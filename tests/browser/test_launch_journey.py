@@ -81,3 +81,39 @@ def test_it_lets_the_producer_launch_watch_extend_and_stop_a_recording(
     assert YOUTUBE_KEY not in html
     assert TWITCH_KEY not in html
     page.screenshot(path=SCREENSHOT, full_page=True)
+
+
+@pytest.fixture
+def two_profiles(demo_users: list[User]) -> None:
+    admin = next(user for user in demo_users if user.username == "admin")
+    for name, template, default in (
+        ("Archive", "", True),
+        ("Town hall bucket", "recordings/{room_name}/{time}", False),
+    ):
+        actions.create_storage_profile(
+            admin,
+            name=name,
+            provider="s3",
+            config={"bucket": "main-bucket", "region": "us-east-1"},
+            secrets={"access_key": "AKIAEXAMPLE", "secret": "SECRET-preview-42"},
+            path_template=template,
+            is_default=default,
+        )
+
+
+def test_it_previews_the_file_with_the_room_then_the_profile_picked(two_profiles: None, page: Page):
+    log_in(page, "producer", "producer-demo-pass")
+    page.goto("/launch/")
+    preview = page.locator("#file-preview")
+    page.get_by_role("combobox", name="Room", exact=True).select_option("town-hall")
+    page.get_by_label("Record to a file").check()
+    expect(preview).to_contain_text(re.compile(r"town-hall-\d{4}-\d\d-\d\dT\d{6}\.mp4"))
+
+    page.get_by_label("Storage").select_option(label="Town hall bucket")
+    expect(preview).to_contain_text(re.compile(r"recordings/town-hall/\d{4}-\d\d-\d\dT\d{6}\.mp4"))
+
+    page.get_by_label("File type").select_option("OGG")
+    page.get_by_label("Audio only").check()
+    expect(preview).to_contain_text(re.compile(r"recordings/town-hall/\d{4}-.*\.ogg"))
+    page.get_by_label("HLS segments").check()
+    expect(preview).to_contain_text(re.compile(r"Playlist\s*town-hall-\d{4}-.*\.m3u8"))

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from dashboard.launch_forms import config_from_data, initial_from_config
 from egress_app.launch.normalize import normalize_launch_config
-from egress_app.models import EgressJob, EgressStatus, Recipe
+from egress_app.models import EgressJob, EgressStatus, Recipe, StorageProfile
 from tests.dashboard.test_home import text_of
 from tests.jobs import ADHOC, ADHOC_KEY, make_destination, make_profile, new_token, start
 
@@ -126,7 +126,8 @@ def test_it_marks_the_start_button_busy_while_starting(as_producer):
     html = as_producer.get(LAUNCH).content.decode()
     assert 'hx-disabled-elt="find .start-button"' in html
     assert "Starting… (LiveKit can take up to a minute to place an egress)" in html
-    assert 'hx-trigger="keyup changed delay:300ms, input changed delay:300ms, change"' in html
+    # The preview asks again on any change in the form.
+    assert 'hx-trigger="change from:#launch-form, input delay:300ms from:#launch-form"' in html
 
 
 def test_it_ties_every_label_to_its_input(as_producer):
@@ -244,7 +245,7 @@ def test_it_previews_the_file_name(as_producer):
         "&room_composite__audio_only=on&outputs__file__filepath=rec/{room_name}/show"
     )
     html = as_producer.get(f"{PREVIEW}?{query}").content.decode()
-    assert html.strip() == "<code>rec/town-hall/show.ogg</code>"
+    assert "<dt>File</dt><dd><code>rec/town-hall/show.ogg</code></dd>" in html
 
 
 def test_it_previews_a_track_file_from_the_chosen_track(as_producer):
@@ -252,7 +253,35 @@ def test_it_previews_a_track_file_from_the_chosen_track(as_producer):
     query = f"kind=track&room_name=town-hall&track__track_id={track}&outputs__file=on"
     query += "&outputs__file__filepath={publisher_identity}-{track_source}"
     html = as_producer.get(f"{PREVIEW}?{query}").content.decode()
-    assert html.strip() == "<code>alice-camera.webm</code>"
+    assert "<code>alice-camera.webm</code>" in html
+
+
+def test_it_previews_the_chosen_profiles_default_path(as_producer, producer):
+    profile = make_profile(producer)
+    StorageProfile.objects.filter(pk=profile.pk).update(path_template="recordings/{room_name}/")
+    query = (
+        f"kind=room_composite&room_name=town-hall&outputs__file=on&storage_profile_id={profile.pk}"
+    )
+    html = as_producer.get(f"{PREVIEW}?{query}").content.decode()
+    assert "<code>recordings/town-hall/town-hall-2" in html
+
+
+def test_it_previews_segments_and_images(as_producer):
+    query = "kind=participant&room_name=town-hall&participant__identity=alice"
+    query += "&outputs__segments=on&outputs__segments__filename_prefix=hls/{publisher_identity}"
+    query += "&outputs__images=on&outputs__images__filename_prefix=img/frame"
+    html = as_producer.get(f"{PREVIEW}?{query}").content.decode()
+    assert "<dt>Playlist</dt><dd><code>hls/alice.m3u8</code></dd>" in html
+    assert "<dt>Segments</dt><dd><code>hls/alice_00000.ts</code></dd>" in html
+    assert "<dt>Images</dt><dd><code>img/frame_00000.jpeg</code></dd>" in html
+
+
+def test_it_renders_the_preview_with_the_form_as_posted(as_producer, producer):
+    profile = make_profile(producer)
+    StorageProfile.objects.filter(pk=profile.pk).update(path_template="recordings/{room_name}/")
+    form = {"kind": "room_composite", "outputs__file": "on", "storage_profile_id": profile.pk}
+    html = as_producer.post(LAUNCH, form).content.decode()
+    assert "<dt>File</dt><dd><code>recordings/&lt;room&gt;/&lt;room&gt;-2" in html
 
 
 # --- starting --------------------------------------------------------------------------------

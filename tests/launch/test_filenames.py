@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from egress_app.launch.filenames import preview_filename
+from egress_app.launch.filenames import preview_filename, written_names
 
 NOW = datetime(2026, 3, 14, 9, 26, 53, 589_000, tzinfo=UTC)
 TIME = "2026-03-14T092653"
@@ -165,3 +165,142 @@ def test_it_uses_the_current_time_by_default() -> None:
 
     stamp = datetime.strptime(shown[len("town-hall-") : -len(".mp4")], "%Y-%m-%dT%H%M%S")
     assert stamp.replace(tzinfo=UTC) >= before
+
+
+# --- every name an egress writes, with the storage profile's default path -------------------
+def names(config: dict[str, Any], templates: dict[int, str] | None = None) -> list[tuple[str, str]]:
+    return [(n.label, n.path) for n in written_names(config, templates=templates, now=NOW)]
+
+
+TRACK_COMPOSITE = {
+    "kind": "track_composite",
+    "room_name": "town-hall",
+    "track_composite": {"audio_track_id": "TR_a", "video_track_id": "TR_v"},
+}
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        (room(), f"town-hall-{TIME}.mp4"),
+        (WEB, f"web-{TIME}.mp4"),
+        (PARTICIPANT, f"alice-{TIME}.mp4"),
+        ({**TRACK_COMPOSITE, "outputs": {"file": {}}}, f"town-hall-{TIME}.mp4"),
+        (TRACK, f"TR_AbCd-{TIME}.ogg"),
+    ],
+)
+def test_it_names_the_file_of_each_kind(config: dict[str, Any], expected: str) -> None:
+    assert names(config) == [("File", expected)]
+
+
+def test_it_names_the_room_in_a_profile_template_with_no_path_typed() -> None:
+    config = {**room(), "storage_profile_id": 7}
+
+    shown = names(config, {7: "recordings/{room_name}/{time}", 8: "other/"})
+
+    assert shown == [("File", f"recordings/town-hall/{TIME}.mp4")]
+
+
+def test_it_puts_the_file_in_a_profile_folder() -> None:
+    config = {**PARTICIPANT, "storage_profile_id": 7}
+
+    assert names(config, {7: "recordings/"}) == [("File", f"recordings/alice-{TIME}.mp4")]
+
+
+def test_it_prefers_the_path_typed_to_the_profile_template() -> None:
+    config = {**room(file={"filepath": "mine/{room_name}"}), "storage_profile_id": 7}
+
+    assert names(config, {7: "recordings/"}) == [("File", "mine/town-hall.mp4")]
+
+
+def test_it_ignores_the_profile_template_for_livekit_storage() -> None:
+    config = {**room(), "storage_profile_id": None, "server_storage": True}
+
+    assert names(config, {7: "recordings/"}) == [("File", f"town-hall-{TIME}.mp4")]
+
+
+def test_it_writes_nothing_for_a_stream_or_a_websocket() -> None:
+    stream = room(stream={"adhoc": ["rtmp://…"]})
+    websocket = {**TRACK, "outputs": {}, "track": {**TRACK["track"], "websocket_url": "wss://x"}}
+
+    assert names(stream) == []
+    assert names(websocket) == []
+
+
+@pytest.mark.parametrize(
+    ("segments", "expected"),
+    [
+        ({}, [f"town-hall-{TIME}.m3u8", f"town-hall-{TIME}_00000.ts"]),
+        (
+            {"filename_prefix": "hls/{room_name}/seg"},
+            ["hls/town-hall/seg.m3u8", "hls/town-hall/seg_00000.ts"],
+        ),
+        (
+            {"playlist_name": "hls/{room_name}.m3u8", "filename_prefix": "hls/part"},
+            ["hls/town-hall.m3u8", "hls/part_00000.ts"],
+        ),
+        (
+            {"playlist_name": "hls/show.v1", "filename_prefix": "hls/seg/part"},
+            ["hls/show.m3u8", "hls/hls/seg/part_00000.ts"],  # egress keeps the folder under
+        ),
+        (
+            {"filename_prefix": "seg", "filename_suffix": "TIMESTAMP"},
+            ["seg.m3u8", "seg_20260314092653589.ts"],
+        ),
+    ],
+)
+def test_it_names_the_playlist_and_segments_as_egress(
+    segments: dict[str, Any], expected: list[str]
+) -> None:
+    shown = names(room(segments=segments))
+
+    assert shown == [("Playlist", expected[0]), ("Segments", expected[1])]
+
+
+def test_it_names_the_live_playlist_beside_the_playlist() -> None:
+    segments = {"playlist_name": "hls/{room_name}", "live_playlist_name": "hls/live.m3u8"}
+
+    assert names(room(segments=segments)) == [
+        ("Playlist", "hls/town-hall.m3u8"),
+        ("Live playlist", "hls/live.m3u8"),
+        ("Segments", "hls/town-hall_00000.ts"),
+    ]
+
+
+def test_it_names_the_segments_of_a_track_composite_after_its_room() -> None:
+    config = {**TRACK_COMPOSITE, "outputs": {"segments": {}}}
+
+    assert names(config)[0] == ("Playlist", f"town-hall-{TIME}.m3u8")
+
+
+@pytest.mark.parametrize(
+    ("images", "expected"),
+    [
+        ({}, f"town-hall-{TIME}_00000.jpeg"),
+        ({"filename_prefix": "img/{room_name}/"}, f"img/town-hall/town-hall-{TIME}_00000.jpeg"),
+        ({"filename_prefix": "img/frame"}, "img/frame_00000.jpeg"),
+        (
+            {"filename_prefix": "frame", "filename_suffix": "IMAGE_SUFFIX_TIMESTAMP"},
+            "frame_20260314092653589.jpeg",
+        ),
+        (
+            {"filename_prefix": "thumb", "filename_suffix": "IMAGE_SUFFIX_NONE_OVERWRITE"},
+            "thumb.jpeg",
+        ),
+    ],
+)
+def test_it_names_the_images_as_egress(images: dict[str, Any], expected: str) -> None:
+    assert names(room(images=images)) == [("Images", expected)]
+
+
+def test_it_names_every_output_of_one_egress() -> None:
+    config = {**room(file={}, segments={"filename_prefix": "hls/x"}, images={}), "web": {}}
+
+    assert [label for label, _ in names(config)] == ["File", "Playlist", "Segments", "Images"]
+
+
+def test_it_marks_what_the_form_has_not_chosen_yet() -> None:
+    config = {**room(), "room_name": ""}
+
+    assert names(config) == [("File", f"<room>-{TIME}.mp4")]
+    assert names({**PARTICIPANT, "participant": {}}) == [("File", f"<participant>-{TIME}.mp4")]
