@@ -42,14 +42,6 @@ class SecretTextarea(forms.Textarea):
         return None
 
 
-class WriteOnlyURLInput(forms.URLInput):
-    """A URL that may carry credentials (a stream server's): typed in plain sight, but never
-    rendered back, not even after an error."""
-
-    def format_value(self, value: Any) -> str | None:
-        return None
-
-
 def stored_hints(owner: StorageProfile | StreamDestination | None) -> dict[str, str]:
     """The owner's secret hints; none when its secrets cannot be decrypted with the current keys
     (the form then asks for every secret again, as for a new one)."""
@@ -232,7 +224,9 @@ class StreamDestinationForm(ActionErrorsMixin, forms.Form):
         label="Server URL",
         help_text="rtmp://, rtmps:// or srt:// URL of the ingest server, e.g. "
         "rtmp://a.rtmp.youtube.com/live2; or mux:// or twitch:// with the key below.",
-        widget=WriteOnlyURLInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        # The stored URL is never the initial value, so it is never rendered; what the person
+        # just typed comes back on a refused submit, to be corrected rather than typed again.
+        widget=forms.URLInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
         strip=False,
     )
     stream_key = forms.CharField(

@@ -32,6 +32,8 @@ from egress_app.storage.providers import path_template_error
 
 NO_OUTPUT = "Choose at least one output."
 ADHOC_RTMP = "RTMP URLs look like rtmp://host/app/stream-key."
+ADHOC_NO_KEY = f"This URL has no stream key at the end: {ADHOC_RTMP}"
+ADHOC_NO_APP = f"This URL has no application path before the stream key: {ADHOC_RTMP}"
 ADHOC_SHORTHAND = "Put the stream key after the scheme: mux://KEY or twitch://KEY."
 
 
@@ -188,6 +190,15 @@ def _split_stream_url(url: str) -> tuple[str, str]:
     return url, ""
 
 
+ADHOC_MESSAGES = {
+    destinations.REQUIRED_KEY: ADHOC_NO_KEY,
+    destinations.NO_APP: ADHOC_NO_APP,
+    destinations.RTMP_SHAPE: ADHOC_RTMP,
+    destinations.SPACE_IN_PATH: "The part after the host has a space in it: URLs cannot "
+    "contain spaces.",
+}
+
+
 def adhoc_url_error(url: str) -> str | None:
     """What LiveKit would say of a whole stream URL typed once (destinations' rules)."""
     errors = destinations.validate(*_split_stream_url(url))
@@ -195,6 +206,7 @@ def adhoc_url_error(url: str) -> str | None:
         return None
     message = next(iter(errors.values()))
     scheme = _lower_scheme(url).partition("://")[0]
-    if message in (destinations.RTMP_SHAPE, destinations.REQUIRED_KEY):
-        return ADHOC_SHORTHAND if scheme in destinations.SHORTHANDS else ADHOC_RTMP
-    return message
+    if scheme in destinations.SHORTHANDS and message == destinations.REQUIRED_KEY:
+        return ADHOC_SHORTHAND
+    # The destination form's words name its two fields; a whole URL has one.
+    return ADHOC_MESSAGES.get(message, message)

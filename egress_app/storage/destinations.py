@@ -20,7 +20,19 @@ LIVE_SUFFIX = " live=1"
 # mux:// and twitch:// carry the key as the URL's host, so only host-safe characters survive.
 SHORTHAND_KEY = re.compile(r"[A-Za-z0-9._~-]+")
 
-WRONG_SCHEME = "Use an rtmp://, rtmps://, srt://, mux:// or twitch:// URL."
+SCHEME_LIST = "rtmp://, rtmps://, srt://, mux:// or twitch://"
+NO_SCHEME = f"Start the URL with its scheme: {SCHEME_LIST}."
+SPACE_IN_HOST = "The host name has a space in it: URLs cannot contain spaces."
+SPACE_IN_PATH = (
+    "The part after the host has a space in it: URLs cannot contain spaces (a stream key "
+    "goes in its own field)."
+)
+NO_HOST = "Add the host name after the scheme, e.g. rtmp://live.example.com/app."
+BAD_PORT = "The port must be a number from 1 to 65535."
+NO_APP = (
+    "Add the application path after the host, e.g. rtmp://live.example.com/app: RTMP server "
+    "URLs look like rtmp://host/app or rtmp://host/path/app, with the stream key in its own field."
+)
 RTMP_SHAPE = (
     "RTMP server URLs look like rtmp://host/app or rtmp://host/path/app, with the stream key "
     "in its own field."
@@ -59,14 +71,29 @@ def validate(server_url: str, stream_key: str) -> Errors:
     server_url, stream_key = normalize(server_url, stream_key)
     if not server_url:
         return {"server_url": "Server URL is required."}
+    if message := _scheme_or_space_error(server_url):
+        return {"server_url": message}
     scheme = protocol_of(server_url)
-    if scheme not in SCHEMES or re.search(r"\s", server_url):
-        return {"server_url": WRONG_SCHEME}
     if scheme in SHORTHANDS:
         return _shorthand_errors(server_url, stream_key)
     if scheme == "srt":
         return _srt_errors(server_url, stream_key)
     return _rtmp_errors(server_url, stream_key)
+
+
+def _scheme_or_space_error(server_url: str) -> str | None:
+    """What is wrong with the URL's scheme or where a space sits in it, if anything."""
+    scheme, sep, rest = server_url.partition("://")
+    if not sep:
+        return NO_SCHEME
+    if scheme not in SCHEMES:
+        return f"{scheme[:20]}:// is not a streaming scheme: use {SCHEME_LIST}."
+    host, _, path = rest.partition("/")
+    if re.search(r"\s", host):
+        return SPACE_IN_HOST
+    if re.search(r"\s", path):
+        return SPACE_IN_PATH
+    return None
 
 
 def _port_ok(server_url: str) -> bool:
@@ -98,8 +125,10 @@ def _srt_errors(server_url: str, stream_key: str) -> Errors:
 
 def _rtmp_errors(server_url: str, stream_key: str) -> Errors:
     parts = urlsplit(server_url)
-    if not parts.hostname or not _port_ok(server_url):
-        return {"server_url": RTMP_SHAPE}
+    if not parts.hostname:
+        return {"server_url": NO_HOST}
+    if not _port_ok(server_url):
+        return {"server_url": BAD_PORT}
     if parts.query or parts.fragment:
         return {"server_url": "An RTMP server URL has no ? or # part; put it in the stream key."}
     if not stream_key:
@@ -107,7 +136,7 @@ def _rtmp_errors(server_url: str, stream_key: str) -> Errors:
     if re.search(r"\s", stream_key.removesuffix(LIVE_SUFFIX)):
         return {"stream_key": "A stream key cannot contain spaces."}
     if not RTMP_PATTERN.match(output_url(server_url, stream_key)):
-        return {"server_url": RTMP_SHAPE}
+        return {"server_url": NO_APP if not parts.path.strip("/") else RTMP_SHAPE}
     return {}
 
 

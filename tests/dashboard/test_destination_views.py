@@ -143,13 +143,39 @@ def test_it_puts_url_errors_on_the_url_field_and_writes_nothing(as_admin):
     assert response.status_code == 200
     html = response.content.decode()
     server_url = field_html(html, "server_url")
-    assert "Use an rtmp://, rtmps://, srt://, mux:// or twitch:// URL." in server_url
+    assert "http:// is not a streaming scheme: use rtmp://" in server_url
     assert 'aria-invalid="true"' in server_url
     assert 'value="Broken"' in field_html(html, "name")
-    assert "http://example.com/live" not in html
+    assert 'value="http://example.com/live"' in server_url  # what was typed, to correct
     assert "key-1234" not in html
     assert StreamDestination.objects.count() == 0
     assert AuditEntry.objects.count() == 0
+
+
+def test_it_says_the_host_has_a_space_and_keeps_the_url_typed(as_admin):
+    data = {"name": "Spaced", "server_url": "rtmp://bad url/nokey", "stream_key": "key-1234"}
+    server_url = field_html(as_admin.post(CREATE, data).content.decode(), "server_url")
+    assert "The host name has a space in it" in server_url
+    assert 'value="rtmp://bad url/nokey"' in server_url
+    assert StreamDestination.objects.count() == 0
+
+
+def test_it_keeps_the_url_typed_when_another_field_is_wrong(as_admin):
+    data = {"name": "", "server_url": "rtmp://live.example.com/app", "stream_key": "key-1234"}
+    html = as_admin.post(CREATE, data).content.decode()
+    assert 'value="rtmp://live.example.com/app"' in field_html(html, "server_url")
+    assert "key-1234" not in html
+
+
+def test_it_never_renders_the_stored_url_on_a_refused_edit(as_admin):
+    destination = actions.create_stream_destination(
+        None, name="Main", server_url="rtmp://stored.example.com/app", stream_key="stored-key"
+    )
+    data = {"name": "", "server_url": "", "stream_key": ""}
+    html = as_admin.post(reverse("dashboard-destination-edit", args=[destination.pk]), data)
+    page = html.content.decode()
+    assert "stored.example.com/app" not in page
+    assert "stored-key" not in page
 
 
 def test_it_asks_for_the_key_of_an_rtmp_destination(as_admin):

@@ -347,7 +347,8 @@ def test_it_shows_each_broken_rule_next_to_its_field(as_producer, producer, sand
     assert errors_of(html, "encoding__advanced__width") == ["Width must be even and at least 16."]
     assert errors_of(html, "outputs__file__file_type")[0].startswith("An OGG file holds audio")
     assert errors_of(html, "outputs__stream__adhoc") == [
-        "Line 1: RTMP URLs look like rtmp://host/app/stream-key."
+        "Line 1: This URL has no application path before the stream key: "
+        "RTMP URLs look like rtmp://host/app/stream-key."
     ]
     # What was typed stays, the token too (nothing was written for it).
     assert 'value="17"' in field_html(html, "encoding__advanced__width")

@@ -582,12 +582,24 @@ def test_it_names_the_broken_rule_next_to_its_field(
 @pytest.mark.parametrize(
     ("url", "message"),
     [
-        ("rtmp://live.example.com/key-only", "RTMP URLs look like rtmp://host/app/stream-key."),
-        ("rtmp://live.example.com/app/", "RTMP URLs look like rtmp://host/app/stream-key."),
+        (
+            "rtmp://live.example.com/key-only",
+            "This URL has no application path before the stream key: "
+            "RTMP URLs look like rtmp://host/app/stream-key.",
+        ),
+        (
+            "rtmp://live.example.com/app/",
+            "This URL has no stream key at the end: RTMP URLs look like rtmp://host/app/stream-key.",
+        ),
+        ("rtmp://bad url/app/key", "The host name has a space in it: URLs cannot contain spaces."),
+        (
+            "rtmp://live.example.com/my app/key",
+            "The part after the host has a space in it: URLs cannot contain spaces.",
+        ),
         ("mux://", "Put the stream key after the scheme: mux://KEY or twitch://KEY."),
         (
             "https://live.example.com/app/key",
-            "Use an rtmp://, rtmps://, srt://, mux:// or twitch:// URL.",
+            "https:// is not a streaming scheme: use rtmp://, rtmps://, srt://, mux:// or twitch://.",
         ),
         ("srt://ingest.example.com", "SRT URLs look like srt://host:port."),
     ],

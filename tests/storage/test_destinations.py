@@ -3,9 +3,13 @@ from __future__ import annotations
 import pytest
 
 from egress_app.storage.destinations import (
-    RTMP_SHAPE,
+    BAD_PORT,
+    NO_APP,
+    NO_HOST,
+    NO_SCHEME,
+    SPACE_IN_HOST,
+    SPACE_IN_PATH,
     SRT_SHAPE,
-    WRONG_SCHEME,
     host_of,
     normalize,
     output_url,
@@ -68,19 +72,24 @@ def test_it_trims_and_lowercases_the_scheme():
     assert normalize(" RTMP://a.rtmp.youtube.com/live2 ", " k ") == (YOUTUBE, "k")
 
 
+STREAMING = "a streaming scheme: use rtmp://, rtmps://, srt://, mux:// or twitch://."
+
+
 @pytest.mark.parametrize(
     ("server_url", "key", "errors"),
     [
         ("", "k", {"server_url": "Server URL is required."}),
-        ("http://example.com/app", "k", {"server_url": WRONG_SCHEME}),
-        ("wss://example.com/audio", "k", {"server_url": WRONG_SCHEME}),
-        ("a.rtmp.youtube.com/live2", "k", {"server_url": WRONG_SCHEME}),
-        ("rtmp://host with space/app", "k", {"server_url": WRONG_SCHEME}),
+        ("http://example.com/app", "k", {"server_url": f"http:// is not {STREAMING}"}),
+        ("wss://example.com/audio", "k", {"server_url": f"wss:// is not {STREAMING}"}),
+        ("a.rtmp.youtube.com/live2", "k", {"server_url": NO_SCHEME}),
+        ("rtmp://host with space/app", "k", {"server_url": SPACE_IN_HOST}),
+        ("rtmp://bad url/nokey", "k", {"server_url": SPACE_IN_HOST}),
+        ("rtmp://host/live 2", "k", {"server_url": SPACE_IN_PATH}),
         # RTMP: rtmp(s)://host[/path]/app/key
-        ("rtmp://a.rtmp.youtube.com", "k", {"server_url": RTMP_SHAPE}),
-        ("rtmp://a.rtmp.youtube.com/", "k", {"server_url": RTMP_SHAPE}),
-        ("rtmp:///live2", "k", {"server_url": RTMP_SHAPE}),
-        ("rtmp://host:port/app", "k", {"server_url": RTMP_SHAPE}),
+        ("rtmp://a.rtmp.youtube.com", "k", {"server_url": NO_APP}),
+        ("rtmp://a.rtmp.youtube.com/", "k", {"server_url": NO_APP}),
+        ("rtmp:///live2", "k", {"server_url": NO_HOST}),
+        ("rtmp://host:port/app", "k", {"server_url": BAD_PORT}),
         (YOUTUBE, "", {"stream_key": "Stream key is required."}),
         (YOUTUBE, "my key", {"stream_key": "A stream key cannot contain spaces."}),
         (
