@@ -266,9 +266,7 @@ class LaunchForm(forms.Form):
     ) -> None:
         super().__init__(data, initial=dict(initial or {}))
         self.profiles = list(profiles)
-        profile_choices = [
-            (str(p.pk), f"{p.name} (default)" if p.is_default else p.name) for p in self.profiles
-        ]
+        profile_choices = [(str(p.pk), profile_label(p)) for p in self.profiles]
         field: Any = self.fields["storage_profile_id"]
         field.choices = [*profile_choices, (SERVER_STORAGE, "LiveKit's own storage")]
         field = self.fields["outputs__stream__destination_ids"]
@@ -330,6 +328,20 @@ def adhoc_urls(data: Mapping[str, Any]) -> list[str]:
 
 def _section(data: Mapping[str, Any], prefix: str, names: Iterable[str]) -> dict[str, Any]:
     return {name: data.get(f"{prefix}{SEP}{name}") for name in names}
+
+
+def profile_label(profile: StorageProfile) -> str:
+    """A profile as the storage select names it; a failed last test shows in the list itself."""
+    notes = ["default"] if profile.is_default else []
+    if profile.last_test_ok is False:
+        notes.append("last test failed")
+    return f"{profile.name} ({', '.join(notes)})" if notes else profile.name
+
+
+def chosen_profile(form: LaunchForm) -> StorageProfile | None:
+    """The storage profile the form has chosen, among those it offers."""
+    wanted = str(form.value("storage_profile_id") or "")
+    return next((p for p in form.profiles if str(p.pk) == wanted), None)
 
 
 def preview_inputs() -> str:

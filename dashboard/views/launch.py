@@ -23,6 +23,7 @@ from dashboard.launch_forms import (
     PICKS,
     LaunchForm,
     adhoc_urls,
+    chosen_profile,
     config_from_data,
     default_initial,
     fresh_token,
@@ -66,6 +67,7 @@ def _page(request: HttpRequest, form: LaunchForm, **extra: Any) -> HttpResponse:
         "picks_url": _url("dashboard-launch-source", values) if room and kind in PICKS else "",
         "pick_errors": [form[name] for name in PICKS.get(kind, ())],
         "preview": _preview(form),
+        "chosen_profile": chosen_profile(form),
         "preview_inputs": preview_inputs(),
         "editing": _editing(request),
         "cloned": _cloned(request, str(form.value("retry_of") or "")),
@@ -218,10 +220,10 @@ def _who(person: ParticipantRow) -> str:
 @require_GET
 def launch_preview(request: HttpRequest) -> HttpResponse:
     """The names egress would write, with the form as it stands (the chosen storage profile's
-    default path included)."""
-    templates = dict(StorageProfile.objects.values_list("pk", "path_template"))
-    names = written_names(config_from_data(request.GET), templates=templates)
-    return render(request, f"{PAGE}#preview", {"preview": names})
+    default path included), and that profile's last test beside its select (out of band)."""
+    form = LaunchForm(request.GET, profiles=StorageProfile.objects.only(*PROFILE_FIELDS))
+    context = {"preview": _preview(form), "chosen_profile": chosen_profile(form)}
+    return render(request, f"{PAGE}#preview-response", context)
 
 
 @can_launch

@@ -44,7 +44,11 @@ def _chosen_provider(value: str | None, fallback: str = DEFAULT_PROVIDER) -> str
 @can_manage_storage
 @require_GET
 def storage_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "dashboard/storage_list.html", {"profiles": _profiles()})
+    profiles = list(_profiles())
+    # Launch preselects the default: say so when its last test failed.
+    failing = next((p for p in profiles if p.is_default and p.last_test_ok is False), None)
+    context = {"profiles": profiles, "failing_default": failing}
+    return render(request, "dashboard/storage_list.html", context)
 
 
 @can_manage_storage

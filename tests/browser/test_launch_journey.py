@@ -11,6 +11,7 @@ from django.contrib.auth.models import User
 from playwright.sync_api import Page, expect
 
 from egress_app import actions
+from egress_app.models import StorageProfile
 from tests.browser.test_journeys import log_in
 
 pytestmark = pytest.mark.browser
@@ -99,6 +100,29 @@ def two_profiles(demo_users: list[User]) -> None:
             path_template=template,
             is_default=default,
         )
+
+
+class FailedTest:
+    ok, message = False, "the bucket does not exist"
+
+
+@pytest.fixture
+def failing_default(two_profiles: None) -> None:
+    archive = StorageProfile.objects.get(name="Archive")
+    actions.record_storage_test(None, archive, FailedTest())
+
+
+def test_it_shows_the_chosen_profiles_last_test_beside_it(failing_default: None, page: Page):
+    log_in(page, "producer", "producer-demo-pass")
+    page.goto("/launch/")
+    page.get_by_label("Record to a file").check()
+    state = page.locator("#profile-state")
+    expect(state).to_contain_text("Last test of Archive: ✗ Failed")
+    expect(state).to_contain_text("Uploads to this profile may fail")
+
+    page.get_by_label("Storage").select_option(label="Town hall bucket")
+    expect(state).to_contain_text("Last test of Town hall bucket: Never tested")
+    expect(state).not_to_contain_text("may fail")
 
 
 def test_it_previews_the_file_with_the_room_then_the_profile_picked(two_profiles: None, page: Page):

@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 
 from dashboard.launch_forms import config_from_data, initial_from_config
+from egress_app import actions
 from egress_app.launch.normalize import normalize_launch_config
 from egress_app.models import EgressJob, EgressStatus, Recipe, StorageProfile
 from tests.dashboard.test_home import text_of
@@ -595,3 +596,45 @@ def test_it_reads_an_id_no_row_can_have_as_none(as_producer, producer, sandbox, 
     assert Recipe.objects.get().name == "Fresh"
     assert as_producer.get(LAUNCH, {"clone": pk}).status_code == 404
     assert as_producer.get(LAUNCH, {"recipe": pk}).status_code == 404
+
+
+# --- the chosen storage profile's last test ---------------------------------------------------
+
+
+class FailedTest:
+    ok, message = False, "the bucket does not exist"
+
+
+def failing_default(producer):
+    profile = make_profile(producer)
+    actions.make_default_storage_profile(None, profile)
+    return actions.record_storage_test(None, profile, FailedTest())
+
+
+def test_it_warns_beside_the_storage_choice_of_a_profile_whose_test_failed(as_producer, producer):
+    profile = failing_default(producer)
+    html = as_producer.get(LAUNCH).content.decode()
+    state = html.split('id="profile-state"')[1].split("</p>")[0]
+    assert f"Last test of {profile.name}:" in state
+    assert "✗ Failed" in state
+    assert "<time datetime=" in state
+    assert "Uploads to this profile may fail" in state
+    assert "the bucket does not exist" not in html  # the test's message is for admins
+    assert f"{profile.name} (default, last test failed)</option>" in html
+
+
+def test_it_says_when_the_chosen_profile_was_never_tested(as_producer, producer):
+    profile = make_profile(producer)
+    actions.make_default_storage_profile(None, profile)
+    state = as_producer.get(LAUNCH).content.decode().split('id="profile-state"')[1]
+    assert "Never tested" in state.split("</p>")[0]
+    assert "may fail" not in state.split("</p>")[0]
+
+
+def test_it_sends_the_newly_chosen_profiles_state_with_the_preview(as_producer, producer):
+    profile = failing_default(producer)
+    html = as_producer.get(f"{PREVIEW}?storage_profile_id={profile.pk}").content.decode()
+    assert 'id="profile-state" class="profile-state" aria-live="polite" hx-swap-oob="true"' in html
+    assert "✗ Failed" in html
+    html = as_producer.get(f"{PREVIEW}?storage_profile_id=server").content.decode()
+    assert "Last test of" not in html

@@ -177,6 +177,32 @@ def test_it_shows_the_last_test_result_on_the_list(as_admin, profile):
     assert "the secret does not match the access key" in cell
 
 
+class FailedTest:
+    ok, message = False, "the bucket does not exist"
+
+
+class PassedTest:
+    ok, message = True, "wrote, read and deleted a probe"
+
+
+def test_it_warns_when_the_default_profiles_last_test_failed(as_admin):
+    profile = make_profile()
+    actions.make_default_storage_profile(None, profile)
+    actions.record_storage_test(None, profile, FailedTest())
+    html = as_admin.get(LIST).content.decode()
+    alert = html.split('class="message error" role="alert">')[1].split("</p>")[0]
+    assert "The default profile, Main bucket, failed its last test" in alert
+    assert "Launch preselects it" in alert
+
+
+def test_it_does_not_warn_of_a_default_that_passed_or_a_failed_other(as_admin):
+    default, other = make_profile(), make_profile("Other")
+    actions.make_default_storage_profile(None, default)
+    actions.record_storage_test(None, default, PassedTest())
+    actions.record_storage_test(None, other, FailedTest())
+    assert 'role="alert"' not in as_admin.get(LIST).content.decode()
+
+
 def test_it_pins_the_query_count_of_the_list(as_admin, django_assert_num_queries):
     for number in range(5):
         profile = make_profile(f"Profile {number}")
