@@ -62,9 +62,15 @@ def _flagged(flag: JobFlag, todo: str) -> Cause:
 NO_WORKER = _cause(
     "no_worker",
     "No egress worker took the job",
-    "LiveKit found no egress worker with room for it, or its egress service is not connected "
-    "(it must share LiveKit's Redis). Check that egress workers are running and not at "
-    "capacity, then retry.",
+    "Every egress worker was busy (LiveKit found none with room for it). Nothing is wrong with "
+    "the job: wait for running egresses to end, or add egress capacity (more workers, or more "
+    "CPU for them), then Retry.",
+)
+NOT_CONNECTED = _cause(
+    "egress_not_connected",
+    "LiveKit has no egress service",
+    "LiveKit is not connected to any egress service: egress must run and share LiveKit's Redis "
+    "(check both configurations), then Retry.",
 )
 START_SIGNAL = _cause(
     "start_signal",
@@ -203,7 +209,8 @@ UNKNOWN = _cause(
 _BY_MESSAGE: list[tuple[re.Pattern[str], Cause]] = [
     (re.compile(pattern), cause)
     for pattern, cause in [
-        (r"no response from servers|egress not connected|no servers available", NO_WORKER),
+        (r"no response from servers|no servers available", NO_WORKER),
+        (r"egress not connected", NOT_CONNECTED),
         (r"session limit reached before start signal", SESSION_LIMIT),
         (r"start signal not received", START_SIGNAL),
         (r"stop called before pipeline could start", STOPPED_BEFORE_START),
@@ -239,7 +246,9 @@ def diagnose(job: EgressJob) -> Diagnosis | None:
     message = job.error or (job.details if job.status == EgressStatus.FAILED else "")
     if job.launch_state in (LaunchState.REFUSED, LaunchState.UNKNOWN) and not job.egress_id:
         fallback = LIVEKIT_REFUSED if job.launch_state == LaunchState.REFUSED else NO_ANSWER
-        return Diagnosis(cause_of_message(message) or fallback, message)
+        # The error is in plain words; LiveKit's own (the Twirp text) is kept in the details.
+        cause = cause_of_message(message) or cause_of_message(job.details)
+        return Diagnosis(cause or fallback, message)
     if job.status in EgressJob.FAILED_STATUSES:
         return Diagnosis(cause_of_message(message) or UNKNOWN, message)
     if job.flag:

@@ -198,7 +198,7 @@ def _launch(job: EgressJob, launch: _Launch) -> EgressJob:
     except LiveKitError as error:
         if _may_have_started(error):
             return _reconcile(job, launch.call.request, error)
-        raise _refused(job, error, list(launch.kept.values())) from error
+        raise _refused(job, error, launch.call.rpc, list(launch.kept.values())) from error
     return _launched(job, info)
 
 
@@ -209,14 +209,18 @@ def _may_have_started(error: LiveKitError) -> bool:
     )
 
 
-def _refused(job: EgressJob, error: LiveKitError, urls: Sequence[str]) -> LaunchError:
-    """The job marked `refused` with LiveKit's error, as the LaunchError to raise."""
+def _refused(job: EgressJob, error: LiveKitError, rpc: str, urls: Sequence[str]) -> LaunchError:
+    """The job marked `refused` with LiveKit's error (and the answer in the ledger), as the
+    LaunchError to raise."""
 
     def refused(row: EgressJob) -> None:
         row.launch_state = LaunchState.REFUSED
         _set_error(row, error, urls)
 
-    return LaunchError(_change(job, refused))
+    with transaction.atomic():
+        job = _change(job, refused)
+        ledger.record_refusal(job, rpc)
+    return LaunchError(job)
 
 
 # --- stop and updates ---------------------------------------------------------------------------
@@ -268,9 +272,12 @@ def _require(job: EgressJob, allowed: bool, verb: str, reason: str) -> None:
         raise JobError(job, reason)
 
 
-def _failed(job: EgressJob, error: LiveKitError, verb: str, urls: Sequence[str] = ()) -> JobError:
-    """LiveKit's refusal kept on the job, as the JobError to raise. When the egress has ended
-    meanwhile (failed_precondition), the job shows its final state instead."""
+def _failed(
+    job: EgressJob, error: LiveKitError, rpc: str, verb: str, urls: Sequence[str] = ()
+) -> JobError:
+    """LiveKit's refusal of `rpc` kept on the job and in its ledger, as the JobError to raise.
+    When the egress has ended meanwhile (failed_precondition), the job shows its final state
+    instead."""
     if error.code == "failed_precondition":
         info = _fetch_info(job)
         if info is not None:
@@ -281,7 +288,9 @@ def _failed(job: EgressJob, error: LiveKitError, verb: str, urls: Sequence[str] 
                 f"LiveKit says the egress has already ended ({job.status_label.lower()}): it "
                 f"cannot be {verb}. The job now shows its final state.",
             )
-    job = _change(job, lambda row: _set_error(row, error, urls))
+    with transaction.atomic():
+        job = _change(job, lambda row: _set_error(row, error, urls))
+        ledger.record_refusal(job, rpc)
     return JobError(job, job.error)
 
 
@@ -298,7 +307,7 @@ def _stop(actor: Actor, job: EgressJob) -> EgressJob:
     try:
         info = _call(get_livekit_client().stop_egress, job.egress_id)
     except LiveKitError as error:
-        raise _failed(job, error, "stopped") from error
+        raise _failed(job, error, "StopEgress", "stopped") from error
     return _done(actor, job, info, AuditAction.STOPPED)
 
 
@@ -314,7 +323,7 @@ def update_layout(actor: Actor, job: EgressJob, layout: str) -> EgressJob:
     try:
         info = _call(get_livekit_client().update_layout, job.egress_id, layout)
     except LiveKitError as error:
-        raise _failed(job, error, "updated") from error
+        raise _failed(job, error, "UpdateLayout", "updated") from error
     before = (job.config.get("room_composite") or {}).get("layout")
     outcome = f"{before} → {layout}" if before else f"to {layout}"
     change = partial(_set_layout, layout=layout)
@@ -357,7 +366,7 @@ def add_stream_outputs(
     try:
         info = _call(get_livekit_client().update_stream, job.egress_id, add_output_urls=urls)
     except LiveKitError as error:
-        raise _failed(job, error, "updated", urls) from error
+        raise _failed(job, error, "UpdateStream", "updated", urls) from error
     change = partial(_attach, destinations=destinations, dialled=dialled, adhoc=adhoc)
     outcome = _added(actor, job, [d.name for d in destinations], adhoc)
     return _done(actor, job, info, AuditAction.STREAMS_ADDED, change=change, outcome=outcome)
@@ -438,7 +447,7 @@ def remove_stream_output(actor: Actor, job: EgressJob, *, output: str) -> Egress
                 job = _change(job, lambda row: _detach(row, output))
                 gone = f"{label} (LiveKit no longer streamed there)"
                 audit(actor, AuditAction.STREAM_REMOVED, job, outcome=gone)
-        raise _failed(job, error, "updated", [url]) from error
+        raise _failed(job, error, "UpdateStream", "updated", [url]) from error
     change = partial(_detach, output=output)
     return _done(actor, job, info, AuditAction.STREAM_REMOVED, change=change, outcome=label)
 

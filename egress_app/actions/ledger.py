@@ -401,6 +401,21 @@ def record_observation(info: egress.EgressInfo, folded: Folded, source: str) -> 
     )
 
 
+def record_refusal(job: EgressJob, call: str) -> LedgerEntry:
+    """LiveKit's refusal of a call about the job (its error as the job keeps it: plain words,
+    no secret), so the job's timeline shows the answer its page shows."""
+    return LedgerEntry.objects.create(
+        source=LedgerSource.API,
+        outcome=LedgerOutcome.NOTED,
+        event=call,
+        job=job,
+        egress_id=job.egress_id or "",
+        room_name=job.room_name,
+        status=job.status if job.egress_id else "",
+        reason=job.error,
+    )
+
+
 def record_flag(job: EgressJob, which: JobFlag) -> LedgerEntry:
     return LedgerEntry.objects.create(
         source=LedgerSource.POLL,

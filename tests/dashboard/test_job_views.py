@@ -379,6 +379,34 @@ def test_it_shows_a_refused_launch(client, producer):
     assert "Status Refused by LiveKit" in words
 
 
+def test_it_tells_livekits_refusal_in_the_timeline_too(client, producer, admin, sandbox):
+    sandbox.control.add_room("no-workers-studio")
+    with pytest.raises(actions.LaunchError) as refused:
+        start(producer, file_config(make_profile(admin), room="no-workers-studio"))
+    client.force_login(producer)
+    words = text_of(client.get(url("dashboard-job-detail", refused.value.job)))
+    assert "LiveKit said: No egress worker accepted the job" in words
+    assert "Nothing heard from LiveKit" not in words
+    timeline = words.split("Timeline")[1]
+    assert "LiveKit's answer · StartRoomCompositeEgress · noted · No egress worker" in timeline
+    assert "wait for running egresses to end, or add egress capacity" in words
+
+
+def test_it_does_not_say_nothing_was_heard_of_a_job_with_livekits_error(client, producer):
+    # A job refused before refusals were kept in the ledger: its page shows the error.
+    job = EgressJob.objects.create(
+        kind="web",
+        status="",
+        launch_state=LaunchState.REFUSED,
+        started_by=producer,
+        error="LiveKit rejected the request: bad url",
+    )
+    client.force_login(producer)
+    words = text_of(client.get(url("dashboard-job-detail", job)))
+    assert "Nothing heard from LiveKit" not in words
+    assert "No events were recorded for this job: what LiveKit said is above." in words
+
+
 def test_it_shows_no_controls_to_support(client, support, producer, admin, sandbox):
     job = live(sandbox, start(producer, file_config(make_profile(admin))))
     client.force_login(support)

@@ -5,6 +5,7 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.test import RequestFactory
+from django.urls import reverse
 
 from egress_app.launch.validation import validate_launch_config
 from egress_app.management.commands.seed_demo import DEMO_JOBS
@@ -92,3 +93,16 @@ def test_it_adds_a_little_job_history_once(development):
     assert all(job.can_retry for job in jobs)
     for job in jobs:
         assert validate_launch_config(job.config) == {}, job.egress_id
+
+
+def test_it_gives_each_demo_job_the_webhooks_its_page_tells_of(development, client):
+    call_command("seed_demo")
+    call_command("seed_demo")
+
+    client.force_login(User.objects.get(username="producer"))
+    for job in EgressJob.objects.all():
+        events = list(job.ledger.order_by("received_at").values_list("event", "reason"))
+        assert events == [("egress_started", ""), ("egress_ended", job.error or job.details)]
+        html = client.get(reverse("dashboard-job-detail", args=[job.pk])).content.decode()
+        assert "Nothing heard from LiveKit" not in html
+        assert "egress_ended" in html

@@ -13,7 +13,7 @@ from egress_app.models import EgressJob, EgressKind, EgressStatus, JobFlag, Laun
 # (LiveKit's words, the cause the catalogue names)
 LIVEKIT_ERRORS = [
     ("twirp error unavailable: no response from servers", failures.NO_WORKER),
-    ("egress not connected (redis required)", failures.NO_WORKER),
+    ("egress not connected (redis required)", failures.NOT_CONNECTED),
     ("Start signal not received", failures.START_SIGNAL),
     ("Stop called before pipeline could start", failures.STOPPED_BEFORE_START),
     ("Session limit reached before start signal", failures.SESSION_LIMIT),
@@ -164,3 +164,23 @@ def test_every_cause_has_a_distinct_key_plain_words_and_a_hint() -> None:
     for cause in failures.CAUSES:
         assert cause.title
         assert cause.hint.endswith(".")
+
+
+def test_it_names_a_refusal_by_livekits_own_words_in_the_details() -> None:
+    refused = job(
+        launch_state=LaunchState.REFUSED,
+        egress_id=None,
+        status="",
+        error="No egress worker accepted the job (all busy or none connected).",
+        details="Twirp unavailable: twirp error unknown: no response from servers",
+    )
+
+    assert failures.diagnose(refused).cause is failures.NO_WORKER  # type: ignore[union-attr]
+
+
+def test_it_advises_waiting_or_capacity_when_no_worker_took_the_job() -> None:
+    hint = failures.NO_WORKER.hint
+    assert "wait for running egresses to end, or add egress capacity" in hint
+    assert hint.endswith("then Retry.")
+    assert "configuration" not in hint
+    assert "Redis" in failures.NOT_CONNECTED.hint

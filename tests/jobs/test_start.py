@@ -16,7 +16,7 @@ from pytest_django.fixtures import Settings
 from egress_app import actions
 from egress_app.actions.calls import _plain
 from egress_app.livekit import LiveKitError
-from egress_app.models import EgressJob, EgressStatus, LaunchState
+from egress_app.models import EgressJob, EgressStatus, LaunchState, LedgerEntry, LedgerSource
 from egress_app.sandbox.testing import RunningSandbox
 from tests.jobs import (
     ADHOC,
@@ -198,6 +198,10 @@ def test_it_keeps_no_worker_on_the_job(producer, admin, sandbox: RunningSandbox)
     assert not job.can_stop
     assert job.status_label == "Refused by LiveKit"
     assert_no_secrets(job)
+    # The timeline tells the answer the page shows.
+    [answer] = LedgerEntry.objects.filter(job=job)
+    assert (answer.source, answer.event) == (LedgerSource.API, "StartRoomCompositeEgress")
+    assert answer.reason == job.error
 
 
 def test_it_keeps_a_missing_room_on_the_job(producer, admin, sandbox: RunningSandbox):

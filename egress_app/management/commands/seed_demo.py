@@ -4,7 +4,7 @@ seed_demo`."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -15,7 +15,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from egress_app.launch.normalize import normalize_launch_config
-from egress_app.models import EgressJob, EgressStatus
+from egress_app.models import (
+    EgressJob,
+    EgressStatus,
+    LedgerEntry,
+    LedgerOutcome,
+    LedgerSource,
+)
 from egress_app.roles import ADMINS, PRODUCERS, SUPPORT
 
 
@@ -105,7 +111,8 @@ DEMO_JOBS = (
 
 def seed_demo_jobs(owner: User) -> list[EgressJob]:
     """Create the demo history, started by `owner`: one recording that completed and two that
-    failed in ways the failure inbox knows. No LiveKit is asked: these are records. Run again,
+    failed in ways the failure inbox knows, each with the webhooks it would have had. No
+    LiveKit is asked: these are records. Run again,
     it writes each job's own fields (status, times, error, configuration) back as they were
     first seeded; what was done with the jobs since (triage, flags, notes, retries) is kept."""
     with transaction.atomic():
@@ -138,7 +145,31 @@ def _seed_job(demo: DemoJob, owner: User) -> EgressJob:
             "results": results,
         },
     )
+    _seed_webhooks(job, started, ended)
     return job
+
+
+def _seed_webhooks(job: EgressJob, started: datetime, ended: datetime) -> None:
+    """The two webhooks such a job would have had, so its timeline tells what its page shows
+    (LiveKit's error in the last one)."""
+    heard = [
+        ("egress_started", started, EgressStatus.ACTIVE, ""),
+        ("egress_ended", ended, job.status, job.error or job.details),
+    ]
+    for event, at, status, reason in heard:
+        LedgerEntry.objects.update_or_create(
+            job=job,
+            event=event,
+            source=LedgerSource.WEBHOOK,
+            defaults={
+                "outcome": LedgerOutcome.APPLIED,
+                "egress_id": job.egress_id or "",
+                "room_name": job.room_name,
+                "status": status,
+                "received_at": at,
+                "reason": reason,
+            },
+        )
 
 
 class Command(BaseCommand):
