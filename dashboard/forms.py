@@ -350,7 +350,9 @@ class JobFilterForm(DaysForm):
     kind = forms.ChoiceField(
         label="Kind", required=False, choices=[("", "Any kind"), *EgressKind.choices]
     )
-    room = forms.CharField(label="Room", required=False, max_length=255)
+    room = forms.CharField(
+        label="Room", required=False, max_length=255, help_text="Part of its name, any case."
+    )
     started_by = forms.TypedChoiceField(
         label="Started by", required=False, coerce=int, empty_value=None
     )

@@ -13,6 +13,7 @@ from asgiref.sync import sync_to_async
 from asgiref.testing import ApplicationCommunicator
 from django.contrib.auth.models import User
 from django.core.asgi import get_asgi_application
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
@@ -266,6 +267,33 @@ def test_it_shows_the_first_page_for_a_cursor_it_cannot_read(client, support):
         for sort in ("", "room"):
             response = client.get(LIST, {"after": cursor, "sort": sort})
             assert shown(response) == ["EG_one"]
+
+
+@pytest.mark.parametrize("typed", ["pod", "POD", "cast", "Podcast-1", "dcast-"])
+def test_it_finds_rooms_by_part_of_their_name_in_any_case(client, support, typed):
+    job("EG_pod", room_name="Podcast-1")
+    job("EG_hall", room_name="town-hall")
+    client.force_login(support)
+    assert shown(client.get(LIST, {"room": typed})) == ["EG_pod"]
+
+
+def test_it_matches_room_wildcards_literally(client, support):
+    job("EG_pct", room_name="50%_off")
+    job("EG_other", room_name="500-off")
+    client.force_login(support)
+    assert shown(client.get(LIST, {"room": "%_"})) == ["EG_pct"]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's planner")
+def test_it_serves_the_room_filter_from_its_trigram_index():
+    # Unordered: a handful of rows would otherwise be read in the order's index.
+    query = history.filtered(EgressJob.objects.all(), {"room": "pod"}).order_by()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a handful of rows: force the choice
+        sql, params = query.query.sql_with_params()
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "egress_job_room_name_trgm" in plan
 
 
 def test_it_pins_the_query_count_of_a_filtered_page(client, support, django_assert_num_queries):
