@@ -92,6 +92,23 @@ class Report:
         return [sum(column) for column in zip(*(d.counts for d in self.per_day), strict=True)]
 
     @property
+    def days_with_jobs(self) -> int:
+        return sum(1 for day in self.per_day if day.total)
+
+    @property
+    def busiest_day(self) -> Day | None:
+        """The day with the most jobs (the latest of equals), None when there were none."""
+        busiest = max(reversed(self.per_day), key=lambda day: day.total, default=None)
+        return busiest if busiest is not None and busiest.total else None
+
+    @property
+    def worst_day(self) -> Day | None:
+        """The day with the highest failure rate (the latest of equals), None when no job
+        failed."""
+        failing = [day for day in self.per_day if day.failed]
+        return max(reversed(failing), key=lambda day: day.failure_percent or 0, default=None)
+
+    @property
     def finished(self) -> int:
         return sum(day.finished for day in self.per_day)
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 from egress_app.models import EgressJob, EgressKind, EgressStatus, LaunchState
 from egress_app.reports import build_report, period_days
 from tests.dashboard.test_home import text_of
+from tests.dashboard.test_storage_views import text_of_html
 
 pytestmark = pytest.mark.django_db
 
@@ -225,6 +226,32 @@ def test_it_shows_the_numbers_as_tables_and_chart_data(client, support):
     assert failures.count(">\N{EN DASH}</td>") == 6  # the days when nothing finished
     assert "vendor/chart-4.6.1.umd.min.js" in html
     assert "js/reports.js" in html
+
+
+def test_it_summarizes_each_chart_and_keeps_every_day_behind_a_disclosure(client, support):
+    now = timezone.now()
+    job(now, status=EgressStatus.FAILED)
+    job(now, status=EgressStatus.COMPLETE)
+    job(now - timedelta(days=2), status=EgressStatus.COMPLETE)
+    client.force_login(support)
+
+    response = client.get(REPORTS, {"days": "30"})
+
+    html = response.content.decode()
+    day = timezone.localdate()
+    today = f"{day:%a} {day.day} {day:%b %Y}"
+    words = text_of(response)
+    assert f"3 jobs on 2 of the 30 days; the busiest, {today}, had 2." in words
+    summary = html.split('id="summary-jobs"')[1].split("</table>")[0]
+    assert summary.count("<tr>") == 2  # its heading and the period's totals, not 30 days
+    assert "Total 2 1 3" in text_of_html(summary)
+    assert f"1 of 3 finished jobs failed (33.3 %); the worst day, {today}: 1 of 2 (50.0 %)." in (
+        words
+    )
+    for table in ("table-jobs", "table-failures"):
+        before = html.split(f'id="{table}"')[0]
+        assert before.rfind('<details class="report-days">') > before.rfind("</details>"), table
+    assert words.count("Every day (30 rows)") == 2
 
 
 def test_it_says_when_there_is_nothing_to_report(client, admin):
