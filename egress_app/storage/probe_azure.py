@@ -5,10 +5,11 @@ from __future__ import annotations
 import binascii
 from base64 import b64decode
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from azure.core.exceptions import HttpResponseError
-from azure.storage.blob import BlobServiceClient
+from azure.storage.blob import BlobServiceClient, ContentSettings
 
 from egress_app.storage.probe_common import (
     ProbeSettings,
@@ -55,6 +56,16 @@ class AzureTarget:
 
     def write(self, key: str, body: bytes) -> None:
         self._blob(key).upload_blob(body, overwrite=True)
+
+    def upload_file(self, key: str, path: Path, content_type: str) -> None:
+        """Streamed from disk in blocks, never all in memory."""
+        with path.open("rb") as body:
+            self._blob(key).upload_blob(
+                body,
+                length=path.stat().st_size,
+                overwrite=True,
+                content_settings=ContentSettings(content_type=content_type),
+            )
 
     def read(self, key: str) -> bytes:
         return bytes(self._blob(key).download_blob().readall())

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -77,6 +78,12 @@ class GCSTarget:
     def write(self, key: str, body: bytes) -> None:
         self._blob(key).upload_from_string(
             body, content_type="text/plain", timeout=self.timeouts, retry=None
+        )
+
+    def upload_file(self, key: str, path: Path, content_type: str) -> None:
+        """Streamed from disk (a resumable upload above 8 MB), never all in memory."""
+        self._blob(key).upload_from_filename(
+            str(path), content_type=content_type, timeout=self.timeouts, retry=None
         )
 
     def read(self, key: str) -> bytes:

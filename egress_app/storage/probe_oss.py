@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import oss2
@@ -50,6 +51,10 @@ class OSSTarget:
 
     def write(self, key: str, body: bytes) -> None:
         self.bucket.put_object(key, body, headers={"Content-Type": "text/plain"})
+
+    def upload_file(self, key: str, path: Path, content_type: str) -> None:
+        """Streamed from disk, never all in memory."""
+        self.bucket.put_object_from_file(key, str(path), headers={"Content-Type": content_type})
 
     def read(self, key: str) -> bytes:
         return bytes(self.bucket.get_object(key).read())

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import boto3
+from boto3.exceptions import S3UploadFailedError
 from botocore.config import Config
 from botocore.exceptions import (
     ClientError,
@@ -56,6 +58,22 @@ class S3Target:
         return f"S3 client ready for {self.endpoint} (region {self.region})."
 
     def write(self, key: str, body: bytes) -> None:
+        self.client.put_object(
+            Bucket=self.bucket, Key=key, Body=body, ContentType="text/plain", **self._extra()
+        )
+
+    def upload_file(self, key: str, path: Path, content_type: str) -> None:
+        """A file of any size, streamed from disk (multipart above 8 MB), never all in memory."""
+        extra = self._extra() | {"ContentType": content_type}
+        try:
+            self.client.upload_file(str(path), self.bucket, key, ExtraArgs=extra)
+        except S3UploadFailedError as failed:
+            # boto3 wraps S3's own answer (and names the local file): word the answer itself.
+            if isinstance(failed.__context__, ClientError):
+                raise failed.__context__ from None
+            raise
+
+    def _extra(self) -> dict[str, Any]:
         extra: dict[str, Any] = {}
         # Egress stores these with every upload, so the probe does too: a tag the policy does not
         # allow (s3:PutObjectTagging) fails here rather than at the end of a recording.
@@ -65,9 +83,7 @@ class S3Target:
             extra["Tagging"] = str(tagging)
         if disposition := self.config.get("content_disposition"):
             extra["ContentDisposition"] = str(disposition)
-        self.client.put_object(
-            Bucket=self.bucket, Key=key, Body=body, ContentType="text/plain", **extra
-        )
+        return extra
 
     def read(self, key: str) -> bytes:
         response = self.client.get_object(Bucket=self.bucket, Key=key)

@@ -58,6 +58,13 @@ def _targets() -> dict[
     return {"s3": S3Target, "gcp": GCSTarget, "azure": AzureTarget, "alioss": OSSTarget}
 
 
+def make_target(
+    provider: str, config: Mapping[str, Any], secrets: Mapping[str, str], probe: ProbeSettings
+) -> Target:
+    """The provider's `Target` (KeyError for an unknown provider), not yet connected."""
+    return _targets()[provider](config, secrets, probe)
+
+
 def run_probe(
     provider: str,
     config: dict[str, Any],
