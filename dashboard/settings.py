@@ -110,6 +110,9 @@ LIVEKIT_EGRESS_API = env_str("LIVEKIT_EGRESS_API", "v1")
 AUDIO_INGEST_URL = env_str(
     "AUDIO_INGEST_URL", "" if PRODUCTION else "ws" + SITE_ROOT.removeprefix("http")
 ).rstrip("/")
+# The longest recording of an audio session's mix, in seconds (16 kHz mono WAV: 115 MB an hour
+# on the processing server's temporary disk until it is uploaded); past it the rest goes unrecorded.
+AUDIO_RECORDING_MAX_SECONDS = env_float("AUDIO_RECORDING_MAX_SECONDS", 4 * 3600.0)
 # Where the sandbox sends its signed webhooks (a real LiveKit is configured on its own side).
 SANDBOX_WEBHOOK_URL = env_str("SANDBOX_WEBHOOK_URL", f"{SITE_ROOT}/livekit/webhook")
 

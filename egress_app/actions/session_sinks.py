@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from egress_app.actions.recordings import recording_sink
 from egress_app.audio.sinks import TickSink
 from egress_app.models import AudioSession
 
@@ -18,7 +19,7 @@ logger = logging.getLogger(__name__)
 SinkFactory = Callable[[AudioSession], TickSink | None]
 
 # Add a feature's factory here.
-FACTORIES: list[SinkFactory] = []
+FACTORIES: list[SinkFactory] = [recording_sink]
 
 
 def sinks_for(session_id: int) -> list[TickSink]:

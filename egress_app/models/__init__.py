@@ -7,12 +7,19 @@
 - ledger: what LiveKit said, as recorded
 - audit: who did what
 - recipes: saved launch configurations
-- audio: audio sessions and their taps
+- audio: audio sessions, their taps and their recordings
 """
 
 from __future__ import annotations
 
-from egress_app.models.audio import AudioSession, AudioSessionState, AudioTap, TapState
+from egress_app.models.audio import (
+    AudioRecording,
+    AudioSession,
+    AudioSessionState,
+    AudioTap,
+    RecordingState,
+    TapState,
+)
 from egress_app.models.audit import AuditAction, AuditEntry, AuditTarget
 from egress_app.models.base import NEEDS_JSON, Access, SecretsMixin
 from egress_app.models.jobs import EgressJob, JobNote
@@ -39,6 +46,7 @@ from egress_app.models.vault import (
 __all__ = [
     "NEEDS_JSON",
     "Access",
+    "AudioRecording",
     "AudioSession",
     "AudioSessionState",
     "AudioTap",
@@ -55,6 +63,7 @@ __all__ = [
     "LedgerOutcome",
     "LedgerSource",
     "Recipe",
+    "RecordingState",
     "SecretsMixin",
     "StorageProfile",
     "StorageProvider",

@@ -7,6 +7,7 @@ from django.db import models
 from django.utils import timezone
 
 from egress_app.models.jobs import EgressJob
+from egress_app.models.vault import StorageProfile
 
 
 class AudioSessionState(models.TextChoices):
@@ -32,6 +33,14 @@ class AudioSession(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
     # The reconciler following the room holds the session until then (a conditional update).
     claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
+    # Where the session's mix is recorded to, chosen at the start; none: not recorded.
+    record_to = models.ForeignKey(
+        StorageProfile,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="audio_sessions",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -96,3 +105,39 @@ class AudioTap(models.Model):
 
     def __str__(self) -> str:
         return f"tap {self.pk} ({self.participant_identity} {self.track_sid})"
+
+
+class RecordingState(models.TextChoices):
+    UPLOADED = "uploaded", "Uploaded"
+    FAILED = "failed", "Failed"
+
+
+class AudioRecording(models.Model):
+    """A session's mix as a WAV file, uploaded through a storage profile when the session's
+    processing ended (one per processing run: a processor that stopped with its process uploads
+    what it had, and the next one records the rest). `error` is in plain words, secrets hidden;
+    a failed upload keeps no file anywhere."""
+
+    session = models.ForeignKey(AudioSession, on_delete=models.CASCADE, related_name="recordings")
+    profile = models.ForeignKey(
+        StorageProfile,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="audio_recordings",
+    )
+    profile_name = models.CharField(max_length=100, blank=True)  # kept if the profile goes
+    location = models.TextField(blank=True)  # "bucket b" / "container c", for people
+    key = models.TextField(blank=True)
+    bytes = models.BigIntegerField(default=0)
+    seconds = models.FloatField(default=0)
+    state = models.CharField(max_length=16, choices=RecordingState.choices)
+    error = models.TextField(blank=True)
+    note = models.TextField(blank=True)  # e.g. that the length limit cut the recording short
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"recording {self.pk} of {self.session}"
