@@ -17,6 +17,7 @@ from egress_app import names
 from egress_app.crypto import reencrypt
 from egress_app.models import (
     AudioSession,
+    AudioSessionState,
     AuditAction,
     AuditEntry,
     AuditTarget,
@@ -173,6 +174,18 @@ def _refuse_if_in_use(target: StorageProfile | StreamDestination, what: str) -> 
     )
 
 
+def _refuse_if_recording(profile: StorageProfile) -> None:
+    """A running audio session uploads its recording through the profile when it ends."""
+    rooms = profile.audio_sessions.filter(state=AudioSessionState.RUNNING).order_by("created_at")
+    names = list(rooms.values_list("room_name", flat=True)[:SHOWN_JOB_IDS])
+    if names:
+        raise InUseError(
+            f"The storage profile “{profile.name}” cannot be deleted while an audio session "
+            f"records to it ({', '.join(names)}): its recording is uploaded there when it ends. "
+            "Stop the session first, then delete it."
+        )
+
+
 # --- storage profiles ---------------------------------------------------------------------------
 def _locked_profile(profile: StorageProfile) -> StorageProfile:
     return StorageProfile.objects.select_for_update().get(pk=profile.pk)
@@ -315,6 +328,7 @@ def delete_storage_profile(actor: Actor, profile: StorageProfile) -> None:
     lose the link; when the default goes, the oldest remaining profile takes over."""
     profile = _locked_profile(profile)
     _refuse_if_in_use(profile, "storage profile")
+    _refuse_if_recording(profile)
     profile.jobs.update(storage_profile=None)
     audit(actor, AuditAction.DELETED, profile)
     was_default, name = profile.is_default, profile.name

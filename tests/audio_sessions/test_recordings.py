@@ -16,7 +16,13 @@ from pytest_django.fixtures import Settings
 from egress_app import actions
 from egress_app.actions.recordings import RecordingSink, recording_sink
 from egress_app.actions.session_sinks import sinks_for
-from egress_app.models import AudioRecording, AudioSession, RecordingState, StorageProfile
+from egress_app.models import (
+    AudioRecording,
+    AudioSession,
+    AudioSessionState,
+    RecordingState,
+    StorageProfile,
+)
 from tests.audio.test_recorder import speech_ticks
 from tests.emulators import BUCKET, Azurite, GCSEmulator, MotoS3, OSSStandin
 
@@ -199,6 +205,7 @@ def test_it_records_a_profile_deleted_before_the_upload(s3_storage) -> None:
     sink = recording_sink(session)
     assert sink is not None
     sink.write(speech_ticks(1)[0])
+    AudioSession.objects.update(state=AudioSessionState.ENDED)  # the upload is yet to come
     actions.delete_storage_profile(None, profile)
 
     sink.close(ended=True)
@@ -209,6 +216,21 @@ def test_it_records_a_profile_deleted_before_the_upload(s3_storage) -> None:
         "The storage profile chosen for this recording was deleted before the upload."
     )
     assert not sink.recorder.path.exists()
+
+
+def test_it_keeps_a_profile_a_running_session_records_to(s3_storage) -> None:
+    profile = make_profile(s3_storage)
+    recording_session(profile, room="quiz")
+
+    with pytest.raises(actions.InUseError) as refused:
+        actions.delete_storage_profile(None, profile)
+
+    assert str(refused.value) == (
+        "The storage profile “s3 recordings” cannot be deleted while an audio session records "
+        "to it (quiz): its recording is uploaded there when it ends. Stop the session first, "
+        "then delete it."
+    )
+    assert StorageProfile.objects.filter(pk=profile.pk).exists()
 
 
 # --- the processor's view ----------------------------------------------------------------------
