@@ -32,7 +32,7 @@ def sessions_for(user: AbstractUser | AnonymousUser) -> QuerySet[AudioSession]:
     support and admins."""
     if not sees_jobs(user):
         return AudioSession.objects.none()
-    return AudioSession.objects.select_related("started_by")
+    return AudioSession.objects.select_related("started_by", "record_to")
 
 
 def level_key(tap_id: int) -> str:
@@ -58,7 +58,17 @@ def _level(tap: AudioTap, kept: dict[str, Any] | None) -> TapLevel | None:
 
 
 def page_context(user: AbstractUser | AnonymousUser, session: AudioSession) -> dict[str, Any]:
-    return live_context(session) | {"may_stop": session.is_running and may_control(user, session)}
+    return (
+        live_context(session)
+        | {"may_stop": session.is_running and may_control(user, session)}
+        | recordings_context(session)
+    )
+
+
+def recordings_context(session: AudioSession) -> dict[str, Any]:
+    """The session's recordings of its mix, and the profile it records to now (if any)."""
+    recordings = list(session.recordings.order_by("created_at", "pk"))
+    return {"recordings": recordings, "records_to": session.record_to}
 
 
 def live_push(session_id: int) -> str:

@@ -31,7 +31,9 @@ def _get_session_for_user(request: HttpRequest, pk: int) -> AudioSession:
 @require_POST
 def audio_listen(request: HtmxHttpRequest) -> HttpResponse:
     try:
-        session = actions.start_audio_session(request.user, request.POST.get("room", ""))
+        session = actions.start_audio_session(
+            request.user, request.POST.get("room", ""), request.POST.get("record_to")
+        )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         url = reverse("dashboard-home")

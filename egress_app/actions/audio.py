@@ -38,6 +38,7 @@ from egress_app.models import (
     AuditAction,
     EgressJob,
     LaunchState,
+    StorageProfile,
     TapState,
 )
 from egress_app.roles import may_control, may_listen
@@ -59,15 +60,20 @@ class Microphone:
     track: lk.TrackInfo
 
 
-def start_audio_session(actor: Actor, room: str) -> AudioSession:
+def start_audio_session(
+    actor: Actor, room: str, record_to: int | str | None = None
+) -> AudioSession:
     """List the room's microphones and start one tap per track. ValidationError in plain words
-    when there is nothing to listen to, a session already listens, or the taps would pass
-    `EGRESS_CONCURRENCY_LIMIT`; a tap LiveKit refuses is kept as failed, with its job."""
+    when there is nothing to listen to, a session already listens, the taps would pass
+    `EGRESS_CONCURRENCY_LIMIT`, or `record_to` (a storage profile's id, to record the mix to;
+    empty: no recording) names no profile; a tap LiveKit refuses is kept as failed, with its
+    job."""
     if not isinstance(actor, AbstractUser | AnonymousUser) or not may_listen(actor):
         raise PermissionDenied(NOT_ALLOWED)
     room = room.strip()
     if not room:
         raise ValidationError("Give the name of the room to listen to.")
+    profile = recording_profile(record_to)
     already = ValidationError(f"An audio session already listens to {room}.")
     if AudioSession.objects.filter(room_name=room, state=AudioSessionState.RUNNING).exists():
         raise already
@@ -77,14 +83,37 @@ def start_audio_session(actor: Actor, room: str) -> AudioSession:
     _check_capacity(len(microphones))
     try:
         with transaction.atomic():
-            session = AudioSession.objects.create(room_name=room, started_by_id=actor_id(actor))
-            audit(actor, AuditAction.STARTED, session, outcome=_taps(len(microphones)))
+            session = AudioSession.objects.create(
+                room_name=room, started_by_id=actor_id(actor), record_to=profile
+            )
+            outcome = _taps(len(microphones))
+            if profile is not None:
+                outcome += f"; recording the mix to {profile.name}"
+            audit(actor, AuditAction.STARTED, session, outcome=outcome)
             announce_rooms()  # the Live page's "Listening" badge
     except IntegrityError:  # another start for the room won: one_running_audio_session_per_room
         raise already from None
     for microphone in microphones:
         start_tap(actor, session, microphone)
     return session
+
+
+def recording_profile(record_to: int | str | None) -> StorageProfile | None:
+    """The storage profile chosen to record a session's mix to, by id; None for no recording."""
+    if record_to is None or str(record_to).strip() == "":
+        return None
+    gone = ValidationError(
+        "The storage profile chosen for the recording does not exist (any more): pick another, "
+        "or do not record."
+    )
+    try:
+        pk = int(record_to)
+    except ValueError:
+        raise gone from None
+    profile = StorageProfile.objects.filter(pk=pk).first()
+    if profile is None:
+        raise gone
+    return profile
 
 
 def room_microphones(room: str) -> list[Microphone]:

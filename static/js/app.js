@@ -72,14 +72,35 @@
     if (!incoming.querySelector("tr")) event.detail.shouldSwap = false;
   }
 
+  // The Live page's rooms are swapped in anew on every refresh: keep each Listen form's
+  // recording choice (a select the producer may have just changed) across the swap.
+  const listenChoices = new Map();
+  function keepListenChoices(event) {
+    for (const select of event.detail.target.querySelectorAll("form.listen select")) {
+      const room = select.form.elements.room.value;
+      if (select.value) listenChoices.set(room, select.value);
+      else listenChoices.delete(room);
+    }
+  }
+  function restoreListenChoices(root) {
+    for (const select of root.querySelectorAll("form.listen select")) {
+      const chosen = listenChoices.get(select.form.elements.room.value);
+      if (chosen && select.querySelector(`option[value="${CSS.escape(chosen)}"]`)) {
+        select.value = chosen;
+      }
+    }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     localiseTimes(document);
     document.body.addEventListener("htmx:oobBeforeSwap", replaceKnownRows);
     document.body.addEventListener("htmx:wsOpen", liveOpened);
     document.body.addEventListener("htmx:wsClose", liveClosed);
     document.body.addEventListener("htmx:beforeSwap", reloadOnLogin);
+    document.body.addEventListener("htmx:beforeSwap", keepListenChoices);
     // htmx.onLoad runs for every piece of content htmx swaps in.
     htmx.onLoad(localiseTimes);
+    htmx.onLoad(restoreListenChoices);
     setInterval(pollUnlessLive, 250);
   });
 })();
