@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.db import DatabaseError, connection
 
+from egress_app.audio.recorder import WAV_MAX_SECONDS
 from egress_app.crypto import SecretKeyError, secret_box
 from egress_app.metrics import MULTIPROC_DIR
 from egress_app.models import EgressJob, StorageProfile, StreamDestination
@@ -202,5 +203,20 @@ def check_audio_ingest(**kwargs: Any) -> list[CheckMessage]:
             f"{problem}: egress cannot send a room's audio to the dashboard.",
             hint="Set it to the dashboard's public websocket address, e.g. wss://dashboard.example.com.",
             id="egress_app.E009",
+        )
+    ]
+
+
+@register()
+def check_audio_recording(**kwargs: Any) -> list[CheckMessage]:
+    limit = settings.AUDIO_RECORDING_MAX_SECONDS
+    if 0 < limit <= WAV_MAX_SECONDS:
+        return []
+    return [
+        Error(
+            f"AUDIO_RECORDING_MAX_SECONDS is {limit:g}: a recording of a session's mix could "
+            "hold nothing at all, or more than a WAV file can.",
+            hint=f"Set it between 1 and {WAV_MAX_SECONDS} (about 37 hours), or leave it unset.",
+            id="egress_app.E010",
         )
     ]

@@ -109,3 +109,9 @@ def test_it_reads_typed_env_vars(monkeypatch):
 def test_it_refuses_an_unknown_egress_api(settings):
     settings.LIVEKIT_EGRESS_API = "v3"
     assert "egress_app.E008" in ids()
+
+
+@pytest.mark.parametrize(("limit", "refused"), [(0, True), (-5, True), (200_000, True), (1, False)])
+def test_it_refuses_a_recording_limit_no_wav_file_fits(settings, limit, refused):
+    settings.AUDIO_RECORDING_MAX_SECONDS = limit
+    assert ("egress_app.E010" in ids()) is refused

@@ -24,6 +24,8 @@ from egress_app.audio.mixer import SAMPLE_RATE, Samples
 SAMPLE_WIDTH = 2  # bytes: 16-bit PCM
 CHANNELS = 1
 HEADER_BYTES = 44  # a plain PCM WAV header, as the stdlib writes it
+# WAV's sizes are 32-bit: a file stops at 4 GiB, about 37 hours of this mix.
+WAV_MAX_SECONDS = (2**32 - 1 - HEADER_BYTES) // (SAMPLE_RATE * SAMPLE_WIDTH * CHANNELS)
 
 
 @dataclass(frozen=True)
