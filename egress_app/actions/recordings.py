@@ -52,7 +52,17 @@ def recording_sink(session: AudioSession) -> RecordingSink | None:
     """The session's recorder, when a storage profile was chosen for it (session_sinks)."""
     if session.record_to_id is None:
         return None
-    recorder = WavRecorder(settings.AUDIO_RECORDING_MAX_SECONDS)
+    try:
+        recorder = WavRecorder(settings.AUDIO_RECORDING_MAX_SECONDS)
+    except OSError as error:  # no temporary disk to write to: say so on the session page
+        words = f"Could not start the recording on this server's disk: {error.strerror or error}."
+        profile = session.record_to
+        name = profile.name if profile else ""
+        AudioRecording.objects.create(
+            session=session, profile=profile, profile_name=name, state="failed", error=words
+        )
+        logger.warning("Audio session %s is not recorded: %s", session.pk, words)
+        return None
     return RecordingSink(session.pk, session.room_name, session.record_to_id, recorder)
 
 

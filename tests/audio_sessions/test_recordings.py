@@ -6,6 +6,7 @@ and parsed with the stdlib's `wave`. Failures end as a failed recording in plain
 from __future__ import annotations
 
 import io
+import tempfile
 import wave
 from collections.abc import Callable
 from typing import Any
@@ -231,6 +232,19 @@ def test_it_keeps_a_profile_a_running_session_records_to(s3_storage) -> None:
         "then delete it."
     )
     assert StorageProfile.objects.filter(pk=profile.pk).exists()
+
+
+def test_it_records_a_temporary_disk_it_cannot_write_to(s3_storage, tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "gone"))  # as TMPDIR would
+    session = recording_session(make_profile(s3_storage))
+
+    assert sinks_for(session.pk) == []
+
+    recording = AudioRecording.objects.get()
+    assert (recording.state, recording.profile_name) == (RecordingState.FAILED, "s3 recordings")
+    assert recording.error == (
+        "Could not start the recording on this server's disk: No such file or directory."
+    )
 
 
 # --- the processor's view ----------------------------------------------------------------------
