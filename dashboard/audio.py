@@ -9,20 +9,25 @@ the polled page (a few seconds, so a tap that stopped sending shows no stale met
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth.models import AbstractUser, AnonymousUser
 from django.core.cache import cache
 from django.db.models import QuerySet
 from django.template.loader import render_to_string
+from django.utils import timezone
 
 from dashboard.fragments import polls, sees_jobs
 from egress_app.audio.levels import FLOOR_DBFS
 from egress_app.events import TapLevel
-from egress_app.models import AudioSession, AudioTap, TapState
+from egress_app.models import AudioRecording, AudioSession, AudioTap, TapState
 from egress_app.roles import may_control
 
 LIVE = "dashboard/audio_session.html#live"
+RECORDINGS = "dashboard/audio_session.html#recordings"
+# How long after a recorded session ended its page waits for the recording's upload.
+RECORDING_WAIT = timedelta(minutes=10)
 PUSHED_LEVEL = "dashboard/audio_session.html#pushed-level"
 LEVEL_KEPT_FOR = 5  # seconds
 
@@ -66,9 +71,23 @@ def page_context(user: AbstractUser | AnonymousUser, session: AudioSession) -> d
 
 
 def recordings_context(session: AudioSession) -> dict[str, Any]:
-    """The session's recordings of its mix, and the profile it records to now (if any)."""
+    """The session's recordings of its mix, the profile it records to now (if any), and whether
+    one is still to come (the section polls until then)."""
     recordings = list(session.recordings.order_by("created_at", "pk"))
-    return {"recordings": recordings, "records_to": session.record_to}
+    context = {"session": session, "recordings": recordings, "records_to": session.record_to}
+    return context | {"recording_due": _recording_due(session, recordings)}
+
+
+def _recording_due(session: AudioSession, recordings: list[AudioRecording]) -> bool:
+    """Recorded and running, or ended lately with no recording since: the processor uploads
+    at the end, seconds (minutes, for a long session) after the Stop."""
+    if session.record_to_id is None:
+        return False
+    if session.is_running or session.ended_at is None:
+        return True
+    if timezone.now() - session.ended_at > RECORDING_WAIT:
+        return False
+    return not any(recording.created_at >= session.ended_at for recording in recordings)
 
 
 def live_push(session_id: int) -> str:

@@ -61,6 +61,16 @@ def audio_live(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @sees_jobs
+@require_GET
+def audio_recordings(request: HttpRequest, pk: int) -> HttpResponse:
+    """The session's recordings, polled until the one its end uploads has come."""
+    context = audio.recordings_context(_get_session_for_user(request, pk))
+    if context["recording_due"]:
+        return render(request, audio.RECORDINGS, context)
+    return HttpResponseStopPolling(render_to_string(audio.RECORDINGS, context, request))
+
+
+@sees_jobs
 def audio_stop(request: HttpRequest, pk: int) -> HttpResponse:
     session = _get_session_for_user(request, pk)
     if not may_control(request.user, session):

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
@@ -233,3 +235,86 @@ def test_it_refuses_the_recordings_to_outsiders(client, outsider, recorded: Audi
     client.force_login(outsider)
 
     assert client.get(session_url(recorded)).status_code == 403
+
+
+# --- the recordings' fragment, polled until the end's upload has come ---------------------------
+def recordings_url(session: AudioSession) -> str:
+    return reverse("dashboard-audio-recordings", args=[session.pk])
+
+
+def end(session: AudioSession, *, ago: timedelta = timedelta(0)) -> None:
+    ended_at = timezone.now() - ago
+    AudioSession.objects.filter(pk=session.pk).update(
+        state=AudioSessionState.ENDED, ended_at=ended_at
+    )
+
+
+def test_it_sends_anonymous_visitors_of_the_fragment_to_log_in(client, recorded) -> None:
+    response = client.get(recordings_url(recorded))
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_it_refuses_the_fragment_to_outsiders(client, outsider, recorded) -> None:
+    client.force_login(outsider)
+
+    assert client.get(recordings_url(recorded)).status_code == 403
+
+
+def test_it_only_serves_the_fragment_by_get(client, producer, recorded) -> None:
+    client.force_login(producer)
+
+    assert client.post(recordings_url(recorded)).status_code == 405
+
+
+@pytest.mark.parametrize("persona", ["producer", "support"])
+def test_it_polls_while_the_recording_is_to_come(client, request, persona, shows) -> None:
+    session = AudioSession.objects.create(room_name="podcast", record_to=shows)
+    end(session)
+    client.force_login(request.getfixturevalue(persona))
+
+    response = client.get(recordings_url(session))
+
+    assert response.status_code == 200
+    assert f'hx-get="{recordings_url(session)}" hx-trigger="every 3s"' in response.content.decode()
+    assert "No recording yet: it is uploaded when the session ends." in text_of(response)
+
+
+def test_it_stops_polling_once_the_recording_came(client, producer, recorded) -> None:
+    end(recorded, ago=timedelta(seconds=30))
+    AudioRecording.objects.update(created_at=timezone.now())
+    client.force_login(producer)
+
+    response = client.get(recordings_url(recorded))
+
+    assert response.status_code == 286
+    assert "hx-get" not in response.content.decode()
+    assert "Uploaded" in text_of(response)
+
+
+def test_it_stops_waiting_for_a_recording_that_never_came(client, producer, shows) -> None:
+    session = AudioSession.objects.create(room_name="podcast", record_to=shows)
+    end(session, ago=timedelta(minutes=11))
+    client.force_login(producer)
+
+    response = client.get(recordings_url(session))
+
+    assert response.status_code == 286
+    assert "No recording came: no audio was mixed" in text_of(response)
+
+
+def test_it_polls_a_running_recorded_session_slowly(client, producer, recorded) -> None:
+    client.force_login(producer)
+
+    html = client.get(session_url(recorded)).content.decode()
+
+    assert f'hx-get="{recordings_url(recorded)}" hx-trigger="every 30s"' in html
+
+
+def test_it_never_polls_an_unrecorded_session(client, producer) -> None:
+    session = AudioSession.objects.create(room_name="podcast")
+    client.force_login(producer)
+
+    assert client.get(recordings_url(session)).status_code == 286
+    assert recordings_url(session) not in client.get(session_url(session)).content.decode()
