@@ -127,6 +127,20 @@ def test_it_streams_a_file_bigger_than_one_upload_part(s3_storage, s3_reader) ->
     assert parse(s3_reader(recording.key)).nframes == 1400 * 1600
 
 
+def test_it_uploads_with_the_profiles_metadata_and_tags(s3_storage, moto_s3: MotoS3) -> None:
+    s3_storage["config"] |= {"metadata": {"show": "podcast"}, "tagging": "team=audio"}
+    session = recording_session(make_profile(s3_storage))
+
+    record(session, 2)
+
+    key = AudioRecording.objects.get(state=RecordingState.UPLOADED).key
+    s3 = moto_s3.client()
+    head = s3.head_object(Bucket=moto_s3.bucket, Key=key)
+    assert (head["ContentType"], head["Metadata"]) == ("audio/wav", {"show": "podcast"})
+    tags = s3.get_object_tagging(Bucket=moto_s3.bucket, Key=key)["TagSet"]
+    assert tags == [{"Key": "team", "Value": "audio"}]
+
+
 def test_it_makes_the_room_safe_for_a_key(s3_storage) -> None:
     session = recording_session(make_profile(s3_storage), room="../Late show: ep 1/2")
 
