@@ -59,7 +59,11 @@ def recording_sink(session: AudioSession) -> RecordingSink | None:
         profile = session.record_to
         name = profile.name if profile else ""
         AudioRecording.objects.create(
-            session=session, profile=profile, profile_name=name, state="failed", error=words
+            session=session,
+            profile=profile,
+            profile_name=name,
+            state=RecordingState.FAILED,
+            error=words,
         )
         logger.warning("Audio session %s is not recorded: %s", session.pk, words)
         return None
