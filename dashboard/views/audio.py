@@ -32,7 +32,7 @@ def _get_session_for_user(request: HttpRequest, pk: int) -> AudioSession:
 def audio_listen(request: HtmxHttpRequest) -> HttpResponse:
     try:
         session = actions.start_audio_session(
-            request.user, request.POST.get("room", ""), request.POST.get("record_to")
+            request.user, request.POST.get("room", ""), record_to=request.POST.get("record_to")
         )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))

@@ -61,7 +61,7 @@ class Microphone:
 
 
 def start_audio_session(
-    actor: Actor, room: str, record_to: int | str | None = None
+    actor: Actor, room: str, *, record_to: int | str | None = None
 ) -> AudioSession:
     """List the room's microphones and start one tap per track. ValidationError in plain words
     when there is nothing to listen to, a session already listens, the taps would pass

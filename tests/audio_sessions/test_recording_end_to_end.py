@@ -42,7 +42,9 @@ def test_it_records_a_sessions_mix_to_s3_when_it_stops(
         path_template="shows/{room_name}",
     )
     with mixer_running():
-        session = audio_server.run(actions.start_audio_session, producer, "podcast", profile.pk)
+        session = audio_server.run(
+            actions.start_audio_session, producer, "podcast", record_to=profile.pk
+        )
         for tap in taps(audio_server, session):
             until(lambda t=tap: tap_of(audio_server, t.pk).bytes_received, bool, f"bytes on {tap}")
         time.sleep(3)
