@@ -9,7 +9,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("egress_app", "0014_audio_sessions"),
+        ("egress_app", "0015_room_name_trigram"),
     ]
 
     operations = [
