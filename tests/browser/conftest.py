@@ -34,6 +34,7 @@ from pytest_django.fixtures import Settings
 
 from egress_app.management.commands.seed_demo import seed_demo_users
 from egress_app.sandbox.testing import RunningSandbox
+from tests.browser.every_page import Shown, seed_every_page
 from tests.threaded_server import HOST, asgi_application, serving_in_a_thread
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
@@ -115,3 +116,10 @@ def new_page(browser: Browser, asgi_server: AsgiServer) -> Iterator[Callable[[],
 @pytest.fixture
 def page(new_page: Callable[[], Page]) -> Page:
     return new_page()
+
+
+@pytest.fixture
+def every_page(demo_users: list[User]) -> list[Shown]:
+    """Demo data in every list and every page that shows it (written before the browser
+    starts: list this fixture before `page` or `new_page`)."""
+    return seed_every_page(demo_users)

@@ -1,0 +1,99 @@
+"""Every page a person can open, for each demo role that may open it, with demo data in it
+(tables have rows, the job page has a running egress with its Stop button): the pages the
+phone-width and contrast checks walk through.
+
+`seed_every_page` writes the rows before the browser starts (see conftest.py) and returns the
+pages as (role, path) pairs; `log_in_as` signs a page in as a demo role.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.contrib.auth.models import User
+from django.urls import reverse
+from django.utils import timezone
+from playwright.sync_api import Page, expect
+
+from egress_app import actions
+from egress_app.management.commands.seed_demo import seed_demo_jobs
+from egress_app.models import AudioSession, EgressJob, EgressStatus
+from tests.jobs import file_config, make_destination, make_profile
+
+PASSWORDS = {
+    "producer": "producer-demo-pass",
+    "admin": "admin-demo-pass",
+    "support": "support-demo-pass",
+}
+EVERYONE = ("producer", "admin", "support")
+LAUNCHERS = ("producer", "admin")
+REVIEWERS = ("admin", "support")
+ADMINS = ("admin",)
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A page (URL name and its arguments) and the demo roles that may open it."""
+
+    name: str
+    roles: tuple[str, ...]
+    args: tuple[int, ...] = ()
+
+    @property
+    def path(self) -> str:
+        return reverse(self.name, args=self.args)
+
+
+def seed_every_page(users: list[User]) -> list[Shown]:
+    """Rows for every list and a running job; returns every page that shows them."""
+    admin = next(user for user in users if user.username == "admin")
+    producer = next(user for user in users if user.username == "producer")
+    done = seed_demo_jobs(producer)
+    profile = make_profile(admin)
+    destination = make_destination(admin, name="YouTube main channel of the town hall")
+    recipe = actions.save_recipe(
+        producer, name="Town hall 1080p recording", config=file_config(profile)
+    )
+    running = EgressJob.objects.create(
+        egress_id="EG_everyPageRun1",
+        kind="room_composite",
+        room_name="town-hall-with-a-rather-long-room-name",
+        status=EgressStatus.ACTIVE,
+        started_by=producer,
+        config=file_config(profile, room="town-hall-with-a-rather-long-room-name"),
+        started_at=timezone.now() - timedelta(minutes=7),
+    )
+    session = AudioSession.objects.create(room_name="podcast", started_by=producer)
+    return [
+        Shown("dashboard-home", EVERYONE),
+        Shown("dashboard-launch", LAUNCHERS),
+        Shown("dashboard-job-list", EVERYONE),
+        Shown("dashboard-job-detail", EVERYONE, (running.pk,)),
+        Shown("dashboard-job-detail", EVERYONE, (done[0].pk,)),
+        Shown("dashboard-job-detail", EVERYONE, (done[2].pk,)),
+        Shown("dashboard-job-stop", LAUNCHERS, (running.pk,)),
+        Shown("dashboard-failures", REVIEWERS),
+        Shown("dashboard-reports", REVIEWERS),
+        Shown("dashboard-audit", REVIEWERS),
+        Shown("dashboard-recipe-list", LAUNCHERS),
+        Shown("dashboard-recipe-delete", LAUNCHERS, (recipe.pk,)),
+        Shown("dashboard-storage-list", ADMINS),
+        Shown("dashboard-storage-create", ADMINS),
+        Shown("dashboard-storage-edit", ADMINS, (profile.pk,)),
+        Shown("dashboard-storage-delete", ADMINS, (profile.pk,)),
+        Shown("dashboard-destination-list", ADMINS),
+        Shown("dashboard-destination-create", ADMINS),
+        Shown("dashboard-destination-edit", ADMINS, (destination.pk,)),
+        Shown("dashboard-destination-delete", ADMINS, (destination.pk,)),
+        Shown("dashboard-audio-session", EVERYONE, (session.pk,)),
+        Shown("dashboard-audio-stop", LAUNCHERS, (session.pk,)),
+    ]
+
+
+def log_in_as(page: Page, role: str) -> None:
+    page.goto(reverse("login"))
+    page.get_by_label("Username").fill(role)
+    page.get_by_label("Password").fill(PASSWORDS[role])
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator(".account")).to_contain_text(role)
