@@ -91,7 +91,20 @@
     }
   }
 
+  // The header's menu is rendered open (it works without script); on a phone it starts folded
+  // behind its Menu button, and it opens again when the screen grows past a phone's.
+  function foldMenuOnPhones() {
+    const menu = document.querySelector(".site-menu");
+    if (!menu) return;
+    const phone = window.matchMedia("(max-width: 48rem)");
+    menu.open = !phone.matches;
+    phone.addEventListener("change", function (event) {
+      menu.open = !event.matches;
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    foldMenuOnPhones();
     localiseTimes(document);
     document.body.addEventListener("htmx:oobBeforeSwap", replaceKnownRows);
     document.body.addEventListener("htmx:wsOpen", liveOpened);
