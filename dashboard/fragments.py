@@ -13,10 +13,11 @@ from django.db.models import Q, QuerySet
 from django.http import QueryDict
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 
 from dashboard.forms import JobFilterForm
 from dashboard.launch_forms import fresh_token
-from egress_app import failures, history
+from egress_app import failures, history, limits
 from egress_app.models import AuditEntry, AuditTarget, EgressJob, LaunchState, LedgerEntry
 from egress_app.roles import CONTROL_EGRESS, LAUNCH_EGRESS, VIEW_ALL_JOBS, may_retry, perm
 
@@ -90,18 +91,44 @@ def outputs_summary(job: EgressJob) -> str:
     return " · ".join(parts) or "\N{EN DASH}"
 
 
+def _whole_seconds(length: timedelta) -> timedelta:
+    return timedelta(seconds=max(0, round(length.total_seconds())))
+
+
 def duration(job: EgressJob) -> timedelta | None:
+    """How long the egress ran, or has run so far while it runs (LiveKit sends no news while
+    an egress runs well: its last update is not when it stopped)."""
     if job.started_at is None:
         return None
-    end = job.ended_at or job.updated_at
+    end = job.ended_at or (timezone.now() if job.is_active else job.updated_at)
     if end is None or end < job.started_at:
         return None
-    return timedelta(seconds=round((end - job.started_at).total_seconds()))
+    return _whole_seconds(end - job.started_at)
+
+
+@dataclass(frozen=True)
+class TimeLeft:
+    """A running job's time until LiveKit ends it (`limit`: its length, of file or stream)."""
+
+    left: timedelta
+    limit: limits.TimeLimit
+
+    @property
+    def limit_hours(self) -> str:
+        return f"{self.limit.length.total_seconds() / 3600:g} h"
+
+
+def time_left(job: EgressJob) -> TimeLeft | None:
+    limit = limits.time_limit(job) if job.is_active and job.started_at else None
+    if limit is None or job.started_at is None:
+        return None
+    return TimeLeft(_whole_seconds(limit.ends_at(job.started_at) - timezone.now()), limit)
 
 
 def live_context(job: EgressJob) -> dict[str, Any]:
     # The outputs go along: a final answer swaps the controls (and their list) out of band.
     context = {"job": job, "polls": polls(job), "duration": duration(job)}
+    context["time_left"] = time_left(job)
     context |= {"diagnosis": failures.diagnose(job), "timeline": timeline(job)}
     return context | {"outputs": job.stream_outputs(), "info_json": info_json(job)}
 

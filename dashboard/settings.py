@@ -44,6 +44,14 @@ def env_float(name: str, default: float) -> float:
     return float(value) if value else default
 
 
+def env_seconds(name: str, default: float | None) -> float | None:
+    """Seconds, or None when the variable is set but empty (no limit)."""
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return float(value) if value.strip() else None
+
+
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
 
@@ -95,6 +103,17 @@ EGRESS_STUCK_STARTING_AFTER = env_float("EGRESS_STUCK_STARTING_AFTER", 120.0)
 # LiveKit Cloud's longest (streams; files end at 3 h).
 EGRESS_SILENT_AFTER = env_float("EGRESS_SILENT_AFTER", 12 * 3600.0)
 EGRESS_WORKER_BATCH = env_int("EGRESS_WORKER_BATCH", 200)
+# How long LiveKit lets an egress run before it ends it, shown as the time left on a running
+# job's page. LiveKit Cloud ends file egress (files, HLS segments, images) at 3 h and streams at
+# 12 h (docs.livekit.io/home/cloud/quotas-and-limits); a self-hosted egress has no such limit
+# unless its operator set one: empty means none.
+LIVEKIT_CLOUD = (urlsplit(LIVEKIT_URL).hostname or "").endswith(".livekit.cloud")
+EGRESS_MAX_FILE_SECONDS = env_seconds(
+    "EGRESS_MAX_FILE_SECONDS", 3 * 3600.0 if LIVEKIT_CLOUD else None
+)
+EGRESS_MAX_STREAM_SECONDS = env_seconds(
+    "EGRESS_MAX_STREAM_SECONDS", 12 * 3600.0 if LIVEKIT_CLOUD else None
+)
 # How many egress may run at once on the LiveKit plan (LiveKit Cloud's free plan: 2); the
 # Reports page shows the active ones against it. 0: no limit shown.
 EGRESS_CONCURRENCY_LIMIT = env_int("EGRESS_CONCURRENCY_LIMIT", 0)

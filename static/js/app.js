@@ -14,6 +14,27 @@
     }
   }
 
+  // A running job's duration counts up and its time left counts down, every second, from the
+  // value the server rendered (data-seconds) plus the time since this page saw it: the
+  // browser's clock need not agree with the server's. Swapped-in parts start from their own.
+  const seenAt = new WeakMap();
+  function clock(total) {
+    const seconds = Math.max(0, Math.round(total));
+    const h = Math.floor(seconds / 3600);
+    const m = String(Math.floor((seconds % 3600) / 60)).padStart(2, "0");
+    const s = String(seconds % 60).padStart(2, "0");
+    return h + ":" + m + ":" + s;
+  }
+  function tick() {
+    const now = Date.now();
+    for (const el of document.querySelectorAll("[data-ticks]")) {
+      if (!seenAt.has(el)) seenAt.set(el, now);
+      const since = (now - seenAt.get(el)) / 1000;
+      const sign = el.dataset.ticks === "down" ? -1 : 1;
+      el.textContent = clock(Number(el.dataset.seconds) + sign * since);
+    }
+  }
+
   // An expired session turns the fragment's answer into the login page (a followed redirect):
   // reload the whole page instead of swapping a login form into the middle of it.
   function reloadOnLogin(event) {
@@ -115,5 +136,7 @@
     htmx.onLoad(localiseTimes);
     htmx.onLoad(restoreListenChoices);
     setInterval(pollUnlessLive, 250);
+    tick();
+    setInterval(tick, 1000);
   });
 })();

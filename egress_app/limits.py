@@ -1,0 +1,43 @@
+"""How long LiveKit lets an egress run: LiveKit Cloud ends file egress at 3 h and streams at
+12 h; a self-hosted egress as its operator set (EGRESS_MAX_FILE_SECONDS,
+EGRESS_MAX_STREAM_SECONDS, none when empty). A running job's page shows the time left."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+
+from egress_app.models import EgressJob
+
+FILE_OUTPUTS = ("file", "segments", "images")
+
+
+@dataclass(frozen=True)
+class TimeLimit:
+    """The limit that ends the job first, and which kind of output it is the limit of."""
+
+    length: timedelta
+    of: str  # "file" or "stream"
+
+    def ends_at(self, started_at: datetime) -> datetime:
+        return started_at + self.length
+
+
+def _limits(job: EgressJob) -> list[TimeLimit]:
+    outputs = job.config.get("outputs") or {}
+    has_file = any(outputs.get(name) for name in FILE_OUTPUTS)
+    has_stream = outputs.get("stream") is not None or bool(job.adhoc_outputs)
+    has_stream |= bool((job.config.get("track") or {}).get("websocket_url"))
+    limits = []
+    if has_file and settings.EGRESS_MAX_FILE_SECONDS:
+        limits.append(TimeLimit(timedelta(seconds=settings.EGRESS_MAX_FILE_SECONDS), "file"))
+    if has_stream and settings.EGRESS_MAX_STREAM_SECONDS:
+        limits.append(TimeLimit(timedelta(seconds=settings.EGRESS_MAX_STREAM_SECONDS), "stream"))
+    return limits
+
+
+def time_limit(job: EgressJob) -> TimeLimit | None:
+    """The shortest limit among the job's outputs (the first reached ends the egress)."""
+    return min(_limits(job), key=lambda limit: limit.length, default=None)
