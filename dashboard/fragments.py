@@ -25,6 +25,7 @@ ROWS = "dashboard/job_list.html#rows"
 
 ROW = "dashboard/job_list.html#row"
 LIVE = "dashboard/job_detail.html#live"
+HEADER = "dashboard/job_detail.html#header"
 WITHHELD = "dashboard/job_detail.html#withheld"
 
 

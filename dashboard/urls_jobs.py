@@ -12,6 +12,7 @@ urlpatterns: list[URLPattern] = [
     path("jobs/export.csv", jobs.job_export, name="dashboard-job-export"),
     path("jobs/<int:pk>/", jobs.job_detail, name="dashboard-job-detail"),
     path("jobs/<int:pk>/live/", jobs.job_live, name="dashboard-job-live"),
+    path("jobs/<int:pk>/header/", jobs.job_header, name="dashboard-job-header"),
     path("jobs/<int:pk>/notes/", support.job_note, name="dashboard-job-note"),
     path("jobs/<int:pk>/triage/", support.job_triage, name="dashboard-job-triage"),
     path("failures/", support.failure_inbox, name="dashboard-failures"),

@@ -196,6 +196,17 @@ def job_live(request: HttpRequest, pk: int) -> HttpResponse:
     return HttpResponseStopPolling(render_to_string(fragments.LIVE, context, request))
 
 
+@sees_jobs
+@require_GET
+def job_header(request: HttpRequest, pk: int) -> HttpResponse:
+    """The job page's Retry, Clone and edit and chain of retries, asked for again by the page
+    when its job ends (they depend on who asks, so a push cannot carry them); it also clears
+    the flash above them, which spoke of the job as it was."""
+    job = get_job_for_user(request, pk)
+    context = {"job": job, "polls": fragments.polls(job), "refreshed": True}
+    return render(request, fragments.HEADER, context | fragments.retry_context(request.user, job))
+
+
 def _refused(request: HttpRequest, error: actions.JobError) -> HttpResponse:
     return detail_page(request, error.job, status=409, job_error=error)
 

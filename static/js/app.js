@@ -35,6 +35,17 @@
     }
   }
 
+  // A job's page asks for its header again (Retry appears) when a push or a poll says the job
+  // has ended, as its live part's data-final tells; the header says which state it shows.
+  function followJobEnd(elt) {
+    const live = elt.id === "job-live" ? elt : elt.querySelector && elt.querySelector("#job-live");
+    const header = document.getElementById("job-header");
+    if (!live || !header || !live.dataset.final) return;
+    if (live.dataset.final === header.dataset.final) return;
+    header.dataset.final = live.dataset.final; // asked once
+    htmx.ajax("GET", header.dataset.url, { target: "#job-header", swap: "outerHTML" });
+  }
+
   // An expired session turns the fragment's answer into the login page (a followed redirect):
   // reload the whole page instead of swapping a login form into the middle of it.
   function reloadOnLogin(event) {
@@ -135,6 +146,7 @@
     // htmx.onLoad runs for every piece of content htmx swaps in.
     htmx.onLoad(localiseTimes);
     htmx.onLoad(restoreListenChoices);
+    htmx.onLoad(followJobEnd);
     setInterval(pollUnlessLive, 250);
     tick();
     setInterval(tick, 1000);

@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 
 from egress_app.models import EgressJob, EgressStatus
 from tests.browser.every_page import log_in_as
+from tests.browser.test_live_journey import launch_stream
 
 pytestmark = pytest.mark.browser
 
@@ -48,3 +49,19 @@ def test_it_ticks_a_running_jobs_duration(running_job: EgressJob, page: Page) ->
     expect(elapsed).not_to_have_text(elapsed.inner_text(), timeout=3000)
 
     assert seconds(elapsed.inner_text()) > first
+
+
+def test_it_shows_retry_and_drops_the_stop_flash_when_the_job_ends(page: Page) -> None:
+    log_in_as(page, "producer")
+    launch_stream(page, "town-hall")
+    expect(page.locator("#job-live [data-status]")).to_have_text("Active")
+    expect(page.get_by_role("button", name="Retry")).to_have_count(0)
+
+    page.get_by_role("link", name="Stop this egress").click()
+    page.get_by_role("button", name="Stop the egress").click()
+
+    expect(page.locator("#job-live [data-status]")).to_have_text("Complete")
+    expect(page.get_by_role("button", name="Retry")).to_be_visible()
+    expect(page.get_by_role("link", name="Clone and edit")).to_be_visible()
+    # The flash said "Asked LiveKit to stop …: Ending."; the page now says Complete instead.
+    expect(page.locator("#messages")).to_be_empty()

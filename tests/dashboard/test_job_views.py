@@ -33,7 +33,7 @@ SHOWN_ADHOC = "rtmp://live.example.com/app/{SEC...123}"
 
 LIST = reverse("dashboard-job-list")
 ROWS = reverse("dashboard-job-rows")
-PAGES = ["dashboard-job-detail", "dashboard-job-live"]
+PAGES = ["dashboard-job-detail", "dashboard-job-live", "dashboard-job-header"]
 CONTROLS = [
     "dashboard-job-stop",
     "dashboard-job-layout",
@@ -543,3 +543,37 @@ def test_it_answers_404_for_an_unknown_stream_output(client, producer, admin, sa
     response = client.post(url("dashboard-job-streams-remove", job), {"output": "adhoc:7"})
     assert response.status_code == 404
     assert "The job does not stream to that output (any more)." in text_of(response)
+
+
+# --- the header, asked for again when the job ends ----------------------------------------------
+def test_it_gives_the_ended_jobs_header_with_retry_and_clears_the_flash(client, producer):
+    config = {"kind": "room_composite", "room_name": "town-hall", "outputs": {"file": {}}}
+    job = finished_job(producer, launch_state=LaunchState.LAUNCHED, config=config)
+    client.force_login(producer)
+
+    response = client.get(url("dashboard-job-header", job))
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="job-header" data-final="yes"' in html
+    assert "Retry" in text_of(response)
+    assert '<ul id="messages" class="messages" role="status" hx-swap-oob="true"></ul>' in html
+
+
+def test_it_gives_a_running_jobs_header_without_retry(client, producer):
+    job = finished_job(producer, status=EgressStatus.ACTIVE, launch_state=LaunchState.LAUNCHED)
+    client.force_login(producer)
+
+    response = client.get(url("dashboard-job-header", job))
+
+    assert 'data-final="no"' in response.content.decode()
+    assert "Retry" not in text_of(response)
+
+
+def test_it_marks_the_job_pages_live_part_final_once_the_job_ends(client, producer, job):
+    client.force_login(producer)
+
+    html = client.get(url("dashboard-job-detail", job)).content.decode()
+
+    assert 'aria-labelledby="status-heading" data-final="yes"' in html
+    assert 'id="job-header" data-final="yes"' in html
