@@ -117,7 +117,7 @@ class StorageProfileForm(ActionErrorsMixin, forms.Form):
         required=False,
         help_text="Default folder or file name for recordings, e.g. recordings/{room_name}/{time}. "
         "LiveKit fills {room_name}, {room_id}, {time}, {utc}, {publisher_identity}, {track_id}, "
-        "{track_type}, {track_source} and {retry}.",
+        "{track_type}, {track_source} and {retry}; {time} and {utc} are in UTC.",
     )
     is_default = forms.BooleanField(
         label="Default profile",
@@ -390,6 +390,8 @@ class JobFilterForm(DaysForm):
 
     def __init__(self, data: Mapping[str, Any] | None, *, people: bool = True) -> None:
         super().__init__(data)
+        # The days are those the jobs were created (a job refused by LiveKit never started).
+        self.fields["since"].label, self.fields["until"].label = "Created from", "Created to"
         started_by: Any = self.fields["started_by"]
         if people:  # only reviewers pick whose jobs to see; a producer sees their own
             started_by.choices = _People()

@@ -225,8 +225,8 @@ class LaunchForm(forms.Form):
     outputs__file__filepath = _text(
         "File path",
         "Placeholders: {room_name}, {room_id}, {time}, {utc}, {publisher_identity}, "
-        "{track_id}, {track_type}, {track_source}. Empty: the profile's path template or a "
-        "generated name.",
+        "{track_id}, {track_type}, {track_source} ({time} and {utc} in UTC). Empty: the "
+        "profile's path template or a generated name.",
     )
     outputs__file__disable_manifest = _flag("No manifest file")
     outputs__stream = _flag("Stream live (RTMP or SRT)")

@@ -2,15 +2,28 @@
 "use strict";
 
 (function () {
-  const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
+  // A time says its zone, as the reader's own zone's abbreviation ("17:53:04 CET"); with
+  // seconds where the server wrote them.
+  const withZone = {
+    year: "numeric",
+    month: "short",
+    day: "numeric",
+    hour: "2-digit",
+    minute: "2-digit",
+    timeZoneName: "short",
+  };
+  const dateTime = new Intl.DateTimeFormat(undefined, withZone);
+  const dateTimeSeconds = new Intl.DateTimeFormat(undefined, { ...withZone, second: "2-digit" });
 
-  // The server renders times in UTC inside <time datetime="ISO">; show them in the reader's zone.
+  // The server renders times in its TIME_ZONE, labelled, inside <time datetime="ISO">; show
+  // them in the reader's zone, labelled too, and keep the server's text as the title.
   function localiseTimes(root) {
     for (const el of root.querySelectorAll("time[datetime]")) {
       const when = new Date(el.getAttribute("datetime"));
       if (Number.isNaN(when.getTime())) continue;
       el.title = el.title || el.textContent.trim();
-      el.textContent = dateTime.format(when);
+      const format = /\d:\d\d:\d\d/.test(el.title) ? dateTimeSeconds : dateTime;
+      el.textContent = format.format(when);
     }
   }
 

@@ -25,6 +25,7 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
@@ -96,13 +97,14 @@ def browser(
 
 
 @pytest.fixture
-def new_page(browser: Browser, asgi_server: AsgiServer) -> Iterator[Callable[[], Page]]:
-    """Opens a page in a fresh browser context (its own cookies: another person)."""
+def new_page(browser: Browser, asgi_server: AsgiServer) -> Iterator[Callable[..., Page]]:
+    """Opens a page in a fresh browser context (its own cookies: another person), with any
+    of Playwright's context options (a locale, a time zone)."""
     contexts = []
 
-    def open_page() -> Page:
+    def open_page(**options: Any) -> Page:
         context = browser.new_context(
-            base_url=asgi_server.url, viewport={"width": 1280, "height": 800}
+            base_url=asgi_server.url, viewport={"width": 1280, "height": 800}, **options
         )
         context.set_default_timeout(10_000)
         contexts.append(context)

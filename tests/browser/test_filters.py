@@ -45,7 +45,7 @@ def test_it_keeps_the_two_dates_together(history: None, page: Page, width: int) 
     page.set_viewport_size({"width": width, "height": 900})
     log_in(page, "support", "support-demo-pass")
     page.goto("/jobs/")
-    since, until = page.get_by_label("From"), page.get_by_label("To", exact=True)
+    since, until = page.get_by_label("Created from"), page.get_by_label("Created to")
     first, second = since.bounding_box(), until.bounding_box()
     assert first is not None
     assert second is not None

@@ -4,6 +4,7 @@ ends its header (Retry) and the flash above it follow without a reload."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -65,3 +66,15 @@ def test_it_shows_retry_and_drops_the_stop_flash_when_the_job_ends(page: Page) -
     expect(page.get_by_role("link", name="Clone and edit")).to_be_visible()
     # The flash said "Asked LiveKit to stop …: Ending."; the page now says Complete instead.
     expect(page.locator("#messages")).to_be_empty()
+
+
+def test_it_shows_times_in_the_readers_zone_labelled(
+    running_job: EgressJob, new_page: Callable[..., Page]
+) -> None:
+    page = new_page(locale="en-GB", timezone_id="Europe/Paris")
+    log_in_as(page, "producer")
+    page.goto(f"/jobs/{running_job.pk}/")
+
+    started = page.locator(".job-facts time").nth(1)  # Created, then Started
+    expect(started).to_have_text(re.compile(r"\d\d:\d\d:\d\d CET$"))
+    expect(started).to_have_attribute("title", re.compile(r"\d\d:\d\d:\d\d UTC$"))
