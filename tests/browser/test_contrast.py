@@ -66,7 +66,7 @@ def test_it_makes_every_button_and_badge_readable(
 ) -> None:
     pages = every_page
     checked, unreadable = 0, []
-    for role in ("producer", "admin"):
+    for role in ("producer", "admin", "support"):
         page = new_page()
         log_in_as(page, role)
         for shown in pages:
