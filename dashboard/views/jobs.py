@@ -219,7 +219,8 @@ def job_stop(request: HttpRequest, job: EgressJob) -> HttpResponse:
         job = actions.stop_egress(request.user, job)
     except actions.JobError as error:
         return _refused(request, error)
-    messages.success(request, f"Asked LiveKit to stop {job.egress_id}: {job.status_label}.")
+    # Not its status: the job's badge says that, and it may have ended by the time the page shows.
+    messages.success(request, f"Asked LiveKit to stop {job.egress_id}.")
     return redirect(DETAIL, pk=job.pk)
 
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from egress_app.models import EgressJob, EgressStatus
+from egress_app.sandbox.testing import RunningSandbox
 from tests.browser.every_page import log_in_as
 from tests.browser.test_live_journey import launch_stream
 
@@ -52,7 +53,10 @@ def test_it_ticks_a_running_jobs_duration(running_job: EgressJob, page: Page) ->
     assert seconds(elapsed.inner_text()) > first
 
 
-def test_it_shows_retry_and_drops_the_stop_flash_when_the_job_ends(page: Page) -> None:
+def test_it_shows_retry_and_drops_the_stop_flash_when_the_job_ends(
+    page: Page, sandbox: RunningSandbox
+) -> None:
+    sandbox.control.set_pacing(ending=2.0)  # the job ends after its page shows
     log_in_as(page, "producer")
     launch_stream(page, "town-hall")
     expect(page.locator("#job-live [data-status]")).to_have_text("Active")
@@ -60,11 +64,13 @@ def test_it_shows_retry_and_drops_the_stop_flash_when_the_job_ends(page: Page) -
 
     page.get_by_role("link", name="Stop this egress").click()
     page.get_by_role("button", name="Stop the egress").click()
+    expect(page.locator("#job-live [data-status]")).to_have_text("Ending")
+    expect(page.locator("#messages")).to_contain_text("Asked LiveKit to stop EG_")
 
     expect(page.locator("#job-live [data-status]")).to_have_text("Complete")
     expect(page.get_by_role("button", name="Retry")).to_be_visible()
     expect(page.get_by_role("link", name="Clone and edit")).to_be_visible()
-    # The flash said "Asked LiveKit to stop …: Ending."; the page now says Complete instead.
+    # The flash spoke of the job as it was; the page now says it is Complete instead.
     expect(page.locator("#messages")).to_be_empty()
 
 
@@ -78,3 +84,23 @@ def test_it_shows_times_in_the_readers_zone_labelled(
     started = page.locator(".job-facts time").nth(1)  # Created, then Started
     expect(started).to_have_text(re.compile(r"\d\d:\d\d:\d\d CET$"))
     expect(started).to_have_attribute("title", re.compile(r"\d\d:\d\d:\d\d UTC$"))
+
+
+def test_it_shows_retry_when_the_job_ends_while_the_page_polls(
+    page: Page, sandbox: RunningSandbox
+) -> None:
+    sandbox.control.set_pacing(ending=2.0)
+    # No websocket: every one the page opens is closed at once, so it polls.
+    page.route_web_socket("**/ws/live/**", lambda ws: ws.close(code=1011, reason="no socket"))
+    log_in_as(page, "producer")
+    launch_stream(page, "town-hall")
+    expect(page.locator("#job-live [data-status]")).to_have_text("Active")
+
+    page.get_by_role("link", name="Stop this egress").click()
+    page.get_by_role("button", name="Stop the egress").click()
+    expect(page.locator("#job-live [data-status]")).to_have_text("Ending")
+    expect(page.locator("#messages")).to_contain_text("Asked LiveKit to stop EG_")
+
+    expect(page.locator("#job-live [data-status]")).to_have_text("Complete")
+    expect(page.get_by_role("button", name="Retry")).to_be_visible()
+    expect(page.locator("#messages")).to_be_empty()

@@ -452,7 +452,7 @@ def test_it_stops_a_job_after_confirmation(client, producer, admin, sandbox):
     response = client.post(stop, follow=True)
 
     assert response.redirect_chain == [(url("dashboard-job-detail", job), 302)]
-    assert f"Asked LiveKit to stop {job.egress_id}: Ending." in text_of(response)
+    assert f"Asked LiveKit to stop {job.egress_id}." in text_of(response)
     assert ended(sandbox, job).status == EgressStatus.COMPLETE
 
 
