@@ -8,6 +8,7 @@
 - audit: who did what
 - recipes: saved launch configurations
 - audio: audio sessions, their taps and their recordings
+- transcripts: speech-to-text engine profiles, transcriptions and their utterances
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from egress_app.models.statuses import (
     status_label,
     status_of,
 )
+from egress_app.models.transcripts import EngineKind, EngineProfile, Transcription, Utterance
 from egress_app.models.vault import (
     StorageProfile,
     StorageProvider,
@@ -56,6 +58,8 @@ __all__ = [
     "EgressJob",
     "EgressKind",
     "EgressStatus",
+    "EngineKind",
+    "EngineProfile",
     "JobFlag",
     "JobNote",
     "LaunchState",
@@ -70,7 +74,9 @@ __all__ = [
     "StreamDestination",
     "StreamProtocol",
     "TapState",
+    "Transcription",
     "Triage",
+    "Utterance",
     "running_jobs",
     "status_label",
     "status_of",

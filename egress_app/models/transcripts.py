@@ -1,0 +1,111 @@
+"""Live transcription: the engines admins configure, and the utterances a session's engine said."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+from egress_app.models.audio import AudioSession, AudioTap
+from egress_app.models.base import NEEDS_JSON, SecretsMixin
+
+
+class EngineKind(models.TextChoices):
+    BUILTIN = "builtin", "Built-in (PocketSphinx: offline, English only, low accuracy)"
+    GLADIA = "gladia", "Gladia live (v2)"
+    DEEPGRAM = "deepgram", "Deepgram live"
+    ASSEMBLYAI = "assemblyai", "AssemblyAI streaming (v3)"
+    FORWARD = "forward", "Forward the audio to your own websocket"
+
+
+class EngineProfile(SecretsMixin):
+    """A speech-to-text engine as an admin set it up: its kind, non-secret `config` (region,
+    model, languages, options; the URL for Forward) and encrypted secrets (an API key or bearer
+    token), which no page, log, export or frame ever shows."""
+
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=16, choices=EngineKind.choices)
+    config = models.JSONField(default=dict, blank=True)
+    is_default = models.BooleanField(default=False)
+    last_tested_at = models.DateTimeField(null=True, blank=True)
+    last_test_ok = models.BooleanField(null=True, blank=True)
+    last_test_message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        required_db_features = NEEDS_JSON
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"],
+                condition=models.Q(is_default=True),
+                name="one_default_engine_profile",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def record_test(self, *, ok: bool, message: str) -> None:
+        self.last_tested_at = timezone.now()
+        self.last_test_ok = ok
+        self.last_test_message = message
+
+
+class Transcription(models.Model):
+    """A session transcribed by one engine profile: started with the session (or later), its
+    engine's state in plain words while it runs (connecting, live, reconnecting, failed: the
+    engine's own words), and the utterances it produced."""
+
+    session = models.ForeignKey(
+        AudioSession, on_delete=models.CASCADE, related_name="transcriptions"
+    )
+    profile = models.ForeignKey(
+        EngineProfile, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    engine = models.CharField(max_length=16, choices=EngineKind.choices)  # kept if deleted
+    profile_name = models.CharField(max_length=100)
+    language = models.CharField(max_length=32, blank=True)
+    state = models.CharField(max_length=200, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"transcript {self.pk} of {self.session.room_name}"
+
+    @property
+    def name(self) -> str:
+        """How the audit log names it."""
+        return f"transcript {self.pk} ({self.session.room_name})"
+
+
+class Utterance(models.Model):
+    """One final result of the engine (partials are never stored): who spoke, when (seconds from
+    the session's audio start, and wall-clock), what, how sure the engine was."""
+
+    transcription = models.ForeignKey(
+        Transcription, on_delete=models.CASCADE, related_name="utterances"
+    )
+    tap = models.ForeignKey(
+        AudioTap, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    speaker_identity = models.TextField(blank=True)  # blank: the mix, nobody in particular
+    speaker_name = models.TextField(blank=True)
+    start_seconds = models.FloatField()
+    end_seconds = models.FloatField()
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField()
+    text = models.TextField()
+    confidence = models.FloatField(null=True, blank=True)
+    language = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        ordering = ["transcription", "start_seconds", "id"]
+        indexes = [models.Index(fields=["transcription", "start_seconds"])]
+
+    def __str__(self) -> str:
+        return f"{self.speaker_name or self.speaker_identity or 'mix'}: {self.text[:40]}"
