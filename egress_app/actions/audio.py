@@ -58,6 +58,7 @@ NOT_YOURS = "Only the person who started this audio session, or an admin, may st
 class Microphone:
     identity: str
     track: lk.TrackInfo
+    name: str = ""  # the participant's display name
 
 
 def start_audio_session(
@@ -124,7 +125,7 @@ def room_microphones(room: str) -> list[Microphone]:
         message = f"LiveKit could not list {room}'s participants: {error.message}"
         raise ValidationError(message) from error
     return [
-        Microphone(participant.identity, track)
+        Microphone(participant.identity, track, participant.name)
         for participant in participants
         for track in participant.tracks
         if track.type == lk.TrackType.AUDIO and track.source == lk.TrackSource.MICROPHONE
@@ -154,6 +155,7 @@ def start_tap(actor: Actor, session: AudioSession, microphone: Microphone) -> Au
     tap = AudioTap.objects.create(
         session=session,
         participant_identity=microphone.identity,
+        participant_name=microphone.name,
         track_sid=microphone.track.sid,
         track_name=microphone.track.name,
         token_hash=token_hash(token),

@@ -84,6 +84,8 @@ class AudioTap(models.Model):
 
     session = models.ForeignKey(AudioSession, on_delete=models.CASCADE, related_name="taps")
     participant_identity = models.TextField()
+    # The participant's display name as ListParticipants gave it when the tap started ("" if none).
+    participant_name = models.TextField(blank=True)
     track_sid = models.CharField(max_length=64)
     track_name = models.TextField(blank=True)
     job = models.OneToOneField(

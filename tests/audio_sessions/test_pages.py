@@ -38,6 +38,7 @@ def session(producer: User) -> AudioSession:
     AudioTap.objects.create(
         session=session,
         participant_identity="host",
+        participant_name="Dana Host",
         track_sid="TR_host",
         track_name="mic",
         token_hash="x" * 64,
@@ -158,7 +159,7 @@ def test_it_shows_each_tap(client, request, persona: str, session: AudioSession)
         response = client.get(url(name, session))
         text = text_of(response)
         assert response.status_code == 200
-        assert "host mic TR_host Connected" in text
+        assert "Dana Host (host) mic TR_host Connected" in text
         assert "UTC" in text
         assert "187.5 KB" in text
         assert "guest \N{EN DASH} TR_guest Waiting for egress not yet" in text

@@ -52,6 +52,13 @@ def test_it_lets_producers_and_admins_start(request, persona: str, sandbox: Runn
     assert AuditEntry.objects.get(target_type=AuditTarget.AUDIO_SESSION).outcome == "2 taps"
 
 
+def test_it_keeps_each_participants_display_name(producer, sandbox: RunningSandbox):
+    session = actions.start_audio_session(producer, "podcast")
+
+    names = [(tap.participant_identity, tap.participant_name) for tap in session.taps.all()]
+    assert names == [("host", "Dana Host"), ("guest", "Eli Guest")]
+
+
 @pytest.mark.parametrize("persona", ["anonymous", "outsider", "support", "other_producer"])
 def test_it_refuses_a_stop_to_others(request, persona: str, producer, sandbox: RunningSandbox):
     session = actions.start_audio_session(producer, "podcast")
