@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Protocol
 
 from django.db import transaction
 
-from egress_app.models import EgressJob
+from egress_app.models import AudioTap, EgressJob, EgressKind
 
 # Audiences. Who may join which is decided by the consumer from the user's permissions.
 ALL_JOBS = "jobs-all"  # support and admins: every job
@@ -67,10 +67,13 @@ class JobNews:
     was_active: bool
     is_active: bool
     created: bool = False
+    # A Track Egress may be an audio session's tap, whose page shows the job's status.
+    may_be_tap: bool = False
 
     @classmethod
     def of(cls, job: EgressJob, *, was_active: bool, created: bool = False) -> JobNews:
-        return cls(job.pk, job.started_by_id, was_active, job.is_active, created)
+        may_be_tap = job.kind == EgressKind.TRACK
+        return cls(job.pk, job.started_by_id, was_active, job.is_active, created, may_be_tap)
 
     @property
     def new_to_lists(self) -> bool:
@@ -189,6 +192,19 @@ def announce_rooms() -> None:
 def _publish(news: list[JobNews], *, rooms: bool = False) -> None:
     if _publisher is not None:  # without the pages installed, no browser is listening
         _publisher(news, rooms=rooms)
+    tracks = [item.job_id for item in news if item.may_be_tap]
+    if tracks and _audio_publisher is not None:
+        _publish_tapped_sessions(tracks)
+
+
+def _publish_tapped_sessions(job_ids: list[int]) -> None:
+    """A tap's egress changed (turned COMPLETE or FAILED, by webhook or reconciler): its
+    session's open page shows the job's status, so it hears of it now, not at its next poll.
+    (Read for Track Egress only; the audio publisher renders only for pages open.)"""
+    tapped = AudioTap.objects.filter(job_id__in=job_ids).order_by()
+    for session_id in tapped.values_list("session_id", flat=True).distinct():
+        assert _audio_publisher is not None
+        _audio_publisher(AudioNews(session_id))
 
 
 # --- audio ----------------------------------------------------------------------------------------

@@ -3,16 +3,18 @@ may follow it, its snapshot, and the meters the audio endpoint pushes."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
+from livekit.protocol import egress, webhook
 
 from dashboard import publisher
-from egress_app import events
-from egress_app.models import AudioSession, AudioTap
-from tests.live.test_consumer import WAIT, following, prepare, refused, sync
+from egress_app import actions, events
+from egress_app.models import AudioSession, AudioTap, EgressJob, EgressKind, EgressStatus
+from tests.live.test_consumer import WAIT, fail, following, make_job, prepare, refused, sync
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -75,7 +77,6 @@ async def test_it_renders_no_level_for_a_session_nobody_follows(tap: AudioTap):
 
 
 async def test_it_pushes_the_taps_when_one_connects(producer, tap: AudioTap):
-    from egress_app import actions
     from egress_app.actions.audio import token_hash
 
     await sync(AudioTap.objects.filter(pk=tap.pk).update, token_hash=token_hash("t0ken"))
@@ -86,3 +87,41 @@ async def test_it_pushes_the_taps_when_one_connects(producer, tap: AudioTap):
 
     assert 'id="audio-live"' in pushed
     assert 'data-state="connected"' in pushed
+
+
+def tapped_job(tap: AudioTap) -> EgressJob:
+    job = make_job(tap.session.started_by, f"EG_tap{tap.pk}", EgressStatus.ACTIVE)
+    EgressJob.objects.filter(pk=job.pk).update(kind=EgressKind.TRACK)
+    AudioTap.objects.filter(pk=tap.pk).update(job=job)
+    return EgressJob.objects.get(pk=job.pk)
+
+
+async def test_it_pushes_the_taps_when_the_reconciler_finds_a_tap_failed(producer, tap: AudioTap):
+    job = await sync(tapped_job, tap)
+    async with following(query(tap), producer) as socket:
+        await sync(fail, job, "websocket: close sent")
+
+        pushed = await socket.receive_from(timeout=WAIT)
+
+    assert 'id="audio-live"' in pushed
+    assert "status-failed" in pushed
+
+
+async def test_it_pushes_the_taps_when_a_webhook_says_a_tap_completed(producer, tap: AudioTap):
+    job = await sync(tapped_job, tap)
+    now = time.time_ns()
+    info = egress.EgressInfo(
+        egress_id=job.egress_id,
+        room_name=job.room_name,
+        status=egress.EgressStatus.EGRESS_COMPLETE,
+        updated_at=now,
+        ended_at=now,
+    )
+    event = webhook.WebhookEvent(event="egress_ended", id=f"EV_{job.egress_id}", egress_info=info)
+    async with following(query(tap), producer) as socket:
+        assert await sync(actions.receive_webhook, event)
+
+        pushed = await socket.receive_from(timeout=WAIT)
+
+    assert 'id="audio-live"' in pushed
+    assert "status-complete" in pushed
