@@ -8,8 +8,9 @@ the polled page (a few seconds, so a tap that stopped sending shows no stale met
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from datetime import timedelta
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import AbstractUser, AnonymousUser
@@ -21,7 +22,7 @@ from django.utils import timezone
 from dashboard.fragments import polls, sees_jobs
 from egress_app.audio.levels import FLOOR_DBFS
 from egress_app.events import TapLevel
-from egress_app.models import AudioRecording, AudioSession, AudioTap, TapState
+from egress_app.models import AudioRecording, AudioSession, AudioTap, EgressStatus, TapState
 from egress_app.roles import may_control
 
 LIVE = "dashboard/audio_session.html#live"
@@ -53,7 +54,13 @@ def live_context(session: AudioSession) -> dict[str, Any]:
     kept = cache.get_many([level_key(tap.pk) for tap in taps])
     rows = [(tap, _level(tap, kept.get(level_key(tap.pk)))) for tap in taps]
     running = session.is_running or any(tap.job and polls(tap.job) for tap in taps)
-    return {"session": session, "rows": rows, "polls": running, "floor": FLOOR_DBFS}
+    return {
+        "session": session,
+        "rows": rows,
+        "polls": running,
+        "floor": FLOOR_DBFS,
+        "timeline": timeline(session, taps),
+    }
 
 
 def _level(tap: AudioTap, kept: dict[str, Any] | None) -> TapLevel | None:
@@ -100,3 +107,58 @@ def tap_level(level: TapLevel) -> str:
     """A tap's meter and byte count for a push."""
     context = {"level": level, "tap_id": level.tap_id, "oob": True, "floor": FLOOR_DBFS}
     return render_to_string(PUSHED_LEVEL, context)
+
+
+# --- the session's timeline -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Moment:
+    """One line of the session's timeline; `gap`: how long the track went unheard before this
+    tap connected (a tap started again after its predecessor's egress ended)."""
+
+    at: datetime
+    text: str
+    tap: AudioTap | None = None
+    gap: timedelta | None = None
+
+    @property
+    def gap_text(self) -> str:
+        """How long the track went unheard: "12 s", "3 min 5 s"."""
+        seconds = max(0, round(self.gap.total_seconds())) if self.gap else 0
+        minutes, seconds = divmod(seconds, 60)
+        return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
+
+
+def timeline(session: AudioSession, taps: Iterable[AudioTap]) -> list[Moment]:
+    """What happened to the session's taps, oldest first: each started, connected, closed and
+    its egress ended, and the gap when a track's tap was started again (egress never dials
+    again after a failure, e.g. a dashboard restart: the reconciler starts a new tap)."""
+    moments = [Moment(session.created_at, "Session started")]
+    last_end: dict[str, datetime | None] = {}
+    for tap in taps:
+        moments += _tap_moments(tap, last_end.get(tap.track_sid))
+        last_end[tap.track_sid] = _heard_until(tap)
+    if session.ended_at:
+        moments.append(Moment(session.ended_at, "Session ended"))
+    return sorted(moments, key=lambda moment: moment.at)
+
+
+def _tap_moments(tap: AudioTap, previous_end: datetime | None) -> list[Moment]:
+    moments = [Moment(tap.created_at, "tap started", tap)]
+    if tap.connected_at:
+        gap = tap.connected_at - previous_end if previous_end else None
+        moments.append(Moment(tap.connected_at, "egress connected", tap, gap))
+    if tap.closed_at:
+        moments.append(Moment(tap.closed_at, "connection closed", tap))
+    job = tap.job
+    if job and job.ended_at and not job.is_active:
+        error = f": {job.error}" if job.status == EgressStatus.FAILED and job.error else ""
+        moments.append(Moment(job.ended_at, f"egress {job.status_label}{error}", tap))
+    return moments
+
+
+def _heard_until(tap: AudioTap) -> datetime | None:
+    """When the tap's audio stopped: its connection closed or its egress ended, whichever
+    was first; None while it may still be running or never connected."""
+    ended = tap.job.ended_at if tap.job and not tap.job.is_active else None
+    known = [when for when in (tap.closed_at, ended) if when]
+    return min(known) if known and tap.connected_at else None

@@ -227,3 +227,39 @@ def test_it_confirms_then_stops(client, request, persona, session, sandbox: Runn
 
     assert AudioSession.objects.get().state == AudioSessionState.ENDED
     assert "Stopped listening to podcast." in text_of(response)
+
+
+# --- the timeline ---------------------------------------------------------------------------------
+def test_it_shows_the_gap_when_a_failed_tap_was_started_again(client, producer, session):
+    from egress_app.models import EgressJob, EgressKind, EgressStatus
+
+    host = session.taps.get(participant_identity="host")
+    failed_at = host.connected_at + timedelta(minutes=2)
+    job = EgressJob.objects.create(
+        egress_id="EG_host1",
+        kind=EgressKind.TRACK,
+        room_name="podcast",
+        status=EgressStatus.FAILED,
+        ended_at=failed_at,
+        error="websocket: close sent",
+    )
+    AudioTap.objects.filter(pk=host.pk).update(job=job, state=TapState.CLOSED)
+    again = AudioTap.objects.create(
+        session=session,
+        participant_identity="host",
+        participant_name="Dana Host",
+        track_sid="TR_host",
+        track_name="mic",
+        token_hash="z" * 64,
+        token_expires_at=failed_at + timedelta(minutes=3),
+        created_at=failed_at + timedelta(seconds=5),
+        connected_at=failed_at + timedelta(seconds=12),
+        state=TapState.CONNECTED,
+    )
+    client.force_login(producer)
+
+    text = text_of(client.get(url("dashboard-audio-live", session)))
+
+    assert f"Dana Host's mic (tap {host.pk}): egress Failed: websocket: close sent" in text
+    assert f"Dana Host's mic (tap {again.pk}): egress connected · gap 12 s" in text
+    assert text.count("gap ") == 1  # the first connection of a track is no gap
