@@ -31,8 +31,9 @@ def _get_session_for_user(request: HttpRequest, pk: int) -> AudioSession:
 @require_POST
 def audio_listen(request: HtmxHttpRequest) -> HttpResponse:
     try:
+        room, screen = request.POST.get("room", ""), bool(request.POST.get("screen_share_audio"))
         session = actions.start_audio_session(
-            request.user, request.POST.get("room", ""), record_to=request.POST.get("record_to")
+            request.user, room, screen_share_audio=screen, record_to=request.POST.get("record_to")
         )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))

@@ -39,6 +39,7 @@ from egress_app.models import (
     EgressJob,
     LaunchState,
     StorageProfile,
+    TapSource,
     TapState,
 )
 from egress_app.roles import may_control, may_listen
@@ -60,15 +61,25 @@ class Microphone:
     track: lk.TrackInfo
     name: str = ""  # the participant's display name
 
+    @property
+    def source(self) -> TapSource:
+        if self.track.source == lk.TrackSource.SCREEN_SHARE_AUDIO:
+            return TapSource.SCREEN_SHARE_AUDIO
+        return TapSource.MICROPHONE
+
 
 def start_audio_session(
-    actor: Actor, room: str, *, record_to: int | str | None = None
+    actor: Actor,
+    room: str,
+    *,
+    screen_share_audio: bool = False,
+    record_to: int | str | None = None,
 ) -> AudioSession:
-    """List the room's microphones and start one tap per track. ValidationError in plain words
-    when there is nothing to listen to, a session already listens, the taps would pass
-    `EGRESS_CONCURRENCY_LIMIT`, or `record_to` (a storage profile's id, to record the mix to;
-    empty: no recording) names no profile; a tap LiveKit refuses is kept as failed, with its
-    job."""
+    """List the room's microphones (and screen-share audio tracks when asked) and start one tap
+    per track. ValidationError in plain words when there is nothing to listen to, a session
+    already listens, the taps would pass `EGRESS_CONCURRENCY_LIMIT`, or `record_to` (a storage
+    profile's id, to record the mix to; empty: no recording) names no profile; a tap LiveKit
+    refuses is kept as failed, with its job."""
     if not isinstance(actor, AbstractUser | AnonymousUser) or not may_listen(actor):
         raise PermissionDenied(NOT_ALLOWED)
     room = room.strip()
@@ -78,14 +89,17 @@ def start_audio_session(
     already = ValidationError(f"An audio session already listens to {room}.")
     if AudioSession.objects.filter(room_name=room, state=AudioSessionState.RUNNING).exists():
         raise already
-    microphones = room_microphones(room)
+    microphones = room_microphones(room, screen_share_audio=screen_share_audio)
     if not microphones:
         raise ValidationError(f"Nobody in {room} publishes a microphone.")
     _check_capacity(len(microphones))
     try:
         with transaction.atomic():
             session = AudioSession.objects.create(
-                room_name=room, started_by_id=actor_id(actor), record_to=profile
+                room_name=room,
+                started_by_id=actor_id(actor),
+                screen_share_audio=screen_share_audio,
+                record_to=profile,
             )
             outcome = _taps(len(microphones))
             if profile is not None:
@@ -117,18 +131,22 @@ def recording_profile(record_to: int | str | None) -> StorageProfile | None:
     return profile
 
 
-def room_microphones(room: str) -> list[Microphone]:
-    """The room's published microphone tracks, as LiveKit lists them now."""
+def room_microphones(room: str, *, screen_share_audio: bool = False) -> list[Microphone]:
+    """The room's published microphone tracks (and screen-share audio tracks when asked), as
+    LiveKit lists them now."""
     try:
         participants = _call(get_livekit_client().list_participants, room)
     except LiveKitError as error:
         message = f"LiveKit could not list {room}'s participants: {error.message}"
         raise ValidationError(message) from error
+    sources = {lk.TrackSource.MICROPHONE}
+    if screen_share_audio:
+        sources.add(lk.TrackSource.SCREEN_SHARE_AUDIO)
     return [
         Microphone(participant.identity, track, participant.name)
         for participant in participants
         for track in participant.tracks
-        if track.type == lk.TrackType.AUDIO and track.source == lk.TrackSource.MICROPHONE
+        if track.type == lk.TrackType.AUDIO and track.source in sources
     ]
 
 
@@ -158,6 +176,7 @@ def start_tap(actor: Actor, session: AudioSession, microphone: Microphone) -> Au
         participant_name=microphone.name,
         track_sid=microphone.track.sid,
         track_name=microphone.track.name,
+        track_source=microphone.source,
         token_hash=token_hash(token),
         token_expires_at=timezone.now() + TOKEN_LIFETIME,
     )
@@ -166,7 +185,7 @@ def start_tap(actor: Actor, session: AudioSession, microphone: Microphone) -> Au
         "websocket_url": tap_url(tap, token),
         "track_kind": "audio",
         "publisher_identity": microphone.identity,
-        "track_source": "microphone",
+        "track_source": microphone.source,
         "mime_type": microphone.track.mime_type,
     }
     config = {
@@ -250,12 +269,13 @@ def _claim_sessions() -> list[AudioSession]:
 def follow_audio_session(session: AudioSession) -> int:
     try:
         rooms = _call(get_livekit_client().list_rooms, [session.room_name])
-        microphones = room_microphones(session.room_name) if rooms else []
+        if not rooms:
+            end_audio_sessions(session.room_name, ROOM_GONE)
+            return 0
+        screen = session.screen_share_audio
+        microphones = room_microphones(session.room_name, screen_share_audio=screen)
     except (LiveKitError, ValidationError) as error:
         logger.warning("Could not follow %s: %s", session, error)
-        return 0
-    if not rooms:
-        end_audio_sessions(session.room_name, ROOM_GONE)
         return 0
     running = set(_running_taps(session).values_list("track_sid", flat=True))
     new = [microphone for microphone in microphones if microphone.track.sid not in running]

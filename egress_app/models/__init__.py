@@ -19,6 +19,7 @@ from egress_app.models.audio import (
     AudioSessionState,
     AudioTap,
     RecordingState,
+    TapSource,
     TapState,
 )
 from egress_app.models.audit import AuditAction, AuditEntry, AuditTarget
@@ -73,6 +74,7 @@ __all__ = [
     "StorageProvider",
     "StreamDestination",
     "StreamProtocol",
+    "TapSource",
     "TapState",
     "Transcription",
     "Triage",

@@ -29,6 +29,8 @@ class AudioSession(models.Model):
     state = models.CharField(
         max_length=16, choices=AudioSessionState.choices, default=AudioSessionState.RUNNING
     )
+    # Tap screen-share audio tracks too, not only microphones (the reconciler follows both).
+    screen_share_audio = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
     ended_at = models.DateTimeField(null=True, blank=True)
     # The reconciler following the room holds the session until then (a conditional update).
@@ -72,6 +74,13 @@ class TapState(models.TextChoices):
     FAILED = "failed", "Not started"
 
 
+class TapSource(models.TextChoices):
+    """The LiveKit track sources a session taps (`TrackSource`, lower case as egress names them)."""
+
+    MICROPHONE = "microphone", "Microphone"
+    SCREEN_SHARE_AUDIO = "screen_share_audio", "Screen-share audio"
+
+
 class AudioTap(models.Model):
     """One participant's track as its egress sends it to `/egress/audio/<pk>/`.
 
@@ -88,6 +97,9 @@ class AudioTap(models.Model):
     participant_name = models.TextField(blank=True)
     track_sid = models.CharField(max_length=64)
     track_name = models.TextField(blank=True)
+    track_source = models.CharField(
+        max_length=32, choices=TapSource.choices, default=TapSource.MICROPHONE
+    )
     job = models.OneToOneField(
         EgressJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="audio_tap"
     )

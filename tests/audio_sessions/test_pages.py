@@ -97,6 +97,28 @@ def test_it_listens_and_goes_to_the_session(client, request, persona, sandbox: R
     assert session.taps.count() == 2
 
 
+def test_it_listens_to_screen_share_audio_when_ticked(client, producer, sandbox: RunningSandbox):
+    client.force_login(producer)
+
+    response = client.post(LISTEN, {"room": "town-hall", "screen_share_audio": "1"}, follow=True)
+
+    session = AudioSession.objects.get()
+    assert session.screen_share_audio
+    assert session.taps.count() == 4
+    text = text_of(response)
+    assert "It taps every microphone and screen-share audio track in the room." in text
+    assert "screen_audio" in text
+    assert "screen-share audio" in text
+
+
+def test_it_offers_screen_share_audio_with_listen(client, producer, sandbox: RunningSandbox):
+    client.force_login(producer)
+
+    html = client.get(HOME_LIVE).content.decode()
+
+    assert '<input type="checkbox" name="screen_share_audio" value="1">' in html
+
+
 def test_it_redirects_htmx_on_the_client(client, producer, sandbox: RunningSandbox):
     client.force_login(producer)
 

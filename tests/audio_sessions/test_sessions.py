@@ -13,7 +13,13 @@ from pytest_django.fixtures import Settings
 from egress_app import actions
 from egress_app.actions.audio import follow_audio_sessions
 from egress_app.checks import check_audio_ingest
-from egress_app.models import AudioSession, AudioSessionState, AuditEntry, AuditTarget
+from egress_app.models import (
+    AudioSession,
+    AudioSessionState,
+    AuditEntry,
+    AuditTarget,
+    TapSource,
+)
 from egress_app.roles import PRODUCERS
 from egress_app.sandbox.testing import RunningSandbox
 from tests.conftest import make_user
@@ -57,6 +63,25 @@ def test_it_keeps_each_participants_display_name(producer, sandbox: RunningSandb
 
     names = [(tap.participant_identity, tap.participant_name) for tap in session.taps.all()]
     assert names == [("host", "Dana Host"), ("guest", "Eli Guest")]
+
+
+@pytest.mark.parametrize(("screen", "tracks"), [(False, 3), (True, 4)])
+def test_it_taps_screen_share_audio_only_when_asked(
+    producer, screen: bool, tracks: int, sandbox: RunningSandbox
+):
+    # In town-hall alice shares her screen with its audio; bob and carol have microphones.
+    session = actions.start_audio_session(producer, "town-hall", screen_share_audio=screen)
+
+    assert session.screen_share_audio is screen
+    assert session.taps.count() == tracks
+    assert len(sandbox.control.egresses()) == tracks
+    shared = session.taps.filter(track_source=TapSource.SCREEN_SHARE_AUDIO)
+    assert [tap.participant_identity for tap in shared] == (["alice"] if screen else [])
+    for tap in shared:
+        assert tap.job is not None
+        assert tap.job.egress_id
+        info = sandbox.control.egress(tap.job.egress_id)
+        assert info.track.track_id == tap.track_sid  # its own Track Egress
 
 
 @pytest.mark.parametrize("persona", ["anonymous", "outsider", "support", "other_producer"])
@@ -138,6 +163,19 @@ def test_it_taps_a_microphone_published_later(producer, sandbox: RunningSandbox)
     job = session.taps.get(participant_identity="ivy").job
     assert job is not None
     assert job.started_by is None  # the system followed the room
+
+
+@pytest.mark.parametrize(("screen", "taps"), [(False, 1), (True, 2)])
+def test_it_follows_screen_share_audio_when_asked(
+    producer, screen: bool, taps: int, sandbox: RunningSandbox
+):
+    session = actions.start_audio_session(producer, "podcast", screen_share_audio=screen)
+    sandbox.control.add_participant("podcast", "ivy", tracks=("microphone", "screen_share_audio"))
+
+    assert follow_audio_sessions() == taps
+
+    sources = session.taps.filter(participant_identity="ivy").values_list("track_source", flat=True)
+    assert sorted(sources) == ["microphone", "screen_share_audio"][:taps]
 
 
 def test_it_taps_again_a_track_whose_egress_failed(producer, sandbox: RunningSandbox):
