@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 import pytest
+from django.core.management.base import CommandError
 
 from egress_app.management.commands.livekit_sandbox import Command
 from egress_app.sandbox.config import Pacing
@@ -139,3 +140,31 @@ def test_it_reads_webhook_urls_from_options(settings: Any) -> None:
         "http://b",
     ]
     assert Command._webhook_urls({**base, "no_webhooks": True}) == []
+
+
+def _options(*args: str) -> dict[str, Any]:
+    return vars(Command().create_parser("manage.py", "livekit_sandbox").parse_args(args))
+
+
+def test_it_configures_the_audio_from_the_command_line() -> None:
+    default = Command.sandbox_config(_options()).audio
+    assert (default.source, default.frame_seconds, default.ping_interval) == ("speech", 0.01, 30.0)
+
+    audio = Command.sandbox_config(
+        _options("--audio-source", "tone", "--message-ms", "20", "--ping-interval", "0.5")
+    ).audio
+
+    assert (audio.source, audio.frame_seconds, audio.ping_interval) == ("tone", 0.02, 0.5)
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (["--message-ms", "0"], "--message-ms must be between 1 and 1000"),
+        (["--message-ms", "1001"], "--message-ms must be between 1 and 1000"),
+        (["--ping-interval", "0"], "--ping-interval must be a positive number of seconds"),
+    ],
+)
+def test_it_refuses_audio_options_egress_could_not_have(args: list[str], error: str) -> None:
+    with pytest.raises(CommandError, match=error):
+        Command.sandbox_config(_options(*args))

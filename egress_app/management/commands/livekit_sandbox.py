@@ -9,10 +9,10 @@ from typing import Any
 
 import uvicorn
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from jwt.warnings import InsecureKeyLengthWarning
 
-from egress_app.sandbox.config import Pacing, SandboxConfig
+from egress_app.sandbox.config import AudioConfig, Pacing, SandboxConfig
 from egress_app.sandbox.server import create_app
 
 
@@ -39,24 +39,47 @@ class Command(BaseCommand):
             "failure triggers take three times as long (default 1)",
         )
         parser.add_argument("--fixture", choices=["demo", "empty"], default="demo")
+        self._add_audio_arguments(parser)
+
+    @staticmethod
+    def _add_audio_arguments(parser: ArgumentParser) -> None:
+        audio = AudioConfig()
+        parser.add_argument(
+            "--audio-source",
+            choices=["speech", "tone"],
+            default=audio.source,
+            help="what Track Egress websockets carry: each demo participant's sentences "
+            "(speech; other tracks carry the tone) or a 440 Hz tone at -12 dBFS everywhere, "
+            "for level tests (default %(default)s)",
+        )
+        parser.add_argument(
+            "--message-ms",
+            type=float,
+            default=audio.frame_seconds * 1000,
+            metavar="MS",
+            help="milliseconds of audio per binary message, 1 to 1000 (egress's GStreamer "
+            "buffers are 10 ms; default %(default)g)",
+        )
+        parser.add_argument(
+            "--ping-interval",
+            type=float,
+            default=audio.ping_interval,
+            metavar="SECONDS",
+            help='seconds between egress\'s "ping" pings on its audio websockets '
+            "(egress's pingPeriod; default %(default)g)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         # "secret" is LiveKit's well-known dev secret; PyJWT would warn on every token.
         warnings.filterwarnings("ignore", category=InsecureKeyLengthWarning)
-        config = SandboxConfig(
-            host=options["host"],
-            port=options["port"],
-            api_key=getattr(settings, "LIVEKIT_API_KEY", "") or "devkey",
-            api_secret=getattr(settings, "LIVEKIT_API_SECRET", "") or "secret",
-            webhook_urls=self._webhook_urls(options),
-            fixture=options["fixture"],
-            pacing=Pacing.uniform(options["pacing"]) if options["pacing"] is not None else Pacing(),
-        )
+        config = self.sandbox_config(options)
         logging.getLogger("egress_app.sandbox").setLevel(logging.INFO)
+        audio = config.audio
         self.stdout.write(
             f"LiveKit sandbox on http://{config.host}:{config.port} "
             f"(key {config.api_key}, fixture {config.fixture}, "
-            f"webhooks {', '.join(config.webhook_urls) or 'off'})"
+            f"webhooks {', '.join(config.webhook_urls) or 'off'}, audio {audio.source} in "
+            f"{audio.frame_seconds * 1000:g} ms messages, pings every {audio.ping_interval:g} s)"
         )
         uvicorn.run(
             create_app(config),
@@ -65,6 +88,32 @@ class Command(BaseCommand):
             lifespan="off",
             log_level="warning",
             ws="none",
+        )
+
+    @classmethod
+    def sandbox_config(cls, options: dict[str, Any]) -> SandboxConfig:
+        pacing = options["pacing"]
+        return SandboxConfig(
+            host=options["host"],
+            port=options["port"],
+            api_key=getattr(settings, "LIVEKIT_API_KEY", "") or "devkey",
+            api_secret=getattr(settings, "LIVEKIT_API_SECRET", "") or "secret",
+            webhook_urls=cls._webhook_urls(options),
+            fixture=options["fixture"],
+            pacing=Pacing.uniform(pacing) if pacing is not None else Pacing(),
+            audio=cls._audio(options),
+        )
+
+    @staticmethod
+    def _audio(options: dict[str, Any]) -> AudioConfig:
+        if not 1 <= options["message_ms"] <= 1000:
+            raise CommandError("--message-ms must be between 1 and 1000")
+        if options["ping_interval"] <= 0:
+            raise CommandError("--ping-interval must be a positive number of seconds")
+        return AudioConfig().updated(
+            source=options["audio_source"],
+            frame_seconds=options["message_ms"] / 1000,
+            ping_interval=options["ping_interval"],
         )
 
     @staticmethod
