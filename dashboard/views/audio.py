@@ -30,14 +30,18 @@ def _get_session_for_user(request: HttpRequest, pk: int) -> AudioSession:
 
 @require_POST
 def audio_listen(request: HtmxHttpRequest) -> HttpResponse:
+    """Listen from the Live page (`room`) or the launch page (its form's `room_name`); a refusal
+    goes back there with its message."""
+    launch = "room" not in request.POST and "room_name" in request.POST
+    room = request.POST.get("room_name" if launch else "room", "")
+    screen = bool(request.POST.get("screen_share_audio"))
     try:
-        room, screen = request.POST.get("room", ""), bool(request.POST.get("screen_share_audio"))
         session = actions.start_audio_session(
             request.user, room, screen_share_audio=screen, record_to=request.POST.get("record_to")
         )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
-        url = reverse("dashboard-home")
+        url = reverse("dashboard-launch" if launch else "dashboard-home")
     else:
         url = reverse(SESSION, args=[session.pk])
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)

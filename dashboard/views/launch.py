@@ -39,7 +39,7 @@ from egress_app.launch.config import KINDS, GivenConfig, row_id
 from egress_app.launch.filenames import WrittenName, written_names
 from egress_app.livekit import LiveKitError, get_livekit_client
 from egress_app.models import EgressJob, Recipe, StorageProfile, StreamDestination
-from egress_app.roles import LAUNCH_EGRESS, may_retry, perm
+from egress_app.roles import LAUNCH_EGRESS, may_listen, may_retry, perm
 
 can_launch = permission_required(perm(LAUNCH_EGRESS), raise_exception=True)
 
@@ -71,6 +71,7 @@ def _page(request: HttpRequest, form: LaunchForm, **extra: Any) -> HttpResponse:
         "preview_inputs": preview_inputs(),
         "editing": _editing(request),
         "cloned": _cloned(request, str(form.value("retry_of") or "")),
+        "may_listen": may_listen(request.user),
     }
     return render(request, PAGE, context | extra)
 

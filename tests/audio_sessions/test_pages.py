@@ -285,3 +285,40 @@ def test_it_shows_the_gap_when_a_failed_tap_was_started_again(client, producer, 
     assert f"Dana Host's mic (tap {host.pk}): egress Failed: websocket: close sent" in text
     assert f"Dana Host's mic (tap {again.pk}): egress connected · gap 12 s" in text
     assert text.count("gap ") == 1  # the first connection of a track is no gap
+
+
+# --- from the launch page -------------------------------------------------------------------------
+def test_it_offers_listen_on_the_launch_page(client, producer):
+    client.force_login(producer)
+
+    html = client.get(reverse("dashboard-launch")).content.decode()
+
+    assert f'formaction="{LISTEN}"' in html
+    assert f'hx-post="{LISTEN}"' in html
+
+
+def test_it_listens_to_the_room_chosen_on_the_launch_form(
+    client, producer, sandbox: RunningSandbox
+):
+    client.force_login(producer)
+    launch_form = {"kind": "room_composite", "room_name": "podcast", "launch_token": "x"}
+
+    response = client.post(LISTEN, launch_form)
+
+    session = AudioSession.objects.get()
+    assert response["Location"] == url("dashboard-audio-session", session)
+    assert session.room_name == "podcast"
+    assert session.taps.count() == 2
+
+
+def test_it_goes_back_to_the_launch_page_with_why_it_cannot_listen(
+    client, producer, sandbox: RunningSandbox
+):
+    client.force_login(producer)
+
+    response = client.post(LISTEN, {"kind": "room_composite", "room_name": "empty-room"})
+
+    assert response["Location"] == reverse("dashboard-launch")
+    assert "Nobody in empty-room publishes a microphone." in text_of(
+        client.get(response["Location"])
+    )
