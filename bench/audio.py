@@ -17,6 +17,15 @@ senders' pacing slip instead (how late, against the real-time schedule, messages
 and max, and how far behind the last one was), the drain (how long the server stayed busy after
 the last message was written: a backlog in the sockets' buffers; the CPU window includes it) and
 how many sockets the server closed or refused.
+
+The end-to-end meter latency, measured on the dashboard in each run under that run's load: a
+probe process (`--role probe`) streams one more tap, silence with a loud 200 ms burst about
+once a second, and follows the tap's session page over `/ws/live/?view=audio&id=<session>` as
+a logged-in browser does (session cookie, Origin); each sample is the time from the burst's
+first message leaving the probe to the first pushed level reading above -30 dBFS arriving on
+that page socket. It prints p50 / p95 / max and the number of bursts heard (--no-meter skips it).
+The probe's stream and page are in the dashboard's CPU window but not in its audio seconds: one
+stream more than the row says, a slight overstatement of the CPU per stream.
 Everything talks only to 127.0.0.1; the servers and senders stop on exit.
 """
 
@@ -183,6 +192,160 @@ async def stream(base: str, paths: list[str], seconds: float) -> dict[str, Any]:
     return report
 
 
+# --- the meter latency probe ---------------------------------------------------------------------
+BURST_EVERY = 1.0  # seconds between bursts (plus up to a quarter second, so none align)
+BURST_FRAMES = 20  # 200 ms of loud audio
+HEARD_DBFS = -30.0  # a reading above this one is the burst (silence reads at the floor)
+
+
+def seed_probe(count: int) -> None:
+    """One session the probe follows, `count` taps in it (a fresh single-use token per run),
+    and a logged-in admin's session cookie for the page socket."""
+    import django
+
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
+    django.setup()
+    from datetime import timedelta
+
+    from django.contrib.auth.models import User
+    from django.test import Client
+    from django.utils import timezone
+
+    from egress_app.actions.audio import token_hash
+    from egress_app.models import AudioSession, AudioTap
+
+    user = User.objects.create_superuser("bench-probe", password=secrets.token_urlsafe(24))
+    browser = Client()
+    browser.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    session = AudioSession.objects.create(room_name="bench-probe-room")
+    taps = []
+    for index in range(count):
+        token = secrets.token_urlsafe(32)
+        tap = AudioTap.objects.create(
+            session=session,
+            participant_identity="probe",
+            track_sid=f"TR_probe_{index:03}",
+            token_hash=token_hash(token),
+            token_expires_at=timezone.now() + timedelta(hours=1),
+        )
+        taps.append({"tap": tap.pk, "path": f"/egress/audio/{tap.pk}/?t={token}"})
+    cookie = f"sessionid={browser.cookies['sessionid'].value}"
+    print(json.dumps({"session": session.pk, "cookie": cookie, "taps": taps}))
+
+
+def burst() -> bytes:
+    """10 ms of a 1 kHz tone at -3 dBFS, stereo S16LE."""
+    samples = []
+    for n in range(FRAME_BYTES // 4):
+        value = int(0.7 * 32767 * math.sin(2 * math.pi * 1000 * n / RATE))
+        samples += [value, value]
+    return struct.pack(f"<{len(samples)}h", *samples)
+
+
+async def probe(base: str, tap: dict[str, Any], session: int, cookie: str, seconds: float) -> None:
+    """Stream one tap, bursts in silence, and time each burst to its first loud reading on the
+    session page's socket. Prints {"ready"}, waits for "go", prints {"samples": [...]}."""
+    import re
+
+    from websockets.asyncio.client import connect
+
+    origin = base.replace("ws://", "http://", 1)
+    page = await connect(
+        f"{base}/ws/live/?view=audio&id={session}",
+        additional_headers={"Origin": origin, "Cookie": cookie},
+        ping_interval=None,
+    )
+    await page.recv()  # the snapshot
+    audio = await connect(
+        base + tap["path"],
+        additional_headers={"Content-Type": "audio/x-raw"},
+        compression=None,
+        ping_interval=None,
+    )
+    print(json.dumps({"ready": 1}), flush=True)
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, sys.stdin.readline)  # go
+    reading = re.compile(rf'id="tap-{tap["tap"]}-level".*?data-rms="(-?[0-9.]+)"', re.DOTALL)
+    bursts: list[float] = []  # when each burst's first message went out
+    samples: list[float] = []
+
+    async def listen() -> None:
+        quiet = True  # a burst is matched once, then the meter must fall before the next
+        async for message in page:
+            found = reading.search(str(message))
+            if found is None:
+                continue
+            loud = float(found.group(1)) > HEARD_DBFS
+            if loud and quiet and len(samples) < len(bursts):
+                samples.append(time.monotonic() - bursts[len(samples)])
+            quiet = not loud
+
+    listener = asyncio.create_task(listen())
+    silence, loud = bytes(FRAME_BYTES), burst()
+    began = time.monotonic()
+    next_burst = began + BURST_EVERY
+    n = 0
+    loud_left = 0
+    while (now := time.monotonic()) < began + seconds:
+        if loud_left == 0 and now >= next_burst:
+            bursts.append(now)
+            loud_left = BURST_FRAMES
+            next_burst = now + BURST_EVERY + random.uniform(0, 0.25)
+        await audio.send(loud if loud_left else silence)
+        loud_left = max(0, loud_left - 1)
+        n += 1
+        await asyncio.sleep(max(0.0, began + n * FRAME_SECONDS - time.monotonic()))
+    await asyncio.sleep(2.0)  # the last burst's reading
+    listener.cancel()
+    print(json.dumps({"samples": samples, "bursts": len(bursts)}), flush=True)
+    await loop.run_in_executor(None, sys.stdin.readline)  # close
+    await asyncio.gather(audio.close(), page.close(), return_exceptions=True)
+
+
+@dataclass
+class Probe:
+    """The probe's taps (one per run), the session it follows and the cookie it follows with."""
+
+    session: int
+    cookie: str
+    taps: list[dict[str, Any]]
+
+
+def start_probe(server: Server, target: Probe, args: argparse.Namespace) -> subprocess.Popen[str]:
+    tap = target.taps.pop(0)
+    command = [PYTHON, __file__, "--role", "probe", "--url", f"ws://127.0.0.1:{server.port}"]
+    command += ["--seconds", str(args.seconds), "--paths", json.dumps([tap])]
+    command += ["--probe-session", str(target.session), "--probe-cookie", target.cookie]
+    child = subprocess.Popen(
+        command, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    read_json(child)  # ready: its page socket and its tap are open
+    return child
+
+
+def finish_probe(child: subprocess.Popen[str]) -> tuple[list[float], int]:
+    report = read_json(child)
+    tell(child, "close")
+    child.wait(timeout=30)
+    return sorted(report["samples"]), int(report["bursts"])
+
+
+def print_meter(samples: list[float], bursts: int) -> None:
+    from timing import percentile
+
+    if not samples:
+        print(f"    meter latency: no burst of {bursts} reached the page", flush=True)
+        return
+    ms = [sample * 1e3 for sample in samples]
+    print(
+        f"    meter latency (burst sent -> its level on the session page's websocket): "
+        f"p50 {percentile(ms, 0.5):.0f} ms, p95 {percentile(ms, 0.95):.0f} ms, "
+        f"max {ms[-1]:.0f} ms, {len(ms)} of {bursts} bursts heard",
+        flush=True,
+    )
+
+
 # --- the orchestrator ----------------------------------------------------------------------------
 def free_port() -> int:
     with socket.socket() as sock:
@@ -294,6 +457,7 @@ class Result:
     behind_max: float
     refused: int
     closed: list[str]
+    meter: tuple[list[float], int] | None = None  # the probe's latencies, its bursts
 
     @property
     def per_stream_second(self) -> float:
@@ -304,8 +468,11 @@ class Result:
         return 1 / self.per_stream_second if self.server_cpu else math.inf
 
 
-def measure(server: Server, paths: list[str], args: argparse.Namespace) -> Result:
-    """Stream from --senders processes into `server` for --seconds; its CPU over that window."""
+def measure(
+    server: Server, paths: list[str], args: argparse.Namespace, meter: Probe | None = None
+) -> Result:
+    """Stream from --senders processes into `server` for --seconds; its CPU over that window
+    (and, with `meter`, the meter latency probe's stream and page socket too)."""
     shares = [paths[n :: args.senders] for n in range(args.senders)]
     command = [PYTHON, __file__, "--role", "send", "--url", f"ws://127.0.0.1:{server.port}"]
     senders = [
@@ -324,13 +491,17 @@ def measure(server: Server, paths: list[str], args: argparse.Namespace) -> Resul
         for sender in senders:
             ready = read_json(sender)
             refused += len(ready["refused"])
+        prober = start_probe(server, meter, args) if meter else None
         time.sleep(1.0)  # handshakes and their database writes done before the clock starts
         server_before, busy_before = cpu_seconds(server.process.pid), machine_busy()
         senders_before = sum(cpu_seconds(sender.pid) for sender in senders)
         began = time.monotonic()
         for sender in senders:
             tell(sender, "go")
+        if prober:
+            tell(prober, "go")
         reports = [read_json(sender) for sender in senders]
+        latency = finish_probe(prober) if prober else None
         drain = wait_until_idle(server.process.pid)
         wall = time.monotonic() - began
         server_cpu = cpu_seconds(server.process.pid) - server_before
@@ -361,6 +532,7 @@ def measure(server: Server, paths: list[str], args: argparse.Namespace) -> Resul
         behind_max=max(report["behind_max"] for report in reports),
         refused=refused,
         closed=closed,
+        meter=latency,
     )
 
 
@@ -405,6 +577,8 @@ def print_row(result: Result) -> None:
         f"{result.sender_cpu:7.1f}  {result.others_cpu:6.1f}",
         flush=True,
     )
+    if result.meter is not None:
+        print_meter(*result.meter)
 
 
 def main(args: argparse.Namespace) -> None:
@@ -425,6 +599,10 @@ def main(args: argparse.Namespace) -> None:
             run_manage(env, __file__, "--role", "seed", "--count", str(sum(counts))).strip()
         )
         paths = [tap["path"] for tap in taps]
+        meter = None
+        if args.meter:
+            seeded = run_manage(env, __file__, "--role", "seed-probe", "--count", str(len(counts)))
+            meter = Probe(**json.loads(seeded.strip()))
         servers = []
         for name, port, command, server_env in (
             (
@@ -458,7 +636,7 @@ def main(args: argparse.Namespace) -> None:
                         anchor_paths = [f"/anchor/{n}" for n in range(count)]
                         result = measure(server, anchor_paths, args)
                     else:
-                        result = measure(server, paths[offset : offset + count], args)
+                        result = measure(server, paths[offset : offset + count], args, meter)
                         offset += count
                     results.append(result)
                     print_row(result)
@@ -492,7 +670,17 @@ def parse() -> argparse.Namespace:
     )
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--senders", type=int, default=2, help="sender processes")
-    parser.add_argument("--role", choices=["main", "seed", "send"], default="main")
+    parser.add_argument(
+        "--no-meter",
+        dest="meter",
+        action="store_false",
+        help="skip the end-to-end meter latency probe",
+    )
+    parser.add_argument(
+        "--role", choices=["main", "seed", "send", "seed-probe", "probe"], default="main"
+    )
+    parser.add_argument("--probe-session", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--probe-cookie", default="", help=argparse.SUPPRESS)
     parser.add_argument("--count", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--url", default="", help=argparse.SUPPRESS)
     parser.add_argument("--paths", default="[]", help=argparse.SUPPRESS)
@@ -503,6 +691,12 @@ if __name__ == "__main__":
     arguments = parse()
     if arguments.role == "seed":
         seed(arguments.count)
+    elif arguments.role == "seed-probe":
+        seed_probe(arguments.count)
+    elif arguments.role == "probe":
+        tap = json.loads(arguments.paths)[0]
+        session, cookie = arguments.probe_session, arguments.probe_cookie
+        asyncio.run(probe(arguments.url, tap, session, cookie, arguments.seconds))
     elif arguments.role == "send":
         asyncio.run(stream(arguments.url, json.loads(arguments.paths), arguments.seconds))
     else:
