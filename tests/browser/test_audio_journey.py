@@ -27,6 +27,10 @@ FITS = """() => [...document.querySelectorAll("main *")]
     .filter((el) => !el.closest(".audio-scroll") || el.matches(".audio-scroll"))
     .every((el) => el.getBoundingClientRect().right <= window.innerWidth + 1)"""
 
+# On a phone each tap is a card: its meter is in view without scrolling the table sideways.
+METERS_IN_VIEW = """() => [...document.querySelectorAll(".taps meter")]
+    .every((meter) => meter.getBoundingClientRect().right <= window.innerWidth)"""
+
 
 def test_it_lets_the_producer_listen_to_a_room_and_stop(
     page: Page, asgi_server: AsgiServer, settings: Settings
@@ -47,6 +51,7 @@ def test_it_lets_the_producer_listen_to_a_room_and_stop(
     page.set_viewport_size({"width": 390, "height": 800})
     # The taps' table scrolls inside its own box; nothing of the session's content overflows.
     assert page.evaluate(FITS), "the session page is wider than a 390 px phone"
+    assert page.evaluate(METERS_IN_VIEW), "a tap's meter is out of view on a 390 px phone"
     page.screenshot(path=SCREENSHOT, full_page=True)
     jobs = [link.get_attribute("href") for link in rows.locator('a[href^="/jobs/"]').all()]
     assert len(jobs) == 2
