@@ -51,12 +51,17 @@ async def keep_level(level: TapLevel) -> None:
 
 def live_context(session: AudioSession) -> dict[str, Any]:
     taps = list(session.taps.select_related("job").order_by("created_at", "pk"))
-    kept = cache.get_many([level_key(tap.pk) for tap in taps])
-    rows = [(tap, _level(tap, kept.get(level_key(tap.pk)))) for tap in taps]
+    # A track's tap started again (its egress failed) supersedes the one before: the table
+    # shows each track's latest tap, the earlier ones are listed under it and in the timeline.
+    latest = {tap.track_sid: tap.pk for tap in taps}  # oldest first: the last one wins
+    current = [tap for tap in taps if latest[tap.track_sid] == tap.pk]
+    kept = cache.get_many([level_key(tap.pk) for tap in current])
+    rows = [(tap, _level(tap, kept.get(level_key(tap.pk)))) for tap in current]
     running = session.is_running or any(tap.job and polls(tap.job) for tap in taps)
     return {
         "session": session,
         "rows": rows,
+        "earlier": [tap for tap in taps if latest[tap.track_sid] != tap.pk],
         "polls": running,
         "floor": FLOOR_DBFS,
         "timeline": timeline(session, taps),
@@ -136,7 +141,8 @@ def timeline(session: AudioSession, taps: Iterable[AudioTap]) -> list[Moment]:
     last_end: dict[str, datetime | None] = {}
     for tap in taps:
         moments += _tap_moments(tap, last_end.get(tap.track_sid))
-        last_end[tap.track_sid] = _heard_until(tap)
+        if tap.connected_at:  # a tap whose egress never connected heard nothing: no new end
+            last_end[tap.track_sid] = _heard_until(tap)
     if session.ended_at:
         moments.append(Moment(session.ended_at, "Session ended"))
     return sorted(moments, key=lambda moment: moment.at)
@@ -157,8 +163,8 @@ def _tap_moments(tap: AudioTap, previous_end: datetime | None) -> list[Moment]:
 
 
 def _heard_until(tap: AudioTap) -> datetime | None:
-    """When the tap's audio stopped: its connection closed or its egress ended, whichever
-    was first; None while it may still be running or never connected."""
+    """When the connected tap's audio stopped: its connection closed or its egress ended,
+    whichever was first; None while it may still be running."""
     ended = tap.job.ended_at if tap.job and not tap.job.is_active else None
     known = [when for when in (tap.closed_at, ended) if when]
-    return min(known) if known and tap.connected_at else None
+    return min(known) if known else None

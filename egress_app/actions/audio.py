@@ -267,6 +267,7 @@ def _claim_sessions() -> list[AudioSession]:
 
 
 def follow_audio_session(session: AudioSession) -> int:
+    close_ended_taps(session)
     try:
         rooms = _call(get_livekit_client().list_rooms, [session.room_name])
         if not rooms:
@@ -291,6 +292,22 @@ def follow_audio_session(session: AudioSession) -> int:
         start_tap(None, session, microphone)
         started += 1
     return started
+
+
+def close_ended_taps(session: AudioSession) -> int:
+    """Settle the taps whose egress has ended: one still marked connected lost its connection
+    with a dashboard process that could not record it (a restart; egress failed to write), and
+    is closed as of the egress's end; one still waiting never connected (egress could not dial)
+    and was not started. The number settled; the session's page hears of them."""
+    ended = Q(job__ended_at__isnull=False) & ~Q(job__status__in=EgressJob.ACTIVE_STATUSES)
+    closed = session.taps.filter(ended, state=TapState.WAITING).update(state=TapState.FAILED)
+    for tap in session.taps.filter(ended, state=TapState.CONNECTED).select_related("job"):
+        assert tap.job is not None
+        still = AudioTap.objects.filter(pk=tap.pk, state=TapState.CONNECTED)
+        closed += still.update(state=TapState.CLOSED, closed_at=tap.job.ended_at)
+    if closed:
+        announce_audio_session(session.pk)
+    return closed
 
 
 def _running_taps(session: AudioSession) -> QuerySet[AudioTap]:

@@ -285,6 +285,44 @@ def test_it_shows_the_gap_when_a_failed_tap_was_started_again(client, producer, 
     assert f"Dana Host's mic (tap {host.pk}): egress Failed: websocket: close sent" in text
     assert f"Dana Host's mic (tap {again.pk}): egress connected · gap 12 s" in text
     assert text.count("gap ") == 1  # the first connection of a track is no gap
+    # The table shows the track's latest tap; the one before is listed under it.
+    assert "1 earlier tap, started again since" in text
+    assert f"Tap {host.pk}: Dana Host's mic TR_host, closed · Failed" in text
+    assert text.count("TR_host Connected") == 1
+
+
+def test_it_measures_the_gap_from_the_last_tap_that_connected(client, producer, session):
+    from egress_app.models import EgressJob, EgressKind, EgressStatus
+
+    host = session.taps.get(participant_identity="host")
+    closed_at = host.connected_at + timedelta(minutes=1)
+    AudioTap.objects.filter(pk=host.pk).update(state=TapState.CLOSED, closed_at=closed_at)
+    never = EgressJob.objects.create(
+        egress_id="EG_never",
+        kind=EgressKind.TRACK,
+        room_name="podcast",
+        status=EgressStatus.FAILED,
+        ended_at=closed_at + timedelta(seconds=2),
+        error="dial tcp 127.0.0.1:8000: connect: connection refused",
+    )
+    for n, connected in enumerate([None, closed_at + timedelta(seconds=30)]):
+        AudioTap.objects.create(
+            session=session,
+            participant_identity="host",
+            track_sid="TR_host",
+            token_hash=f"{n}" * 64,
+            token_expires_at=closed_at + timedelta(minutes=3),
+            created_at=closed_at + timedelta(seconds=1 + 20 * n),
+            connected_at=connected,
+            state=TapState.CONNECTED if connected else TapState.WAITING,
+            job=None if connected else never,
+        )
+    client.force_login(producer)
+
+    text = text_of(client.get(url("dashboard-audio-live", session)))
+
+    assert "egress connected · gap 30 s" in text  # from the first tap's close
+    assert "2 earlier taps, started again since" in text
 
 
 # --- from the launch page -------------------------------------------------------------------------

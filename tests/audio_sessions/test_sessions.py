@@ -7,6 +7,7 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from livekit.protocol import webhook
 from pytest_django.fixtures import Settings
 
@@ -19,6 +20,7 @@ from egress_app.models import (
     AuditEntry,
     AuditTarget,
     TapSource,
+    TapState,
 )
 from egress_app.roles import PRODUCERS
 from egress_app.sandbox.testing import RunningSandbox
@@ -189,6 +191,26 @@ def test_it_taps_again_a_track_whose_egress_failed(producer, sandbox: RunningSan
     assert follow_audio_sessions() == 2
 
     assert session.taps.count() == 4
+
+
+def test_it_settles_the_taps_whose_egress_ended(producer, sandbox: RunningSandbox):
+    # As after a restart: the process holding the host's connection died without recording it;
+    # the guest's egress never dialled through.
+    session = actions.start_audio_session(producer, "podcast")
+    host, guest = session.taps.select_related("job")
+    session.taps.filter(pk=host.pk).update(state=TapState.CONNECTED, connected_at=timezone.now())
+    for tap in (host, guest):
+        assert tap.job is not None
+        assert tap.job.egress_id
+        actions.observe(sandbox.control.wait_for_status(tap.job.egress_id, "FAILED"))
+
+    follow_audio_sessions()
+
+    host.refresh_from_db()
+    guest.refresh_from_db()
+    assert host.job is not None
+    assert (host.state, host.closed_at) == (TapState.CLOSED, host.job.ended_at)
+    assert (guest.state, guest.closed_at) == (TapState.FAILED, None)
 
 
 def test_it_ends_the_session_with_its_room(producer, sandbox: RunningSandbox):
