@@ -64,7 +64,7 @@ def live_context(session: AudioSession) -> dict[str, Any]:
         "earlier": [tap for tap in taps if latest[tap.track_sid] != tap.pk],
         "polls": running,
         "floor": FLOOR_DBFS,
-        "timeline": timeline(session, taps),
+        **timeline_context(session, taps),
     }
 
 
@@ -133,6 +133,16 @@ class Moment:
         return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
 
 
+SAME_MOMENT = timedelta(seconds=1)
+TIMELINE_LENGTH = 200  # the newest moments shown; a long session restarted often has more
+
+
+def timeline_context(session: AudioSession, taps: Iterable[AudioTap]) -> dict[str, Any]:
+    moments = timeline(session, taps)
+    shown = moments[-TIMELINE_LENGTH:]
+    return {"timeline": shown, "timeline_hidden": len(moments) - len(shown)}
+
+
 def timeline(session: AudioSession, taps: Iterable[AudioTap]) -> list[Moment]:
     """What happened to the session's taps, oldest first: each started, connected, closed and
     its egress ended, and the gap when a track's tap was started again (egress never dials
@@ -153,12 +163,15 @@ def _tap_moments(tap: AudioTap, previous_end: datetime | None) -> list[Moment]:
     if tap.connected_at:
         gap = tap.connected_at - previous_end if previous_end else None
         moments.append(Moment(tap.connected_at, "egress connected", tap, gap))
-    if tap.closed_at:
-        moments.append(Moment(tap.closed_at, "connection closed", tap))
     job = tap.job
-    if job and job.ended_at and not job.is_active:
+    ended = job.ended_at if job and not job.is_active else None
+    # A close as the egress ended is said by the egress's end (the reconciler closes a tap
+    # whose connection died unrecorded as of that instant).
+    if tap.closed_at and not (ended and abs(ended - tap.closed_at) <= SAME_MOMENT):
+        moments.append(Moment(tap.closed_at, "connection closed", tap))
+    if job and ended:
         error = f": {job.error}" if job.status == EgressStatus.FAILED and job.error else ""
-        moments.append(Moment(job.ended_at, f"egress {job.status_label}{error}", tap))
+        moments.append(Moment(ended, f"egress {job.status_label}{error}", tap))
     return moments
 
 

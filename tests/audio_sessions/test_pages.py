@@ -360,3 +360,27 @@ def test_it_goes_back_to_the_launch_page_with_why_it_cannot_listen(
     assert "Nobody in empty-room publishes a microphone." in text_of(
         client.get(response["Location"])
     )
+
+
+def test_it_says_a_close_as_the_egress_ended_once(client, producer, session, monkeypatch):
+    from dashboard import audio
+    from egress_app.models import EgressJob, EgressKind, EgressStatus
+
+    host = session.taps.get(participant_identity="host")
+    ended = host.connected_at + timedelta(minutes=1)
+    job = EgressJob.objects.create(
+        egress_id="EG_host",
+        kind=EgressKind.TRACK,
+        room_name="podcast",
+        status=EgressStatus.COMPLETE,
+        ended_at=ended,
+    )
+    AudioTap.objects.filter(pk=host.pk).update(job=job, state=TapState.CLOSED, closed_at=ended)
+    monkeypatch.setattr(audio, "TIMELINE_LENGTH", 3)
+    client.force_login(producer)
+
+    text = text_of(client.get(url("dashboard-audio-live", session)))
+
+    assert "connection closed" not in text
+    assert f"Dana Host's mic (tap {host.pk}): egress Complete" in text
+    assert "The newest 3 moments; 2 earlier ones are not shown." in text
