@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from functools import partial
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -130,11 +131,32 @@ async def deliver_level(level: TapLevel) -> None:
         _followed_at.clear()
     if now - _kept_at.get(level.tap_id, 0.0) >= LEVEL_KEPT_SECONDS:
         _kept_at[level.tap_id] = now
-        await audio.keep_level(level)
+        _keep_aside(level)
     layer = get_channel_layer()
     if layer is not None and await _followed(layer, level.page_group(), now):
         html = audio.tap_level(level)
         await layer.group_send(level.page_group(), Fragment(html).message())
+
+
+_keeping: dict[int, asyncio.Task[None]] = {}
+
+
+def _keep_aside(level: TapLevel) -> None:
+    """Keep the reading for the polled page without waiting for it: Django's cache runs its
+    async calls on the one thread it shares with every tap's database writes, and a reading
+    waiting there held its page's meter seconds late with 100 taps (bench/audio.py). One keep
+    per tap at a time: while one is on its way, readings are not kept (one comes each second)."""
+    if level.tap_id in _keeping:
+        return
+    task = asyncio.get_running_loop().create_task(audio.keep_level(level))
+    _keeping[level.tap_id] = task
+    task.add_done_callback(partial(_kept, level.tap_id))
+
+
+def _kept(tap_id: int, task: asyncio.Task[None]) -> None:
+    _keeping.pop(tap_id, None)
+    if not task.cancelled() and task.exception() is not None:
+        logger.warning("Could not keep audio tap %s's level: %s", tap_id, task.exception())
 
 
 FOLLOWERS_ASKED_SECONDS = 1.0  # a page opened meanwhile gets the meters at most this late

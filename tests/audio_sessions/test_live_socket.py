@@ -3,10 +3,12 @@ may follow it, its snapshot, and the meters the audio endpoint pushes."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import timedelta
 
 import pytest
+from asgiref.sync import sync_to_async
 from django.contrib.auth.models import User
 from django.utils import timezone
 from livekit.protocol import egress, webhook
@@ -125,3 +127,20 @@ async def test_it_pushes_the_taps_when_a_webhook_says_a_tap_completed(producer, 
 
     assert 'id="audio-live"' in pushed
     assert "status-complete" in pushed
+
+
+async def test_it_pushes_a_level_while_the_shared_sync_thread_is_busy(producer, tap: AudioTap):
+    # Every tap's database writes share one thread (and Django's cache's async calls with them):
+    # a reading must not wait there to reach the page.
+    level = events.TapLevel(tap.session_id, tap.pk, -15.0, -12.0, "speaking", 19_200)
+    async with following(query(tap), producer) as socket:
+        busy = asyncio.create_task(sync_to_async(time.sleep, thread_sensitive=True)(3))
+        await asyncio.sleep(0.1)
+        started = time.monotonic()
+
+        await events.announce_tap_level(level)
+        pushed = await socket.receive_from(timeout=WAIT)
+
+        assert time.monotonic() - started < 1.5
+        assert f'id="tap-{tap.pk}-level"' in pushed
+        await busy
