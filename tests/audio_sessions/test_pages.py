@@ -333,6 +333,8 @@ def test_it_offers_listen_on_the_launch_page(client, producer):
 
     assert f'formaction="{LISTEN}"' in html
     assert f'hx-post="{LISTEN}"' in html
+    # Enter in a field submits with the form's first submit button: Start, not Listen.
+    assert html.index('class="start-button"') < html.index(f'formaction="{LISTEN}"')
 
 
 def test_it_listens_to_the_room_chosen_on_the_launch_form(
