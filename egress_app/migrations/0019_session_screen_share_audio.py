@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("egress_app", "0015_tap_participant_names")]
+    dependencies = [("egress_app", "0018_tap_participant_names")]
 
     operations = [
         migrations.AddField(

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("egress_app", "0014_audio_sessions")]
+    dependencies = [("egress_app", "0017_transcripts")]
 
     operations = [
         migrations.AddField(
