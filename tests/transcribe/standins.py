@@ -374,7 +374,8 @@ class ForwardStandIn(StandIn):
 
     def check(self, connection: ServerConnection, request: Request) -> Response | None:
         if request.headers.get("Authorization") != f"Bearer {self.key}":
-            return json_response(connection, 401, {"error": "bad token"})
+            said = request.headers.get("Authorization", "")  # some services echo what they got
+            return json_response(connection, 401, {"error": f"bad token {said}"})
         return None
 
     async def converse(self, connection: ServerConnection, session: Session) -> None:

@@ -170,11 +170,14 @@ def test_it_opens_deepgram_with_its_parameters_and_one_channel_per_speaker(
 def test_it_fails_on_a_refused_deepgram_key_in_deepgrams_words(deepgram: DeepgramStandIn) -> None:
     stream = DeepgramEngine(base=deepgram.url, **FAST).open(settings(key=BAD_KEY))
     feed(stream, {ALICE: tone(0.3), BOB: tone(0.3)})
-    wait_for(stream, lambda r: stream.status.failed)
+    results = wait_for(stream, lambda r: stream.status.failed) + stream.poll()
     assert stream.status.failed
     assert stream.status.text == "failed: HTTP 401: Invalid credentials."
     assert len(deepgram.sessions) == 0  # refused at the handshake, not tried again
+    # the audio it still held is marked as never heard (unless it failed before any came)
+    assert results in ([Gap(c, 0.0, 0.3, "Deepgram failed") for c in (ALICE, BOB)], [])
     feed(stream, {ALICE: tone(0.3)})  # sending to a failed stream is harmless
+    assert stream.poll() == []
     closed(stream)
 
 
@@ -330,6 +333,26 @@ def test_it_fails_when_assemblyai_refuses_the_key(assemblyai: AssemblyAIStandIn)
     closed(stream)
 
 
+def test_it_connects_to_assemblyai_with_a_temporary_token(assemblyai: AssemblyAIStandIn) -> None:
+    token_only = EngineSettings({}, {"token": KEY}, (ALICE,))
+    stream = AssemblyAIEngine(base=assemblyai.url, **FAST).open(token_only)
+    feed(stream, {ALICE: np.concatenate([tone(1.0), silence(0.5)])})
+    results = closed(stream)
+    assert "Authorization" not in assemblyai.sessions[0].headers
+    assert assemblyai.sessions[0].query["token"] == KEY
+    assert [w.text for w in finals(results)] == ["Hello world."]
+
+
+def test_it_shrugs_off_odd_input_without_raising(assemblyai: AssemblyAIStandIn) -> None:
+    stream = AssemblyAIEngine(base=assemblyai.url, **FAST).open(settings(channels=(ALICE,)))
+    stream.send("TR_nobody", tone(0.1))  # a channel it was not opened with
+    stream.send(ALICE, np.zeros((2, 2), np.int16))  # not one channel's samples
+    stream.send(ALICE, np.zeros(0, np.int16))
+    assert stream.poll() == []
+    feed(stream, {ALICE: np.concatenate([tone(1.0), silence(0.5)])})
+    assert [w.text for w in finals(closed(stream))] == ["Hello world."]
+
+
 def test_it_mixes_for_assemblyai_when_given_several_channels(
     assemblyai: AssemblyAIStandIn,
 ) -> None:
@@ -388,7 +411,7 @@ def test_it_fails_when_the_forward_service_refuses_the_token() -> None:
         stream = ForwardEngine(**FAST).open(forward_settings(standin.url))
         wait_for(stream, lambda r: stream.status.failed)
         closed(stream)
-    assert stream.status.text == "failed: HTTP 401: bad token"
+    assert stream.status.text == "failed: HTTP 401: bad token Bearer •••"  # never the token
 
 
 def test_it_fails_after_its_tries_when_nothing_answers() -> None:
