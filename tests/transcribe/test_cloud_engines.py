@@ -71,13 +71,6 @@ def finals(results: list[Words | Gap]) -> list[Words]:
     return [r for r in results if isinstance(r, Words) and r.final]
 
 
-def wait_live(stream: EngineStream, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while stream.status.text != "live" and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert stream.status.text == "live"
-
-
 def settings(
     config: dict[str, Any] | None = None, key: str = KEY, channels: tuple[str, ...] = (ALICE, BOB)
 ) -> EngineSettings:
@@ -285,10 +278,22 @@ def test_it_resumes_the_gladia_session_on_the_same_url_after_a_drop(
     assert stream.status.text == "ended"
 
 
+def test_it_starts_a_new_gladia_session_when_the_old_one_is_gone(gladia: GladiaStandIn) -> None:
+    stream = GladiaEngine(api=gladia.api, **FAST).open(settings())
+    wait_for(stream, lambda r: bool(gladia.open))
+    gladia.live.clear()  # Gladia ended the session (expired, or ended on its side)
+    gladia.drop()
+    wait_for(stream, lambda r: len(gladia.sessions) == 2 and stream.status.text == "live")
+    feed(stream, {ALICE: np.concatenate([tone(1.0), silence(0.5)]), BOB: silence(1.5)})
+    results = closed(stream)
+    assert len(gladia.inits) == 2
+    assert gladia.sessions[0].query["token"] != gladia.sessions[1].query["token"]
+    assert [(w.channel, w.text) for w in finals(results)] == [(ALICE, "hello world")]
+
+
 def test_it_never_shows_the_gladia_session_token(gladia: GladiaStandIn) -> None:
     stream = GladiaEngine(api=gladia.api, backoff=0.05, retries=1).open(settings())
-    wait_live(stream)
-    wait_for(stream, lambda r: bool(gladia.sessions))
+    wait_for(stream, lambda r: bool(gladia.open))
     token = gladia.sessions[0].query["token"]
     gladia.unavailable = 10
     gladia.drop()
