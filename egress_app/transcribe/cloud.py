@@ -433,3 +433,27 @@ def describe(error: BaseException) -> str:
     if isinstance(error, OSError) and error.strerror:
         return f"cannot connect: {error.strerror}"
     return str(error) or type(error).__name__
+
+
+def probe(
+    engine: Any, settings: EngineSettings, *, seconds: float = 1.0, timeout: float = 10.0
+) -> tuple[bool, str]:
+    """A profile's Test button: open a real stream, send `seconds` of silence, close it, and
+    say in plain words how far it got (the engine's own words when it refused)."""
+    stream = engine.open(settings)
+    silence = np.zeros(SAMPLE_RATE // 10, np.int16)
+    deadline = time.monotonic() + timeout
+    while stream.status.text != "live" and not stream.status.failed:
+        if time.monotonic() > deadline:
+            stream.close(timeout=0.5)
+            return False, f"No answer within {timeout:g} s ({stream.status.text})."
+        time.sleep(0.05)
+    for _ in range(round(seconds * 10)):
+        for channel in settings.channels:
+            stream.send(channel, silence)
+    stream.close(timeout=timeout)
+    if stream.status.failed:
+        return False, f"Failed: {stream.status.text.removeprefix('failed: ')}"
+    if stream.status.text != "ended":
+        return False, f"Connected, but the session did not end cleanly ({stream.status.text})."
+    return True, f"Connected, sent {seconds:g} s of audio, and the session ended cleanly."

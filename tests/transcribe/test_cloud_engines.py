@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from egress_app.transcribe.assemblyai import AssemblyAIEngine
-from egress_app.transcribe.cloud import Interleaver
+from egress_app.transcribe.cloud import Interleaver, probe
 from egress_app.transcribe.deepgram import DeepgramEngine, DeepgramStream
 from egress_app.transcribe.engines import (
     MIX,
@@ -432,3 +432,25 @@ def test_it_fails_after_its_tries_when_nothing_answers() -> None:
         (0.0, 0.5)
     ]
     closed(stream)
+
+
+# --- a profile's Test button --------------------------------------------------------------------
+def test_it_probes_an_engine_with_a_short_real_session(deepgram: DeepgramStandIn) -> None:
+    ok, message = probe(DeepgramEngine(base=deepgram.url, **FAST), settings())
+    assert (ok, message) == (True, "Connected, sent 1 s of audio, and the session ended cleanly.")
+    assert len(deepgram.sessions[0].audio) == 16_000 * 2 * 2
+
+
+def test_it_probes_a_refused_key_in_the_engines_words(gladia: GladiaStandIn) -> None:
+    ok, message = probe(GladiaEngine(api=gladia.api, **FAST), settings(key=BAD_KEY))
+    assert (ok, message) == (False, "Failed: HTTP 401: Invalid or missing x-gladia-key")
+
+
+def test_it_probes_a_service_that_is_not_there() -> None:
+    standin = ForwardStandIn(KEY)
+    with standin.running():
+        url = standin.url
+    engine = ForwardEngine(backoff=0.05, retries=1)
+    ok, message = probe(engine, forward_settings(url))
+    assert not ok
+    assert message.startswith("Failed: cannot connect")
