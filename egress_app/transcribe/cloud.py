@@ -110,6 +110,7 @@ class CloudStream:
     max_message_ms = 100
     keepalive_every = 0.0  # seconds without audio before `keepalive_message` is sent
     open_timeout = 10.0
+    stable_after = 10.0  # seconds live after which a drop starts the tries afresh
 
     def __init__(
         self,
@@ -138,6 +139,7 @@ class CloudStream:
         self._segments: list[tuple[int, int]] = []  # (engine frames, stream frames)
         self._engine_frames = 0
         self._next_start = 0
+        self._live_since = 0.0
         self._thread = threading.Thread(target=self._run, name=f"stt-{self.label}", daemon=True)
         self._thread.start()
 
@@ -171,6 +173,8 @@ class CloudStream:
         if self._thread.is_alive() and self._loop and self._main:
             self._loop.call_soon_threadsafe(self._main.cancel)
             self._thread.join(1.0)
+            if not self._status.failed:
+                self._set_status(f"ended: no last results from {self.label} within {timeout:g} s")
 
     def _enqueue(self, chunk: Chunk) -> None:
         self._queue.append(chunk)
@@ -294,23 +298,25 @@ class CloudStream:
         failures = 0
         while True:
             try:
-                finished = await self._session()
+                await self._session()
             except Refused as error:
                 return self._fail(str(error))
             except Dropped as error:
+                if self._live_since and time.monotonic() - self._live_since >= self.stable_after:
+                    failures = 0  # it worked for a while: this is a new outage
                 failures += 1
                 if failures > self._retries or self._closing.is_set():
                     return self._fail(str(error))
                 self._set_status(f"reconnecting ({failures} of {self._retries}): {error}")
                 await asyncio.sleep(self._backoff * 2 ** (failures - 1))
-                continue
-            if finished:
+            else:
                 return self._set_status("ended")
-            failures = 0
 
-    async def _session(self) -> bool:
-        """One connection: True when it ended because we closed the stream."""
+    async def _session(self) -> None:
+        """One connection, until it ends because we closed the stream; raises otherwise."""
+        self._live_since = 0.0
         socket = await self.open_socket()
+        self._live_since = time.monotonic()
         if not self.resumes:
             self._segments, self._engine_frames = [], 0
         self._next_start = -1  # the first chunk of a connection starts a segment
@@ -323,12 +329,12 @@ class CloudStream:
             with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
                 await sender
             await socket.close()
-        return self._ended(socket)
+        self._ended(socket)
 
-    def _ended(self, socket: ClientConnection) -> bool:
+    def _ended(self, socket: ClientConnection) -> None:
         code, reason = socket.close_code, socket.close_reason or ""
         if self._closing.is_set() and not self._queue:
-            return True
+            return
         words = f"closed by {self.label} ({code}{': ' + reason if reason else ''})"
         if self.fatal_close(code):
             raise Refused(words)

@@ -201,6 +201,30 @@ def test_it_keeps_an_idle_deepgram_socket_alive(deepgram: DeepgramStandIn) -> No
     assert deepgram.sessions[0].texts[-1] == {"type": "CloseStream"}
 
 
+def test_it_counts_tries_afresh_after_a_connection_that_held(deepgram: DeepgramStandIn) -> None:
+    stream = DeepgramStream(settings(), base=deepgram.url, backoff=0.05, retries=1)
+    stream.stable_after = 0.2
+    for connections in (1, 2, 3):
+        deadline = time.monotonic() + 10
+        while not (len(deepgram.sessions) == connections and deepgram.open):
+            assert time.monotonic() < deadline, stream.status.text
+            time.sleep(0.02)
+        time.sleep(0.3)  # longer than stable_after: the next drop is a new outage
+        deepgram.drop()
+    wait_for(stream, lambda r: len(deepgram.sessions) == 4 and stream.status.text == "live")
+    assert stream.status.text == "live"
+    closed(stream)
+
+
+def test_it_ends_without_the_last_results_when_the_engine_keeps_them_too_long() -> None:
+    with ForwardStandIn(KEY).running() as standin:
+        config = {"results": True}  # so it waits for the service to close, which it never does
+        stream = ForwardEngine(**FAST).open(forward_settings(standin.url, **config))
+        feed(stream, {ALICE: tone(0.2), BOB: tone(0.2)})
+        stream.close(timeout=0.3)
+    assert stream.status.text == "ended: no last results from the forward service within 0.3 s"
+
+
 def test_it_marks_a_gap_when_deepgram_is_away_longer_than_the_buffer(
     deepgram: DeepgramStandIn,
 ) -> None:
