@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.db.models import Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
 from egress_app import failures
@@ -98,25 +98,25 @@ class Sort:
     @property
     def previous_label(self) -> str:
         """The link to the rows before a page: newer ones, older ones, or just the previous."""
-        if self.field != "created_at":
+        if not self.field.endswith("_at"):
             return "Previous"
         return "Newer" if self.descending else "Older"
 
     @property
     def next_label(self) -> str:
-        if self.field != "created_at":
+        if not self.field.endswith("_at"):
             return "Next"
         return "Older" if self.descending else "Newer"
 
-    def cursor(self, job: EgressJob) -> Cursor:
-        return Cursor(getattr(job, self.field), job.pk)
+    def cursor(self, row: Any) -> Cursor:
+        return Cursor(getattr(row, self.field), row.pk)
 
     def parse(self, text: str) -> Cursor | None:
         """A cursor from the URL (`<value>~<pk>`); None when it does not read as one."""
         value, _, digits = text.rpartition("~")
         if (pk := row_id(digits)) is None:
             return None
-        if self.field != "created_at":
+        if not self.field.endswith("_at"):  # a time, or a column's text
             return Cursor(value, pk)
         try:
             when = datetime.fromisoformat(value)
@@ -150,10 +150,10 @@ DEFAULT_SORT = "-created"
 
 
 @dataclass(frozen=True)
-class Page:
+class Page[Row]:
     """One page of rows, with the cursors of the pages beside it (None at either end)."""
 
-    rows: list[EgressJob]
+    rows: list[Row]
     newer: Cursor | None
     older: Cursor | None
 
@@ -162,14 +162,14 @@ class Page:
         return self.newer is None
 
 
-def page(
-    jobs: QuerySet[EgressJob],
+def page[Row: Model](
+    jobs: QuerySet[Row],
     sort: Sort,
     *,
     after: Cursor | None = None,
     before: Cursor | None = None,
     size: int = PAGE_SIZE,
-) -> Page:
+) -> Page[Row]:
     """The `size` rows after `after`, or before `before`, or the first ones.
 
     One query, reading one row more than shown to know whether more follow. Fewer than a page
