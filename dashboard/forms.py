@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.choices import BaseChoiceIterator
 
-from egress_app import history
+from egress_app import history, transcripts
 from egress_app.actions.support import NOTE_LENGTH
 from egress_app.crypto import SecretKeyError
 from egress_app.models import (
@@ -25,6 +25,7 @@ from egress_app.models import (
     AuditEntry,
     AuditTarget,
     EgressKind,
+    EngineKind,
     StorageProfile,
     StreamDestination,
 )
@@ -297,6 +298,40 @@ class DaysForm(forms.Form):
         a filter)."""
         data = getattr(self, "cleaned_data", {})
         return any(self.data.get(name) and name in data for name in self.fields if name != "sort")
+
+
+class TranscriptFilterForm(DaysForm):
+    """The Transcripts list's search and filters, as the URL carries them. With words, the list
+    is the utterances saying them; without, the transcripts."""
+
+    words = forms.CharField(
+        label="Search",
+        required=False,
+        max_length=200,
+        help_text="Words said, in any transcript.",
+        widget=forms.TextInput(attrs={"type": "search"}),
+    )
+    room = forms.CharField(
+        label="Room", required=False, max_length=255, help_text="Part of its name, any case."
+    )
+    speaker = forms.CharField(
+        label="Speaker", required=False, max_length=255, help_text="Part of a name or identity."
+    )
+    engine = forms.ChoiceField(
+        label="Engine", required=False, choices=[("", "Any engine"), *EngineKind.choices]
+    )
+    field_order = ("words", "room", "speaker", "engine", "since", "until")
+
+    def clean_words(self) -> str:
+        return " ".join(str(self.cleaned_data.get("words") or "").split())
+
+    @property
+    def order(self) -> history.Sort:
+        words = getattr(self, "cleaned_data", {}).get("words")
+        return transcripts.MATCH_ORDER if words else transcripts.TRANSCRIPT_ORDER
+
+    def cursor(self, name: str) -> history.Cursor | None:
+        return self.order.parse(self.data.get(name, ""))
 
 
 class AuditFilterForm(DaysForm):

@@ -50,4 +50,5 @@ urlpatterns = [
     path("", include("dashboard.urls_jobs")),
     path("", include("dashboard.urls_recipes")),
     path("", include("dashboard.urls_audio")),
+    path("", include("dashboard.urls_transcripts")),
 ]

@@ -126,3 +126,11 @@ def may_listen(user: AbstractUser | AnonymousUser) -> bool:
     """Whether `user` may start an audio session (its taps are egress they launch): producers
     and admins; support and people without a role may not."""
     return user.is_authenticated and user.has_perm(perm(LAUNCH_EGRESS))
+
+
+def may_delete_transcript(user: AbstractUser | AnonymousUser) -> bool:
+    """Whether `user` may delete a transcript: admins (control_egress with view_all_jobs, as
+    `may_control` knows them); producers and support read and download only."""
+    if not user.is_authenticated:
+        return False
+    return user.has_perm(perm(CONTROL_EGRESS)) and user.has_perm(perm(VIEW_ALL_JOBS))

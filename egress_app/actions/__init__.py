@@ -44,6 +44,7 @@ from egress_app.actions.recipes import (
 )
 from egress_app.actions.retry import retry_egress
 from egress_app.actions.support import add_note, set_triage
+from egress_app.actions.transcripts import delete_transcript, purge_transcripts
 from egress_app.actions.vault import (
     DESTINATION_SECRETS,
     Actor,
@@ -80,12 +81,14 @@ __all__ = [
     "delete_recipe",
     "delete_storage_profile",
     "delete_stream_destination",
+    "delete_transcript",
     "duplicate_recipe",
     "duplicate_storage_profile",
     "duplicate_stream_destination",
     "make_default_storage_profile",
     "observe",
     "open_tap",
+    "purge_transcripts",
     "receive_webhook",
     "receive_webhooks",
     "record_refused",

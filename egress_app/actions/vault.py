@@ -25,6 +25,7 @@ from egress_app.models import (
     Recipe,
     StorageProfile,
     StreamDestination,
+    Transcription,
     running_jobs,
 )
 from egress_app.storage import destinations
@@ -63,13 +64,16 @@ class ProbeOutcome(Protocol):
 
 
 # --- shared helpers -----------------------------------------------------------------------------
-Audited = StorageProfile | StreamDestination | Recipe | EgressJob | AudioSession | None
+Audited = (
+    StorageProfile | StreamDestination | Recipe | EgressJob | AudioSession | Transcription | None
+)
 _TARGETS: tuple[tuple[type[models.Model], AuditTarget], ...] = (
     (StorageProfile, AuditTarget.STORAGE_PROFILE),
     (StreamDestination, AuditTarget.STREAM_DESTINATION),
     (Recipe, AuditTarget.RECIPE),
     (EgressJob, AuditTarget.JOB),
     (AudioSession, AuditTarget.AUDIO_SESSION),
+    (Transcription, AuditTarget.TRANSCRIPT),
 )
 
 

@@ -35,6 +35,7 @@ class AuditTarget(models.TextChoices):
     JOB = "job", "Job"
     RECIPE = "recipe", "Recipe"
     AUDIO_SESSION = "audio_session", "Audio session"
+    TRANSCRIPT = "transcript", "Transcript"
 
 
 class AuditEntry(models.Model):

@@ -1,0 +1,72 @@
+"""What the transcript pages show: which transcripts a user reads (those of the sessions they
+see), the Transcripts list and its search a keyset page at a time, a transcript as turns."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from django.contrib.auth.models import AbstractUser, AnonymousUser
+from django.db.models import QuerySet
+from django.http import QueryDict
+
+from dashboard import audio
+from dashboard.forms import TranscriptFilterForm
+from egress_app import history, transcripts
+from egress_app.launch.config import row_id
+from egress_app.models import Transcription
+from egress_app.roles import may_delete_transcript
+
+PAGE_SIZE = 30
+TURNS_PAGE = 500  # utterances a transcript page shows before its "Later" link
+
+
+def transcripts_for(user: AbstractUser | AnonymousUser) -> QuerySet[Transcription]:
+    """The transcripts of the sessions `user` sees (`audio.sessions_for`)."""
+    sessions = audio.sessions_for(user).values("pk")
+    return Transcription.objects.filter(session__in=sessions).select_related("session")
+
+
+def list_context(user: AbstractUser | AnonymousUser, query: QueryDict) -> dict[str, Any]:
+    form = TranscriptFilterForm(query)
+    form.is_valid()  # filters that do not validate are shown with their error and not applied
+    filters = form.cleaned_data
+    mine = transcripts_for(user)
+    after, before = form.cursor("after"), form.cursor("before")
+    if filters.get("words"):
+        found = transcripts.search(mine, filters)
+        page: history.Page[Any] = history.page(
+            found, form.order, after=after, before=before, size=PAGE_SIZE
+        )
+    else:
+        listed = transcripts.filtered_transcripts(mine, filters)
+        page = history.page(listed, form.order, after=after, before=before, size=PAGE_SIZE)
+    return {"form": form, "page": page, "searching": bool(filters.get("words"))}
+
+
+def page_context(
+    user: AbstractUser | AnonymousUser, transcription: Transcription, after: str
+) -> dict[str, Any]:
+    """The transcript's turns, from the utterance after `after` (`<seconds>~<pk>`) on."""
+    start = _position(after)
+    rows = transcripts.utterances_after(transcription, start, TURNS_PAGE + 1)
+    later = rows[TURNS_PAGE - 1] if len(rows) > TURNS_PAGE else None
+    return {
+        "transcription": transcription,
+        "session": transcription.session,
+        "turns": list(transcripts.turns(rows[:TURNS_PAGE])),
+        "later": f"{later.start_seconds!r}~{later.pk}" if later else "",
+        "continued": start is not None,
+        "may_delete": may_delete_transcript(user),
+    }
+
+
+def _position(text: str) -> tuple[float, int] | None:
+    """A place in the transcript from the URL, or None (its start) when it reads as none."""
+    seconds, _, digits = text.partition("~")
+    try:
+        value = float(seconds)
+    except ValueError:
+        return None
+    pk = row_id(digits)
+    return (value, pk) if pk is not None and math.isfinite(value) else None

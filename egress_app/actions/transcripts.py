@@ -1,0 +1,56 @@
+"""Transcripts' named state changes: an admin deletes one (audited), the worker purges those
+older than `TRANSCRIPT_RETENTION_DAYS`."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser, AnonymousUser
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+
+from egress_app.actions.vault import Actor, audit
+from egress_app.models import AuditAction, Transcription
+from egress_app.roles import may_delete_transcript
+
+logger = logging.getLogger("egress_app.transcripts")
+PURGE_BATCH = 500
+
+
+@transaction.atomic
+def delete_transcript(actor: Actor, transcription: Transcription) -> None:
+    """Delete the transcript and its utterances; the session and its recordings stay."""
+    if not isinstance(actor, AbstractUser | AnonymousUser) or not may_delete_transcript(actor):
+        raise PermissionDenied("Only admins delete transcripts.")
+    current = Transcription.objects.select_for_update().filter(pk=transcription.pk).first()
+    if current is None:  # deleted meanwhile
+        return
+    audit(actor, AuditAction.DELETED, current)
+    current.delete()
+
+
+def purge_transcripts(now: datetime | None = None) -> int:
+    """Delete the transcripts started more than `TRANSCRIPT_RETENTION_DAYS` ago, a batch per
+    transaction (utterances go with them); how many went. Nothing when the setting is empty."""
+    days = settings.TRANSCRIPT_RETENTION_DAYS
+    if days is None:
+        return 0
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    purged = 0
+    while batch := list(
+        Transcription.objects.filter(created_at__lt=cutoff).values_list("pk", flat=True)[
+            :PURGE_BATCH
+        ]
+    ):
+        with transaction.atomic():
+            purged += (
+                Transcription.objects.filter(pk__in=batch)
+                .delete()[1]
+                .get(Transcription._meta.label, 0)
+            )
+    if purged:
+        logger.info("Deleted %d transcripts older than %g days", purged, days)
+    return purged
