@@ -133,7 +133,7 @@ AUDIO_INGEST_URL = env_str(
 # on the processing server's temporary disk until it is uploaded); past it the rest goes unrecorded.
 AUDIO_RECORDING_MAX_SECONDS = env_float("AUDIO_RECORDING_MAX_SECONDS", 4 * 3600.0)
 # Days a transcript is kept after it started; the worker deletes older ones. Empty (the
-# default): kept until an admin deletes it.
+# default) or 0: kept until an admin deletes it. (env_seconds reads any number, empty as None.)
 TRANSCRIPT_RETENTION_DAYS = env_seconds("TRANSCRIPT_RETENTION_DAYS", None)
 # Where the sandbox sends its signed webhooks (a real LiveKit is configured on its own side).
 SANDBOX_WEBHOOK_URL = env_str("SANDBOX_WEBHOOK_URL", f"{SITE_ROOT}/livekit/webhook")

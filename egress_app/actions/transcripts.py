@@ -34,9 +34,9 @@ def delete_transcript(actor: Actor, transcription: Transcription) -> None:
 
 def purge_transcripts(now: datetime | None = None) -> int:
     """Delete the transcripts started more than `TRANSCRIPT_RETENTION_DAYS` ago, a batch per
-    transaction (utterances go with them); how many went. Nothing when the setting is empty."""
+    transaction (utterances go with them); how many went. None when the setting is empty."""
     days = settings.TRANSCRIPT_RETENTION_DAYS
-    if days is None:
+    if days is None or days <= 0:  # empty (or nonsense): keep every transcript
         return 0
     cutoff = (now or timezone.now()) - timedelta(days=days)
     purged = 0

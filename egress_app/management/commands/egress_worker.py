@@ -1,4 +1,5 @@
-"""`manage.py egress_worker`: the reconciler loop (see egress_app/actions/reconcile.py)."""
+"""`manage.py egress_worker`: the reconciler loop (see egress_app/actions/reconcile.py), which
+also purges transcripts past their retention (egress_app/actions/transcripts.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from django.db import close_old_connections
 
 from egress_app import metrics
 from egress_app.actions.reconcile import reconcile
+from egress_app.actions.transcripts import purge_transcripts
 
 logger = logging.getLogger("egress_app.worker")
 
@@ -20,7 +22,8 @@ logger = logging.getLogger("egress_app.worker")
 class Command(BaseCommand):
     help = (
         "Reconcile jobs with LiveKit every EGRESS_WORKER_INTERVAL seconds: apply what webhooks "
-        "missed, flag stuck and lost jobs, adopt egress started elsewhere. Safe to run several."
+        "missed, flag stuck and lost jobs, adopt egress started elsewhere; delete transcripts "
+        "past TRANSCRIPT_RETENTION_DAYS. Safe to run several."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -45,7 +48,18 @@ class Command(BaseCommand):
                 # Every run claims jobs to check: say something when it did more.
                 if once or any(count for name, count in done.items() if name != "claimed"):
                     self.stdout.write(", ".join(f"{name} {count}" for name, count in done.items()))
+            self._purge_transcripts(once=once)
             if once:
                 return
             time.sleep(max(0.0, interval - (time.monotonic() - started)))
             close_old_connections()  # a long-lived loop: drop a connection the database closed
+
+    def _purge_transcripts(self, *, once: bool) -> None:
+        """Transcripts past `TRANSCRIPT_RETENTION_DAYS` go (none when it is empty)."""
+        try:
+            purged = purge_transcripts()
+        except Exception:  # like a failed reconciler run: the next loop tries again
+            logger.exception("Transcript purge failed")
+            return
+        if purged or (once and settings.TRANSCRIPT_RETENTION_DAYS is not None):
+            self.stdout.write(f"transcripts purged {purged}")
