@@ -309,7 +309,6 @@ class TranscriptFilterForm(DaysForm):
         required=False,
         max_length=200,
         help_text="Words said, in any transcript.",
-        widget=forms.TextInput(attrs={"type": "search"}),
     )
     room = forms.CharField(
         label="Room", required=False, max_length=255, help_text="Part of its name, any case."

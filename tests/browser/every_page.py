@@ -18,7 +18,14 @@ from playwright.sync_api import Page, expect
 
 from egress_app import actions
 from egress_app.management.commands.seed_demo import seed_demo_jobs
-from egress_app.models import AudioSession, EgressJob, EgressStatus
+from egress_app.models import (
+    AudioSession,
+    EgressJob,
+    EgressStatus,
+    EngineKind,
+    Transcription,
+    Utterance,
+)
 from tests.jobs import file_config, make_destination, make_profile
 
 PASSWORDS = {
@@ -39,10 +46,11 @@ class Shown:
     name: str
     roles: tuple[str, ...]
     args: tuple[int, ...] = ()
+    query: str = ""  # e.g. "?words=river": a search's results
 
     @property
     def path(self) -> str:
-        return reverse(self.name, args=self.args)
+        return reverse(self.name, args=self.args) + self.query
 
 
 def seed_every_page(users: list[User]) -> list[Shown]:
@@ -65,6 +73,7 @@ def seed_every_page(users: list[User]) -> list[Shown]:
         started_at=timezone.now() - timedelta(minutes=7),
     )
     session = AudioSession.objects.create(room_name="podcast", started_by=producer)
+    transcript = seed_transcript(session)
     return [
         Shown("dashboard-home", EVERYONE),
         Shown("dashboard-launch", LAUNCHERS),
@@ -88,7 +97,38 @@ def seed_every_page(users: list[User]) -> list[Shown]:
         Shown("dashboard-destination-delete", ADMINS, (destination.pk,)),
         Shown("dashboard-audio-session", EVERYONE, (session.pk,)),
         Shown("dashboard-audio-stop", LAUNCHERS, (session.pk,)),
+        Shown("dashboard-transcript-list", EVERYONE),
+        Shown("dashboard-transcript-list", EVERYONE, query="?words=river"),
+        Shown("dashboard-transcript-detail", EVERYONE, (transcript.pk,)),
+        Shown("dashboard-transcript-delete", ADMINS, (transcript.pk,)),
     ]
+
+
+def seed_transcript(session: AudioSession) -> Transcription:
+    """A transcript of the session, with a long word a phone must break and a long turn."""
+    transcription = Transcription.objects.create(
+        session=session, engine=EngineKind.BUILTIN, profile_name="Built-in", language="en"
+    )
+    lines = [
+        ("host-with-a-rather-long-identity", "Welcome to the show about the river."),
+        ("host-with-a-rather-long-identity", "https://example.com/a/very/long/link/" * 3),
+        ("guest", "Thanks for having me; the river is " + "very " * 40 + "long."),
+    ]
+    start = timezone.now() - timedelta(minutes=5)
+    Utterance.objects.bulk_create(
+        Utterance(
+            transcription=transcription,
+            speaker_identity=identity,
+            speaker_name=identity.title(),
+            start_seconds=number * 3.0,
+            end_seconds=number * 3.0 + 2.5,
+            started_at=start + timedelta(seconds=number * 3),
+            ended_at=start + timedelta(seconds=number * 3 + 2.5),
+            text=text,
+        )
+        for number, (identity, text) in enumerate(lines)
+    )
+    return transcription
 
 
 def log_in_as(page: Page, role: str) -> None:
