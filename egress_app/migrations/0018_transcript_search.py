@@ -48,5 +48,9 @@ class Migration(migrations.Migration):
                 max_length=32,
             ),
         ),
+        migrations.AddIndex(
+            model_name="transcription",
+            index=models.Index(fields=["created_at", "id"], name="egress_transcript_created_id"),
+        ),
         migrations.RunPython(add_search_index, drop_search_index, elidable=False),
     ]

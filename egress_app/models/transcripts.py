@@ -73,6 +73,8 @@ class Transcription(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # The Transcripts list's keyset pages, newest first.
+        indexes = [models.Index(fields=["created_at", "id"], name="egress_transcript_created_id")]
 
     def __str__(self) -> str:
         return f"transcript {self.pk} of {self.session.room_name}"
@@ -105,6 +107,9 @@ class Utterance(models.Model):
 
     class Meta:
         ordering = ["transcription", "start_seconds", "id"]
+        # No index on started_at for the search's order: PostgreSQL has no statistics on
+        # the words' vector, so with one it would walk every utterance newest first looking for
+        # a rare word (1.8 s in 200,000) instead of reading the few the GIN index names (24 ms).
         indexes = [models.Index(fields=["transcription", "start_seconds"])]
 
     def __str__(self) -> str:
