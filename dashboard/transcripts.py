@@ -62,11 +62,15 @@ def page_context(
 
 
 def _position(text: str) -> tuple[float, int] | None:
-    """A place in the transcript from the URL, or None (its start) when it reads as none."""
-    seconds, _, digits = text.partition("~")
+    """A place in the transcript from the URL: after an utterance (`<seconds>~<pk>`, the
+    "Later" link), or from a time on (`<seconds>`, a search's match a little before it); None
+    (its start) when it reads as neither."""
+    seconds, tilde, digits = text.partition("~")
     try:
         value = float(seconds)
     except ValueError:
         return None
-    pk = row_id(digits)
-    return (value, pk) if pk is not None and math.isfinite(value) else None
+    pk = row_id(digits) if tilde else 0
+    if pk is None or not math.isfinite(value) or value < 0:  # before the start: the start
+        return None
+    return value, pk

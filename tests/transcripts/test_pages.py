@@ -143,7 +143,10 @@ def test_it_pages_a_long_transcript(client, support, podcast, settings, monkeypa
     second = text_of(client.get(detail_url(podcast), {"after": later}))
     assert "Where does the water go?" in second
     assert "Welcome" not in second
-    for junk in ("x", "nan~1", "1~99999999999999999999999", "inf~2"):
+    from_a_time = text_of(client.get(detail_url(podcast), {"after": "7"}))  # a search's link
+    assert "Where does the water go?" in from_a_time
+    assert "Thanks for having me." not in from_a_time
+    for junk in ("x", "nan~1", "1~99999999999999999999999", "inf~2", "1~", "nan"):
         assert "Welcome" in text_of(client.get(detail_url(podcast), {"after": junk}))
 
 
