@@ -5,7 +5,7 @@ admins delete one (`roles.may_delete_transcript`, checked by the action too)."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import content_disposition_header
@@ -16,6 +16,8 @@ from dashboard.views.jobs import sees_jobs
 from egress_app import actions, transcript_files
 from egress_app.models import Transcription
 from egress_app.roles import may_delete_transcript
+
+DELETE_PAGE = "dashboard/transcript_delete.html"
 
 
 def _get_transcript_for_user(request: HttpRequest, pk: int) -> Transcription:
@@ -58,8 +60,12 @@ def transcript_delete(request: HttpRequest, pk: int) -> HttpResponse:
     transcription = _get_transcript_for_user(request, pk)
     if not may_delete_transcript(request.user):
         raise PermissionDenied
+    context = {"transcription": transcription}
     if request.method != "POST":
-        return render(request, "dashboard/transcript_delete.html", {"transcription": transcription})
-    actions.delete_transcript(request.user, transcription)
+        return render(request, DELETE_PAGE, context)
+    try:
+        actions.delete_transcript(request.user, transcription)
+    except ValidationError as error:
+        return render(request, DELETE_PAGE, context | {"refused": " ".join(error.messages)})
     messages.success(request, f"Deleted the transcript of {transcription.session.room_name}.")
     return redirect("dashboard-audio-session", pk=transcription.session_id)

@@ -8,43 +8,55 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, AnonymousUser
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from egress_app.actions.vault import Actor, audit
-from egress_app.models import AuditAction, Transcription
+from egress_app.models import AudioSessionState, AuditAction, Transcription
 from egress_app.roles import may_delete_transcript
 
 logger = logging.getLogger("egress_app.transcripts")
 PURGE_BATCH = 500
+STILL_WRITTEN = (
+    "This transcript is still being written: stop its transcription (or the session) first."
+)
+
+
+def is_being_written(transcription: Transcription) -> bool:
+    """Its engine may still add utterances: not ended, in a running session."""
+    return transcription.ended_at is None and transcription.session.is_running
 
 
 @transaction.atomic
 def delete_transcript(actor: Actor, transcription: Transcription) -> None:
-    """Delete the transcript and its utterances; the session and its recordings stay."""
+    """Delete the transcript and its utterances; the session and its recordings stay.
+
+    ValidationError while its engine may still write to it (not ended, session running)."""
     if not isinstance(actor, AbstractUser | AnonymousUser) or not may_delete_transcript(actor):
         raise PermissionDenied("Only admins delete transcripts.")
     current = Transcription.objects.select_for_update().filter(pk=transcription.pk).first()
     if current is None:  # deleted meanwhile
         return
+    if is_being_written(current):
+        raise ValidationError(STILL_WRITTEN)
     audit(actor, AuditAction.DELETED, current)
     current.delete()
 
 
 def purge_transcripts(now: datetime | None = None) -> int:
     """Delete the transcripts started more than `TRANSCRIPT_RETENTION_DAYS` ago, a batch per
-    transaction (utterances go with them); how many went. None when the setting is empty."""
+    transaction (utterances go with them), except one still being written (its session runs
+    on); how many went. None when the setting is empty."""
     days = settings.TRANSCRIPT_RETENTION_DAYS
     if days is None or days <= 0:  # empty (or nonsense): keep every transcript
         return 0
     cutoff = (now or timezone.now()) - timedelta(days=days)
     purged = 0
-    while batch := list(
-        Transcription.objects.filter(created_at__lt=cutoff).values_list("pk", flat=True)[
-            :PURGE_BATCH
-        ]
-    ):
+    written = Q(ended_at__isnull=True, session__state=AudioSessionState.RUNNING)
+    expired = Transcription.objects.filter(created_at__lt=cutoff).exclude(written)
+    while batch := list(expired.values_list("pk", flat=True)[:PURGE_BATCH]):
         with transaction.atomic():
             purged += (
                 Transcription.objects.filter(pk__in=batch)

@@ -5,8 +5,16 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
-from egress_app.models import AuditEntry, AuditTarget, Transcription, Utterance
+from egress_app.models import (
+    AudioSession,
+    AudioSessionState,
+    AuditEntry,
+    AuditTarget,
+    Transcription,
+    Utterance,
+)
 from tests.dashboard.test_home import text_of
 from tests.transcripts.conftest import make_transcript
 
@@ -77,6 +85,7 @@ def test_it_refuses_to_delete_for_anyone_but_admins(client, request, podcast, pe
 
 
 def test_it_lets_an_admin_delete_a_transcript_after_confirming(client, admin, podcast):
+    Transcription.objects.filter(pk=podcast.pk).update(ended_at=timezone.now())
     client.force_login(admin)
     assert "Delete the transcript" in text_of(client.get(delete_url(podcast)))
     response = client.post(delete_url(podcast))
@@ -87,6 +96,18 @@ def test_it_lets_an_admin_delete_a_transcript_after_confirming(client, admin, po
     entry = AuditEntry.objects.get(target_type=AuditTarget.TRANSCRIPT)
     assert (entry.actor, entry.action, entry.target_id) == (admin, "deleted", podcast.pk)
     assert entry.target_name == f"transcript {podcast.pk} (podcast)"
+
+
+def test_it_refuses_to_delete_a_transcript_still_being_written(client, admin, podcast):
+    assert podcast.session.is_running
+    client.force_login(admin)
+    response = client.post(delete_url(podcast))
+    assert response.status_code == 200
+    assert "Not deleted This transcript is still being written" in text_of(response)
+    assert Transcription.objects.filter(pk=podcast.pk).exists()
+    AudioSession.objects.filter(pk=podcast.session_id).update(state=AudioSessionState.ENDED)
+    assert client.post(delete_url(podcast)).status_code == 302  # the session ended: it may go
+    assert not Transcription.objects.exists()
 
 
 def test_it_answers_404_for_a_missing_transcript_or_format(client, support, podcast):

@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from egress_app import actions
-from egress_app.models import AudioSession, Transcription, Utterance
+from egress_app.models import AudioSession, AudioSessionState, Transcription, Utterance
 from egress_app.sandbox.testing import RunningSandbox
 from tests.transcripts.conftest import PODCAST, make_transcript
 
@@ -23,6 +23,7 @@ def old_and_new() -> tuple[Transcription, Transcription]:
     now = timezone.now()
     old = make_transcript("old-show", created_at=now - timedelta(days=31), lines=PODCAST)
     new = make_transcript("new-show", created_at=now - timedelta(days=29), lines=PODCAST)
+    AudioSession.objects.update(state=AudioSessionState.ENDED)
     return old, new
 
 
@@ -37,10 +38,15 @@ def test_it_purges_transcripts_past_their_retention(settings, old_and_new, monke
     settings.TRANSCRIPT_RETENTION_DAYS = 30
     old, new = old_and_new
     make_transcript("older-show", created_at=old.created_at - timedelta(days=1))
+    AudioSession.objects.update(state=AudioSessionState.ENDED)  # over, never marked ended
+    running = make_transcript("month-long-show", created_at=old.created_at)  # its engine writes
     assert actions.purge_transcripts() == 2
+    assert Transcription.objects.filter(pk=running.pk).exists()
+    Transcription.objects.filter(pk=running.pk).update(ended_at=timezone.now())
+    assert actions.purge_transcripts() == 1
     assert list(Transcription.objects.all()) == [new]
     assert Utterance.objects.count() == len(PODCAST)
-    assert AudioSession.objects.count() == 3  # the sessions stay
+    assert AudioSession.objects.count() == 4  # the sessions stay
     assert actions.purge_transcripts() == 0
 
 
