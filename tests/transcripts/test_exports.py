@@ -11,10 +11,15 @@ from datetime import timedelta
 import pytest
 import srt
 import webvtt
+from asgiref.sync import sync_to_async
+from asgiref.testing import ApplicationCommunicator
+from django.core.asgi import get_asgi_application
+from django.test import Client
 from django.urls import reverse
 
 from egress_app import transcript_files
 from egress_app.models import Transcription
+from tests.conftest import make_user
 from tests.transcripts.conftest import make_transcript, say
 
 pytestmark = pytest.mark.django_db
@@ -140,3 +145,39 @@ def test_it_downloads_an_empty_transcript(client, support):
     assert list(srt.parse(download(client, quiet, "srt")[1])) == []
     assert webvtt.from_string(download(client, quiet, "vtt")[1]).captions == []
     assert json.loads(download(client, quiet, "json")[1])["utterances"] == []
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+async def test_it_streams_a_download_under_asgi(monkeypatch):
+    """Served by Django's ASGI handler: the file leaves in several messages as its utterances
+    are read, instead of being held whole."""
+    monkeypatch.setattr("egress_app.transcripts.CHUNK", 10)
+    monkeypatch.setattr(transcript_files, "PIECES_AT_ONCE", 10)
+    pk, session = await sync_to_async(_support_and_transcript)(utterances=45)
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": reverse("dashboard-transcript-download", args=[pk, "vtt"]),
+        "query_string": b"",
+        "headers": [(b"host", b"testserver"), (b"cookie", f"sessionid={session}".encode())],
+    }
+    communicator = ApplicationCommunicator(get_asgi_application(), scope)
+    await communicator.send_input({"type": "http.request", "body": b""})
+    start = await communicator.receive_output(timeout=10)
+    bodies = []
+    while True:
+        message = await communicator.receive_output(timeout=10)
+        bodies.append(message.get("body", b""))
+        if not message.get("more_body"):
+            break
+    assert start["status"] == 200
+    assert len(webvtt.from_string(b"".join(bodies).decode()).captions) == 45
+    assert len([body for body in bodies if body]) > 4  # streamed, not one buffered body
+
+
+def _support_and_transcript(*, utterances: int) -> tuple[int, str]:
+    transcription = make_transcript()
+    say(transcription, [("host", f"line {n}") for n in range(utterances)])
+    browser = Client()
+    browser.force_login(make_user("sam-support", "support"))
+    return transcription.pk, browser.cookies["sessionid"].value
