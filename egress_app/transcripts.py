@@ -3,7 +3,7 @@ its utterances a keyset chunk at a time (for the page and for the downloads of l
 
 Search is PostgreSQL's full-text search on an utterance's words (the 'simple' configuration:
 transcripts come in many languages, so words are matched as spoken, without stemming), served
-by a GIN index on that expression (migration 0018); SQLite, with no such search, looks for the
+by a GIN index on that expression (migration 0020); SQLite, with no such search, looks for the
 words as a part of the text, any case.
 """
 
@@ -22,7 +22,7 @@ from egress_app import history
 from egress_app.models import Transcription, Utterance
 
 CHUNK = 1000
-SEARCH_CONFIG = "simple"  # as the index of migration 0018 is built; keep both the same
+SEARCH_CONFIG = "simple"  # as the index of migration 0020 is built; keep both the same
 # A transcript newest first; a search's matches newest first (by when they were said).
 TRANSCRIPT_ORDER = history.Sort("-created", "Newest first", "created_at", descending=True)
 MATCH_ORDER = history.Sort("-said", "Newest first", "started_at", descending=True)

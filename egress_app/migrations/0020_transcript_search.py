@@ -28,7 +28,7 @@ def drop_search_index(apps: Any, schema_editor: Any) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("egress_app", "0017_transcripts"),
+        ("egress_app", "0019_session_screen_share_audio"),
     ]
 
     operations = [
