@@ -9,6 +9,7 @@ PROBE = """
 import sys
 import egress_app.audio.levels, egress_app.audio.mixer
 import egress_app.audio.pcm, egress_app.audio.resample
+import egress_app.audio.bus, egress_app.audio.processor
 loaded = [
     name for name in sys.modules
     if name.split(".")[0] in {"django", "channels", "dashboard"}

@@ -1,0 +1,198 @@
+"""The audio bus: each tap's 16 kHz mono chunks, from the web process that receives the tap to
+whichever process mixes its session.
+
+A session's taps may land on different web processes (behind a load balancer) while one process
+mixes the session, so the taps publish their chunks (about 100 ms each: 3200 bytes) on the
+session's bus and the session's processor reads them all, in arrival order:
+
+- `RedisBus`: one Redis stream per session (`<prefix>:audio:<session>`), bounded (XADD with an
+  approximate MAXLEN of `STREAM_ENTRIES`, a few seconds of a busy session) and expiring a minute
+  after its last chunk. Taps publish with redis-py's asyncio client, from the event loop that
+  receives them; a processor reads with the blocking client, in its own thread.
+- `LocalBus`: the same within one process (development, tests without Redis): a bounded queue
+  per session.
+
+A chunk carries its tap, a sequence number per tap (so a reader can count what it missed), the
+samples and the tap's mute state; `end` says the tap closed. Publishing never waits for a reader
+and never raises for a full bus: the oldest audio goes first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import redis
+import redis.asyncio
+
+STREAM_ENTRIES = 600  # 3 s of 20 taps, a minute of one
+STREAM_KEPT_SECONDS = 60  # an ended session's stream goes away by itself
+LOCAL_CHUNKS = 600
+TIMEOUT_SECONDS = 2.0  # a Redis that does not answer: the chunk is lost, not the tap
+
+
+@dataclass(frozen=True)
+class Chunk:
+    tap_id: int
+    seq: int
+    samples: bytes  # 16 kHz mono S16LE
+    muted: bool = False
+    end: bool = False  # the tap closed; no samples
+
+    def fields(self) -> dict[str, bytes]:
+        return {
+            "tap": str(self.tap_id).encode(),
+            "seq": str(self.seq).encode(),
+            "pcm": self.samples,
+            "muted": b"1" if self.muted else b"0",
+            "end": b"1" if self.end else b"0",
+        }
+
+    @classmethod
+    def of(cls, fields: dict[bytes, bytes]) -> Chunk:
+        return cls(
+            tap_id=int(fields[b"tap"]),
+            seq=int(fields[b"seq"]),
+            samples=fields.get(b"pcm", b""),
+            muted=fields.get(b"muted") == b"1",
+            end=fields.get(b"end") == b"1",
+        )
+
+
+class Reader(Protocol):
+    """One session's chunks, for its processor (one thread)."""
+
+    def read(self, timeout: float) -> list[Chunk]:
+        """What arrived since the last read, waiting up to `timeout` seconds for something."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class Bus(Protocol):
+    async def publish(self, session_id: int, chunk: Chunk) -> None: ...
+
+    def reader(self, session_id: int) -> Reader: ...
+
+
+# --- in one process ------------------------------------------------------------------------------
+class LocalBus:
+    def __init__(self, size: int = LOCAL_CHUNKS) -> None:
+        self.size = size
+        self._queues: dict[int, queue.Queue[Chunk]] = {}
+        self._lock = threading.Lock()
+
+    def _queue(self, session_id: int) -> queue.Queue[Chunk]:
+        with self._lock:
+            return self._queues.setdefault(session_id, queue.Queue(self.size))
+
+    async def publish(self, session_id: int, chunk: Chunk) -> None:
+        self.put(session_id, chunk)
+
+    def put(self, session_id: int, chunk: Chunk) -> None:
+        chunks = self._queue(session_id)
+        while True:
+            try:
+                chunks.put_nowait(chunk)
+                return
+            except queue.Full:  # nobody reads (yet): the oldest goes
+                with contextlib.suppress(queue.Empty):
+                    chunks.get_nowait()
+
+    def reader(self, session_id: int) -> LocalReader:
+        return LocalReader(self, session_id)
+
+    def forget(self, session_id: int) -> None:
+        with self._lock:
+            self._queues.pop(session_id, None)
+
+
+class LocalReader:
+    def __init__(self, bus: LocalBus, session_id: int) -> None:
+        self.bus, self.session_id = bus, session_id
+        self.chunks = bus._queue(session_id)
+
+    def read(self, timeout: float) -> list[Chunk]:
+        try:
+            out = [self.chunks.get(timeout=max(0.0, timeout))]
+        except queue.Empty:
+            return []
+        while True:
+            try:
+                out.append(self.chunks.get_nowait())
+            except queue.Empty:
+                return out
+
+    def close(self) -> None:
+        self.bus.forget(self.session_id)
+
+
+# --- across processes: Redis Streams -------------------------------------------------------------
+class RedisBus:
+    """Publishing from any event loop (a client per loop: redis-py's asyncio connections
+    belong to the loop that opened them); reading with blocking clients from threads."""
+
+    def __init__(self, url: str, prefix: str, entries: int = STREAM_ENTRIES) -> None:
+        self.url, self.prefix, self.entries = url, prefix, entries
+        self._clients: dict[int, tuple[Any, redis.asyncio.Redis]] = {}
+
+    def key(self, session_id: int) -> str:
+        return f"{self.prefix}:audio:{session_id}"
+
+    async def publish(self, session_id: int, chunk: Chunk) -> None:
+        key = self.key(session_id)
+        async with self._client().pipeline(transaction=False) as pipe:
+            pipe.xadd(key, chunk.fields(), maxlen=self.entries, approximate=True)  # type: ignore[arg-type]  # bytes values are what redis sends
+            pipe.expire(key, STREAM_KEPT_SECONDS)
+            await pipe.execute()
+
+    def _client(self) -> redis.asyncio.Redis:
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        kept = self._clients.get(id(loop))
+        if kept is None or kept[0] is not loop:
+            client = redis.asyncio.Redis.from_url(
+                self.url, socket_timeout=TIMEOUT_SECONDS, socket_connect_timeout=TIMEOUT_SECONDS
+            )
+            kept = self._clients[id(loop)] = (loop, client)
+        return kept[1]
+
+    def reader(self, session_id: int) -> RedisReader:
+        return RedisReader(redis.Redis.from_url(self.url), self.key(session_id))
+
+
+class RedisReader:
+    """Reads a session's stream from what arrives after it starts: a processor taking a session
+    over does not replay the audio of the one before."""
+
+    def __init__(self, client: redis.Redis, key: str) -> None:
+        self.client, self.key = client, key
+        self.last_id: bytes | str | None = None
+
+    def read(self, timeout: float) -> list[Chunk]:
+        block = max(1, round(timeout * 1000))
+        started = time.monotonic()
+        # redis-py types its answers for both its clients at once; the blocking one's are lists.
+        answer: Any
+        try:
+            if self.last_id is None:  # "$" in each XREAD would miss what came between two
+                newest: Any = self.client.xrevrange(self.key, count=1)
+                self.last_id = newest[0][0] if newest else "0-0"
+            answer = self.client.xread({self.key: self.last_id}, block=block)
+        except redis.RedisError:  # Redis away: no audio this time; the processor ticks silence
+            time.sleep(max(0.0, timeout - (time.monotonic() - started)))
+            return []
+        chunks = []
+        for _key, entries in answer or []:
+            for entry_id, fields in entries:
+                self.last_id = entry_id
+                chunks.append(Chunk.of(fields))
+        return chunks
+
+    def close(self) -> None:
+        self.client.close()
