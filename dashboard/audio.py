@@ -4,6 +4,9 @@ the page, by the htmx endpoint polling it and by the websocket pushes (`hx-swap-
 A tap's level is never stored: the audio endpoint publishes it about 10 times a second
 (dashboard.publisher.deliver_level), and about once a second it is also kept in the cache for
 the polled page (a few seconds, so a tap that stopped sending shows no stale meter for long).
+The mix's meter comes the same way from whichever process mixes the session
+(dashboard.publisher.deliver_mix); the polled page shows it only when that process is this one
+(development), and says otherwise that it is live only.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from django.utils import timezone
 
 from dashboard.fragments import polls, sees_jobs
 from egress_app.audio.levels import FLOOR_DBFS
-from egress_app.events import TapLevel
+from egress_app.events import MixLevel, TapLevel
 from egress_app.models import AudioRecording, AudioSession, AudioTap, EgressStatus, TapState
 from egress_app.roles import may_control
 
@@ -30,6 +33,7 @@ RECORDINGS = "dashboard/audio_session.html#recordings"
 # How long after a recorded session ended its page waits for the recording's upload.
 RECORDING_WAIT = timedelta(minutes=10)
 PUSHED_LEVEL = "dashboard/audio_session.html#pushed-level"
+MIX_LEVEL = "dashboard/audio_session.html#mix-level"
 LEVEL_KEPT_FOR = 5  # seconds
 
 
@@ -49,21 +53,31 @@ async def keep_level(level: TapLevel) -> None:
     await cache.aset(level_key(level.tap_id), asdict(level), LEVEL_KEPT_FOR)
 
 
+def mix_key(session_id: int) -> str:
+    return f"egress:mix-level:{session_id}"
+
+
+async def keep_mix(level: MixLevel) -> None:
+    await cache.aset(mix_key(level.session_id), asdict(level), LEVEL_KEPT_FOR)
+
+
 def live_context(session: AudioSession) -> dict[str, Any]:
     taps = list(session.taps.select_related("job").order_by("created_at", "pk"))
     # A track's tap started again (its egress failed) supersedes the one before: the table
     # shows each track's latest tap, the earlier ones are listed under it and in the timeline.
     latest = {tap.track_sid: tap.pk for tap in taps}  # oldest first: the last one wins
     current = [tap for tap in taps if latest[tap.track_sid] == tap.pk]
-    kept = cache.get_many([level_key(tap.pk) for tap in current])
+    kept = cache.get_many([level_key(tap.pk) for tap in current] + [mix_key(session.pk)])
     rows = [(tap, _level(tap, kept.get(level_key(tap.pk)))) for tap in current]
     running = session.is_running or any(tap.job and polls(tap.job) for tap in taps)
+    mix = kept.get(mix_key(session.pk)) if session.is_running else None
     return {
         "session": session,
         "rows": rows,
         "earlier": [tap for tap in taps if latest[tap.track_sid] != tap.pk],
         "polls": running,
         "floor": FLOOR_DBFS,
+        "mix": MixLevel(**mix) if mix else None,
         **timeline_context(session, taps),
     }
 
@@ -112,6 +126,11 @@ def tap_level(level: TapLevel) -> str:
     """A tap's meter and byte count for a push."""
     context = {"level": level, "tap_id": level.tap_id, "oob": True, "floor": FLOOR_DBFS}
     return render_to_string(PUSHED_LEVEL, context)
+
+
+def mix_level(level: MixLevel) -> str:
+    """The session's mix meter for a push."""
+    return render_to_string(MIX_LEVEL, {"mix": level, "oob": True, "floor": FLOOR_DBFS})
 
 
 # --- the session's timeline -----------------------------------------------------------------------

@@ -26,6 +26,7 @@ from egress_app.events import (
     HomeChanged,
     JobChanged,
     JobNews,
+    MixLevel,
     Private,
     TapLevel,
     group,
@@ -157,6 +158,21 @@ def _kept(tap_id: int, task: asyncio.Task[None]) -> None:
     _keeping.pop(tap_id, None)
     if not task.cancelled() and task.exception() is not None:
         logger.warning("Could not keep audio tap %s's level: %s", tap_id, task.exception())
+
+
+async def deliver_mix(level: MixLevel) -> None:
+    """A session's mix meter to its open pages, on the mixing process's event loop (the web
+    process in development, `audio_worker` with Redis), kept about once a second for the
+    polled page of the same process."""
+    now = time.monotonic()
+    key = -level.session_id  # sessions beside taps in `_kept_at`, which are positive
+    if now - _kept_at.get(key, 0.0) >= LEVEL_KEPT_SECONDS:
+        _kept_at[key] = now
+        await audio.keep_mix(level)
+    layer = get_channel_layer()
+    if layer is not None and await _followed(layer, level.page_group(), now):
+        html = audio.mix_level(level)
+        await layer.group_send(level.page_group(), Fragment(html).message())
 
 
 FOLLOWERS_ASKED_SECONDS = 1.0  # a page opened meanwhile gets the meters at most this late

@@ -146,6 +146,22 @@ class TapLevel:
 
 
 @dataclass(frozen=True)
+class MixLevel:
+    """The session's mix meter, about 10 times a second, from whichever process mixes the
+    session: its last 100 ms tick's RMS and peak in dBFS, its voice state and how many taps it
+    holds. Not stored (like `TapLevel`)."""
+
+    session_id: int
+    rms_dbfs: float
+    peak_dbfs: float
+    state: str
+    tracks: int
+
+    def page_group(self) -> str:
+        return group(AUDIO, self.session_id)
+
+
+@dataclass(frozen=True)
 class AudioNews:
     """A session or its taps changed (a tap connected or closed, the session ended)."""
 
@@ -225,6 +241,22 @@ async def announce_tap_level(level: TapLevel) -> None:
     """Publish a tap's level now (the audio endpoint calls this; nothing is stored)."""
     if _level_publisher is not None:
         await _level_publisher(level)
+
+
+MixPublisher = Callable[[MixLevel], Awaitable[None]]
+_mix_publisher: MixPublisher | None = None
+
+
+def publish_mix_with(mix: MixPublisher) -> None:
+    """Have `mix` render and deliver mix levels (from the event loop of the mixing process)."""
+    global _mix_publisher
+    _mix_publisher = mix
+
+
+async def announce_mix_level(level: MixLevel) -> None:
+    """Publish a session's mix level now (its processor calls this; nothing is stored)."""
+    if _mix_publisher is not None:
+        await _mix_publisher(level)
 
 
 def announce_audio_session(session_id: int) -> None:

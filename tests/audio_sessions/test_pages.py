@@ -251,6 +251,23 @@ def test_it_confirms_then_stops(client, request, persona, session, sandbox: Runn
     assert "Stopped listening to podcast." in text_of(response)
 
 
+def test_it_shows_the_mix_meter_kept_by_this_process(client, support, session: AudioSession):
+    from asgiref.sync import async_to_sync
+
+    from dashboard.audio import keep_mix
+    from egress_app.events import MixLevel
+
+    client.force_login(support)
+    before = text_of(client.get(url("dashboard-audio-live", session)))
+    async_to_sync(keep_mix)(MixLevel(session.pk, -18.0, -9.5, "speaking", 2))
+
+    response = client.get(url("dashboard-audio-live", session))
+
+    assert "Mix no level here: the mix's meter is pushed live" in before
+    assert 'aria-label="Level of the mix"' in response.content.decode()
+    assert "Mix speaking -18.0 dBFS -18.0 dBFS RMS, peak -9.5 dBFS, 2 taps" in text_of(response)
+
+
 # --- the timeline ---------------------------------------------------------------------------------
 def test_it_shows_the_gap_when_a_failed_tap_was_started_again(client, producer, session):
     from egress_app.models import EgressJob, EgressKind, EgressStatus
