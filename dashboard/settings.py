@@ -135,6 +135,11 @@ AUDIO_RECORDING_MAX_SECONDS = env_float("AUDIO_RECORDING_MAX_SECONDS", 4 * 3600.
 # Days a transcript is kept after it started; the worker deletes older ones. Empty (the
 # default) or 0: kept until an admin deletes it. (env_seconds reads any number, empty as None.)
 TRANSCRIPT_RETENTION_DAYS = env_seconds("TRANSCRIPT_RETENTION_DAYS", None)
+# `manage.py audio_worker` (with REDIS_URL): how long its hold on a session it mixes lasts (it
+# renews it every third of that; a dead worker's sessions move to another after it), and how many
+# sessions one worker mixes at most.
+AUDIO_WORKER_LEASE = env_float("AUDIO_WORKER_LEASE", 30.0)
+AUDIO_WORKER_SESSIONS = env_int("AUDIO_WORKER_SESSIONS", 50)
 # Where the sandbox sends its signed webhooks (a real LiveKit is configured on its own side).
 SANDBOX_WEBHOOK_URL = env_str("SANDBOX_WEBHOOK_URL", f"{SITE_ROOT}/livekit/webhook")
 
@@ -233,6 +238,7 @@ elif DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
+REDIS_PREFIX = env_str("REDIS_PREFIX", "egress")  # channel layer groups and audio streams
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
@@ -253,7 +259,7 @@ if REDIS_URL:
                         "retry": Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
                     }
                 ],
-                "prefix": env_str("REDIS_PREFIX", "egress"),
+                "prefix": REDIS_PREFIX,
             },
         }
     }

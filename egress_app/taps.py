@@ -10,6 +10,11 @@ consumer never closes an accepted socket: egress would report the egress FAILED.
 Levels: about 100 ms of audio at a time goes through the tap's meter (egress_app/audio) in a
 worker thread, never on this event loop, and each reading is published to the session's page
 (`events.announce_tap_level`), about 10 times a second; readings are not stored.
+
+Mixing: the same thread resamples that audio to 16 kHz mono, and the chunk goes out on the
+session's audio bus (actions.audio_processing: Redis Streams, or this process's queues without
+Redis, when this process also mixes the session). A chunk the bus cannot take (Redis away or
+slow) is dropped and logged, never held: the tap keeps receiving.
 """
 
 from __future__ import annotations
@@ -25,7 +30,10 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from egress_app import actions, events
+from egress_app.actions.audio_processing import audio_bus, process_here, processes_here
+from egress_app.audio.bus import Bus, Chunk
 from egress_app.audio.meter import Reading, TapMeter
+from egress_app.audio.resample import Samples
 
 logger = logging.getLogger(__name__)
 FLUSH_SECONDS = 1.0
@@ -43,6 +51,10 @@ class AudioTapConsumer(AsyncWebsocketConsumer):
     ignored = 0
     muted = False
     flushed_at = 0.0
+    bus: Bus
+    seq = 0
+    sending: asyncio.Task[None] | None = None
+    dropped = 0
 
     async def connect(self) -> None:
         try:
@@ -63,7 +75,10 @@ class AudioTapConsumer(AsyncWebsocketConsumer):
         self.tap_id = tap_id
         self.batch, self.meter = [], TapMeter()
         self.flushed_at = time.monotonic()
+        self.bus = audio_bus()
         await self.accept()
+        if processes_here():
+            process_here(self.session_id)
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Egress sends 100 messages a second per tap: channels' connection cleanup before each
@@ -98,10 +113,38 @@ class AudioTapConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if self.tap_id is not None:
             await self._flush(closed=True)
+            await self._send(Chunk(self.tap_id, self.seq, b"", self.muted, end=True))
 
     async def _measure(self) -> None:
         batch, self.batch, self.batch_bytes = self.batch, [], 0
-        await self._publish(await asyncio.to_thread(self.meter.feed, batch))
+        reading, samples = await asyncio.to_thread(self.meter.feed_and_resample, batch)
+        await self._publish(reading)
+        self._send_soon(samples)
+
+    def _send_soon(self, samples: Samples) -> None:
+        """Put the chunk on the bus without waiting for it; dropped while the last one is still
+        on its way (a slow Redis must not slow the receive)."""
+        assert self.tap_id is not None
+        chunk = Chunk(self.tap_id, self.seq, samples.tobytes(), self.muted)
+        self.seq += 1
+        if self.sending is not None and not self.sending.done():
+            self._dropped()
+            return
+        self.sending = asyncio.create_task(self._send(chunk))
+
+    async def _send(self, chunk: Chunk) -> None:
+        try:
+            await self.bus.publish(self.session_id, chunk)
+        except Exception as error:
+            self._dropped(error)
+
+    def _dropped(self, error: Exception | None = None) -> None:
+        self.dropped += 1
+        if self.dropped == 1 or self.dropped % 100 == 0:  # not 10 lines a second per tap
+            reason = repr(error) if error else "the bus is slow"
+            logger.warning(
+                "Dropped audio tap %s's chunks (%s so far): %s", self.tap_id, self.dropped, reason
+            )
 
     async def _publish(self, reading: Reading) -> None:
         assert self.tap_id is not None

@@ -43,6 +43,10 @@ class AudioSession(models.Model):
         on_delete=models.SET_NULL,
         related_name="audio_sessions",
     )
+    # The audio worker mixing the session holds a lease on it, renewed while it mixes; another
+    # takes the session over once a dead worker's lease has run out (a conditional update).
+    processed_by = models.CharField(max_length=200, blank=True, editable=False)
+    processed_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
