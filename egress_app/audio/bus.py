@@ -67,7 +67,8 @@ class Reader(Protocol):
     """One session's chunks, for its processor (one thread)."""
 
     def read(self, timeout: float) -> list[Chunk]:
-        """What arrived since the last read, waiting up to `timeout` seconds for something."""
+        """What arrived since the last read, waiting up to `timeout` seconds for something
+        (0: not at all)."""
         ...
 
     def close(self) -> None: ...
@@ -118,9 +119,10 @@ class LocalReader:
 
     def read(self, timeout: float) -> list[Chunk]:
         try:
-            out = [self.chunks.get(timeout=max(0.0, timeout))]
+            first = self.chunks.get(timeout=timeout) if timeout > 0 else self.chunks.get_nowait()
         except queue.Empty:
             return []
+        out = [first]
         while True:
             try:
                 out.append(self.chunks.get_nowait())
@@ -163,7 +165,10 @@ class RedisBus:
         return kept[1]
 
     def reader(self, session_id: int) -> RedisReader:
-        return RedisReader(redis.Redis.from_url(self.url), self.key(session_id))
+        client = redis.Redis.from_url(
+            self.url, socket_timeout=TIMEOUT_SECONDS, socket_connect_timeout=TIMEOUT_SECONDS
+        )
+        return RedisReader(client, self.key(session_id))
 
 
 class RedisReader:
@@ -175,7 +180,7 @@ class RedisReader:
         self.last_id: bytes | str | None = None
 
     def read(self, timeout: float) -> list[Chunk]:
-        block = max(1, round(timeout * 1000))
+        block = round(timeout * 1000) or None  # None: answer at once
         started = time.monotonic()
         # redis-py types its answers for both its clients at once; the blocking one's are lists.
         answer: Any
