@@ -6,8 +6,8 @@ mixes the session, so the taps publish their chunks (about 100 ms each: 3200 byt
 session's bus and the session's processor reads them all, in arrival order:
 
 - `RedisBus`: one Redis stream per session (`<prefix>:audio:<session>`), bounded (XADD with an
-  approximate MAXLEN of `STREAM_ENTRIES`, a few seconds of a busy session) and expiring a minute
-  after its last chunk. Taps publish with redis-py's asyncio client, from the event loop that
+  approximate MAXLEN of `STREAM_ENTRIES`, a few seconds of a busy session) and expiring about a
+  minute after its last chunk. Taps publish with redis-py's asyncio client, from the event loop that
   receives them; a processor reads with the blocking client, in its own thread.
 - `LocalBus`: the same within one process (development, tests without Redis): a bounded queue
   per session.
@@ -31,6 +31,7 @@ import redis.asyncio
 
 STREAM_ENTRIES = 600  # 3 s of 20 taps, a minute of one
 STREAM_KEPT_SECONDS = 60  # an ended session's stream goes away by itself
+EXPIRE_EVERY = 50  # chunks of a tap (5 s): the expiry is pushed back now and then, not each time
 LOCAL_CHUNKS = 600
 TIMEOUT_SECONDS = 2.0  # a Redis that does not answer: the chunk is lost, not the tap
 
@@ -147,8 +148,12 @@ class RedisBus:
 
     async def publish(self, session_id: int, chunk: Chunk) -> None:
         key = self.key(session_id)
+        fields = chunk.fields()
+        if chunk.seq % EXPIRE_EVERY:
+            await self._client().xadd(key, fields, maxlen=self.entries, approximate=True)  # type: ignore[arg-type]  # bytes values are what redis sends
+            return
         async with self._client().pipeline(transaction=False) as pipe:
-            pipe.xadd(key, chunk.fields(), maxlen=self.entries, approximate=True)  # type: ignore[arg-type]  # bytes values are what redis sends
+            pipe.xadd(key, fields, maxlen=self.entries, approximate=True)  # type: ignore[arg-type]  # as above
             pipe.expire(key, STREAM_KEPT_SECONDS)
             await pipe.execute()
 
