@@ -1,6 +1,6 @@
 """Real-time Track Egress audio into the dashboard's audio endpoint: server CPU per stream.
 
-    .venv/bin/python bench/audio.py [--streams 25,50,100] [--seconds S] [--senders P]
+    .venv/bin/python bench/audio.py [--streams 25,50,100] [--seconds S] [--senders P] [--redis URL]
 
 N taps stream 48 kHz stereo S16LE as egress sends it (one 1920-byte binary message per 10 ms per
 stream, `Content-Type: audio/x-raw`, no compression) from --senders separate processes into
@@ -18,6 +18,12 @@ and max, and how far behind the last one was), the drain (how long the server st
 the last message was written: a backlog in the sockets' buffers; the CPU window includes it) and
 how many sockets the server closed or refused.
 
+The dashboard does what it does in production to each 100 ms of a tap: meter it, resample it to
+16 kHz mono and publish it on the session's audio bus (taps come in sessions of 4). Without
+--redis the bus is in-process and the dashboard mixes each session itself (a processor thread
+per session: mix, mix meter); with --redis it publishes to Redis Streams (and its channel layer
+is Redis) and nothing mixes, as a web process beside `audio_worker`s.
+
 The end-to-end meter latency, measured on the dashboard in each run under that run's load: a
 probe process (`--role probe`) streams one more tap, silence with a loud 200 ms burst about
 once a second, and follows the tap's session page over `/ws/live/?view=audio&id=<session>` as
@@ -26,7 +32,7 @@ first message leaving the probe to the first pushed level reading above -30 dBFS
 that page socket. It prints p50 / p95 / max and the number of bursts heard (--no-meter skips it).
 The probe's stream and page are in the dashboard's CPU window but not in its audio seconds: one
 stream more than the row says, a slight overstatement of the CPU per stream.
-Everything talks only to 127.0.0.1; the servers and senders stop on exit.
+Everything talks only to 127.0.0.1 (and the Redis given); the servers and senders stop on exit.
 """
 
 from __future__ import annotations
@@ -404,7 +410,7 @@ class Server:
                 self.process.wait(timeout=10)
 
 
-def dashboard_env(directory: Path, port: int) -> dict[str, str]:
+def dashboard_env(directory: Path, port: int, redis_url: str = "") -> dict[str, str]:
     from cryptography.fernet import Fernet
 
     env = {
@@ -412,25 +418,29 @@ def dashboard_env(directory: Path, port: int) -> dict[str, str]:
         for name, value in os.environ.items()
         if not name.startswith(("DJANGO_", "LIVEKIT_", "REDIS_", "DATABASE_", "AUDIO_"))
     }
-    return env | {
-        "DJANGO_SETTINGS_MODULE": "dashboard.settings",
-        # Production's checks insist on Redis and PostgreSQL; the endpoint uses neither (a tap
-        # writes its counts about once a second), so: development's checks, DEBUG off.
-        "ENVIRONMENT": "development",
-        "DEBUG": "0",
-        "SECRET_KEY": secrets.token_urlsafe(48),
-        "SECRETS_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-        "DATABASE_URL": f"sqlite:///{directory / 'bench.db'}",
-        # Never called by the audio endpoint; set so production does not point at the sandbox.
-        "LIVEKIT_URL": "http://127.0.0.1:9",
-        "LIVEKIT_API_KEY": "APIbench",
-        "LIVEKIT_API_SECRET": secrets.token_urlsafe(32),
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "SITE_ROOT": f"http://127.0.0.1:{port}",
-        "AUDIO_INGEST_URL": f"ws://127.0.0.1:{port}",
-        "LOG_LEVEL": "WARNING",
-        "PYTHONUNBUFFERED": "1",
-    }
+    return (
+        env
+        | {
+            "DJANGO_SETTINGS_MODULE": "dashboard.settings",
+            # Production's checks insist on Redis and PostgreSQL; the endpoint uses neither (a tap
+            # writes its counts about once a second), so: development's checks, DEBUG off.
+            "ENVIRONMENT": "development",
+            "DEBUG": "0",
+            "SECRET_KEY": secrets.token_urlsafe(48),
+            "SECRETS_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+            "DATABASE_URL": f"sqlite:///{directory / 'bench.db'}",
+            # Never called by the audio endpoint; set so production does not point at the sandbox.
+            "LIVEKIT_URL": "http://127.0.0.1:9",
+            "LIVEKIT_API_KEY": "APIbench",
+            "LIVEKIT_API_SECRET": secrets.token_urlsafe(32),
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "SITE_ROOT": f"http://127.0.0.1:{port}",
+            "AUDIO_INGEST_URL": f"ws://127.0.0.1:{port}",
+            "LOG_LEVEL": "WARNING",
+            "PYTHONUNBUFFERED": "1",
+        }
+        | ({"REDIS_URL": redis_url, "REDIS_PREFIX": f"bench-{os.getpid()}"} if redis_url else {})
+    )
 
 
 def run_manage(env: dict[str, str], *args: str) -> str:
@@ -587,12 +597,13 @@ def main(args: argparse.Namespace) -> None:
         f"Audio endpoint: {', '.join(map(str, counts))} real-time 48 kHz stereo streams, "
         f"{args.seconds:g} s each run, 10 ms messages of {FRAME_BYTES} bytes, from "
         f"{args.senders} sender processes; uvicorn --ws websockets-sansio --ws-ping-interval 0, "
-        f"one process each; {os.cpu_count()} cores"
+        f"one process each; {os.cpu_count()} cores; audio bus: "
+        f"{'Redis Streams' if args.redis else 'in-process, mixed there'}"
     )
     with tempfile.TemporaryDirectory(prefix="bench-audio-") as tmp:
         directory = Path(tmp)
         dashboard_port, anchor_port = free_port(), free_port()
-        env = dashboard_env(directory, dashboard_port)
+        env = dashboard_env(directory, dashboard_port, args.redis)
         print("  migrating a fresh SQLite database and making the taps ...", flush=True)
         run_manage(env, "manage.py", "migrate", "--noinput", "-v", "0")
         taps = json.loads(
@@ -676,6 +687,7 @@ def parse() -> argparse.Namespace:
         action="store_false",
         help="skip the end-to-end meter latency probe",
     )
+    parser.add_argument("--redis", default="", help="publish the chunks to this Redis's streams")
     parser.add_argument(
         "--role", choices=["main", "seed", "send", "seed-probe", "probe"], default="main"
     )
