@@ -164,7 +164,9 @@ def process_here(session_id: int) -> None:
     with _here_lock:
         running = _here.get(session_id)
         if running is not None and running.alive() and not running.stopping.is_set():
-            return
+            if running.loop is loop:
+                return
+            running.stop()  # a server that stopped in this process (tests start several)
         _here[session_id] = Processing(
             session_id, LOCAL_BUS, loop, idle_limit=LOCAL_IDLE_SECONDS, on_exit=_gone_here
         ).start()

@@ -86,6 +86,7 @@ class LocalBus:
     def __init__(self, size: int = LOCAL_CHUNKS) -> None:
         self.size = size
         self._queues: dict[int, queue.Queue[Chunk]] = {}
+        self._read: set[int] = set()  # sessions with a reader
         self._lock = threading.Lock()
 
     def _queue(self, session_id: int) -> queue.Queue[Chunk]:
@@ -106,17 +107,25 @@ class LocalBus:
                     chunks.get_nowait()
 
     def reader(self, session_id: int) -> LocalReader:
-        return LocalReader(self, session_id)
-
-    def forget(self, session_id: int) -> None:
+        """The session's one reader from now on: a reader that came before (a processor on
+        its way out) gets nothing more, and its close leaves this one's chunks alone."""
         with self._lock:
-            self._queues.pop(session_id, None)
+            chunks = self._queues.get(session_id)
+            if chunks is None or session_id in self._read:
+                chunks = self._queues[session_id] = queue.Queue(self.size)
+            self._read.add(session_id)
+        return LocalReader(self, session_id, chunks)
+
+    def forget(self, session_id: int, chunks: queue.Queue[Chunk]) -> None:
+        with self._lock:
+            if self._queues.get(session_id) is chunks:
+                del self._queues[session_id]
+                self._read.discard(session_id)
 
 
 class LocalReader:
-    def __init__(self, bus: LocalBus, session_id: int) -> None:
-        self.bus, self.session_id = bus, session_id
-        self.chunks = bus._queue(session_id)
+    def __init__(self, bus: LocalBus, session_id: int, chunks: queue.Queue[Chunk]) -> None:
+        self.bus, self.session_id, self.chunks = bus, session_id, chunks
 
     def read(self, timeout: float) -> list[Chunk]:
         try:
@@ -131,7 +140,7 @@ class LocalReader:
                 return out
 
     def close(self) -> None:
-        self.bus.forget(self.session_id)
+        self.bus.forget(self.session_id, self.chunks)
 
 
 # --- across processes: Redis Streams -------------------------------------------------------------

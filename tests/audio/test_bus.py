@@ -49,6 +49,18 @@ def test_it_keeps_only_the_newest_chunks_when_nobody_reads() -> None:
     assert [chunk.seq for chunk in bus.reader(7).read(timeout=1)] == [2, 3, 4]
 
 
+def test_a_new_reader_takes_over_from_one_on_its_way_out() -> None:
+    bus = LocalBus()
+    old = bus.reader(7)
+    new = bus.reader(7)
+
+    old.close()
+    _publish(bus, 7, [_chunk(1, 0)])
+
+    assert [chunk.seq for chunk in new.read(timeout=1)] == [0]
+    assert old.read(timeout=0.01) == []
+
+
 def test_it_keeps_sessions_apart() -> None:
     bus = LocalBus()
     _publish(bus, 1, [_chunk(1, 0)])
