@@ -9,12 +9,17 @@ thread (tests/threaded_server.py); a test runs its own database work there too
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from io import StringIO
 
 import pytest
+from django.db import connections
 from pytest_django.fixtures import Settings
 
+from egress_app.management.commands.audio_worker import Command as AudioWorker
 from tests.threaded_server import HOST, ThreadedServer, asgi_application, serving_in_a_thread
 
 AudioServer = ThreadedServer
@@ -45,3 +50,26 @@ def audio_server(
     # As deployed (README, Running in production): `--ws-ping-interval 0`.
     with serving_dashboard(settings, ws_ping_interval=0) as server:
         yield server
+
+
+@contextmanager
+def mixer_running() -> Iterator[None]:
+    """Without Redis the web process mixes; with it (CI's second run), an audio worker."""
+    if not os.environ.get("REDIS_URL"):
+        yield
+        return
+    worker = AudioWorker(stdout=StringIO())
+
+    def work() -> None:
+        try:
+            worker.handle()
+        finally:
+            connections.close_all()  # this thread's, or the test database stays in use
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        worker.stopping.set()
+        thread.join(10)

@@ -5,9 +5,6 @@ the session's sinks; and the leases by which audio workers share sessions with R
 from __future__ import annotations
 
 import os
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from io import StringIO
 from typing import Any
@@ -26,10 +23,9 @@ from egress_app.actions.audio_processing import claim_sessions, release_sessions
 from egress_app.audio.levels import FLOOR_DBFS
 from egress_app.audio.mixer import Tick
 from egress_app.events import MixLevel
-from egress_app.management.commands.audio_worker import Command as AudioWorker
 from egress_app.models import AudioSession, AudioSessionState
 from egress_app.sandbox.testing import RunningSandbox
-from tests.audio_sessions.conftest import AudioServer
+from tests.audio_sessions.conftest import AudioServer, mixer_running
 from tests.audio_sessions.test_endpoint import listening, until
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -70,22 +66,6 @@ def test_it_mixes_the_rooms_taps_into_a_moving_meter_and_the_sinks(
 
     with mixer_running():
         _mixed(audio_server, producer, session, host.pk, guest.pk, broken, keeper)
-
-
-@contextmanager
-def mixer_running() -> Iterator[None]:
-    """Without Redis the web process mixes; with it (CI's second run), an audio worker."""
-    if not REDIS_URL:
-        yield
-        return
-    worker = AudioWorker(stdout=StringIO())
-    thread = threading.Thread(target=worker.handle, daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        worker.stopping.set()
-        thread.join(10)
 
 
 def _mixed(server, producer, session, host: int, guest: int, broken, keeper) -> None:
@@ -172,7 +152,7 @@ def test_the_worker_says_the_web_process_mixes_without_redis(settings: Settings)
 
 @pytest.mark.skipif(not REDIS_URL, reason="needs REDIS_URL (CI sets it)")
 def test_the_worker_takes_over_only_the_session_whose_lease_ran_out(
-    transactional_db: None, settings: Settings
+    transactional_db: None, django_db_serialized_rollback: None, settings: Settings
 ):
     settings.REDIS_URL = REDIS_URL
     settings.REDIS_PREFIX = f"egress-test-{os.getpid()}"

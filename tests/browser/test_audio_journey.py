@@ -1,5 +1,6 @@
 """The demo producer listens to the podcast room (issue 14, section 6): Listen on the Live page,
-two taps connect and their meters move, Stop (confirmed), and the taps' jobs end COMPLETE.
+two taps connect and their meters and the mix's move, Stop (confirmed), and the taps' jobs end
+COMPLETE.
 
 The sandbox's track egress dial the dashboard the browser uses (AUDIO_INGEST_URL points at the
 test server, as tests/audio_sessions/conftest.py does for its own server).
@@ -13,6 +14,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from pytest_django.fixtures import Settings
 
+from tests.audio_sessions.conftest import mixer_running
 from tests.browser.conftest import AsgiServer
 from tests.browser.test_journeys import log_in
 
@@ -22,6 +24,12 @@ SCREENSHOT = "/tmp/audio.png"
 # Both meters above the floor (-96 dBFS): audio reached the endpoint and was measured.
 METERS_MOVE = """() => [...document.querySelectorAll(".taps meter")]
     .filter((meter) => meter.value > -96).length === 2"""
+
+# The mix of both taps above the floor, pushed by whichever process mixes the session.
+MIX_MOVES = """() => {
+    const mix = document.querySelector("#session-mix-level meter");
+    return mix !== null && mix.value > -96;
+}"""
 
 FITS = """() => [...document.querySelectorAll("main *")]
     .filter((el) => !el.closest(".audio-scroll") || el.matches(".audio-scroll"))
@@ -47,6 +55,9 @@ def test_it_lets_the_producer_listen_to_a_room_and_stop(
     expect(rows).to_have_count(2)
     expect(page.locator('.taps tr[data-state="connected"]')).to_have_count(2)
     page.wait_for_function(METERS_MOVE, timeout=15_000)
+    with mixer_running():
+        page.wait_for_function(MIX_MOVES, timeout=15_000)
+    expect(page.locator("#session-mix-level")).to_contain_text("2 taps")
     expect(page.locator(".taps .dbfs").first).to_contain_text("dBFS RMS")
     page.set_viewport_size({"width": 390, "height": 800})
     # The taps' table scrolls inside its own box; nothing of the session's content overflows.
