@@ -53,8 +53,6 @@ class AudioTapConsumer(AsyncWebsocketConsumer):
     flushed_at = 0.0
     bus: Bus
     seq = 0
-    sending: asyncio.Task[None] | None = None
-    dropped = 0
 
     async def connect(self) -> None:
         try:
@@ -113,7 +111,7 @@ class AudioTapConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if self.tap_id is not None:
             await self._flush(closed=True)
-            await self._send(Chunk(self.tap_id, self.seq, b"", self.muted, end=True))
+            self._offer(Chunk(self.tap_id, self.seq, b"", self.muted, end=True))
 
     async def _measure(self) -> None:
         batch, self.batch, self.batch_bytes = self.batch, [], 0
@@ -122,29 +120,15 @@ class AudioTapConsumer(AsyncWebsocketConsumer):
         self._send_soon(samples)
 
     def _send_soon(self, samples: Samples) -> None:
-        """Put the chunk on the bus without waiting for it; dropped while the last one is still
-        on its way (a slow Redis must not slow the receive)."""
         assert self.tap_id is not None
-        chunk = Chunk(self.tap_id, self.seq, samples.tobytes(), self.muted)
+        self._offer(Chunk(self.tap_id, self.seq, samples.tobytes(), self.muted))
         self.seq += 1
-        if self.sending is not None and not self.sending.done():
-            self._dropped()
-            return
-        self.sending = asyncio.create_task(self._send(chunk))
 
-    async def _send(self, chunk: Chunk) -> None:
+    def _offer(self, chunk: Chunk) -> None:
         try:
-            await self.bus.publish(self.session_id, chunk)
-        except Exception as error:
-            self._dropped(error)
-
-    def _dropped(self, error: Exception | None = None) -> None:
-        self.dropped += 1
-        if self.dropped == 1 or self.dropped % 100 == 0:  # not 10 lines a second per tap
-            reason = repr(error) if error else "the bus is slow"
-            logger.warning(
-                "Dropped audio tap %s's chunks (%s so far): %s", self.tap_id, self.dropped, reason
-            )
+            self.bus.offer(self.session_id, chunk)
+        except Exception:  # the bus never means to raise; if it does, the tap goes on
+            logger.exception("Could not publish audio tap %s's chunk", self.tap_id)
 
     async def _publish(self, reading: Reading) -> None:
         assert self.tap_id is not None

@@ -13,17 +13,20 @@ session's bus and the session's processor reads them all, in arrival order:
   per session.
 
 A chunk carries its tap, a sequence number per tap (so a reader can count what it missed), the
-samples and the tap's mute state; `end` says the tap closed. Publishing never waits for a reader
-and never raises for a full bus: the oldest audio goes first.
+samples and the tap's mute state; `end` says the tap closed. Offering a chunk never waits (for
+Redis or a reader) and never raises for a full or absent bus: the oldest audio goes first.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 import queue
 import threading
 import time
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import redis
@@ -33,7 +36,11 @@ STREAM_ENTRIES = 600  # 3 s of 20 taps, a minute of one
 STREAM_KEPT_SECONDS = 60  # an ended session's stream goes away by itself
 EXPIRE_EVERY = 50  # chunks of a tap (5 s): the expiry is pushed back now and then, not each time
 LOCAL_CHUNKS = 600
+OUTBOX_CHUNKS = 2000  # per process: 2 s of 100 taps
 TIMEOUT_SECONDS = 2.0  # a Redis that does not answer: the chunk is lost, not the tap
+
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -76,7 +83,14 @@ class Reader(Protocol):
 
 
 class Bus(Protocol):
-    async def publish(self, session_id: int, chunk: Chunk) -> None: ...
+    def offer(self, session_id: int, chunk: Chunk) -> None:
+        """Send the chunk soon, from the event loop receiving its tap: never waits, never
+        raises for the bus (a chunk it cannot carry is dropped and logged)."""
+        ...
+
+    async def publish(self, session_id: int, chunk: Chunk) -> None:
+        """Send the chunk now (tests, tools)."""
+        ...
 
     def reader(self, session_id: int) -> Reader: ...
 
@@ -94,6 +108,9 @@ class LocalBus:
             return self._queues.setdefault(session_id, queue.Queue(self.size))
 
     async def publish(self, session_id: int, chunk: Chunk) -> None:
+        self.put(session_id, chunk)
+
+    def offer(self, session_id: int, chunk: Chunk) -> None:
         self.put(session_id, chunk)
 
     def put(self, session_id: int, chunk: Chunk) -> None:
@@ -145,44 +162,78 @@ class LocalReader:
 
 # --- across processes: Redis Streams -------------------------------------------------------------
 class RedisBus:
-    """Publishing from any event loop (a client per loop: redis-py's asyncio connections
-    belong to the loop that opened them); reading with blocking clients from threads."""
+    """Publishing from any event loop, in batches: each loop has its own client (redis-py's
+    asyncio connections belong to the loop that opened them) and outbox, which one task sends
+    as a pipeline while the next batch gathers (a command of its own per chunk cost about five
+    times the CPU). Reading with blocking clients, from threads."""
 
     def __init__(self, url: str, prefix: str, entries: int = STREAM_ENTRIES) -> None:
         self.url, self.prefix, self.entries = url, prefix, entries
-        self._clients: dict[int, tuple[Any, redis.asyncio.Redis]] = {}
+        self._outboxes: dict[int, _Outbox] = {}
+        self.dropped = 0
 
     def key(self, session_id: int) -> str:
         return f"{self.prefix}:audio:{session_id}"
 
+    def offer(self, session_id: int, chunk: Chunk) -> None:
+        outbox = self._outbox()
+        outbox.chunks.append((self.key(session_id), chunk))
+        if len(outbox.chunks) > OUTBOX_CHUNKS:  # Redis slower than the taps: the oldest go
+            outbox.chunks.popleft()
+            self._dropped(1, "the outbox is full")
+        if outbox.sending is None or outbox.sending.done():
+            outbox.sending = outbox.loop.create_task(self._send(outbox))
+
     async def publish(self, session_id: int, chunk: Chunk) -> None:
-        key = self.key(session_id)
-        fields = chunk.fields()
-        if chunk.seq % EXPIRE_EVERY:
-            await self._client().xadd(key, fields, maxlen=self.entries, approximate=True)  # type: ignore[arg-type]  # bytes values are what redis sends
-            return
-        async with self._client().pipeline(transaction=False) as pipe:
-            pipe.xadd(key, fields, maxlen=self.entries, approximate=True)  # type: ignore[arg-type]  # as above
-            pipe.expire(key, STREAM_KEPT_SECONDS)
-            await pipe.execute()
+        self.offer(session_id, chunk)
+        sending = self._outbox().sending
+        assert sending is not None
+        await sending
 
-    def _client(self) -> redis.asyncio.Redis:
-        import asyncio
-
+    def _outbox(self) -> _Outbox:
         loop = asyncio.get_running_loop()
-        kept = self._clients.get(id(loop))
-        if kept is None or kept[0] is not loop:
+        outbox = self._outboxes.get(id(loop))
+        if outbox is None or outbox.loop is not loop:
             client = redis.asyncio.Redis.from_url(
                 self.url, socket_timeout=TIMEOUT_SECONDS, socket_connect_timeout=TIMEOUT_SECONDS
             )
-            kept = self._clients[id(loop)] = (loop, client)
-        return kept[1]
+            outbox = self._outboxes[id(loop)] = _Outbox(loop, client)
+        return outbox
+
+    async def _send(self, outbox: _Outbox) -> None:
+        while outbox.chunks:
+            batch = list(outbox.chunks)
+            outbox.chunks.clear()
+            try:
+                async with outbox.client.pipeline(transaction=False) as pipe:
+                    for key, chunk in batch:
+                        pipe.xadd(key, chunk.fields(), maxlen=self.entries, approximate=True)  # type: ignore[arg-type]  # bytes values are what redis sends
+                        if chunk.seq % EXPIRE_EVERY == 0 or chunk.end:
+                            pipe.expire(key, STREAM_KEPT_SECONDS)
+                    await pipe.execute()
+            except Exception as error:  # Redis away or slow: these chunks are lost, not the taps
+                self._dropped(len(batch), repr(error))
+
+    def _dropped(self, count: int, reason: str) -> None:
+        before, self.dropped = self.dropped, self.dropped + count
+        if before == 0 or before // 1000 != self.dropped // 1000:  # not a line per chunk
+            logger.warning(
+                "Dropped audio chunks on their way to Redis (%s so far): %s", self.dropped, reason
+            )
 
     def reader(self, session_id: int) -> RedisReader:
         client = redis.Redis.from_url(
             self.url, socket_timeout=TIMEOUT_SECONDS, socket_connect_timeout=TIMEOUT_SECONDS
         )
         return RedisReader(client, self.key(session_id))
+
+
+@dataclass
+class _Outbox:
+    loop: asyncio.AbstractEventLoop
+    client: redis.asyncio.Redis
+    chunks: deque[tuple[str, Chunk]] = field(default_factory=deque)
+    sending: asyncio.Task[None] | None = None
 
 
 class RedisReader:

@@ -114,3 +114,33 @@ def test_a_reader_taking_over_starts_from_the_present(redis_bus: RedisBus) -> No
 
     assert [chunk.seq for chunk in reader.read(timeout=1)] == [2]
     reader.close()
+
+
+def test_an_unreachable_redis_loses_chunks_never_the_tap(closed_port_url: str) -> None:
+    bus = RedisBus(closed_port_url.replace("http", "redis", 1) + "/0", "egress-test")
+
+    async def offer() -> None:
+        for seq in range(3):
+            bus.offer(7, _chunk(1, seq))  # returns at once, raises nothing
+        await bus.publish(7, _chunk(1, 3))
+
+    asyncio.run(offer())
+
+    assert bus.dropped == 4
+
+
+@needs_redis
+def test_it_sends_many_taps_chunks_in_order_in_batches(redis_bus: RedisBus) -> None:
+    reader = redis_bus.reader(7)
+    reader.read(timeout=0.05)
+    sent = [_chunk(tap, seq) for seq in range(15) for tap in (1, 2, 3)]  # within the bound
+
+    async def offer() -> None:
+        for chunk in sent[:-1]:
+            redis_bus.offer(7, chunk)
+        await redis_bus.publish(7, sent[-1])
+
+    asyncio.run(offer())
+
+    assert reader.read(timeout=1) == sent
+    reader.close()
