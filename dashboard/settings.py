@@ -136,7 +136,7 @@ AUDIO_RECORDING_MAX_SECONDS = env_float("AUDIO_RECORDING_MAX_SECONDS", 4 * 3600.
 # default) or 0: kept until an admin deletes it. (env_seconds reads any number, empty as None.)
 TRANSCRIPT_RETENTION_DAYS = env_seconds("TRANSCRIPT_RETENTION_DAYS", None)
 # `manage.py audio_worker` (with REDIS_URL): how long its hold on a session it mixes lasts (it
-# renews it every third of that; a dead worker's sessions move to another after it), and how many
+# renews it every second; a dead worker's sessions move to another after it), and how many
 # sessions one worker mixes at most.
 AUDIO_WORKER_LEASE = env_float("AUDIO_WORKER_LEASE", 30.0)
 AUDIO_WORKER_SESSIONS = env_int("AUDIO_WORKER_SESSIONS", 50)

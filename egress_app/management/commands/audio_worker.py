@@ -1,7 +1,8 @@
 """`manage.py audio_worker`: mixes running audio sessions from their Redis streams (see
 egress_app/actions/audio_processing.py).
 
-Every AUDIO_WORKER_LEASE / 3 seconds it:
+Every second (a new session's mix starts within about a second; at most every third of
+AUDIO_WORKER_LEASE) it:
 1. forgets processors that stopped (their sessions are let go, for whoever claims them next);
 2. renews the leases of the sessions it mixes, and stops mixing those that ended or that another
    worker took over (its lease had run out);
@@ -39,6 +40,7 @@ from egress_app.actions.audio_processing import (
 
 logger = logging.getLogger("egress_app.audio_worker")
 STOP_WAIT_SECONDS = 5.0
+ROUND_SECONDS = 1.0
 
 
 class Command(BaseCommand):
@@ -82,7 +84,7 @@ class Command(BaseCommand):
         mixing: dict[int, Processing],
         seconds: float | None,
     ) -> None:
-        interval = float(settings.AUDIO_WORKER_LEASE) / 3
+        interval = min(ROUND_SECONDS, float(settings.AUDIO_WORKER_LEASE) / 3)
         ends = None if seconds is None else time.monotonic() + seconds
         while True:
             started = time.monotonic()
