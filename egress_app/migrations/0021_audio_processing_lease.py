@@ -9,7 +9,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("egress_app", "0017_transcripts"),
+        ("egress_app", "0020_transcript_search"),
     ]
 
     operations = [
