@@ -4,6 +4,8 @@ A domain package like egress_app/audio: it imports nothing of Django or of the r
 egress_app (make lint checks), so a web process, the audio worker and a test can all run it.
 
     engines.py   the interface every engine implements, and what an engine says back
+    registry.py  which engine each profile kind runs (`engine_for`): one line per engine
+    builtin.py   PocketSphinx, offline, in a worker process per stream
 """
 
 from __future__ import annotations
