@@ -29,6 +29,7 @@ from egress_app.models import (
     StorageProfile,
     StreamDestination,
 )
+from egress_app.models.base import SecretsMixin
 from egress_app.storage.providers import PROVIDERS, Field, format_key_values
 
 CLEAR_PREFIX = "clear_"
@@ -43,7 +44,7 @@ class SecretTextarea(forms.Textarea):
         return None
 
 
-def stored_hints(owner: StorageProfile | StreamDestination | None) -> dict[str, str]:
+def stored_hints(owner: SecretsMixin | None) -> dict[str, str]:
     """The owner's secret hints; none when its secrets cannot be decrypted with the current keys
     (the form then asks for every secret again, as for a new one)."""
     if owner is None:

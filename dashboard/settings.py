@@ -154,6 +154,8 @@ METRICS_TOKEN = env_str("METRICS_TOKEN")
 SECRETS_ENCRYPTION_KEYS = env_list("SECRETS_ENCRYPTION_KEYS")
 # Seconds a storage connection test may take in all.
 STORAGE_TEST_TIMEOUT = env_float("STORAGE_TEST_TIMEOUT", 20.0)
+# Seconds an engine profile's Test (a short real session) may take in all.
+ENGINE_TEST_TIMEOUT = env_float("ENGINE_TEST_TIMEOUT", 20.0)
 # Where Azure Blob and GCS profiles are reached. LiveKit's upload messages carry no endpoint for
 # these two, so only emulators (Azurite, a GCS emulator) need anything but the defaults.
 AZURE_BLOB_ENDPOINT = env_str("AZURE_BLOB_ENDPOINT", "https://{account_name}.blob.core.windows.net")

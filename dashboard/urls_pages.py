@@ -41,6 +41,14 @@ urlpatterns = [
         views.destination_delete,
         name="dashboard-destination-delete",
     ),
+    # Engine profiles (speech to text)
+    path("engines/", views.engine_list, name="dashboard-engine-list"),
+    path("engines/new/", views.engine_create, name="dashboard-engine-create"),
+    path("engines/fields/", views.engine_fields, name="dashboard-engine-fields"),
+    path("engines/<int:pk>/", views.engine_edit, name="dashboard-engine-edit"),
+    path("engines/<int:pk>/delete/", views.engine_delete, name="dashboard-engine-delete"),
+    path("engines/<int:pk>/default/", views.engine_default, name="dashboard-engine-default"),
+    path("engines/<int:pk>/test/", views.engine_test, name="dashboard-engine-test"),
     # Audit log
     path("audit/", views.audit, name="dashboard-audit"),
     # Reports

@@ -21,6 +21,7 @@ VIEW_ALL_JOBS = "view_all_jobs"
 MANAGE_STORAGE = "manage_storage"
 MANAGE_DESTINATIONS = "manage_destinations"
 MANAGE_USERS = "manage_users"
+MANAGE_ENGINES = "manage_engines"
 
 PERMISSIONS: dict[str, str] = {
     VIEW_DASHBOARD: "Can open the dashboard and its live overview",
@@ -30,6 +31,7 @@ PERMISSIONS: dict[str, str] = {
     MANAGE_STORAGE: "Can manage storage credentials",
     MANAGE_DESTINATIONS: "Can manage stream destinations",
     MANAGE_USERS: "Can manage users and their roles",
+    MANAGE_ENGINES: "Can manage speech-to-text engine profiles and their keys",
 }
 
 # Django admin's own permissions, so admins can manage users and groups there.

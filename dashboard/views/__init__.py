@@ -10,6 +10,15 @@ from dashboard.views.destinations import (
     destination_edit,
     destination_list,
 )
+from dashboard.views.engines import (
+    engine_create,
+    engine_default,
+    engine_delete,
+    engine_edit,
+    engine_fields,
+    engine_list,
+    engine_test,
+)
 from dashboard.views.home import home, home_live
 from dashboard.views.reports import reports
 from dashboard.views.storage import (
@@ -30,6 +39,13 @@ __all__ = [
     "destination_duplicate",
     "destination_edit",
     "destination_list",
+    "engine_create",
+    "engine_default",
+    "engine_delete",
+    "engine_edit",
+    "engine_fields",
+    "engine_list",
+    "engine_test",
     "home",
     "home_live",
     "reports",

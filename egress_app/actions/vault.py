@@ -22,6 +22,7 @@ from egress_app.models import (
     AuditEntry,
     AuditTarget,
     EgressJob,
+    EngineProfile,
     Recipe,
     StorageProfile,
     StreamDestination,
@@ -65,7 +66,14 @@ class ProbeOutcome(Protocol):
 
 # --- shared helpers -----------------------------------------------------------------------------
 Audited = (
-    StorageProfile | StreamDestination | Recipe | EgressJob | AudioSession | Transcription | None
+    StorageProfile
+    | StreamDestination
+    | Recipe
+    | EgressJob
+    | AudioSession
+    | Transcription
+    | EngineProfile
+    | None
 )
 _TARGETS: tuple[tuple[type[models.Model], AuditTarget], ...] = (
     (StorageProfile, AuditTarget.STORAGE_PROFILE),
@@ -74,6 +82,7 @@ _TARGETS: tuple[tuple[type[models.Model], AuditTarget], ...] = (
     (EgressJob, AuditTarget.JOB),
     (AudioSession, AuditTarget.AUDIO_SESSION),
     (Transcription, AuditTarget.TRANSCRIPT),
+    (EngineProfile, AuditTarget.ENGINE_PROFILE),
 )
 
 
@@ -130,9 +139,10 @@ def name_errors(model: type[models.Model], name: str, *, pk: int | None = None) 
     # Profiles, destinations and recipes are tens, not thousands: compared here, not in SQL.
     if taken := next((other for other in others if names.same(name, other)), None):
         kind = model._meta.verbose_name
+        a_kind = f"an {kind}" if str(kind)[:1] in "aeiou" else f"a {kind}"
         if taken.casefold() == name.casefold():
-            return {"name": f"There is already a {kind} called {name}."}
-        return {"name": f"There is already a {kind} called {taken}, which looks the same."}
+            return {"name": f"There is already {a_kind} called {name}."}
+        return {"name": f"There is already {a_kind} called {taken}, which looks the same."}
     return {}
 
 
@@ -474,7 +484,7 @@ def rotate_all_secrets(actor: Actor = None) -> int:
     """Re-encrypt every stored secret with the newest key; how many were. SecretKeyError (and
     nothing changed) when some stored secret cannot be decrypted with any configured key."""
     count = 0
-    for model in (StorageProfile, StreamDestination, EgressJob):
+    for model in (StorageProfile, StreamDestination, EgressJob, EngineProfile):
         rows = model.objects.select_for_update().exclude(encrypted_secrets="")
         for pk, token in rows.values_list("pk", "encrypted_secrets"):
             model.objects.filter(pk=pk).update(encrypted_secrets=reencrypt(token))

@@ -36,6 +36,7 @@ class AuditTarget(models.TextChoices):
     RECIPE = "recipe", "Recipe"
     AUDIO_SESSION = "audio_session", "Audio session"
     TRANSCRIPT = "transcript", "Transcript"
+    ENGINE_PROFILE = "engine_profile", "Engine profile"
 
 
 class AuditEntry(models.Model):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 
+from django.apps import apps
 from django.db import models
 from django.utils import timezone
 from google.protobuf.message import Message
@@ -125,13 +126,16 @@ class StreamDestination(SecretsMixin):
 
 
 def stored_secrets() -> Secrets:
-    """Every stream key and storage credential the dashboard keeps, to hide in what LiveKit
-    says before it is stored: a key LiveKit quotes need not be the job's own (an egress started
-    elsewhere with it, a key pasted into another destination). One query; the values are
-    decrypted again only once some row's secrets changed."""
+    """Every stream key, storage credential and engine key the dashboard keeps, to hide in what
+    LiveKit says before it is stored: a key LiveKit quotes need not be the job's own (an egress
+    started elsewhere with it, a key pasted into another destination). One query; the values
+    are decrypted again only once some row's secrets changed."""
     destinations = StreamDestination.objects.order_by().values_list("encrypted_secrets", flat=True)
     profiles = StorageProfile.objects.order_by().values_list("encrypted_secrets", flat=True)
-    tokens = destinations.union(profiles, all=True).order_by()
+    # By name: the engine profiles' module builds on the audio sessions, which build on this one.
+    engine_profile = apps.get_model("egress_app", "EngineProfile")
+    engines = engine_profile._default_manager.order_by().values_list("encrypted_secrets", flat=True)
+    tokens = destinations.union(profiles, engines, all=True).order_by()
     return _secrets_of(frozenset(token for token in tokens if token))
 
 

@@ -8,6 +8,7 @@ from egress_app.models import EgressJob
 from egress_app.roles import (
     ADMINS,
     MANAGE_DESTINATIONS,
+    MANAGE_ENGINES,
     MANAGE_STORAGE,
     MANAGE_USERS,
     PRODUCERS,
@@ -38,6 +39,7 @@ def test_it_creates_only_the_three_roles():
 
 def test_it_keeps_support_away_from_secrets_and_settings():
     manage = {perm(MANAGE_STORAGE), perm(MANAGE_DESTINATIONS), perm(MANAGE_USERS)}
+    manage |= {perm(MANAGE_ENGINES)}
     assert not manage & permissions_of(SUPPORT)
     assert not any(
         ".add_" in p or ".change_" in p or ".delete_" in p for p in permissions_of(SUPPORT)

@@ -1,0 +1,180 @@
+"""Engine profiles: admins list, add, edit, delete, make default and test them; producers and
+support see their names only (producers pick one when they start transcribing)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from asgiref.sync import sync_to_async
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import ValidationError
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from dashboard.engine_forms import EngineProfileForm
+from dashboard.views.common import HtmxHttpRequest
+from egress_app import actions
+from egress_app.actions.engines import can_test, run_engine_profile_test
+from egress_app.models import EngineProfile, Transcription
+from egress_app.roles import MANAGE_ENGINES, VIEW_DASHBOARD, perm
+from egress_app.transcribe import kinds
+
+can_manage_engines = permission_required(perm(MANAGE_ENGINES), raise_exception=True)
+sees_dashboard = permission_required(perm(VIEW_DASHBOARD), raise_exception=True)
+
+DEFAULT_KIND = "builtin"
+FORM = "dashboard/engine_form.html"
+LIST = "dashboard-engine-list"
+
+
+def _get_profile(request: HttpRequest, pk: int) -> EngineProfile:
+    # The permission decorator already let only engine managers in; every profile is theirs.
+    return get_object_or_404(EngineProfile, pk=pk)
+
+
+def summary(profile: EngineProfile) -> str:
+    """The profile's settings in a few words for the admins' list: no secrets, and of a URL
+    only its host (a team may put a token in a query string)."""
+    shown = []
+    for field in kinds.config_fields(profile.kind):
+        value = profile.config.get(field.name)
+        if value in ("", None, []) or field.kind in ("bool", "number"):
+            continue
+        if field.kind == "url":
+            shown.append(urlsplit(str(value)).hostname or "")
+        elif isinstance(value, list):
+            shown.append(", ".join(map(str, value)))
+        else:
+            shown.append(str(value))
+    return " · ".join(part for part in shown if part)
+
+
+def _mark_testable(profile: EngineProfile) -> EngineProfile:
+    """For the Test partial: whether this build has an engine for the profile's kind."""
+    profile.testable = can_test(profile)  # type: ignore[attr-defined]
+    return profile
+
+
+def _chosen_kind(value: str | None) -> str:
+    # An unknown value falls back; the form's kind field then reports it.
+    return value if value in kinds.FIELDS else DEFAULT_KIND
+
+
+@sees_dashboard
+@require_GET
+def engine_list(request: HttpRequest) -> HttpResponse:
+    """Admins get the profiles with their settings and tests; everyone else their names."""
+    if not request.user.has_perm(perm(MANAGE_ENGINES)):
+        names = EngineProfile.objects.order_by("name").values("name", "kind", "is_default")
+        return render(request, "dashboard/engine_names.html", {"profiles": names})
+    profiles = list(EngineProfile.objects.order_by("name"))
+    counts = dict(
+        Transcription.objects.filter(profile__isnull=False)
+        .values_list("profile")
+        .annotate(n=Count("pk"))
+        .values_list("profile", "n")
+        .order_by()
+    )
+    for profile in profiles:
+        # Set for the template; not fields of the model.
+        profile.transcript_count = counts.get(profile.pk, 0)  # type: ignore[attr-defined]
+        profile.summary = summary(profile)  # type: ignore[attr-defined]
+        _mark_testable(profile)
+    failing = next((p for p in profiles if p.is_default and p.last_test_ok is False), None)
+    context = {"profiles": profiles, "failing_default": failing}
+    return render(request, "dashboard/engine_list.html", context)
+
+
+@can_manage_engines
+def engine_create(request: HttpRequest) -> HttpResponse:
+    kind = _chosen_kind(request.POST.get("kind") or request.GET.get("kind"))
+    form = EngineProfileForm(request.POST or None, kind=kind)
+    if request.method == "POST" and form.is_valid():
+        try:
+            profile = actions.create_engine_profile(request.user, **form.create_kwargs())
+        except ValidationError as error:
+            form.add_action_errors(error)
+        else:
+            messages.success(request, f"Added {profile.name}. Test it to check the engine answers.")
+            return redirect("dashboard-engine-edit", pk=profile.pk)
+    return render(request, FORM, {"form": form, "profile": None})
+
+
+@can_manage_engines
+def engine_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    profile = _mark_testable(_get_profile(request, pk))
+    form = EngineProfileForm(request.POST or None, kind=profile.kind, profile=profile)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.update_engine_profile(request.user, profile, **form.update_kwargs())
+        except ValidationError as error:
+            form.add_action_errors(error)
+        else:
+            messages.success(request, f"Saved {form.cleaned_data['name'].strip()}.")
+            return redirect(LIST)
+    return render(request, FORM, {"form": form, "profile": profile})
+
+
+@can_manage_engines
+@require_GET
+def engine_fields(request: HttpRequest) -> HttpResponse:
+    """The kind's fieldset of a new profile, swapped in when the engine select changes."""
+    kind = request.GET.get("kind", "")
+    if kind not in kinds.FIELDS:
+        return HttpResponseBadRequest("Unknown engine.")
+    return render(request, f"{FORM}#kind-fields", {"form": EngineProfileForm(kind=kind)})
+
+
+@can_manage_engines
+def engine_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """Confirm, then delete; or say which running session keeps it."""
+    profile = _get_profile(request, pk)
+    context = {"target": profile, "kind": "engine profile", "cancel": LIST}
+    if request.method == "POST":
+        try:
+            actions.delete_engine_profile(request.user, profile)
+        except actions.InUseError as error:
+            context["refused"] = error
+            return render(request, "dashboard/engine_delete.html", context, status=409)
+        messages.success(request, f"Deleted {profile.name}.")
+        return redirect(LIST)
+    used = Transcription.objects.filter(profile=profile).count()
+    return render(request, "dashboard/engine_delete.html", context | {"transcript_count": used})
+
+
+@can_manage_engines
+@require_POST
+def engine_default(request: HttpRequest, pk: int) -> HttpResponse:
+    profile = actions.make_default_engine_profile(request.user, _get_profile(request, pk))
+    messages.success(request, f"{profile.name} is now the default engine profile.")
+    return redirect(LIST)
+
+
+@can_manage_engines
+@require_POST
+async def engine_test(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """Open a short real session with the saved settings; keep the outcome (audited)."""
+    profile = _mark_testable(await sync_to_async(_get_profile)(request, pk))
+    if not profile.testable:  # type: ignore[attr-defined]
+        context = {"profile": profile, "untestable": True}
+        return await sync_to_async(_answer)(request, profile, context)
+    # The session takes seconds (ENGINE_TEST_TIMEOUT at most): a worker thread of its own keeps
+    # other requests going meanwhile.
+    result = await sync_to_async(run_engine_profile_test, thread_sensitive=False)(profile)
+    user = await request.auser()
+    profile = await sync_to_async(actions.record_engine_test)(user, profile, result)
+    _mark_testable(profile)
+    return await sync_to_async(_answer)(request, profile, {"profile": profile, "result": result})
+
+
+def _answer(
+    request: HtmxHttpRequest, profile: EngineProfile, context: dict[str, object]
+) -> HttpResponse:
+    if request.htmx:
+        return render(request, "dashboard/partials/engine_test.html#result", context)
+    # Without JavaScript the form posts here as a page: show the result on the edit page.
+    context["form"] = EngineProfileForm(kind=profile.kind, profile=profile)
+    return render(request, FORM, context)

@@ -1,0 +1,259 @@
+"""Engine profiles' named state changes: create, edit, delete, make default, record a Test.
+
+Like storage profiles (actions/vault.py): one transaction each, audited inside it; bad input
+raises `ValidationError({field: message})` before anything is written; secrets are encrypted,
+write-only, and an empty one keeps what is stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from egress_app import names
+from egress_app.actions.vault import (
+    SHOWN_JOB_IDS,
+    Actor,
+    Errors,
+    InUseError,
+    ProbeOutcome,
+    _merge_secrets,
+    _raise_if,
+    _secret_changes,
+    _value_changes,
+    audit,
+    name_errors,
+)
+from egress_app.crypto import SecretKeyError
+from egress_app.models import AudioSessionState, AuditAction, EngineProfile, Transcription
+from egress_app.transcribe import kinds
+from egress_app.transcribe.engines import MIX, EngineSettings
+from egress_app.transcribe.probe import (
+    EngineTestResult,
+    EngineTestStep,
+    load_speech,
+    run_engine_test,
+)
+from egress_app.transcribe.registry import ENGINES, UnknownEngine, engine_for
+
+# The sandbox's host reading its first sentence: real speech every engine should hear.
+TEST_SPEECH = Path(__file__).resolve().parents[1] / "sandbox" / "assets" / "host.wav"
+TEST_SECONDS = 3.0
+
+
+def _locked(profile: EngineProfile) -> EngineProfile:
+    return EngineProfile.objects.select_for_update().get(pk=profile.pk)
+
+
+SECRET_LENGTH = 4000
+VALUE_LENGTH = 500
+
+
+def _check_kind(kind: str) -> str:
+    if kind not in kinds.FIELDS:
+        raise ValidationError({"kind": "Choose an engine."})
+    return kind
+
+
+def _clean_secrets(kind: str, secrets: Mapping[str, str]) -> dict[str, str]:
+    """The kind's secret fields that have a value, stripped."""
+    names = {field.name for field in kinds.secret_fields(kind)}
+    return {k: str(v).strip() for k, v in secrets.items() if k in names and str(v).strip()}
+
+
+def _unstorable(values: Mapping[str, Any], limit: int) -> Errors:
+    """Text no engine takes and a database may refuse (NUL in PostgreSQL's JSON), whatever
+    the kind's own rules say."""
+    return {
+        name: "Use printable characters only, and fewer of them."
+        for name, value in values.items()
+        if isinstance(value, str) and (len(value) > limit or not value.isprintable())
+    }
+
+
+def _errors(
+    kind: str, name: str, config: dict[str, Any], secrets: dict[str, str], pk: int | None = None
+) -> Errors:
+    try:
+        found = kinds.errors(kind, config, secrets, production=settings.PRODUCTION)
+    except ValueError:  # urlsplit refuses some URLs ("wss://[::1") outright
+        found = {"url": "Enter a valid websocket URL."}
+    found = _unstorable(config, VALUE_LENGTH) | _unstorable(secrets, SECRET_LENGTH) | found
+    return name_errors(EngineProfile, name, pk=pk) | found
+
+
+def _take_default(profile: EngineProfile) -> str:
+    """Make `profile` the default (not saved yet); the names of the profile it replaces."""
+    previous = EngineProfile.objects.filter(is_default=True).exclude(pk=profile.pk)
+    replaced = ", ".join(previous.values_list("name", flat=True))
+    previous.update(is_default=False)
+    profile.is_default = True
+    return replaced
+
+
+@transaction.atomic
+def create_engine_profile(
+    actor: Actor,
+    *,
+    name: str,
+    kind: str,
+    config: dict[str, Any],
+    secrets: dict[str, str],
+    is_default: bool = False,
+) -> EngineProfile:
+    """A new profile; the first one becomes the default whatever `is_default` says."""
+    kind = _check_kind(kind)
+    name, config = names.clean(name), kinds.clean(kind, config)
+    secrets = _clean_secrets(kind, secrets)
+    _raise_if(_errors(kind, name, config, secrets))
+    profile = EngineProfile(name=name, kind=kind, config=config)
+    profile.set_secrets(secrets)
+    if is_default or not EngineProfile.objects.exists():
+        _take_default(profile)
+    profile.save()
+    changed = ["name", "kind", *(field for field, value in config.items() if value)]
+    changed += _secret_changes((f.name for f in kinds.secret_fields(kind)), {}, secrets)
+    changed += ["is_default"] if profile.is_default else []
+    audit(actor, AuditAction.CREATED, profile, changed=changed)
+    return profile
+
+
+@transaction.atomic
+def update_engine_profile(
+    actor: Actor,
+    profile: EngineProfile,
+    *,
+    name: str,
+    config: dict[str, Any],
+    secrets: dict[str, str],
+    clear: Collection[str] = (),
+    is_default: bool = False,
+) -> EngineProfile:
+    """Save an edit. An empty secret keeps the stored value; one named in `clear` goes (unless
+    a new value replaces it). The default stays the default until another takes over."""
+    profile = _locked(profile)
+    kind = _check_kind(profile.kind)
+    name, config = names.clean(name), kinds.clean(kind, config)
+    stored = profile.secrets()
+    merged = _merge_secrets(stored, _clean_secrets(kind, secrets), clear)
+    _raise_if(_errors(kind, name, config, merged, pk=profile.pk))
+    old = profile.config
+    fields = [field.name for field in kinds.config_fields(kind)]
+    changed = _value_changes(
+        {"name": (profile.name, name), **{k: (old.get(k), config.get(k)) for k in fields}}
+    )
+    changed += _secret_changes((f.name for f in kinds.secret_fields(kind)), stored, merged)
+    if is_default and not profile.is_default:
+        changed.append("is_default")
+        _take_default(profile)
+    if not changed:
+        return profile
+    profile.name, profile.config = name, config
+    if merged != stored:
+        profile.set_secrets(merged)
+    profile.save()
+    audit(actor, AuditAction.CHANGED, profile, changed=changed)
+    return profile
+
+
+def _refuse_if_transcribing(profile: EngineProfile) -> None:
+    """A running session's transcription talks to the engine with this profile's key."""
+    running = Transcription.objects.filter(
+        profile=profile, ended_at__isnull=True, session__state=AudioSessionState.RUNNING
+    ).order_by("created_at")
+    rooms = list(running.values_list("session__room_name", flat=True)[:SHOWN_JOB_IDS])
+    if rooms:
+        raise InUseError(
+            f"The engine profile “{profile.name}” cannot be deleted while a running session "
+            f"transcribes with it ({', '.join(rooms)}). Stop its transcription or the session "
+            "first, then delete it."
+        )
+
+
+@transaction.atomic
+def delete_engine_profile(actor: Actor, profile: EngineProfile) -> None:
+    """Delete, unless a running session transcribes with it (InUseError). Past transcripts keep
+    the profile's name and engine; when the default goes, the oldest remaining takes over."""
+    profile = _locked(profile)
+    _refuse_if_transcribing(profile)
+    audit(actor, AuditAction.DELETED, profile)
+    was_default, name = profile.is_default, profile.name
+    profile.delete()
+    successor = EngineProfile.objects.order_by("created_at", "pk").first()
+    if was_default and successor is not None:
+        successor.is_default = True
+        successor.save(update_fields=["is_default", "updated_at"])
+        audit(actor, AuditAction.MADE_DEFAULT, successor, outcome=f"{name} was deleted")
+
+
+@transaction.atomic
+def make_default_engine_profile(actor: Actor, profile: EngineProfile) -> EngineProfile:
+    profile = _locked(profile)
+    if profile.is_default:
+        return profile
+    previous = _take_default(profile)
+    profile.save(update_fields=["is_default", "updated_at"])
+    outcome = f"instead of {previous}" if previous else ""
+    audit(actor, AuditAction.MADE_DEFAULT, profile, changed=["is_default"], outcome=outcome)
+    return profile
+
+
+@transaction.atomic
+def record_engine_test(actor: Actor, profile: EngineProfile, result: ProbeOutcome) -> EngineProfile:
+    """Keep the outcome of a Test on the profile and in the audit log."""
+    profile = _locked(profile)
+    profile.record_test(ok=result.ok, message=result.message)
+    profile.save(update_fields=["last_tested_at", "last_test_ok", "last_test_message"])
+    outcome = "ok" if result.ok else f"failed: {result.message}"
+    audit(actor, AuditAction.TESTED, profile, outcome=outcome)
+    return profile
+
+
+def engine_settings(profile: EngineProfile, channels: tuple[str, ...] = (MIX,)) -> EngineSettings:
+    """What a stream of this profile is opened with (SecretKeyError when its secrets cannot be
+    decrypted with the configured keys)."""
+    return EngineSettings(
+        config=dict(profile.config),
+        secrets=profile.secrets(),
+        channels=channels,
+        languages=languages(profile.config),
+        names=dict.fromkeys(channels, "Engine test"),
+    )
+
+
+def languages(config: Mapping[str, Any]) -> list[str]:
+    """The profile's language codes: Gladia's list, or Deepgram's and the built-in engine's
+    one (none for Deepgram's "multi", or when the engine is to detect it)."""
+    value = config.get("languages", config.get("language", ""))
+    codes = value if isinstance(value, list) else [value]
+    return [str(code) for code in codes if code and code != "multi"]
+
+
+def can_test(profile: EngineProfile) -> bool:
+    """Whether this build has an engine for the profile's kind."""
+    return profile.kind in ENGINES
+
+
+def run_engine_profile_test(profile: EngineProfile) -> EngineTestResult:
+    """Run a Test of the saved profile (blocks for up to ENGINE_TEST_TIMEOUT; records nothing:
+    `record_engine_test` keeps the outcome). Never raises."""
+    try:
+        engine = engine_for(profile.kind)
+        opened_with = engine_settings(profile)
+    except UnknownEngine:
+        return _failed("This engine cannot be tested here yet: this build has no engine for it.")
+    except SecretKeyError as error:
+        return _failed(str(error))
+    speech = load_speech(TEST_SPEECH, TEST_SECONDS)
+    return run_engine_test(engine, opened_with, speech, timeout=settings.ENGINE_TEST_TIMEOUT)
+
+
+def _failed(message: str) -> EngineTestResult:
+    steps = [EngineTestStep("connect", False, message, 0.0)]
+    steps += [EngineTestStep(name, False, "skipped", 0.0) for name in ("send", "result", "close")]
+    return EngineTestResult(False, message, steps)
