@@ -19,6 +19,9 @@ exported as CSV, a retry of the job (which reads them again), the failure inbox,
 
 And LiveKit's own words: an error, details, stream results or a room event quoting any stored
 stream key or credential (not only the job's own, in any case, URL-encoded) are stored without it.
+
+Engine profiles' keys (issue 15) likewise: their pages, a Test the engine refuses while quoting
+the key, a refused form, the audit log, the database, exports, frames and LiveKit's words.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from egress_app.models import (
     AuditEntry,
     EgressJob,
     EgressStatus,
+    EngineProfile,
     StorageProfile,
     StreamDestination,
 )
@@ -53,6 +57,7 @@ from egress_app.sandbox.testing import RunningSandbox
 from tests import jobs
 from tests.conftest import make_user
 from tests.live.test_consumer import ORIGIN, WAIT, prepare, socket
+from tests.transcribe.listener import listening
 
 pytestmark = pytest.mark.django_db
 
@@ -74,6 +79,19 @@ DESTINATIONS = {
     "Twitch": ("twitch://", "SECRET-twitch-key-XYZ123"),
 }
 TYPED_BUT_REFUSED = "SECRET-typed-in-a-refused-form-XYZ123"
+# The test engine (tests/transcribe/listener.py) refuses a "wrong-key…" and quotes it back.
+ENGINES = {
+    "Gladia": ("gladia", {"model": "solaria-1"}, {"api_key": "wrong-key-SECRET-gladia-XYZ123"}),
+    "Deepgram": ("deepgram", {"model": "nova-3"}, {"api_key": "SECRET-deepgram-key-XYZ123"}),
+    "AssemblyAI": ("assemblyai", {}, {"api_key": "SECRET-assemblyai-key-XYZ123"}),
+    "Own ASR": (
+        "forward",
+        {"url": "wss://asr.example.com/in", "mode": "mix"},
+        {"token": "SECRET-forward-token-XYZ123"},
+    ),
+}
+ENGINE_SECRET = "SECRET-engine+key=XYZ123"  # one more, for what a job's pages show
+ENGINE_KEYS = [value for _, _, secrets in ENGINES.values() for value in secrets.values()]
 # The emulators run in this process and log what they receive: their logs are the far side's.
 EMULATORS = ("moto", "werkzeug", "gcp_storage_emulator")
 
@@ -89,7 +107,7 @@ def gcp_credentials(emulator, *, private_key: str | None = None) -> str:
 
 def secret_values(credentials: Iterable[str]) -> list[str]:
     values = [*S3_SECRETS.values(), *OSS_SECRETS.values(), AZURE_KEY, GCP_KEY_ID, GCP_BROKEN_KEY]
-    values += [base64.b64decode(AZURE_KEY).decode(), TYPED_BUT_REFUSED]
+    values += [base64.b64decode(AZURE_KEY).decode(), TYPED_BUT_REFUSED, *ENGINE_KEYS]
     for server_url, key in DESTINATIONS.values():
         values += [server_url.rsplit("/", 1)[-1].split("=")[-1], key]
     for text in credentials:
@@ -133,6 +151,26 @@ def destinations(db) -> list[StreamDestination]:
         actions.create_stream_destination(None, name=name, server_url=url, stream_key=key)
         for name, (url, key) in DESTINATIONS.items()
     ]
+
+
+@pytest.fixture
+def engines(db) -> list[EngineProfile]:
+    return [
+        actions.create_engine_profile(None, name=name, kind=kind, config=config, secrets=secrets)
+        for name, (kind, config, secrets) in ENGINES.items()
+    ]
+
+
+def engine_urls(engines) -> list[str]:
+    urls = [reverse("dashboard-engine-list"), reverse("dashboard-engine-create")]
+    for kind in ("builtin", "gladia", "deepgram", "assemblyai", "forward"):
+        urls.append(f"{reverse('dashboard-engine-fields')}?kind={kind}")
+    for profile in engines:
+        urls += [
+            reverse(f"dashboard-engine-{name}", args=[profile.pk]) for name in ("edit", "delete")
+        ]
+    urls.append(f"{reverse('dashboard-audit')}?target_type=engine_profile")
+    return urls
 
 
 def dashboard_urls(profiles, destinations) -> list[str]:
@@ -200,7 +238,7 @@ class Visit:
 
 
 @pytest.fixture
-def visit(client, admin, profiles, destinations, caplog, settings) -> Visit:
+def visit(client, admin, profiles, destinations, engines, caplog, settings) -> Visit:
     """Everything an admin can do that might show a secret; every log record from DEBUG up."""
     caplog.set_level(logging.DEBUG)
     settings.STORAGE_TEST_TIMEOUT = 10
@@ -226,7 +264,22 @@ def visit(client, admin, profiles, destinations, caplog, settings) -> Visit:
     edit = reverse("dashboard-destination-edit", args=[destinations[0].pk])
     seen.append(everything_in(client.post(edit, {"name": "", "stream_key": TYPED_BUT_REFUSED})))
 
-    for url in dashboard_urls(profiles, destinations):
+    # Engine Tests, the engine refusing and quoting the key, with and without htmx; and an
+    # engine form refused with a key typed in.
+    with listening():
+        for profile in engines:
+            test = reverse("dashboard-engine-test", args=[profile.pk])
+            seen.append(everything_in(client.post(test, headers={"HX-Request": "true"})))
+            seen.append(everything_in(client.post(test)))
+    assert EngineProfile.objects.get(name="Gladia").last_test_ok is False
+    edit = reverse("dashboard-engine-edit", args=[engines[0].pk])
+    seen.append(everything_in(client.post(edit, {"name": "", "api_key": TYPED_BUT_REFUSED})))
+    for role in ("producers", "support"):
+        looker = Client()
+        looker.force_login(make_user(f"{role}-looker", role))
+        seen.append(everything_in(looker.get(reverse("dashboard-engine-list"))))
+
+    for url in dashboard_urls(profiles, destinations) + engine_urls(engines):
         response = client.get(url)
         assert response.status_code == 200, url
         seen.append(everything_in(response))
@@ -257,12 +310,17 @@ def test_it_never_shows_a_secret_value(visit):
     assert leaks(visit.values, places) == []
     # The pages did show the hints instead.
     assert any(f"••••{S3_SECRETS['secret'][-4:]}" in text for text in visit.responses)
+    assert any(f"••••{ENGINE_KEYS[0][-4:]}" in text for text in visit.responses)
 
 
-def test_it_keeps_secret_values_only_in_the_encrypted_columns(visit, profiles, destinations):
+def test_it_keeps_secret_values_only_in_the_encrypted_columns(
+    visit, profiles, destinations, engines
+):
     assert leaks(visit.values, [("the database", database_text())]) == []
-    assert AuditEntry.objects.filter(action=AuditAction.TESTED).count() == len(profiles) + 1
-    for owner in (*profiles, *destinations):
+    tests = AuditEntry.objects.filter(action=AuditAction.TESTED)
+    assert tests.filter(target_type="storage_profile").count() == len(profiles) + 1
+    assert tests.filter(target_type="engine_profile").count() == 2  # the one testable, twice
+    for owner in (*profiles, *destinations, *engines):
         owner.refresh_from_db()
         assert owner.encrypted_secrets.startswith("gAAAAA")
 
@@ -303,6 +361,9 @@ async def test_it_never_sends_a_secret_value_over_the_live_websocket(
 ):
     # Every kind of secret a job has: S3 credentials, a destination's key, an ad-hoc URL's key.
     stream = (await database_sync_to_async(jobs.make_destination)(admin)).pk
+    await database_sync_to_async(actions.create_engine_profile)(
+        admin, name="Gladia", kind="gladia", config={}, secrets={"api_key": ENGINE_SECRET}
+    )
     profile = await database_sync_to_async(jobs.make_profile)(admin)
     config = jobs.file_config(profile, stream={"destination_ids": [stream], "adhoc": []})
 
@@ -332,7 +393,7 @@ async def test_it_never_sends_a_secret_value_over_the_live_websocket(
     pages = "".join(frame for where, frame in sent if where.startswith("view=job&"))
     assert "YouTube" in pages  # the destination is shown by name
     assert "{SEC...123}" in pages  # and the ad-hoc URL redacted
-    assert leaks(jobs.SECRETS, sent) == []
+    assert leaks([*jobs.SECRETS, ENGINE_SECRET], sent) == []
 
 
 # --- exports, reports, metrics ------------------------------------------------------------------
@@ -341,6 +402,9 @@ def test_it_never_exports_or_reports_a_secret_value(client, producer, admin, sup
     its retry: no page, export or metric about either shows a secret."""
     destination = actions.create_stream_destination(
         admin, name="Fails", server_url="rtmp://fail.example.com/live2", stream_key=jobs.STREAM_KEY
+    )
+    actions.create_engine_profile(
+        admin, name="Gladia", kind="gladia", config={}, secrets={"api_key": ENGINE_SECRET}
     )
     job = jobs.start(producer, jobs.stream_config(destination))
     job = jobs.ended(sandbox, job, status="FAILED")
@@ -370,7 +434,7 @@ def test_it_never_exports_or_reports_a_secret_value(client, producer, admin, sup
         seen.append(body.decode())
     assert sum(text.count(job.egress_id or "-") for text in seen) > 6
     places = [(f"response {number}", text) for number, text in enumerate(seen)]
-    assert leaks(jobs.SECRETS, places) == []
+    assert leaks([*jobs.SECRETS, ENGINE_SECRET], places) == []
 
 
 # --- LiveKit's words ----------------------------------------------------------------------------
@@ -399,7 +463,8 @@ def failed_quoting(job: EgressJob, updated_at: int) -> egress.EgressInfo:
         updated_at=updated_at,
         ended_at=updated_at,
         error=f"failed to connect to rtmp://backup.example.com/live/{OTHER_KEY.lower()}",
-        details=f"retried with stream={quote_plus(OTHER_KEY)}; upload as {PROFILE_SECRET.upper()}",
+        details=f"retried with stream={quote_plus(OTHER_KEY)}; upload as {PROFILE_SECRET.upper()}"
+        f"; transcribe with {quote(ENGINE_SECRET, safe='')}",
         stream_results=[
             egress.StreamInfo(
                 url="rtmp://backup.example.com/live/{SEC...123}",
@@ -419,6 +484,9 @@ def test_it_never_stores_a_stored_secret_livekit_quotes(admin, producer):
         provider="s3",
         config={"bucket": "archive", "region": "eu-west-1"},
         secrets={"access_key": "SECRET-archive-access-XYZ123", "secret": PROFILE_SECRET},
+    )
+    actions.create_engine_profile(
+        admin, name="Gladia", kind="gladia", config={}, secrets={"api_key": ENGINE_SECRET}
     )
     job = EgressJob(
         egress_id="EG_quoting", kind="room_composite", room_name="town-hall", started_by=producer
@@ -448,6 +516,6 @@ def test_it_never_stores_a_stored_secret_livekit_quotes(admin, producer):
     assert job.error == "still no {…}"  # LiveKit's words stay, the key taken out
     assert "{…}" in job.details
     stored = database_text().lower()
-    for value in (OTHER_KEY, PROFILE_SECRET):
+    for value in (OTHER_KEY, PROFILE_SECRET, ENGINE_SECRET):
         for form in forms(value):
             assert form.lower() not in stored, form

@@ -14,6 +14,7 @@ from django.urls import reverse
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from dashboard.engine_forms import EngineProfileForm
 from dashboard.forms import (
     AuditFilterForm,
     JobFilterForm,
@@ -23,11 +24,13 @@ from dashboard.forms import (
     StreamDestinationForm,
 )
 from dashboard.launch_forms import LaunchForm
+from egress_app import actions
 from egress_app.actions.recipes import recipe_config
 from egress_app.models import (
     AuditEntry,
     EgressJob,
     EgressStatus,
+    EngineProfile,
     JobNote,
     LaunchState,
     Recipe,
@@ -35,6 +38,7 @@ from egress_app.models import (
     StreamDestination,
 )
 from egress_app.storage.providers import PROVIDERS
+from egress_app.transcribe.kinds import FIELDS as KIND_SPECS
 from tests.dashboard.test_launch_views import room_composite_form
 from tests.jobs import live, make_destination, make_profile, new_token, start, stream_config
 
@@ -206,7 +210,15 @@ def test_it_answers_any_launch_form(as_producer, producer, sandbox, url):
 
 
 # --- every other form, through its view -------------------------------------------------------
-WRITTEN = (StorageProfile, StreamDestination, Recipe, EgressJob, JobNote, AuditEntry)
+WRITTEN = (
+    StorageProfile,
+    StreamDestination,
+    Recipe,
+    EgressJob,
+    JobNote,
+    AuditEntry,
+    EngineProfile,
+)
 
 
 def _rows() -> tuple[int, ...]:
@@ -220,6 +232,8 @@ def _fields(form: type[Any], *more: str) -> list[str]:
 PROVIDER_FIELDS = sorted({field.name for spec in PROVIDERS.values() for field in spec.fields})
 STORAGE_FIELDS = _fields(StorageProfileForm, *PROVIDER_FIELDS)
 STORAGE_FIELDS += [f"clear_{name}" for name in PROVIDER_FIELDS]
+KIND_FIELDS = sorted({field.name for fields in KIND_SPECS.values() for field in fields})
+ENGINE_FIELDS = _fields(EngineProfileForm, *KIND_FIELDS, *(f"clear_{n}" for n in KIND_FIELDS))
 DESTINATION_FIELDS = _fields(StreamDestinationForm)
 NAME_FIELDS = _fields(NameForm)
 # The history's URL also carries its keyset cursors and page.
@@ -242,6 +256,8 @@ FORMS = {
     "storage-create": Posted("admin", "dashboard-storage-create", STORAGE_FIELDS),
     "storage-edit": Posted("admin", "dashboard-storage-edit", STORAGE_FIELDS, "profile"),
     "storage-duplicate": Posted("admin", "dashboard-storage-duplicate", NAME_FIELDS, "profile"),
+    "engine-create": Posted("admin", "dashboard-engine-create", ENGINE_FIELDS),
+    "engine-edit": Posted("admin", "dashboard-engine-edit", ENGINE_FIELDS, "engine"),
     "destination-create": Posted("admin", "dashboard-destination-create", DESTINATION_FIELDS),
     "destination-edit": Posted(
         "admin", "dashboard-destination-edit", DESTINATION_FIELDS, "destination"
@@ -278,6 +294,10 @@ FORMS = {
 def _target(request: Any, name: str) -> Any:
     """The object a form's URL names, made when the test needs it."""
     admin, producer = request.getfixturevalue("admin"), request.getfixturevalue("producer")
+    if name == "engine":
+        return actions.create_engine_profile(
+            admin, name="Gladia", kind="gladia", config={}, secrets={"api_key": "fuzzed-key-1234"}
+        )
     if name in ("profile", "destination"):
         return {"profile": make_profile, "destination": make_destination}[name](admin)
     if name == "failed":
@@ -333,3 +353,23 @@ def test_it_answers_any_value_of_every_form(client, request, name):
 
 def _launching() -> int:
     return EgressJob.objects.filter(launch_state=LaunchState.LAUNCHING).count()
+
+
+@pytest.mark.parametrize("kind", list(KIND_SPECS))
+def test_it_answers_any_value_of_each_engine_kinds_form(client, admin, kind):
+    # The kind fixed, so that the fuzzed values reach its own fields' rules.
+    client.force_login(admin)
+    url = reverse("dashboard-engine-create")
+
+    @PER_FORM
+    @given(values=fuzzed(ENGINE_FIELDS))
+    @example(values=dict.fromkeys(ENGINE_FIELDS, "9" * 5000))
+    @example(values=dict.fromkeys(ENGINE_FIELDS, "\x00"))
+    def send(values: dict[str, Any]) -> None:
+        before = _rows()
+        response = client.post(url, values | {"kind": kind})
+        assert_answered(response)
+        if response.status_code != 302:
+            assert _rows() == before
+
+    send()

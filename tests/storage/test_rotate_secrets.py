@@ -7,12 +7,19 @@ from cryptography.fernet import Fernet
 from django.core.management import CommandError, call_command
 
 from egress_app import actions
-from egress_app.models import AuditAction, AuditEntry, StorageProfile, StreamDestination
+from egress_app.models import (
+    AuditAction,
+    AuditEntry,
+    EngineProfile,
+    StorageProfile,
+    StreamDestination,
+)
 
 pytestmark = pytest.mark.django_db
 
 OLD, NEW = Fernet.generate_key().decode(), Fernet.generate_key().decode()
 SECRET = "wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY"
+ENGINE_KEY = "gladia-rotation-test-key-0042"
 
 
 def rotate() -> str:
@@ -34,14 +41,18 @@ def stored(settings, admin):
     actions.create_stream_destination(
         admin, name="YouTube", server_url="rtmp://a.rtmp.youtube.com/live2", stream_key="k-12345"
     )
+    actions.create_engine_profile(
+        admin, name="Gladia", kind="gladia", config={}, secrets={"api_key": ENGINE_KEY}
+    )
     return settings
 
 
 def test_it_reencrypts_every_secret_so_the_old_key_can_go(stored):
     stored.SECRETS_ENCRYPTION_KEYS = [NEW, OLD]
-    assert rotate() == "Re-encrypted 2 stored secrets with the newest key.\n"
+    assert rotate() == "Re-encrypted 3 stored secrets with the newest key.\n"
     stored.SECRETS_ENCRYPTION_KEYS = [NEW]
     assert StorageProfile.objects.get().secrets()["secret"] == SECRET
+    assert EngineProfile.objects.get().secrets() == {"api_key": ENGINE_KEY}
     assert StreamDestination.objects.get().output_url().endswith("/live2/k-12345")
 
 
@@ -64,6 +75,18 @@ def test_it_fails_clearly_when_a_secret_cannot_be_decrypted(stored):
     assert "Nothing was re-encrypted." in str(error.value)
     assert list(StorageProfile.objects.values_list("encrypted_secrets", flat=True)) == tokens
     assert not AuditEntry.objects.filter(action=AuditAction.ROTATED).exists()
+
+
+def test_it_refuses_to_rotate_when_an_engine_key_cannot_be_decrypted(stored):
+    engine = EngineProfile.objects.get()
+    stored.SECRETS_ENCRYPTION_KEYS = [NEW]
+    engine.set_secrets({"api_key": ENGINE_KEY})  # readable with NEW only
+    engine.save()
+    tokens = list(StorageProfile.objects.values_list("encrypted_secrets", flat=True))
+    stored.SECRETS_ENCRYPTION_KEYS = [OLD]
+    with pytest.raises(CommandError, match="cannot be decrypted with any key"):
+        rotate()
+    assert list(StorageProfile.objects.values_list("encrypted_secrets", flat=True)) == tokens
 
 
 def test_it_fails_clearly_on_a_malformed_key(stored):
