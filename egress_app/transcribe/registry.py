@@ -13,6 +13,10 @@ from egress_app.transcribe.engines import Engine
 
 ENGINES: dict[str, str] = {
     "builtin": "egress_app.transcribe.builtin:BuiltinEngine",
+    "gladia": "egress_app.transcribe.gladia:GladiaEngine",
+    "deepgram": "egress_app.transcribe.deepgram:DeepgramEngine",
+    "assemblyai": "egress_app.transcribe.assemblyai:AssemblyAIEngine",
+    "forward": "egress_app.transcribe.forward:ForwardEngine",
 }
 
 
