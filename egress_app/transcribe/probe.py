@@ -33,6 +33,7 @@ STEPS = ("connect", "send", "result", "close")
 CHUNK = SAMPLE_RATE // 10  # the 100 ms a session's sink hands an engine per tick
 HIDDEN = "[hidden]"
 POLL_EVERY = 0.05
+WAITING = ("connecting", "starting")  # how engines say they are not ready yet
 
 
 @dataclass
@@ -83,11 +84,13 @@ def run_engine_test(
     *,
     timeout: float,
     pace: float = CHUNK / SAMPLE_RATE,
+    expect_words: bool = True,
 ) -> EngineTestResult:
     """Open, send `speech` in 100 ms chunks every `pace` seconds (real time by default), wait
-    for the first result, close; all within `timeout` seconds. Never raises."""
+    for the first result (unless `expect_words` is off: a Forward service that sends none),
+    close; all within `timeout` seconds. Never raises."""
     redact = redactor(settings.secrets)
-    run = _Run(engine, settings, speech, timeout, pace)
+    run = _Run(engine, settings, speech, timeout, pace, expect_words)
     try:
         result = run.wait()
     except Exception as exc:  # a bug here must still come back as a failed test, not a 500
@@ -119,6 +122,7 @@ class _Run:
     speech: Samples
     limit: float
     pace: float
+    expect_words: bool = True
     steps: dict[str, EngineTestStep] = field(default_factory=dict)
     began: float = field(default_factory=time.monotonic)
     current_began: float = field(default_factory=time.monotonic)
@@ -185,12 +189,17 @@ class _Run:
 
     def _connect(self) -> str:
         self.stream = self.engine.open(self.settings)
-        # Cloud engines connect in their own thread: wait until they leave "connecting".
-        while self.stream.status.text.startswith("connecting") and self._left() > 0:
+        # Engines connect (or start a worker) in their own thread, and some say so only as
+        # they are polled (the session's sink polls every tick): poll until they are ready.
+        while self.stream.status.text.startswith(WAITING) and self._left() > 0:
+            self._collect()
             time.sleep(POLL_EVERY)
         self._check_status("connecting")
-        if self.stream.status.text.startswith("connecting"):
+        status = self.stream.status.text
+        if status.startswith(WAITING):
             raise StepFailed(f"Timed out after {self.limit:g} s: the engine never connected.")
+        if status.startswith("reconnecting"):  # its first try failed: unreachable, or refused
+            raise StepFailed(f"The engine could not connect: {status}")
         return f"Opened a session; the engine says: {self.stream.status.text}."
 
     def _send(self) -> str:
@@ -205,6 +214,8 @@ class _Run:
         return f"Sent {seconds:.1f} s of speech (16 kHz mono, 16-bit) in {len(chunks)} chunks."
 
     def _first_result(self) -> str:
+        if not self.expect_words:
+            return "Not waited for: this profile takes no results back."
         while not self.heard and self._left() > 0:
             self._check_status("listening")
             self._collect()

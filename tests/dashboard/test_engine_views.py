@@ -18,9 +18,11 @@ from egress_app.models import (
     EngineProfile,
     Transcription,
 )
+from egress_app.transcribe import registry
 from egress_app.transcribe.kinds import FIELDS
 from tests.dashboard.test_home import text_of
 from tests.transcribe.listener import listening
+from tests.transcribe.standins import ForwardStandIn
 
 pytestmark = pytest.mark.django_db
 
@@ -183,7 +185,8 @@ def test_it_says_what_to_do_when_there_is_no_profile(as_admin):
     assert "No engine profiles yet." in text_of(as_admin.get(LIST))
 
 
-def test_it_lists_each_profile_with_its_engine_settings_and_test(as_admin, profile):
+def test_it_lists_each_profile_with_its_engine_settings_and_test(as_admin, profile, monkeypatch):
+    monkeypatch.delitem(registry.ENGINES, "gladia")
     actions.create_engine_profile(
         None, name="Own ASR", kind="forward", config={"url": "wss://asr.example.com/s"}, secrets={}
     )
@@ -194,6 +197,7 @@ def test_it_lists_each_profile_with_its_engine_settings_and_test(as_admin, profi
     own = words_of(html.split('data-profile="Own ASR">')[1].split("</tbody>")[0])
     assert own.startswith("Own ASR Forward the audio to your own websocket asr.example.com")
     assert "Make default Own ASR" in own
+    assert "Test Own ASR" in own
     assert API_KEY not in html
 
 
@@ -458,7 +462,10 @@ def test_it_explains_a_wrong_key_without_showing_it(as_admin, admin):
     assert entry.outcome.startswith("failed: Connecting failed:")
 
 
-def test_it_says_an_engine_without_an_implementation_cannot_be_tested_yet(as_admin, profile):
+def test_it_says_an_engine_without_an_implementation_cannot_be_tested_yet(
+    as_admin, profile, monkeypatch
+):
+    monkeypatch.delitem(registry.ENGINES, "gladia")  # a kind this build would not run
     response = as_admin.post(
         reverse("dashboard-engine-test", args=[profile.pk]), HTTP_HX_REQUEST="true"
     )
@@ -511,3 +518,60 @@ def test_it_refuses_a_url_no_engine_could_use_without_a_500(as_admin, url, error
     assert response.status_code == 200
     assert error in field_html(response.content.decode(), "url")
     assert EngineProfile.objects.count() == 0
+
+
+# --- Test, through a real cloud engine (Forward) and a stand-in service ----------------------
+TOKEN = "forward-view-test-token-5a6b"
+
+
+def forward(url: str, token: str = TOKEN, **config: object) -> EngineProfile:
+    return actions.create_engine_profile(
+        None,
+        name="Own ASR",
+        kind="forward",
+        config={"url": url, "mode": "mix", **config},
+        secrets={"token": token},
+    )
+
+
+def tested(client, profile: EngineProfile) -> str:
+    url = reverse("dashboard-engine-test", args=[profile.pk])
+    return words_of(client.post(url, HTTP_HX_REQUEST="true").content.decode())
+
+
+def test_it_tests_a_forward_service_that_answers(as_admin):
+    with ForwardStandIn(TOKEN, answer=True).running() as standin:
+        words = tested(as_admin, forward(standin.url + "/in", results=True))
+    assert "Own ASR: the engine works." in words, words
+    assert "Connect Opened a session; the engine says: live." in words
+    assert "Result First result (partial): “hello”." in words
+    assert standin.violations == []
+    assert standin.sessions[0].texts == [{"type": "stop"}]
+    assert len(standin.sessions[0].audio) == 2 * 48_000  # the three seconds, all of them
+
+
+def test_it_does_not_wait_for_words_a_forward_service_is_not_asked_for(as_admin):
+    with ForwardStandIn(TOKEN).running() as standin:
+        words = tested(as_admin, forward(standin.url))
+    assert "Own ASR: the engine works." in words, words
+    assert "Result Not waited for: this profile takes no results back." in words
+
+
+def test_it_says_a_forward_service_refused_the_token_without_showing_it(as_admin):
+    with ForwardStandIn("another-token").running() as standin:
+        profile = forward(standin.url)
+        words = tested(as_admin, profile)
+    assert "Own ASR: the test failed." in words
+    assert "The engine refused while connecting: failed: HTTP 401: bad token Bearer" in words
+    assert TOKEN not in words
+    profile.refresh_from_db()
+    assert profile.last_test_ok is False
+    assert TOKEN not in profile.last_test_message
+
+
+def test_it_says_a_forward_service_is_unreachable(as_admin, closed_port_url):
+    profile = forward(closed_port_url.replace("http://", "ws://"))
+    words = tested(as_admin, profile)
+    assert "Own ASR: the test failed." in words
+    assert "The engine could not connect: reconnecting (1 of" in words, words
+    assert "cannot connect" in words
