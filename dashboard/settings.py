@@ -348,6 +348,9 @@ LOGGING = {
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        # At DEBUG the websockets library logs every handshake header: the speech engines'
+        # Authorization (API keys, bearer tokens) among them.
+        "websockets": {"level": "INFO"},
         # The server's access log already has a line for each request: Django's own warning
         # for a 4xx (with a traceback for a 403) would be a second. Errors (5xx) stay.
         "django.request": {"level": "ERROR"},
