@@ -34,8 +34,8 @@ ABOUT = {
 
 
 def _help(field: Field, hint: str | None) -> str:
-    kept = KEEP_HELP.format(hint=hint) if hint else ""
-    return " ".join(part for part in (field.help, kept) if part)
+    # A stored secret's help says only what is kept: the kind's help tells a new form's reader.
+    return KEEP_HELP.format(hint=hint) if hint else field.help
 
 
 def engine_field(field: Field, *, hint: str | None = None) -> forms.Field:

@@ -301,6 +301,7 @@ def test_it_shows_hints_of_the_stored_key_never_its_value(as_admin, profile):
     html = as_admin.get(reverse("dashboard-engine-edit", args=[profile.pk])).content.decode()
     key = field_html(html, "api_key")
     assert f"Stored: ••••{API_KEY[-4:]}. Leave empty to keep it." in key
+    assert key.count("Leave empty") == 1  # not the kind's help for a new profile as well
     assert 'type="password"' in key
     assert "value=" not in key.split("<input")[1].split(">")[0]
     assert "required" not in key.split("<input")[1].split(">")[0]
