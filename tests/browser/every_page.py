@@ -74,6 +74,13 @@ def seed_every_page(users: list[User]) -> list[Shown]:
     )
     session = AudioSession.objects.create(room_name="podcast", started_by=producer)
     transcript = seed_transcript(session)
+    engine = actions.create_engine_profile(
+        admin,
+        name="Gladia, EU region, for the town hall",
+        kind="gladia",
+        config={"region": "eu-west", "languages": "en, fr"},
+        secrets={"api_key": "gladia-every-page-key-1234"},
+    )
     return [
         Shown("dashboard-home", EVERYONE),
         Shown("dashboard-launch", LAUNCHERS),
@@ -95,6 +102,10 @@ def seed_every_page(users: list[User]) -> list[Shown]:
         Shown("dashboard-destination-create", ADMINS),
         Shown("dashboard-destination-edit", ADMINS, (destination.pk,)),
         Shown("dashboard-destination-delete", ADMINS, (destination.pk,)),
+        Shown("dashboard-engine-list", EVERYONE),  # producers and support: the names only
+        Shown("dashboard-engine-create", ADMINS),
+        Shown("dashboard-engine-edit", ADMINS, (engine.pk,)),
+        Shown("dashboard-engine-delete", ADMINS, (engine.pk,)),
         Shown("dashboard-audio-session", EVERYONE, (session.pk,)),
         Shown("dashboard-audio-stop", LAUNCHERS, (session.pk,)),
         Shown("dashboard-transcript-list", EVERYONE),
