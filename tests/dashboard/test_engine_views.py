@@ -535,14 +535,14 @@ def forward(url: str, token: str = TOKEN, **config: object) -> EngineProfile:
     )
 
 
-def tested(client, profile: EngineProfile) -> str:
+def words_after_test(client, profile: EngineProfile) -> str:
     url = reverse("dashboard-engine-test", args=[profile.pk])
     return words_of(client.post(url, HTTP_HX_REQUEST="true").content.decode())
 
 
 def test_it_tests_a_forward_service_that_answers(as_admin):
     with ForwardStandIn(TOKEN, answer=True).running() as standin:
-        words = tested(as_admin, forward(standin.url + "/in", results=True))
+        words = words_after_test(as_admin, forward(standin.url + "/in", results=True))
     assert "Own ASR: the engine works." in words, words
     assert "Connect Opened a session; the engine says: live." in words
     assert "Result First result (partial): “hello”." in words
@@ -553,7 +553,7 @@ def test_it_tests_a_forward_service_that_answers(as_admin):
 
 def test_it_does_not_wait_for_words_a_forward_service_is_not_asked_for(as_admin):
     with ForwardStandIn(TOKEN).running() as standin:
-        words = tested(as_admin, forward(standin.url))
+        words = words_after_test(as_admin, forward(standin.url))
     assert "Own ASR: the engine works." in words, words
     assert "Result Not waited for: this profile takes no results back." in words
 
@@ -561,7 +561,7 @@ def test_it_does_not_wait_for_words_a_forward_service_is_not_asked_for(as_admin)
 def test_it_says_a_forward_service_refused_the_token_without_showing_it(as_admin):
     with ForwardStandIn("another-token").running() as standin:
         profile = forward(standin.url)
-        words = tested(as_admin, profile)
+        words = words_after_test(as_admin, profile)
     assert "Own ASR: the test failed." in words
     assert "The engine refused while connecting: failed: HTTP 401: bad token Bearer" in words
     assert TOKEN not in words
@@ -572,7 +572,7 @@ def test_it_says_a_forward_service_refused_the_token_without_showing_it(as_admin
 
 def test_it_says_a_forward_service_is_unreachable(as_admin, closed_port_url):
     profile = forward(closed_port_url.replace("http://", "ws://"))
-    words = tested(as_admin, profile)
+    words = words_after_test(as_admin, profile)
     assert "Own ASR: the test failed." in words
     assert "The engine could not connect: reconnecting (1 of" in words, words
     assert "cannot connect" in words
