@@ -41,9 +41,11 @@ from django.contrib import admin as django_admin
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
+from google.protobuf import json_format
 from livekit.protocol import egress, models, webhook
 
 from egress_app import actions
+from egress_app.launch.command import lk_command
 from egress_app.models import (
     AuditAction,
     AuditEntry,
@@ -56,6 +58,7 @@ from egress_app.models import (
 from egress_app.sandbox.testing import RunningSandbox
 from tests import jobs
 from tests.conftest import make_user
+from tests.jobs.test_lk_command import launched
 from tests.live.test_consumer import ORIGIN, WAIT, prepare, socket
 from tests.transcribe.listener import listening
 from tests.transcribe.standins import ForwardStandIn
@@ -407,6 +410,49 @@ async def test_it_never_sends_a_secret_value_over_the_live_websocket(
     assert "YouTube" in pages  # the destination is shown by name
     assert "{SEC...123}" in pages  # and the ad-hoc URL redacted
     assert leaks([*jobs.SECRETS, ENGINE_SECRET], sent) == []
+
+
+# --- the job page's `lk` command ----------------------------------------------------------------
+ADHOC_SECRET = "SECRET-lk-adhoc-key-XYZ123"
+
+
+@pytest.mark.parametrize("api", ["v1", "v2"])
+def test_it_never_shows_a_secret_in_the_lk_command(client, admin, profiles, destinations, api):
+    """A job through each provider's profile, streaming to every destination and an ad-hoc URL:
+    its "Copy as `lk` command" has placeholders where the request had secrets, and still
+    parses as the request LiveKit's CLI sends."""
+    client.force_login(admin)
+    seen: list[str] = []
+    for profile in profiles:
+        given = {
+            "api": api,
+            "kind": "room_composite",
+            "room_name": "town-hall",
+            "room_composite": {"layout": "grid"},
+            "outputs": {
+                "file": {"filepath": "rec/{room_name}.mp4"},
+                "stream": {"destination_ids": [destinations[0].pk, destinations[2].pk]},
+            },
+            "storage_profile_id": profile.pk,
+        }
+        adhoc = (f"rtmps://live.example.com/app/{ADHOC_SECRET}",)
+        job = launched(
+            given, profile=profile, destinations=(destinations[0], destinations[2]), adhoc=adhoc
+        )
+        command = lk_command(job)
+        assert command is not None
+        message = (
+            egress.StartEgressRequest() if api == "v2" else egress.RoomCompositeEgressRequest()
+        )
+        json_format.Parse(command.request_json, message)
+        seen += [command.request_json, str(command.placeholders)]
+        seen.append(everything_in(client.get(reverse("dashboard-job-detail", args=[job.pk]))))
+        assert "lk egress start" in seen[-1]
+    credentials = [p.secrets()["credentials"] for p in profiles if p.provider == "gcp"]
+    places = [(f"text {number}", text) for number, text in enumerate(seen)]
+    assert leaks([*secret_values(credentials), ADHOC_SECRET], places) == []
+    assert any("&lt;AZURE_ACCOUNT_KEY&gt;" in text for text in seen)
+    assert any("&lt;GCP_CREDENTIALS&gt;" in text for text in seen)
 
 
 # --- exports, reports, metrics ------------------------------------------------------------------

@@ -23,6 +23,7 @@ from dashboard import fragments
 from dashboard.forms import ActionErrorsMixin, JobFilterForm, NoteForm
 from dashboard.views.common import csv_lines
 from egress_app import actions, history
+from egress_app.launch.command import lk_command
 from egress_app.launch.config import LAYOUTS
 from egress_app.models import EgressJob, StreamDestination
 from egress_app.roles import VIEW_ALL_JOBS, may_control, perm
@@ -138,6 +139,7 @@ def detail_page(
     context |= {k: v for k, v in extra.items() if not isinstance(v, forms.Form)}
     context |= fragments.retry_context(request.user, job)
     context["may_control"] = may_control(request.user, job)
+    context["lk"] = lk_command(job)
     context["shared_control"] = settings.EGRESS_PRODUCERS_SHARE_CONTROL
     if request.user.has_perm(perm(VIEW_ALL_JOBS)):  # support's notes and triage
         context.setdefault("note_form", NoteForm())

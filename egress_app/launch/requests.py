@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from google.protobuf.message import Message
 from livekit.protocol import egress
@@ -29,6 +29,7 @@ from egress_app.launch.filenames import file_template
 from egress_app.launch.normalize import normalize_launch_config, storage_needed
 from egress_app.launch.validation import validate_launch_config
 from egress_app.models import StorageProfile, StreamDestination
+from egress_app.storage.providers import Provider
 
 RPCS = {
     "room_composite": "StartRoomCompositeEgress",
@@ -39,6 +40,21 @@ RPCS = {
 }
 V2_RPC = "StartEgress"
 STREAM_PROTOCOLS = {"rtmp": egress.StreamProtocol.RTMP, "srt": egress.StreamProtocol.SRT}
+
+
+class Upload(Protocol):
+    """Where the files go: a storage profile, or its stand-in with placeholders for the
+    secrets (the job page's `lk` command)."""
+
+    @property
+    def provider_spec(self) -> Provider: ...
+
+    @property
+    def path_template(self) -> str: ...
+
+    def upload(self) -> Message: ...
+
+    def storage_config(self) -> egress.StorageConfig: ...
 
 
 @dataclass(frozen=True)
@@ -52,7 +68,7 @@ class _Parts:
     """A validated configuration and what the call adds to it: the upload and the real URLs."""
 
     config: LaunchConfig
-    profile: StorageProfile | None
+    profile: Upload | None
     urls: list[str]
 
     @property
@@ -81,7 +97,12 @@ def build_start_call(
         raise ValueError("; ".join(f"{path}: {message}" for path, message in errors.items()))
     profile = _checked_profile(config, profile)
     _check_destinations(config, destinations)
-    parts = _Parts(config, profile, stream_urls(destinations, adhoc_urls))
+    return built_call(config, profile, stream_urls(destinations, adhoc_urls))
+
+
+def built_call(config: LaunchConfig, upload: Upload | None, urls: list[str]) -> StartCall:
+    """The call for a configuration already checked, given the upload and the URLs to dial."""
+    parts = _Parts(config, upload, urls)
     if config["api"] == "v2":
         return StartCall(V2_RPC, _v2_request(parts))
     return StartCall(RPCS[config["kind"]], _V1_BUILDERS[config["kind"]](parts))
@@ -117,14 +138,14 @@ def _encoding(config: LaunchConfig) -> dict[str, Any]:
     return {"advanced": egress.EncodingOptions(**encoding["advanced"])}
 
 
-def _with_upload[Output: Message](output: Output, profile: StorageProfile | None) -> Output:
+def _with_upload[Output: Message](output: Output, profile: Upload | None) -> Output:
     """v1: the upload goes into each output (none means LiveKit's own storage)."""
     if profile is not None:
         getattr(output, profile.provider_spec.storage_field).CopyFrom(profile.upload())
     return output
 
 
-def _filepath(file: FileOutput, profile: StorageProfile | None) -> str:
+def _filepath(file: FileOutput, profile: Upload | None) -> str:
     return file_template(file, profile.path_template if profile is not None else "")
 
 

@@ -148,8 +148,28 @@
     });
   }
 
+  // A Copy button copies the text of the element its data-copy names; without script it stays
+  // hidden and the text is there to select.
+  function enableCopyButtons() {
+    for (const button of document.querySelectorAll("[data-copy]")) {
+      const source = document.getElementById(button.dataset.copy);
+      if (!source || !navigator.clipboard) continue;
+      const label = button.textContent;
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        navigator.clipboard.writeText(source.textContent).then(function () {
+          button.textContent = "Copied";
+          setTimeout(function () {
+            button.textContent = label;
+          }, 2000);
+        });
+      });
+    }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     foldMenuOnPhones();
+    enableCopyButtons();
     localiseTimes(document);
     document.body.addEventListener("htmx:oobBeforeSwap", replaceKnownRows);
     document.body.addEventListener("htmx:wsOpen", liveOpened);

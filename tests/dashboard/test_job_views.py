@@ -502,8 +502,9 @@ def test_it_adds_and_removes_stream_outputs(client, producer, admin, sandbox):
     job = live(sandbox, start(producer, stream_config(youtube)))
     client.force_login(producer)
     page = text_of(client.get(url("dashboard-job-detail", job)))
-    assert "Twitch backup" in page.split("Add stream outputs")[1]
-    assert "YouTube main" not in page.split("Add stream outputs")[1]
+    form = page.split("Add stream outputs")[1].split("Copy as lk command")[0]
+    assert "Twitch backup" in form
+    assert "YouTube main" not in form
 
     response = client.post(
         url("dashboard-job-streams-add", job), {"destination_ids": [twitch.pk]}, follow=True
