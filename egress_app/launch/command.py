@@ -116,6 +116,13 @@ def lk_command(job: EgressJob) -> LkCommand | None:
     (no configuration of ours) or one whose configuration no longer builds."""
     if not job.launched_here:
         return None
+    try:
+        return _built(job)
+    except (AttributeError, KeyError, TypeError, ValueError):  # a configuration kept by an
+        return None  # older release, or written by hand: no command rather than a broken page
+
+
+def _built(job: EgressJob) -> LkCommand:
     config = cast(LaunchConfig, copy.deepcopy(job.config))
     legend: list[tuple[str, str]] = []
     if (track := config.get("track")) and track.get("websocket_url"):
@@ -128,10 +135,7 @@ def lk_command(job: EgressJob) -> LkCommand | None:
             (name, f"the storage profile's {secret}") for secret, name in upload.secrets.items()
         ]
     urls, streams = _stream_placeholders(job)
-    try:
-        call = built_call(config, upload, urls)
-    except (KeyError, TypeError, ValueError):  # a configuration from an older release
-        return None
+    call = built_call(config, upload, urls)
     return LkCommand(_command_line(config), _json(call.request), legend + streams)
 
 

@@ -173,3 +173,10 @@ def test_it_still_gives_placeholders_when_the_profile_cannot_be_read(admin):
     }
     text, _ = parsed(launched(given, profile=profile))
     assert json.loads(text)["storage"]["s3"]["secret"] == "<S3_SECRET>"
+
+
+def test_it_has_no_command_for_a_configuration_it_cannot_read():
+    """A configuration an older release kept, missing parts: no command, and the page stands."""
+    config = {"api": "v1", "kind": "room_composite", "outputs": {"stream": {}}}
+    job = EgressJob.objects.create(egress_id="EG_old", kind="room_composite", config=config)
+    assert lk_command(job) is None
