@@ -9,10 +9,17 @@ class DashboardConfig(AppConfig):
 
     def ready(self) -> None:
         from dashboard import signins  # noqa: F401  (connects the sign-in receivers)
-        from dashboard.publisher import deliver, deliver_audio, deliver_level, deliver_mix
+        from dashboard.publisher import (
+            deliver,
+            deliver_audio,
+            deliver_caption,
+            deliver_level,
+            deliver_mix,
+        )
         from egress_app import events
 
         # The domain announces, the pages render: events cannot import this package.
         events.publish_with(deliver)
         events.publish_audio_with(deliver_level, deliver_audio)
         events.publish_mix_with(deliver_mix)
+        events.publish_captions_with(deliver_caption)

@@ -24,8 +24,16 @@ from django.utils import timezone
 
 from dashboard.fragments import polls, sees_jobs
 from egress_app.audio.levels import FLOOR_DBFS
-from egress_app.events import MixLevel, TapLevel
-from egress_app.models import AudioRecording, AudioSession, AudioTap, EgressStatus, TapState
+from egress_app.events import Caption, MixLevel, TapLevel
+from egress_app.models import (
+    AudioRecording,
+    AudioSession,
+    AudioTap,
+    EgressStatus,
+    EngineKind,
+    TapState,
+    Utterance,
+)
 from egress_app.roles import may_control
 
 LIVE = "dashboard/audio_session.html#live"
@@ -34,6 +42,8 @@ RECORDINGS = "dashboard/audio_session.html#recordings"
 RECORDING_WAIT = timedelta(minutes=10)
 PUSHED_LEVEL = "dashboard/audio_session.html#pushed-level"
 MIX_LEVEL = "dashboard/audio_session.html#mix-level"
+PUSHED_CAPTION = "dashboard/audio_session.html#pushed-caption"
+CAPTIONS_SHOWN = 200  # the last utterances a page opens with
 LEVEL_KEPT_FOR = 5  # seconds
 
 
@@ -93,7 +103,25 @@ def page_context(user: AbstractUser | AnonymousUser, session: AudioSession) -> d
         live_context(session)
         | {"may_stop": session.is_running and may_control(user, session)}
         | recordings_context(session)
+        | captions_context(session)
     )
+
+
+def captions_context(session: AudioSession) -> dict[str, Any]:
+    """The session's latest transcription and its last stored utterances (the page without
+    JavaScript shows these; with it, pushed captions follow)."""
+    transcription = session.transcriptions.order_by("-created_at", "-pk").first()
+    utterances: list[Utterance] = []
+    if transcription is not None:
+        latest = transcription.utterances.order_by("-start_seconds", "-pk")[:CAPTIONS_SHOWN]
+        utterances = list(reversed(latest))
+    builtin = transcription is not None and transcription.engine == EngineKind.BUILTIN
+    return {"transcription": transcription, "utterances": utterances, "builtin": builtin}
+
+
+def caption(caption: Caption) -> str:
+    """A caption line, or the engine's state, for a push."""
+    return render_to_string(PUSHED_CAPTION, {"caption": caption, "oob": True})
 
 
 def recordings_context(session: AudioSession) -> dict[str, Any]:

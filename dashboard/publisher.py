@@ -22,6 +22,7 @@ from dashboard import audio, fragments
 from egress_app.events import (
     HOME,
     AudioNews,
+    Caption,
     Fragment,
     HomeChanged,
     JobChanged,
@@ -187,6 +188,17 @@ async def _followed(layer: BaseChannelLayer, name: str, now: float) -> bool:
         followed = bool(await following(layer, {name}))
         _followed_at[name] = (now, followed)
     return followed
+
+
+async def deliver_caption(caption: Caption) -> None:
+    """A caption line (or the engine's state) to the session's open pages, on the processor's
+    event loop. Asked who follows each time: a caption is rare next to a level, and a page that
+    just opened must not miss its first line."""
+    layer = get_channel_layer()
+    if layer is None or not await following(layer, {caption.page_group()}):
+        return
+    html = audio.caption(caption)
+    await layer.group_send(caption.page_group(), Fragment(html).message())
 
 
 def deliver_audio(news: AudioNews) -> None:

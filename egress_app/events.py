@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from typing import Any, ClassVar, Protocol
 
@@ -171,6 +172,28 @@ class AudioNews:
         return group(AUDIO, self.session_id)
 
 
+@dataclass(frozen=True)
+class Caption:
+    """A line of a session's live captions, pushed as the engine says it (never stored here:
+    finals are stored as Utterances by the transcription sink before they are pushed).
+
+    `kind` is "partial" (grey, replaced by the next words of the same `line`), "final" (an
+    utterance; `replaces` names the partial line it ends), "gap" (audio the engine never
+    heard) or "state" (the engine's state in plain words, in `text`)."""
+
+    session_id: int
+    kind: str
+    line: str  # the line's key on the page: "partial-<channel>", "utterance-<id>", "gap-<n>"
+    text: str
+    speaker: str = ""
+    at: datetime | None = None  # wall-clock start of the words
+    replaces: str = ""
+    failed: bool = False
+
+    def page_group(self) -> str:
+        return group(AUDIO, self.session_id)
+
+
 # --- announcing -------------------------------------------------------------------------------
 class Publisher(Protocol):
     """Renders the news for the pages open and delivers it; `rooms`: the home page's rooms or
@@ -263,3 +286,19 @@ def announce_audio_session(session_id: int) -> None:
     """Publish the session's taps as they are once the current transaction commits."""
     if _audio_publisher is not None:
         transaction.on_commit(partial(_audio_publisher, AudioNews(session_id)))
+
+
+CaptionPublisher = Callable[[Caption], Awaitable[None]]
+_caption_publisher: CaptionPublisher | None = None
+
+
+def publish_captions_with(captions: CaptionPublisher) -> None:
+    """Have `captions` render and deliver caption lines (on the session processor's loop)."""
+    global _caption_publisher
+    _caption_publisher = captions
+
+
+async def announce_caption(caption: Caption) -> None:
+    """Publish a caption line now (the transcription sink calls this, after storing a final)."""
+    if _caption_publisher is not None:
+        await _caption_publisher(caption)

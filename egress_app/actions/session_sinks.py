@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 
 from egress_app.actions.recordings import recording_sink
+from egress_app.actions.transcription import transcription_sink
 from egress_app.audio.sinks import TickSink
 from egress_app.models import AudioSession
 
@@ -19,7 +20,7 @@ logger = logging.getLogger(__name__)
 SinkFactory = Callable[[AudioSession], TickSink | None]
 
 # Add a feature's factory here.
-FACTORIES: list[SinkFactory] = [recording_sink]
+FACTORIES: list[SinkFactory] = [recording_sink, transcription_sink]
 
 
 def sinks_for(session_id: int) -> list[TickSink]:

@@ -1,0 +1,335 @@
+"""Live transcription of an audio session: a sink (egress_app/audio/sinks.py) that sends each
+tick's tracks to the session's speech-to-text engine (egress_app/transcribe/), one channel per
+participant, and turns what the engine says into captions and utterances.
+
+A session asks for it when it starts (`start_audio_session(transcribe_with=...)` creates its
+`Transcription`); the processor that mixes the session then opens the engine with the profile's
+config and secrets. Partial words are pushed to the session page only; each final result is
+stored as an `Utterance` (speaker from the tap whose track it came from, times relative to the
+session and wall-clock) and then pushed; the engine's state and any gap in what it heard are
+pushed and its state kept on the `Transcription`. Nothing here raises into the processor: an
+engine that fails leaves its own words on the transcription and the taps go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from egress_app.audio.mixer import Tick
+from egress_app.crypto import SecretKeyError
+from egress_app.events import Caption, announce_caption
+from egress_app.models import (
+    AudioSession,
+    AudioTap,
+    EngineKind,
+    EngineProfile,
+    Transcription,
+    Utterance,
+)
+from egress_app.transcribe.engines import (
+    Engine,
+    EngineSettings,
+    EngineStream,
+    Gap,
+    Status,
+    Words,
+)
+from egress_app.transcribe.registry import UnknownEngine, engine_for
+
+logger = logging.getLogger(__name__)
+
+DEFAULT = "default"  # the Transcribe button's choice: the default profile, else the built-in
+BUILTIN_NAME = "Built-in (no engine profile)"
+CLOSE_SECONDS = 5.0
+ENDED = "ended"
+
+
+# --- choosing at the start ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class EngineChoice:
+    """The engine a session is transcribed with: a profile, or the built-in engine without one
+    (when no default profile exists, so Transcribe always works)."""
+
+    profile: EngineProfile | None
+    kind: str
+    name: str
+
+
+def engine_choice(transcribe_with: int | str | None) -> EngineChoice | None:
+    """The engine chosen by id, DEFAULT, or None (empty) for no transcription."""
+    if transcribe_with is None or str(transcribe_with).strip() == "":
+        return None
+    if str(transcribe_with).strip() == DEFAULT:
+        default = EngineProfile.objects.filter(is_default=True).first()
+        if default is None:
+            return EngineChoice(None, EngineKind.BUILTIN, BUILTIN_NAME)
+        return EngineChoice(default, default.kind, default.name)
+    gone = ValidationError(
+        "The engine profile chosen for the transcription does not exist (any more): pick "
+        "another, or do not transcribe."
+    )
+    try:
+        profile = EngineProfile.objects.filter(pk=int(transcribe_with)).first()
+    except (ValueError, OverflowError):
+        raise gone from None
+    if profile is None:
+        raise gone
+    return EngineChoice(profile, profile.kind, profile.name)
+
+
+def begin_transcription(session: AudioSession, choice: EngineChoice) -> Transcription:
+    """The session's transcription, waiting for its processor to open the engine."""
+    return Transcription.objects.create(
+        session=session,
+        profile=choice.profile,
+        engine=choice.kind,
+        profile_name=choice.name,
+        state="waiting for audio",
+    )
+
+
+# --- the sink -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Speaker:
+    tap_id: int | None
+    identity: str
+    name: str
+
+
+@dataclass
+class TranscriptionSink:
+    """One processing run of a session's transcription."""
+
+    transcription_id: int
+    session_id: int
+    session_started: datetime
+    engine: Engine
+    settings: EngineSettings
+    loop: asyncio.AbstractEventLoop | None = None
+    streams: dict[str, EngineStream] = field(default_factory=dict)  # channel ("*": all) ->
+    opened: dict[int, datetime] = field(default_factory=dict)  # id(stream) -> its first audio
+    speakers: dict[str, Speaker] = field(default_factory=dict)
+    states: dict[int, Status] = field(default_factory=dict)
+    gaps: int = 0
+    broken: bool = False
+    close_seconds: float = CLOSE_SECONDS  # for the engine's last words when the session ends
+
+    def write(self, tick: Tick) -> None:
+        if self.broken:
+            return
+        try:
+            for channel, samples in tick.tracks.items():
+                self._stream(channel).send(channel, samples)
+            self._take()
+        except Exception as error:  # an engine's bug: this transcription stops, the taps go on
+            logger.exception("Transcription %s failed", self.transcription_id)
+            self._fail(f"failed: the engine broke down ({error})")
+
+    def _stream(self, channel: str) -> EngineStream:
+        key = "*" if self.engine.multichannel else channel
+        stream = self.streams.get(key)
+        if stream is None:
+            settings = self.settings
+            if not self.engine.multichannel:
+                settings = EngineSettings(
+                    settings.config, settings.secrets, [channel], settings.languages, {}
+                )
+            stream = self.streams[key] = self.engine.open(settings)
+            self.opened[id(stream)] = datetime.now(UTC)
+        return stream
+
+    def _take(self) -> None:
+        for stream in list(self.streams.values()):
+            for said in stream.poll():
+                if isinstance(said, Gap):
+                    self._gap(stream, said)
+                elif said.final:
+                    self._final(stream, said)
+                else:
+                    self._partial(stream, said)
+            self._status(stream)
+
+    def _status(self, stream: EngineStream) -> None:
+        status = stream.status
+        if self.states.get(id(stream)) == status:
+            return
+        self.states[id(stream)] = status
+        error = status.text if status.failed else ""
+        Transcription.objects.filter(pk=self.transcription_id).update(
+            state=status.text[:200], error=error
+        )
+        if status.failed:
+            logger.warning("Transcription %s: %s", self.transcription_id, status.text)
+        self._push(Caption(self.session_id, "state", "state", status.text, failed=status.failed))
+
+    def _fail(self, words: str) -> None:
+        self.broken = True
+        Transcription.objects.filter(pk=self.transcription_id).update(
+            state=words[:200], error=words
+        )
+        self._push(Caption(self.session_id, "state", "state", words, failed=True))
+
+    def _at(self, stream: EngineStream, seconds: float) -> datetime:
+        return self.opened[id(stream)] + timedelta(seconds=seconds)
+
+    def _partial(self, stream: EngineStream, words: Words) -> None:
+        speaker = self.speaker(words.channel)
+        line = f"partial-{words.channel}"
+        at = self._at(stream, words.start)
+        self._push(Caption(self.session_id, "partial", line, words.text, speaker.name, at))
+
+    def _final(self, stream: EngineStream, words: Words) -> None:
+        partial = f"partial-{words.channel}"
+        if not words.text.strip():  # nothing said after all: the partial goes
+            self._push(Caption(self.session_id, "final", "", "", replaces=partial))
+            return
+        utterance = self._store(stream, words)
+        self._push(
+            Caption(
+                self.session_id,
+                "final",
+                f"utterance-{utterance.pk}",
+                utterance.text,
+                utterance.speaker_name or utterance.speaker_identity,
+                utterance.started_at,
+                replaces=partial,
+            )
+        )
+
+    def _store(self, stream: EngineStream, words: Words) -> Utterance:
+        speaker = self.speaker(words.channel)
+        started, ended = self._at(stream, words.start), self._at(stream, words.end)
+        return Utterance.objects.create(
+            transcription_id=self.transcription_id,
+            tap_id=speaker.tap_id,
+            speaker_identity=speaker.identity,
+            speaker_name=speaker.name,
+            start_seconds=round((started - self.session_started).total_seconds(), 3),
+            end_seconds=round((ended - self.session_started).total_seconds(), 3),
+            started_at=started,
+            ended_at=ended,
+            text=words.text.strip(),
+            confidence=words.confidence,
+            language=words.language,
+        )
+
+    def _gap(self, stream: EngineStream, gap: Gap) -> None:
+        self.gaps += 1
+        seconds = gap.end - gap.start
+        speaker = self.speaker(gap.channel)
+        words = f"{seconds:.1f} s not transcribed: {gap.reason}"
+        at = self._at(stream, gap.start)
+        logger.warning("Transcription %s, %s: %s", self.transcription_id, speaker.name, words)
+        caption = Caption(self.session_id, "gap", f"gap-{self.gaps}", words, speaker.name, at)
+        self._push(caption)
+
+    def speaker(self, channel: str) -> Speaker:
+        """Who speaks on a channel: the tap's participant (its name when the tap has one)."""
+        known = self.speakers.get(channel)
+        if known is None:
+            tap = AudioTap.objects.filter(pk=int(channel)).first() if channel.isdigit() else None
+            if tap is None:
+                known = Speaker(None, "", "")
+            else:
+                name = getattr(tap, "participant_name", "") or tap.participant_identity
+                known = Speaker(tap.pk, tap.participant_identity, name)
+            self.speakers[channel] = known
+        return known
+
+    def close(self, *, ended: bool) -> None:
+        for stream in self.streams.values():
+            try:
+                stream.close(self.close_seconds)
+            except Exception:
+                logger.exception(
+                    "Transcription %s: the engine failed to close", self.transcription_id
+                )
+        if not self.broken:
+            try:
+                self._take()
+            except Exception:
+                logger.exception("Transcription %s: its last words are lost", self.transcription_id)
+        if ended:
+            failed = self.broken or any(s.failed for s in self.states.values())
+            rows = Transcription.objects.filter(pk=self.transcription_id)
+            rows.update(ended_at=timezone.now(), **({} if failed else {"state": ENDED}))
+            if not failed:
+                self._push(Caption(self.session_id, "state", "state", ENDED))
+
+    def _push(self, caption: Caption) -> None:
+        """Hand the caption to the processor's event loop (never wait for it here); without
+        one (a test driving the sink), deliver it at once."""
+        try:
+            if self.loop is not None and not self.loop.is_closed():
+                future = asyncio.run_coroutine_threadsafe(announce_caption(caption), self.loop)
+                future.add_done_callback(_log_failure)
+            else:
+                async_to_sync(announce_caption)(caption)
+        except Exception:
+            logger.exception("Could not push a caption of audio session %s", self.session_id)
+
+
+def _log_failure(future: Future[Any]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        logger.warning("Could not push a caption: %s", future.exception())
+
+
+def transcription_sink(session: AudioSession) -> TranscriptionSink | None:
+    """The session's transcription, when one was asked for and not ended (session_sinks)."""
+    transcription = session.transcriptions.filter(ended_at__isnull=True).first()
+    if transcription is None:
+        return None
+    try:
+        engine, settings = _engine(session, transcription)
+    except (UnknownEngine, SecretKeyError, ValueError, ImportError) as error:
+        words = f"failed: {error}"
+        transcription.state, transcription.error = words[:200], words
+        transcription.save(update_fields=["state", "error"])
+        logger.warning("Audio session %s is not transcribed: %s", session.pk, error)
+        return None
+    sink = TranscriptionSink(
+        transcription.pk, session.pk, session.created_at, engine, settings, _calling_loop()
+    )
+    transcription.state = "starting the engine"
+    transcription.save(update_fields=["state"])
+    return sink
+
+
+def _engine(session: AudioSession, transcription: Transcription) -> tuple[Engine, EngineSettings]:
+    profile = transcription.profile
+    if profile is None and transcription.engine != EngineKind.BUILTIN:
+        raise ValueError("the engine profile chosen for this transcription was deleted")
+    config = dict(profile.config) if profile else {}
+    secrets = profile.secrets() if profile else {}
+    taps = list(session.taps.order_by("created_at", "pk"))
+    names = {str(t.pk): getattr(t, "participant_name", "") or t.participant_identity for t in taps}
+    settings = EngineSettings(config, secrets, list(names), _languages(config), names)
+    return engine_for(transcription.engine), settings
+
+
+def _languages(config: dict[str, Any]) -> list[str]:
+    languages = config.get("languages") or config.get("language") or []
+    return [languages] if isinstance(languages, str) else [str(code) for code in languages]
+
+
+def _calling_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop that asked for the session's sinks (its processor's), when one did: the
+    sink's captions are published there, as the processor's mix levels are."""
+
+    async def running() -> asyncio.AbstractEventLoop:
+        return asyncio.get_running_loop()
+
+    try:
+        loop = async_to_sync(running)()
+    except RuntimeError:
+        return None
+    return None if loop.is_closed() else loop

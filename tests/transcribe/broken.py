@@ -1,0 +1,45 @@
+"""Engines that fail, as a cloud engine does when its service refuses or its code breaks, for
+the transcription sink's tests (registered under a kind with monkeypatch.setitem)."""
+
+from __future__ import annotations
+
+from egress_app.transcribe.engines import EngineSettings, Gap, Samples, Status, Words
+
+REFUSED = "failed: the engine refused the key (401 Unauthorized: invalid API key)"
+
+
+class RefusingStream:
+    def __init__(self) -> None:
+        self.sent = 0
+
+    def send(self, channel: str, samples: Samples) -> None:
+        self.sent += 1
+
+    def poll(self) -> list[Words | Gap]:
+        return []
+
+    @property
+    def status(self) -> Status:
+        return Status("connecting") if self.sent < 3 else Status(REFUSED, failed=True)
+
+    def close(self, timeout: float = 5.0) -> None:
+        pass
+
+
+class RefusingEngine:
+    multichannel = False
+
+    def open(self, settings: EngineSettings) -> RefusingStream:
+        return RefusingStream()
+
+
+class CrashingStream(RefusingStream):
+    def send(self, channel: str, samples: Samples) -> None:
+        raise ConnectionResetError("the engine's socket broke")
+
+
+class CrashingEngine:
+    multichannel = True
+
+    def open(self, settings: EngineSettings) -> CrashingStream:
+        return CrashingStream()
