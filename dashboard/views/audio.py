@@ -37,7 +37,11 @@ def audio_listen(request: HtmxHttpRequest) -> HttpResponse:
     screen = bool(request.POST.get("screen_share_audio"))
     try:
         session = actions.start_audio_session(
-            request.user, room, screen_share_audio=screen, record_to=request.POST.get("record_to")
+            request.user,
+            room,
+            screen_share_audio=screen,
+            record_to=request.POST.get("record_to"),
+            transcribe_with=request.POST.get("transcribe_with"),
         )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))

@@ -11,7 +11,7 @@ from django.shortcuts import render
 from dashboard.audio import sessions_for
 from dashboard.overview import load_overview
 from egress_app.livekit import get_livekit_client
-from egress_app.models import AudioSessionState, StorageProfile
+from egress_app.models import AudioSessionState, EngineProfile, StorageProfile
 from egress_app.roles import VIEW_DASHBOARD, may_listen, perm
 
 # Every role may see the live overview; a signed-in user without a role gets the 403 page.
@@ -32,6 +32,7 @@ async def home_live(request: HttpRequest) -> HttpResponse:
     listening = await sync_to_async(_listening)(user)
     if context["may_listen"]:
         context["record_profiles"] = await sync_to_async(_record_profiles)()
+        context["engine_profiles"] = await sync_to_async(_engine_profiles)()
     context["rooms"] = [(room, listening.get(room.name)) for room in overview.rooms]
     return render(request, "dashboard/home.html#live", context)
 
@@ -39,6 +40,12 @@ async def home_live(request: HttpRequest) -> HttpResponse:
 def _record_profiles() -> list[StorageProfile]:
     """The storage profiles a session's mix may be recorded to (a producer launches to any)."""
     return list(StorageProfile.objects.only("pk", "name", "last_test_ok"))
+
+
+def _engine_profiles() -> list[EngineProfile]:
+    """The engine profiles a session may be transcribed with, the default one first."""
+    profiles = EngineProfile.objects.only("pk", "name", "kind", "is_default", "last_test_ok")
+    return list(profiles.order_by("-is_default", "name"))
 
 
 def _listening(user: AbstractUser | AnonymousUser) -> dict[str, int]:

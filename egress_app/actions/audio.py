@@ -28,6 +28,7 @@ from livekit.protocol import models as lk
 from egress_app.actions.calls import JobError, LaunchError, _call
 from egress_app.actions.egress import _stop, start_egress
 from egress_app.actions.sessions import ROOM_GONE, end_audio_sessions, end_session
+from egress_app.actions.transcription import begin_transcription, engine_choice
 from egress_app.actions.vault import Actor, actor_id, audit
 from egress_app.events import announce_audio_session, announce_rooms
 from egress_app.livekit import LiveKitError, get_livekit_client
@@ -74,18 +75,21 @@ def start_audio_session(
     *,
     screen_share_audio: bool = False,
     record_to: int | str | None = None,
+    transcribe_with: int | str | None = None,
 ) -> AudioSession:
     """List the room's microphones (and screen-share audio tracks when asked) and start one tap
     per track. ValidationError in plain words when there is nothing to listen to, a session
     already listens, the taps would pass `EGRESS_CONCURRENCY_LIMIT`, or `record_to` (a storage
-    profile's id, to record the mix to; empty: no recording) names no profile; a tap LiveKit
-    refuses is kept as failed, with its job."""
+    profile's id, to record the mix to; empty: no recording) or `transcribe_with` (an engine
+    profile's id, or "default": the default profile, else the built-in engine; empty: no
+    transcription) names no profile; a tap LiveKit refuses is kept as failed, with its job."""
     if not isinstance(actor, AbstractUser | AnonymousUser) or not may_listen(actor):
         raise PermissionDenied(NOT_ALLOWED)
     room = room.strip()
     if not room:
         raise ValidationError("Give the name of the room to listen to.")
     profile = recording_profile(record_to)
+    engine = engine_choice(transcribe_with)
     already = ValidationError(f"An audio session already listens to {room}.")
     if AudioSession.objects.filter(room_name=room, state=AudioSessionState.RUNNING).exists():
         raise already
@@ -104,6 +108,9 @@ def start_audio_session(
             outcome = _taps(len(microphones))
             if profile is not None:
                 outcome += f"; recording the mix to {profile.name}"
+            if engine is not None:
+                begin_transcription(session, engine)
+                outcome += f"; transcribing with {engine.name}"
             audit(actor, AuditAction.STARTED, session, outcome=outcome)
             announce_rooms()  # the Live page's "Listening" badge
     except IntegrityError:  # another start for the room won: one_running_audio_session_per_room

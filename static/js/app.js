@@ -122,15 +122,13 @@
   const listenChoices = new Map();
   function keepListenChoices(event) {
     for (const select of event.detail.target.querySelectorAll("form.listen select")) {
-      const room = select.form.elements.room.value;
-      if (select.value) listenChoices.set(room, select.value);
-      else listenChoices.delete(room);
+      listenChoices.set(`${select.form.elements.room.value} ${select.name}`, select.value);
     }
   }
   function restoreListenChoices(root) {
     for (const select of root.querySelectorAll("form.listen select")) {
-      const chosen = listenChoices.get(select.form.elements.room.value);
-      if (chosen && select.querySelector(`option[value="${CSS.escape(chosen)}"]`)) {
+      const chosen = listenChoices.get(`${select.form.elements.room.value} ${select.name}`);
+      if (chosen !== undefined && select.querySelector(`option[value="${CSS.escape(chosen)}"]`)) {
         select.value = chosen;
       }
     }

@@ -184,8 +184,9 @@ def test_it_pins_the_query_count_of_the_fragment(as_producer, sandbox, django_as
     # Session; the user twice (LoginRequiredMiddleware reads request.user, the async permission
     # check request.auser(), and Django caches them apart); the user's and their groups'
     # permissions; the rooms an audio session listens to; the storage profiles a session may be
-    # recorded to. Nothing per room or participant: LiveKit is not the database.
-    with django_assert_num_queries(7):
+    # recorded to; the engine profiles it may be transcribed with. Nothing per room or
+    # participant: LiveKit is not the database.
+    with django_assert_num_queries(8):
         as_producer.get(LIVE)
 
 

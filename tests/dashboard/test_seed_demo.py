@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from egress_app.launch.validation import validate_launch_config
 from egress_app.management.commands.seed_demo import DEMO_JOBS
-from egress_app.models import EgressJob
+from egress_app.models import EgressJob, EngineKind, EngineProfile
 from egress_app.roles import user_role
 
 pytestmark = pytest.mark.django_db
@@ -106,3 +106,12 @@ def test_it_gives_each_demo_job_the_webhooks_its_page_tells_of(development, clie
         html = client.get(reverse("dashboard-job-detail", args=[job.pk])).content.decode()
         assert "Nothing heard from LiveKit" not in html
         assert "egress_ended" in html
+
+
+def test_it_makes_the_built_in_engine_the_default_once(development):
+    call_command("seed_demo")
+    call_command("seed_demo")
+
+    profile = EngineProfile.objects.get()
+    assert profile.kind == EngineKind.BUILTIN
+    assert profile.is_default

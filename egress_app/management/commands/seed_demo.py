@@ -18,6 +18,8 @@ from egress_app.launch.normalize import normalize_launch_config
 from egress_app.models import (
     EgressJob,
     EgressStatus,
+    EngineKind,
+    EngineProfile,
     LedgerEntry,
     LedgerOutcome,
     LedgerSource,
@@ -172,6 +174,23 @@ def _seed_webhooks(job: EgressJob, started: datetime, ended: datetime) -> None:
         )
 
 
+DEMO_ENGINE = "Built-in (offline)"
+
+
+def seed_demo_engine() -> EngineProfile:
+    """The built-in engine as the default profile, so Transcribe works out of the box (kept as
+    it is when it exists; no other profile is made the default)."""
+    profile, _ = EngineProfile.objects.get_or_create(
+        name=DEMO_ENGINE,
+        defaults={
+            "kind": EngineKind.BUILTIN,
+            "config": {"language": "en"},
+            "is_default": not EngineProfile.objects.filter(is_default=True).exists(),
+        },
+    )
+    return profile
+
+
 class Command(BaseCommand):
     help = (
         "Create the demo users producer, admin and support with known passwords, and a little "
@@ -186,6 +205,7 @@ class Command(BaseCommand):
             )
         users = seed_demo_users()
         seed_demo_jobs(next(user for user in users if user.username == "producer"))
+        seed_demo_engine()
         self.stdout.write(self.style.SUCCESS("Demo users and job history are ready."))
         self.stdout.write(f"Log in at {settings.SITE_ROOT}{reverse('login')}\n")
         self.stdout.write(_table(DEMO_USERS))
