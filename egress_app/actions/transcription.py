@@ -240,7 +240,7 @@ class TranscriptionSink:
             if tap is None:
                 known = Speaker(None, "", "")
             else:
-                name = getattr(tap, "participant_name", "") or tap.participant_identity
+                name = tap.participant_name or tap.participant_identity
                 known = Speaker(tap.pk, tap.participant_identity, name)
             self.speakers[channel] = known
         return known
@@ -311,7 +311,7 @@ def _engine(session: AudioSession, transcription: Transcription) -> tuple[Engine
     config = dict(profile.config) if profile else {}
     secrets = profile.secrets() if profile else {}
     taps = list(session.taps.order_by("created_at", "pk"))
-    names = {str(t.pk): getattr(t, "participant_name", "") or t.participant_identity for t in taps}
+    names = {str(t.pk): t.participant_name or t.participant_identity for t in taps}
     settings = EngineSettings(config, secrets, list(names), _languages(config), names)
     return engine_for(transcription.engine), settings
 
