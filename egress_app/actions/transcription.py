@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -35,6 +36,7 @@ from egress_app.models import (
     Transcription,
     Utterance,
 )
+from egress_app.storage.probe_common import redactor
 from egress_app.transcribe.engines import (
     Engine,
     EngineSettings,
@@ -122,6 +124,7 @@ class TranscriptionSink:
     gaps: int = 0
     broken: bool = False
     close_seconds: float = CLOSE_SECONDS  # for the engine's last words when the session ends
+    hide: Callable[[str], str] = str  # the profile's secrets out of an engine's words
 
     def write(self, tick: Tick) -> None:
         if self.broken:
@@ -163,15 +166,16 @@ class TranscriptionSink:
         if self.states.get(id(stream)) == status:
             return
         self.states[id(stream)] = status
-        error = status.text if status.failed else ""
+        words = self.hide(status.text)
         Transcription.objects.filter(pk=self.transcription_id).update(
-            state=status.text[:200], error=error
+            state=words[:200], error=words if status.failed else ""
         )
         if status.failed:
-            logger.warning("Transcription %s: %s", self.transcription_id, status.text)
-        self._push(Caption(self.session_id, "state", "state", status.text, failed=status.failed))
+            logger.warning("Transcription %s: %s", self.transcription_id, words)
+        self._push(Caption(self.session_id, "state", "state", words, failed=status.failed))
 
     def _fail(self, words: str) -> None:
+        words = self.hide(words)
         self.broken = True
         Transcription.objects.filter(pk=self.transcription_id).update(
             state=words[:200], error=words
@@ -226,7 +230,7 @@ class TranscriptionSink:
         self.gaps += 1
         seconds = gap.end - gap.start
         speaker = self.speaker(gap.channel)
-        words = f"{seconds:.1f} s not transcribed: {gap.reason}"
+        words = self.hide(f"{seconds:.1f} s not transcribed: {gap.reason}")
         at = self._at(stream, gap.start)
         logger.warning("Transcription %s, %s: %s", self.transcription_id, speaker.name, words)
         caption = Caption(self.session_id, "gap", f"gap-{self.gaps}", words, speaker.name, at)
@@ -299,6 +303,7 @@ def transcription_sink(session: AudioSession) -> TranscriptionSink | None:
     sink = TranscriptionSink(
         transcription.pk, session.pk, session.created_at, engine, settings, _calling_loop()
     )
+    sink.hide = redactor(settings.secrets)
     transcription.state = "starting the engine"
     transcription.save(update_fields=["state"])
     return sink

@@ -16,7 +16,14 @@ from django.utils import timezone
 from dashboard import publisher
 from egress_app.actions.transcription import TranscriptionSink, transcription_sink
 from egress_app.audio.mixer import Mixer, Tick
-from egress_app.models import AudioSession, AudioTap, EngineKind, Transcription, Utterance
+from egress_app.models import (
+    AudioSession,
+    AudioTap,
+    EngineKind,
+    EngineProfile,
+    Transcription,
+    Utterance,
+)
 from egress_app.transcribe import registry
 from tests.live.test_consumer import WAIT, following, prepare, sync
 from tests.transcribe import broken
@@ -25,6 +32,7 @@ from tests.transcribe.speech import ASSETS, recognised
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 SPEAKERS = ("host", "guest")
+KEY = "gl-3f9a8c7e6d5b4a3928171605f4e3d2c1"
 
 
 @pytest.fixture(autouse=True)
@@ -144,6 +152,25 @@ def test_it_stops_an_engine_that_breaks_down_without_raising(producer, monkeypat
 
     error = Transcription.objects.get().error
     assert error == "failed: the engine broke down (the engine's socket broke)"
+
+
+def test_it_hides_the_profiles_key_from_an_engines_words(producer, monkeypatch, caplog) -> None:
+    monkeypatch.setitem(registry.ENGINES, "builtin", "tests.transcribe.broken:LeakyEngine")
+    session = podcast(producer)
+    profile = EngineProfile(name="Leaky", kind=EngineKind.BUILTIN)
+    profile.set_secrets({"api_key": KEY})
+    profile.save()
+    Transcription.objects.update(profile=profile)
+    sink = started_sink(session.pk)
+
+    for tick in speech(session, 0.3):
+        sink.write(tick)
+    sink.close(ended=True)
+
+    error = Transcription.objects.get().error
+    assert error.startswith("failed: the key ")
+    assert KEY not in error
+    assert KEY not in caplog.text
 
 
 def test_it_says_when_the_engines_profile_is_gone(producer) -> None:

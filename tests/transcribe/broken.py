@@ -43,3 +43,22 @@ class CrashingEngine:
 
     def open(self, settings: EngineSettings) -> CrashingStream:
         return CrashingStream()
+
+
+class LeakyStream(RefusingStream):
+    """Quotes the key it was given in its refusal, as some services' error messages do."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__()
+        self.key = key
+
+    @property
+    def status(self) -> Status:
+        return Status(f"failed: the key {self.key} is not valid", failed=True)
+
+
+class LeakyEngine:
+    multichannel = True
+
+    def open(self, settings: EngineSettings) -> LeakyStream:
+        return LeakyStream(settings.secrets["api_key"])
