@@ -1,0 +1,55 @@
+"""The demo producer transcribes the podcast room (issue 15, Proof): Transcribe on the room's
+card opens the session page, where captions of the sandbox's sentences appear live, each line
+naming its speaker, in a polite live region; Stop ends the transcription.
+
+It needs the session processor (the `mix` branch) to mix the taps and feed the engine."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+from pytest_django.fixtures import Settings
+
+from tests.browser.conftest import AsgiServer
+from tests.browser.test_journeys import log_in
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        importlib.util.find_spec("egress_app.actions.audio_processing") is None,
+        reason="needs the session processor (egress_app.actions.audio_processing)",
+    ),
+]
+
+PARTIAL_LINES = """() => [...document.querySelectorAll("#captions-list li.partial")]
+    .map((li) => li.dataset.line)"""
+HEARD = 60_000  # ms at most: the engine's worker starts, then the first pause ends a sentence
+
+
+def test_it_shows_live_captions_with_each_speakers_name(
+    page: Page, asgi_server: AsgiServer, settings: Settings
+):
+    settings.AUDIO_INGEST_URL = asgi_server.url.replace("http", "ws", 1)
+    log_in(page, "producer", "producer-demo-pass")
+
+    podcast = page.locator('article.room[data-room="podcast"]')
+    podcast.get_by_role("button", name="Transcribe").click()
+
+    expect(page).to_have_url(re.compile(r"/audio/\d+/$"))
+    captions = page.locator("#captions-list")
+    expect(captions).to_have_attribute("aria-live", "polite")
+    for name in ("Dana Host", "Eli Guest"):
+        line = captions.locator("li.final", has=page.locator(".speaker", has_text=name))
+        expect(line.first).to_be_visible(timeout=HEARD)
+        expect(line.first.locator("time")).to_have_text(re.compile(r"\d\d:\d\d:\d\d .+"))
+    # A partial line is replaced in place: never two grey lines for one speaker.
+    lines = page.evaluate(PARTIAL_LINES)
+    assert len(lines) == len(set(lines)), lines
+    expect(page.locator("#transcription-state")).to_have_text("live")
+
+    page.get_by_role("link", name="Stop").click()
+    page.get_by_role("button", name="Stop listening").click()
+    expect(page.locator("[data-session-state]")).to_have_text("Ended")
