@@ -161,6 +161,19 @@ def work(
         results.put(("failed", f"PocketSphinx could not load: {error}"))
         return
     results.put(("ready",))
+    try:
+        for channel in decode(audio, results).values():
+            channel.finish()
+    except Exception as error:  # a decoder's fault: say so, in its words, and stop
+        results.put(("failed", f"PocketSphinx stopped: {error!r}"))
+        return
+    results.put(("closed",))
+
+
+def decode(
+    audio: multiprocessing.Queue[Message | None], results: multiprocessing.Queue[Message]
+) -> dict[str, Channel]:
+    """Each channel's audio through its decoder, until the stream closes (None)."""
     channels: dict[str, Channel] = {}
     while (item := audio.get()) is not None:
         name, start, data = item
@@ -171,9 +184,7 @@ def work(
             channel = channels[name] = Channel(name, start, results.put)
         channel.feed(data)
         results.put(("heard", len(data) // 2))
-    for channel in channels.values():
-        channel.finish()
-    results.put(("closed",))
+    return channels
 
 
 @dataclass
@@ -245,7 +256,8 @@ class Channel:
         """The stream ends (or jumps): decode what is left of an utterance under way."""
         if not self.endpointer.in_speech:
             return
-        speech = self.endpointer.end_stream(self.buffer)
+        # (end_stream refuses an empty frame: a sample of silence stands in for none)
+        speech = self.endpointer.end_stream(self.buffer or bytes(2))
         self.buffer = b""
         if speech is not None:
             self.decoder.process_raw(speech, full_utt=False)

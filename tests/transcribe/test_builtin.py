@@ -83,3 +83,19 @@ def test_it_marks_a_gap_when_the_worker_falls_behind() -> None:
     assert gaps[0].start > 0
     assert gaps[0].end > gaps[0].start
     assert "fell behind" in gaps[0].reason
+
+
+def test_it_ends_an_utterance_cut_by_the_close() -> None:
+    # 12 ticks of 3200 bytes are whole 30 ms frames: nothing is left over for the endpointer's
+    # last call (which refuses an empty frame), mid-sentence.
+    stream = BuiltinStream(EngineSettings({}, {}, ["host"]))
+    for tick in speech_ticks(12):
+        stream.send("host", tick.tracks["host"])
+
+    stream.close(timeout=30)
+    said = stream.poll()
+
+    assert not stream.status.failed, stream.status.text
+    finals = [w for w in said if isinstance(w, Words) and w.final]
+    assert len(finals) == 1
+    assert "hello" in finals[0].text
