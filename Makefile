@@ -61,6 +61,7 @@ bench: install-dev
 	$(PY) bench/history.py
 	$(PY) bench/audio_processing.py
 	$(PY) bench/audio.py
+	$(PY) bench/transcription.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache staticfiles
