@@ -33,6 +33,7 @@ from egress_app.models import (
     AudioTap,
     EngineKind,
     EngineProfile,
+    TapState,
     Transcription,
     Utterance,
 )
@@ -315,7 +316,9 @@ def _engine(session: AudioSession, transcription: Transcription) -> tuple[Engine
         raise ValueError("the engine profile chosen for this transcription was deleted")
     config = dict(profile.config) if profile else {}
     secrets = profile.secrets() if profile else {}
-    taps = list(session.taps.order_by("created_at", "pk"))
+    # The taps that may send audio (not those that failed to start or closed): one channel each.
+    gone = [TapState.FAILED, TapState.CLOSED]
+    taps = list(session.taps.exclude(state__in=gone).order_by("created_at", "pk"))
     names = {str(t.pk): t.participant_name or t.participant_identity for t in taps}
     settings = EngineSettings(config, secrets, list(names), _languages(config), names)
     return engine_for(transcription.engine), settings

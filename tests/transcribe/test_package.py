@@ -23,3 +23,12 @@ def test_it_imports_nothing_of_django_or_the_rest_of_egress_app() -> None:
         [sys.executable, "-c", PROBE], capture_output=True, text=True, check=True, timeout=60
     )
     assert result.stdout.strip() == ""
+
+
+def test_it_has_an_engine_for_every_kind_a_profile_can_have() -> None:
+    from egress_app.models import EngineKind
+    from egress_app.transcribe.registry import ENGINES, engine_for
+
+    assert set(ENGINES) == set(EngineKind.values)
+    for kind in EngineKind.values:
+        assert isinstance(engine_for(kind).multichannel, bool)
