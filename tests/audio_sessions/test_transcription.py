@@ -8,6 +8,7 @@ from __future__ import annotations
 import wave
 from datetime import timedelta
 
+import numpy as np
 import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
@@ -26,8 +27,9 @@ from egress_app.models import (
 )
 from egress_app.transcribe import registry
 from tests.live.test_consumer import WAIT, following, prepare, sync
-from tests.transcribe import broken
+from tests.transcribe import broken, here
 from tests.transcribe.speech import ASSETS, recognised
+from tests.transcribe.standins import DeepgramStandIn
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -117,6 +119,49 @@ async def test_it_stores_each_speakers_words_and_pushes_captions(producer):
     assert transcription.state == "ended"
     assert transcription.ended_at is not None
     assert transcription.error == ""
+
+
+def test_it_stores_a_cloud_engines_finals_under_the_right_speaker(producer, monkeypatch) -> None:
+    # Deepgram takes every participant in one stream: its channel_index must come back as the
+    # tap that spoke. The stand-in hears a tone as "hello world".
+    with DeepgramStandIn(KEY).running() as standin:
+        monkeypatch.setattr(here, "BASE", standin.url)
+        monkeypatch.setitem(registry.ENGINES, "deepgram", "tests.transcribe.here:DeepgramHere")
+        session = podcast(producer, engine=EngineKind.DEEPGRAM)
+        profile = EngineProfile(
+            name="Deepgram", kind=EngineKind.DEEPGRAM, config={"language": "en"}
+        )
+        profile.set_secrets({"api_key": KEY})
+        profile.save()
+        Transcription.objects.update(profile=profile)
+        guest = session.taps.get(participant_identity="guest")
+        sink = started_sink(session.pk)
+
+        mixer = Mixer()
+        for tap in session.taps.all():
+            speaks = tap == guest
+            mixer.push(str(tap.pk), tone(1.0) if speaks else np.zeros(16_000, np.int16))
+        for _ in range(15):
+            sink.write(mixer.tick())
+        sink.close(ended=True)
+
+    assert standin.violations == []
+    assert standin.sessions[0].query["channels"] == "2"
+    [said] = Utterance.objects.all()
+    assert (said.text, said.speaker_identity, said.speaker_name) == (
+        "hello world",
+        "guest",
+        "Guest",
+    )
+    assert said.tap == guest
+    assert said.language == "en"
+    transcription = Transcription.objects.get()
+    assert (transcription.state, transcription.error) == ("ended", "")
+
+
+def tone(seconds: float) -> np.ndarray:
+    t = np.arange(int(seconds * 16_000)) / 16_000
+    return (3000 * np.sin(2 * np.pi * 440 * t)).astype(np.int16)
 
 
 def test_it_shows_an_engines_refusal_in_its_words_and_keeps_writing(
