@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from django.core.exceptions import ValidationError
+from django.db import DatabaseError
 from django.utils import timezone
 
 from egress_app.audio.mixer import Tick
@@ -53,6 +55,7 @@ logger = logging.getLogger(__name__)
 DEFAULT = "default"  # the Transcribe button's choice: the default profile, else the built-in
 BUILTIN_NAME = "Built-in (no engine profile)"
 CLOSE_SECONDS = 5.0
+CLOSE_TRIES = 5  # to store the last words and the end when the database is busy
 ENDED = "ended"
 
 
@@ -124,6 +127,7 @@ class TranscriptionSink:
     states: dict[int, Status] = field(default_factory=dict)
     gaps: int = 0
     broken: bool = False
+    unsaved: list[tuple[EngineStream, Words]] = field(default_factory=list)
     close_seconds: float = CLOSE_SECONDS  # for the engine's last words when the session ends
     hide: Callable[[str], str] = str  # the profile's secrets out of an engine's words
 
@@ -152,6 +156,10 @@ class TranscriptionSink:
         return stream
 
     def _take(self) -> None:
+        """What the engines said since the last tick, and any final whose storing failed."""
+        waiting, self.unsaved = self.unsaved, []
+        for stream, words in waiting:
+            self._final(stream, words)
         for stream in list(self.streams.values()):
             for said in stream.poll():
                 if isinstance(said, Gap):
@@ -166,21 +174,29 @@ class TranscriptionSink:
         status = stream.status
         if self.states.get(id(stream)) == status:
             return
-        self.states[id(stream)] = status
         words = self.hide(status.text)
-        Transcription.objects.filter(pk=self.transcription_id).update(
-            state=words[:200], error=words if status.failed else ""
-        )
+        if not self._keep_state(words, error=words if status.failed else ""):
+            return  # the next tick tries again
+        self.states[id(stream)] = status
         if status.failed:
             logger.warning("Transcription %s: %s", self.transcription_id, words)
         self._push(Caption(self.session_id, "state", "state", words, failed=status.failed))
 
+    def _keep_state(self, state: str, *, error: str) -> bool:
+        """The engine's state on the transcription; False when the database was busy (SQLite
+        locked by another writer, a blip), never raised into the processor."""
+        try:
+            rows = Transcription.objects.filter(pk=self.transcription_id)
+            rows.update(state=state[:200], error=error)
+        except DatabaseError as problem:
+            logger.warning("Transcription %s: state not kept: %s", self.transcription_id, problem)
+            return False
+        return True
+
     def _fail(self, words: str) -> None:
         words = self.hide(words)
         self.broken = True
-        Transcription.objects.filter(pk=self.transcription_id).update(
-            state=words[:200], error=words
-        )
+        self._keep_state(words, error=words)
         self._push(Caption(self.session_id, "state", "state", words, failed=True))
 
     def _at(self, stream: EngineStream, seconds: float) -> datetime:
@@ -197,7 +213,14 @@ class TranscriptionSink:
         if not words.text.strip():  # nothing said after all: the partial goes
             self._push(Caption(self.session_id, "final", "", "", replaces=partial))
             return
-        utterance = self._store(stream, words)
+        try:
+            utterance = self._store(stream, words)
+        except DatabaseError as problem:  # kept for the next tick, shown meanwhile as partial
+            logger.warning(
+                "Transcription %s: utterance not stored yet: %s", self.transcription_id, problem
+            )
+            self.unsaved.append((stream, words))
+            return
         self._push(
             Caption(
                 self.session_id,
@@ -258,17 +281,32 @@ class TranscriptionSink:
                 logger.exception(
                     "Transcription %s: the engine failed to close", self.transcription_id
                 )
-        if not self.broken:
+        for attempt in range(CLOSE_TRIES):  # the last words, through a busy database too
+            if self.broken or (attempt and not self.unsaved):
+                break
+            time.sleep(0.2 * attempt)
             try:
                 self._take()
             except Exception:
                 logger.exception("Transcription %s: its last words are lost", self.transcription_id)
+                break
         if ended:
-            failed = self.broken or any(s.failed for s in self.states.values())
-            rows = Transcription.objects.filter(pk=self.transcription_id)
-            rows.update(ended_at=timezone.now(), **({} if failed else {"state": ENDED}))
-            if not failed:
-                self._push(Caption(self.session_id, "state", "state", ENDED))
+            self._end()
+
+    def _end(self) -> None:
+        failed = self.broken or any(s.failed for s in self.states.values())
+        rows = Transcription.objects.filter(pk=self.transcription_id)
+        for attempt in range(CLOSE_TRIES):
+            time.sleep(0.2 * attempt)
+            try:
+                rows.update(ended_at=timezone.now(), **({} if failed else {"state": ENDED}))
+                break
+            except DatabaseError as problem:
+                logger.warning(
+                    "Transcription %s: not ended yet: %s", self.transcription_id, problem
+                )
+        if not failed:
+            self._push(Caption(self.session_id, "state", "state", ENDED))
 
     def _push(self, caption: Caption) -> None:
         """Hand the caption to the processor's event loop (never wait for it here); without
@@ -305,8 +343,6 @@ def transcription_sink(session: AudioSession) -> TranscriptionSink | None:
         transcription.pk, session.pk, session.created_at, engine, settings, _calling_loop()
     )
     sink.hide = redactor(settings.secrets)
-    transcription.state = "starting the engine"
-    transcription.save(update_fields=["state"])
     return sink
 
 

@@ -11,6 +11,7 @@ from datetime import timedelta
 import numpy as np
 import pytest
 from django.contrib.auth.models import User
+from django.db import OperationalError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -157,6 +158,40 @@ def test_it_stores_a_cloud_engines_finals_under_the_right_speaker(producer, monk
     assert said.language == "en"
     transcription = Transcription.objects.get()
     assert (transcription.state, transcription.error) == ("ended", "")
+
+
+def test_it_stores_a_final_on_a_later_tick_when_the_database_was_busy(
+    producer, monkeypatch
+) -> None:
+    # SQLite answers "database table is locked" while another connection writes (the browser
+    # tests' server met it): the final waits for the next tick instead of being lost.
+    with DeepgramStandIn(KEY).running() as standin:
+        monkeypatch.setattr(here, "BASE", standin.url)
+        monkeypatch.setitem(registry.ENGINES, "deepgram", "tests.transcribe.here:DeepgramHere")
+        session = podcast(producer, engine=EngineKind.DEEPGRAM)
+        profile = EngineProfile(name="Deepgram", kind=EngineKind.DEEPGRAM)
+        profile.set_secrets({"api_key": KEY})
+        profile.save()
+        Transcription.objects.update(profile=profile)
+        sink = started_sink(session.pk)
+        store, busy = sink._store, [True]
+
+        def first_busy(*args: object) -> Utterance:
+            if busy.pop() if busy else False:
+                raise OperationalError("database table is locked")
+            return store(*args)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(sink, "_store", first_busy)
+        mixer = Mixer()
+        for tap in session.taps.all():
+            mixer.push(str(tap.pk), tone(1.0))
+        for _ in range(15):
+            sink.write(mixer.tick())
+        sink.close(ended=True)
+
+    assert busy == []  # it was busy once
+    assert Utterance.objects.count() == 2  # both speakers' finals, the delayed one included
+    assert Transcription.objects.get().state == "ended"
 
 
 def tone(seconds: float) -> np.ndarray:
