@@ -5,23 +5,12 @@ the taps keep running; stopping the session ends its transcription."""
 
 from __future__ import annotations
 
-import importlib.util
-
-import pytest
-
 from egress_app import actions
 from egress_app.models import AudioSession, TapState, Transcription, Utterance
 from egress_app.sandbox.testing import RunningSandbox
-from tests.audio_sessions.conftest import AudioServer
+from tests.audio_sessions.conftest import AudioServer, mixer_running
 from tests.audio_sessions.test_endpoint import taps, until
 from tests.transcribe.speech import recognised
-
-# The processor that mixes a session and feeds its sinks comes with the `mix` branch: until it is
-# merged there is nothing to transcribe from.
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("egress_app.actions.audio_processing") is None,
-    reason="needs the session processor (egress_app.actions.audio_processing)",
-)
 
 SPEAKERS = ("host", "guest")
 HEARING = 90  # seconds at most: the sentences loop every ~6 s; the engine's worker must start
@@ -41,8 +30,6 @@ def said(server: AudioServer, session: AudioSession) -> dict[str, str]:
 def test_it_transcribes_each_participant_of_the_podcast_room(
     producer, audio_server: AudioServer, sandbox: RunningSandbox
 ):
-    from tests.audio_sessions.test_mixing import mixer_running  # with the processor
-
     with mixer_running():
         session = audio_server.run(
             actions.start_audio_session, producer, "podcast", transcribe_with="default"

@@ -1,12 +1,9 @@
 """The demo producer transcribes the podcast room (issue 15, Proof): Transcribe on the room's
 card opens the session page, where captions of the sandbox's sentences appear live, each line
-naming its speaker, in a polite live region; Stop ends the transcription.
-
-It needs the session processor (the `mix` branch) to mix the taps and feed the engine."""
+naming its speaker, in a polite live region; Stop ends the transcription."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
 
 import pytest
@@ -16,13 +13,7 @@ from pytest_django.fixtures import Settings
 from tests.browser.conftest import AsgiServer
 from tests.browser.test_journeys import log_in
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        importlib.util.find_spec("egress_app.actions.audio_processing") is None,
-        reason="needs the session processor (egress_app.actions.audio_processing)",
-    ),
-]
+pytestmark = pytest.mark.browser
 
 PARTIAL_LINES = """() => [...document.querySelectorAll("#captions-list li.partial")]
     .map((li) => li.dataset.line)"""
