@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from pytest_django.fixtures import Settings
 
+from tests.audio_sessions.conftest import mixer_running
 from tests.browser.conftest import AsgiServer
 from tests.browser.test_journeys import log_in
 
@@ -24,6 +25,11 @@ def test_it_shows_live_captions_with_each_speakers_name(
     page: Page, asgi_server: AsgiServer, settings: Settings
 ):
     settings.AUDIO_INGEST_URL = asgi_server.url.replace("http", "ws", 1)
+    with mixer_running():  # with Redis an audio worker mixes and transcribes, not the server
+        transcribe_and_stop(page)
+
+
+def transcribe_and_stop(page: Page) -> None:
     log_in(page, "producer", "producer-demo-pass")
 
     podcast = page.locator('article.room[data-room="podcast"]')
