@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError
 from django.utils import timezone
@@ -55,6 +56,9 @@ logger = logging.getLogger(__name__)
 DEFAULT = "default"  # the Transcribe button's choice: the default profile, else the built-in
 BUILTIN_NAME = "Built-in (no engine profile)"
 CLOSE_SECONDS = 5.0
+DATABASE_SECONDS = 10.0  # a database call through the processor's loop, at most
+BUSY = (DatabaseError, TimeoutError, RuntimeError)  # busy, locked, or the loop stopped
+STORE_TRIES = 50  # ticks (5 s) a final waits for a database that refuses it
 CLOSE_TRIES = 5  # to store the last words and the end when the database is busy
 ENDED = "ended"
 
@@ -127,7 +131,7 @@ class TranscriptionSink:
     states: dict[int, Status] = field(default_factory=dict)
     gaps: int = 0
     broken: bool = False
-    unsaved: list[tuple[EngineStream, Words]] = field(default_factory=list)
+    unsaved: list[tuple[EngineStream, Words, int]] = field(default_factory=list)
     close_seconds: float = CLOSE_SECONDS  # for the engine's last words when the session ends
     hide: Callable[[str], str] = str  # the profile's secrets out of an engine's words
 
@@ -158,8 +162,8 @@ class TranscriptionSink:
     def _take(self) -> None:
         """What the engines said since the last tick, and any final whose storing failed."""
         waiting, self.unsaved = self.unsaved, []
-        for stream, words in waiting:
-            self._final(stream, words)
+        for stream, words, tries in waiting:
+            self._final(stream, words, tries + 1)
         for stream in list(self.streams.values()):
             for said in stream.poll():
                 if isinstance(said, Gap):
@@ -185,10 +189,10 @@ class TranscriptionSink:
     def _keep_state(self, state: str, *, error: str) -> bool:
         """The engine's state on the transcription; False when the database was busy (SQLite
         locked by another writer, a blip), never raised into the processor."""
+        rows = Transcription.objects.filter(pk=self.transcription_id)
         try:
-            rows = Transcription.objects.filter(pk=self.transcription_id)
-            rows.update(state=state[:200], error=error)
-        except DatabaseError as problem:
+            self._db(lambda: rows.update(state=state[:200], error=error))
+        except BUSY as problem:
             logger.warning("Transcription %s: state not kept: %s", self.transcription_id, problem)
             return False
         return True
@@ -208,18 +212,19 @@ class TranscriptionSink:
         at = self._at(stream, words.start)
         self._push(Caption(self.session_id, "partial", line, words.text, speaker.name, at))
 
-    def _final(self, stream: EngineStream, words: Words) -> None:
+    def _final(self, stream: EngineStream, words: Words, tries: int = 0) -> None:
         partial = f"partial-{words.channel}"
         if not words.text.strip():  # nothing said after all: the partial goes
             self._push(Caption(self.session_id, "final", "", "", replaces=partial))
             return
         try:
             utterance = self._store(stream, words)
-        except DatabaseError as problem:  # kept for the next tick, shown meanwhile as partial
-            logger.warning(
-                "Transcription %s: utterance not stored yet: %s", self.transcription_id, problem
-            )
-            self.unsaved.append((stream, words))
+        except BUSY as problem:  # kept for the next tick, shown meanwhile as partial
+            if tries >= STORE_TRIES:
+                logger.error("Transcription %s: lost %r: %s", self.transcription_id, words, problem)
+                return
+            logger.warning("Transcription %s: not stored yet: %s", self.transcription_id, problem)
+            self.unsaved.append((stream, words, tries))
             return
         self._push(
             Caption(
@@ -236,7 +241,7 @@ class TranscriptionSink:
     def _store(self, stream: EngineStream, words: Words) -> Utterance:
         speaker = self.speaker(words.channel)
         started, ended = self._at(stream, words.start), self._at(stream, words.end)
-        return Utterance.objects.create(
+        row = Utterance(
             transcription_id=self.transcription_id,
             tap_id=speaker.tap_id,
             speaker_identity=speaker.identity,
@@ -249,6 +254,19 @@ class TranscriptionSink:
             confidence=words.confidence,
             language=words.language,
         )
+        self._db(row.save)
+        return row
+
+    def _db[T](self, work: Callable[[], T]) -> T:
+        """Database work on the thread where the session's processor does its own (its event
+        loop's, through database_sync_to_async: one thread per process, which SQLite needs), or
+        here when there is no loop (a test driving the sink). BUSY when it could not be done."""
+        if self.loop is None:
+            return work()
+        if self.loop.is_closed():  # its server is stopping: so is this processor
+            raise RuntimeError("the session processor's event loop has stopped")
+        done = asyncio.run_coroutine_threadsafe(database_sync_to_async(work)(), self.loop)
+        return done.result(DATABASE_SECONDS)
 
     def _gap(self, stream: EngineStream, gap: Gap) -> None:
         self.gaps += 1
@@ -264,12 +282,12 @@ class TranscriptionSink:
         """Who speaks on a channel: the tap's participant (its name when the tap has one)."""
         known = self.speakers.get(channel)
         if known is None:
-            tap = AudioTap.objects.filter(pk=int(channel)).first() if channel.isdigit() else None
-            if tap is None:
-                known = Speaker(None, "", "")
-            else:
-                name = tap.participant_name or tap.participant_identity
-                known = Speaker(tap.pk, tap.participant_identity, name)
+            taps = AudioTap.objects.filter(pk=int(channel)) if channel.isdigit() else None
+            try:
+                tap = self._db(taps.first) if taps is not None else None
+            except BUSY:
+                return Speaker(None, "", "")  # asked again next time
+            known = speaker_of(tap) if tap is not None else Speaker(None, "", "")
             self.speakers[channel] = known
         return known
 
@@ -296,12 +314,13 @@ class TranscriptionSink:
     def _end(self) -> None:
         failed = self.broken or any(s.failed for s in self.states.values())
         rows = Transcription.objects.filter(pk=self.transcription_id)
+        values = {} if failed else {"state": ENDED}
         for attempt in range(CLOSE_TRIES):
             time.sleep(0.2 * attempt)
             try:
-                rows.update(ended_at=timezone.now(), **({} if failed else {"state": ENDED}))
+                self._db(lambda: rows.update(ended_at=timezone.now(), **values))
                 break
-            except DatabaseError as problem:
+            except BUSY as problem:
                 logger.warning(
                     "Transcription %s: not ended yet: %s", self.transcription_id, problem
                 )
@@ -343,7 +362,14 @@ def transcription_sink(session: AudioSession) -> TranscriptionSink | None:
         transcription.pk, session.pk, session.created_at, engine, settings, _calling_loop()
     )
     sink.hide = redactor(settings.secrets)
+    sink.speakers = {str(tap.pk): speaker_of(tap) for tap in session.taps.all()}
     return sink
+
+
+def speaker_of(tap: AudioTap) -> Speaker:
+    return Speaker(
+        tap.pk, tap.participant_identity, tap.participant_name or tap.participant_identity
+    )
 
 
 def _engine(session: AudioSession, transcription: Transcription) -> tuple[Engine, EngineSettings]:
