@@ -191,11 +191,12 @@ def job_withheld() -> str:
 
 
 def home_refresh() -> str:
-    """Tells a home page to reload its live part now (it comes from LiveKit, not the database)."""
+    """Tells a home page to reload its live part now (it comes from LiveKit, not the database).
+    A newer reload replaces one still in flight, so an older answer never lands last."""
     url = reverse("dashboard-home-live")
     return (
         f'<div id="live-refresh" hidden hx-swap-oob="true" hx-get="{url}" hx-trigger="load"'
-        ' hx-target="#live" hx-indicator="#live-indicator"></div>'
+        ' hx-target="#live" hx-sync="#live:replace" hx-indicator="#live-indicator"></div>'
     )
 
 

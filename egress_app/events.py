@@ -83,8 +83,9 @@ class JobNews:
 
     @property
     def moves_home(self) -> bool:
-        """The home page lists what runs: it hears of starts and ends, not every update."""
-        return self.created or self.was_active != self.is_active
+        """The home page shows what runs, with its status: it hears of every change to a job
+        that runs or just ended (one reload signal per batch), not of finished jobs' edits."""
+        return self.created or self.was_active or self.is_active
 
     def row_groups(self) -> list[str]:
         groups = [group(ALL_JOBS)]

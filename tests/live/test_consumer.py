@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import urlencode
 
+import httpx
 import pytest
 from channels.db import database_sync_to_async
 from channels.layers import InMemoryChannelLayer, get_channel_layer
@@ -470,11 +471,17 @@ def page_for(user: User, job: EgressJob) -> Any:
     return client.get(reverse("dashboard-job-detail", args=[job.pk]))
 
 
-async def test_it_tells_the_home_page_to_reload_when_a_job_starts_or_ends(producer, running):
+async def test_it_tells_the_home_page_to_reload_when_a_job_starts_changes_or_ends(
+    producer, running, finished
+):
     async with following("view=home", producer) as communicator:
-        # An update that starts or ends nothing leaves the home page's list as it is.
-        await sync(change, running)
+        # A finished job's edit is not on the home page: nothing to reload.
+        await sync(change, finished)
         assert await communicator.receive_nothing(timeout=0.5)
+
+        # A running job's update is (its status shows in the active egress).
+        await sync(change, running)
+        assert 'id="live-refresh"' in await communicator.receive_from(timeout=WAIT)
 
         await sync(change, running, EgressStatus.COMPLETE)
         pushed = await communicator.receive_from(timeout=WAIT)
@@ -539,3 +546,45 @@ async def test_it_leaves_its_groups_when_the_socket_closes(user, view, groups, r
         assert all(len(channels) == 1 for channels in joined.values()), joined
     for name in names:
         assert not joined[name] & await members(name), name
+
+
+# --- the Live page, pushed at a webhook ----------------------------------------------------------
+PUSHED_WITHIN = 1.0  # seconds: the issue's bound for a webhook to reach the Live page
+
+
+async def post_webhook(name: str, **changes: Any) -> float:
+    """Sign and POST the fixture `name` to the webhook endpoint through the ASGI application,
+    as LiveKit does: when it was sent (time.monotonic())."""
+    from dashboard.asgi import application
+    from tests.live import SENDER, body_of, event, sign
+
+    body = body_of(event(name, **changes))
+    transport = httpx.ASGITransport(app=application, client=(SENDER, 4321))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        sent = time.monotonic()
+        answer = await client.post(
+            "/livekit/webhook", content=body, headers={"Authorization": sign(body)}
+        )
+    assert answer.status_code == 200, answer.text
+    return sent
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "participant_joined__basic",
+        "track_published__basic",
+        "room_started__basic",
+        "egress_updated__active",
+    ],
+)
+async def test_it_pushes_the_live_page_within_a_second_of_a_webhook(settings, producer, name):
+    from tests.live import KEY, SECRET
+
+    settings.LIVEKIT_API_KEY, settings.LIVEKIT_API_SECRET = KEY, SECRET
+    async with following("view=home", producer) as communicator:
+        sent = await post_webhook(name, id=f"EV_{uuid.uuid4().hex}")
+        pushed = await communicator.receive_from(timeout=WAIT)
+        took = time.monotonic() - sent
+    assert 'id="live-refresh"' in pushed
+    assert took < PUSHED_WITHIN, f"{name} reached the Live page after {took:.2f} s"
