@@ -130,6 +130,12 @@ def may_listen(user: AbstractUser | AnonymousUser) -> bool:
     return user.is_authenticated and user.has_perm(perm(LAUNCH_EGRESS))
 
 
+def may_moderate(user: AbstractUser | AnonymousUser) -> bool:
+    """Whether `user` may mute a participant's track or remove a participant from a room (the
+    Live page's moderation): producers and admins, who run shows; support may not."""
+    return user.is_authenticated and user.has_perm(perm(CONTROL_EGRESS))
+
+
 def may_delete_transcript(user: AbstractUser | AnonymousUser) -> bool:
     """Whether `user` may delete a transcript: admins (control_egress with view_all_jobs, as
     `may_control` knows them); producers and support read and download only."""

@@ -3,7 +3,8 @@
 `vault` holds storage profiles, stream destinations and their keys; `egress` holds egress jobs
 (start, stop, layout and stream updates), `calls` the LiveKit call and the job row around it,
 `launches` the search for a Start's egress when LiveKit never answered; `retry` starts a
-finished job again; `audio` holds audio sessions and their taps; `ledger` records what LiveKit
+finished job again; `audio` holds audio sessions and their taps; `moderation` mutes and
+removes a room's participants; `ledger` records what LiveKit
 tells us (webhooks, the reconciler's observations) and folds it into jobs. Callers use this package:
 `from egress_app import actions; actions.start_egress(...)`.
 """
@@ -43,6 +44,7 @@ from egress_app.actions.ledger import (
     record_refused,
     settle_pending,
 )
+from egress_app.actions.moderation import ModerationError, mute_track, remove_participant
 from egress_app.actions.recipes import (
     delete_recipe,
     duplicate_recipe,
@@ -77,6 +79,7 @@ __all__ = [
     "InUseError",
     "JobError",
     "LaunchError",
+    "ModerationError",
     "ProbeOutcome",
     "Received",
     "Unstorable",
@@ -96,6 +99,7 @@ __all__ = [
     "duplicate_stream_destination",
     "make_default_engine_profile",
     "make_default_storage_profile",
+    "mute_track",
     "observe",
     "open_tap",
     "purge_transcripts",
@@ -105,6 +109,7 @@ __all__ = [
     "record_refused",
     "record_storage_test",
     "record_tap_audio",
+    "remove_participant",
     "remove_stream_output",
     "retry_egress",
     "rotate_all_secrets",

@@ -7,6 +7,7 @@ Each action runs in one transaction and writes its AuditEntry inside it. Bad inp
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -65,6 +66,19 @@ class ProbeOutcome(Protocol):
 
 
 # --- shared helpers -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RoomParticipant:
+    """A participant in a LiveKit room, audited by name: LiveKit keeps them, not the database."""
+
+    room: str
+    identity: str
+    pk: None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.identity} in {self.room}"[:200]  # AuditEntry.target_name's length
+
+
 Audited = (
     StorageProfile
     | StreamDestination
@@ -73,6 +87,7 @@ Audited = (
     | AudioSession
     | Transcription
     | EngineProfile
+    | RoomParticipant
     | None
 )
 _TARGETS: tuple[tuple[type[models.Model], AuditTarget], ...] = (
@@ -87,6 +102,8 @@ _TARGETS: tuple[tuple[type[models.Model], AuditTarget], ...] = (
 
 
 def _target_type(target: Audited) -> AuditTarget:
+    if isinstance(target, RoomParticipant):
+        return AuditTarget.PARTICIPANT
     return next(
         (kind for model, kind in _TARGETS if isinstance(target, model)), AuditTarget.SECRETS
     )

@@ -197,6 +197,35 @@ class LiveKitClient:
         )
         return list(response.participants)
 
+    async def mute_published_track(
+        self, room_name: str, identity: str, track_sid: str, *, muted: bool
+    ) -> models.TrackInfo | None:
+        """Mute (or unmute) a participant's published track; the track as it is now, None when
+        the participant does not publish it (LiveKit answers without a track, no error).
+        Unmuting is refused (failed_precondition) unless the server enables remote unmute."""
+        request = room.MuteRoomTrackRequest(
+            room=room_name, identity=identity, track_sid=track_sid, muted=muted
+        )
+        response = await self._rooms(
+            "MutePublishedTrack",
+            request,
+            room.MuteRoomTrackResponse,
+            roomAdmin=True,
+            room=room_name,
+        )
+        return response.track if response.HasField("track") else None
+
+    async def remove_participant(self, room_name: str, identity: str) -> None:
+        """Disconnect a participant from the room (they may join again with a valid token)."""
+        request = room.RoomParticipantIdentity(room=room_name, identity=identity)
+        await self._rooms(
+            "RemoveParticipant",
+            request,
+            room.RemoveParticipantResponse,
+            roomAdmin=True,
+            room=room_name,
+        )
+
     async def create_room(self, name: str) -> models.Room:
         request = room.CreateRoomRequest(name=name)
         return await self._rooms("CreateRoom", request, models.Room, roomCreate=True)

@@ -26,6 +26,10 @@ class AuditAction(models.TextChoices):
     STREAM_REMOVED = "stream_removed", "Stream removed"
     TRIAGED = "triaged", "Triaged"
     NOTED = "noted", "Note added"
+    # What people do to a room's participants from the Live page.
+    MUTED = "muted", "Muted a track"
+    UNMUTED = "unmuted", "Unmuted a track"
+    REMOVED = "removed", "Removed from the room"
 
 
 class AuditTarget(models.TextChoices):
@@ -37,6 +41,7 @@ class AuditTarget(models.TextChoices):
     AUDIO_SESSION = "audio_session", "Audio session"
     TRANSCRIPT = "transcript", "Transcript"
     ENGINE_PROFILE = "engine_profile", "Engine profile"
+    PARTICIPANT = "participant", "Room participant"
 
 
 class AuditEntry(models.Model):
