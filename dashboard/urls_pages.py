@@ -6,10 +6,13 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from dashboard import views
+from dashboard.views import moderation
 
 urlpatterns = [
     path("", views.home, name="dashboard-home"),
     path("live/", views.home_live, name="dashboard-home-live"),
+    path("live/mute/", moderation.live_mute, name="dashboard-live-mute"),
+    path("live/remove/", moderation.live_remove, name="dashboard-live-remove"),
     path(
         "login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

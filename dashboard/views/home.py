@@ -12,7 +12,7 @@ from dashboard.audio import sessions_for
 from dashboard.overview import load_overview
 from egress_app.livekit import get_livekit_client
 from egress_app.models import AudioSessionState, EngineProfile, StorageProfile
-from egress_app.roles import VIEW_DASHBOARD, may_listen, perm
+from egress_app.roles import VIEW_DASHBOARD, may_listen, may_moderate, perm
 
 # Every role may see the live overview; a signed-in user without a role gets the 403 page.
 can_view_dashboard = permission_required(perm(VIEW_DASHBOARD), raise_exception=True)
@@ -28,7 +28,11 @@ def home(request: HttpRequest) -> HttpResponse:
 async def home_live(request: HttpRequest) -> HttpResponse:
     overview = await load_overview(get_livekit_client())
     user = await request.auser()  # the permission check's: its permissions are read already
-    context = {"overview": overview, "may_listen": await sync_to_async(may_listen)(user)}
+    context = {
+        "overview": overview,
+        "may_listen": await sync_to_async(may_listen)(user),
+        "may_moderate": await sync_to_async(may_moderate)(user),
+    }
     listening = await sync_to_async(_listening)(user)
     if context["may_listen"]:
         context["record_profiles"] = await sync_to_async(_record_profiles)()

@@ -588,3 +588,13 @@ async def test_it_pushes_the_live_page_within_a_second_of_a_webhook(settings, pr
         took = time.monotonic() - sent
     assert 'id="live-refresh"' in pushed
     assert took < PUSHED_WITHIN, f"{name} reached the Live page after {took:.2f} s"
+
+
+async def test_it_pushes_the_live_page_when_a_producer_moderates(producer, sandbox):
+    sid = sandbox.control.track_sid("podcast", "guest", "microphone")
+    async with following("view=home", producer) as communicator:
+        await sync(actions.mute_track, producer, "podcast", "guest", sid, muted=True)
+        assert 'id="live-refresh"' in await communicator.receive_from(timeout=WAIT)
+
+        await sync(actions.remove_participant, producer, "podcast", "guest")
+        assert 'id="live-refresh"' in await communicator.receive_from(timeout=WAIT)
