@@ -59,6 +59,20 @@ class RoomRow:
     active_recording: bool
     participants: list[ParticipantRow]
 
+    @property
+    def microphones(self) -> int:
+        """Audio tracks from microphones: the taps (Track Egress) a Listen starts."""
+        return self._audio_from("microphone")
+
+    @property
+    def screen_share_audio(self) -> int:
+        """Screen-share audio tracks: the taps Listen adds when asked to."""
+        return self._audio_from("screen share audio")
+
+    def _audio_from(self, source: str) -> int:
+        tracks = (track for participant in self.participants for track in participant.tracks)
+        return sum(1 for track in tracks if track.type == "audio" and track.source == source)
+
 
 @dataclass(frozen=True)
 class EgressRow:

@@ -194,3 +194,14 @@ def test_it_shows_the_role_in_the_header_of_every_page(client, admin):
     client.force_login(admin)
     for name in ("dashboard-home", "dashboard-storage-list", "dashboard-audit"):
         assert b'<span class="role">Admin</span>' in client.get(reverse(name)).content
+
+
+def test_it_says_how_many_taps_listening_starts(as_producer, sandbox):
+    html = as_producer.get(LIVE).content.decode()
+    podcast = html.split('data-room="podcast"')[1].split("</article>")[0]
+    town_hall = html.split('data-room="town-hall"')[1].split("</article>")[0]
+
+    assert "Starts 2 Track Egress, one per microphone;" in " ".join(podcast.split())
+    assert "Starts 3 Track Egress, one per microphone (4 with screen-share audio)" in " ".join(
+        town_hall.split()
+    )
