@@ -284,9 +284,11 @@ async def announce_mix_level(level: MixLevel) -> None:
 
 
 def announce_audio_session(session_id: int) -> None:
-    """Publish the session's taps as they are once the current transaction commits."""
+    """Publish the session's taps as they are once the current transaction commits. A page
+    that cannot be told is logged, never the caller's failure: the audio endpoint lets egress
+    in only after the change it announces is stored."""
     if _audio_publisher is not None:
-        transaction.on_commit(partial(_audio_publisher, AudioNews(session_id)))
+        transaction.on_commit(partial(_audio_publisher, AudioNews(session_id)), robust=True)
 
 
 CaptionPublisher = Callable[[Caption], Awaitable[None]]

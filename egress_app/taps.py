@@ -23,11 +23,13 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.db import OperationalError
 
 from egress_app import actions, events
 from egress_app.actions.audio_processing import audio_bus, process_here, processes_here
@@ -59,11 +61,9 @@ class AudioTapConsumer(AsyncWebsocketConsumer):
             tap_id = int(self.scope["url_route"]["kwargs"]["tap"])
             query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
             token = (query.get("t") or [""])[0]
-            refusal = await database_sync_to_async(actions.open_tap)(
-                tap_id, token, _content_type(self.scope)
-            )
+            refusal = await _patiently(actions.open_tap, tap_id, token, _content_type(self.scope))
             if refusal is None:
-                self.session_id = await database_sync_to_async(actions.tap_session_id)(tap_id)
+                self.session_id = await _patiently(actions.tap_session_id, tap_id)
         except Exception:
             logger.exception("Refused an audio connection: it could not be checked")
             refusal = "unchecked"
@@ -158,6 +158,23 @@ class AudioTapConsumer(AsyncWebsocketConsumer):
             logger.exception("Could not record audio tap %s", self.tap_id)
             self.received += received
             self.ignored += ignored
+
+
+CHECK_TRIES = 4  # a database that stays busy past about 1.4 s refuses the connection
+
+
+async def _patiently[T](check: Callable[..., T], *args: Any) -> T:
+    """`check(*args)` in the database's thread, tried again while the database is busy (a lock,
+    a dropped connection): egress dials once, and a refusal ends its egress for good."""
+    for attempt in range(CHECK_TRIES):
+        try:
+            return await database_sync_to_async(check)(*args)
+        except OperationalError:
+            if attempt == CHECK_TRIES - 1:
+                raise
+            logger.warning("The database was busy checking an audio connection; trying again")
+            await asyncio.sleep(0.2 * 2**attempt)
+    raise AssertionError("unreachable")
 
 
 def _content_type(scope: dict[str, Any]) -> str:
