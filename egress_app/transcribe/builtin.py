@@ -16,6 +16,7 @@ audio rather than queue without bound, and says so with a `Gap`.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import queue
 import time
 from collections.abc import Callable
@@ -34,6 +35,7 @@ from egress_app.transcribe.engines import (
 LANGUAGE = "en"
 PARTIAL_SECONDS = 0.5
 BACKLOG_SECONDS = 10.0
+ORPHAN_CHECK_SECONDS = 1.0  # how often a waiting worker checks that its parent still runs
 STARTING = Status("starting the built-in engine (PocketSphinx)")
 LIVE = Status("live")
 
@@ -57,7 +59,10 @@ class BuiltinStream:
         self._audio: multiprocessing.Queue[Message | None] = context.Queue()
         self._results: multiprocessing.Queue[Message] = context.Queue()
         self._process = context.Process(
-            target=work, args=(self._audio, self._results), name="pocketsphinx", daemon=True
+            target=work,
+            args=(self._audio, self._results, os.getpid()),
+            name="pocketsphinx",
+            daemon=True,
         )
         self._process.start()
         self._status = STARTING
@@ -151,10 +156,13 @@ Emit = Callable[[Message], None]
 
 
 def work(
-    audio: multiprocessing.Queue[Message | None], results: multiprocessing.Queue[Message]
+    audio: multiprocessing.Queue[Message | None],
+    results: multiprocessing.Queue[Message],
+    parent: int,
 ) -> None:
     """The worker process: decode what comes on `audio` per channel until None, then finish every
-    channel's utterance and say "closed". Everything it says goes on `results`."""
+    channel's utterance and say "closed". Everything it says goes on `results`; `parent` is the
+    process that started it (an orphan stops)."""
     try:
         from pocketsphinx import Decoder  # noqa: F401  (a missing wheel says so here)
     except Exception as error:  # the model or library cannot load: say so in its words
@@ -162,7 +170,7 @@ def work(
         return
     results.put(("ready",))
     try:
-        for channel in decode(audio, results).values():
+        for channel in decode(audio, results, parent).values():
             channel.finish()
     except Exception as error:  # a decoder's fault: say so, in its words, and stop
         results.put(("failed", f"PocketSphinx stopped: {error!r}"))
@@ -171,11 +179,13 @@ def work(
 
 
 def decode(
-    audio: multiprocessing.Queue[Message | None], results: multiprocessing.Queue[Message]
+    audio: multiprocessing.Queue[Message | None],
+    results: multiprocessing.Queue[Message],
+    parent: int,
 ) -> dict[str, Channel]:
     """Each channel's audio through its decoder, until the stream closes (None)."""
     channels: dict[str, Channel] = {}
-    while (item := audio.get()) is not None:
+    while (item := next_audio(audio, parent)) is not None:
         name, start, data = item
         channel = channels.get(name)
         if channel is None or channel.expected != start:  # new, or audio was dropped
@@ -185,6 +195,18 @@ def decode(
         channel.feed(data)
         results.put(("heard", len(data) // 2))
     return channels
+
+
+def next_audio(audio: multiprocessing.Queue[Message | None], parent: int) -> Message | None:
+    """The next audio, waiting as long as the process that sends it runs. A parent killed
+    without closing the stream (a web process stopped with SIGKILL or Ctrl-C) never says None:
+    the worker, now an orphan, exits at once, as nobody will read what it says."""
+    while True:
+        try:
+            return audio.get(timeout=ORPHAN_CHECK_SECONDS)
+        except queue.Empty:
+            if os.getppid() != parent:
+                os._exit(0)
 
 
 @dataclass

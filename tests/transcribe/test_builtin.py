@@ -99,3 +99,45 @@ def test_it_ends_an_utterance_cut_by_the_close() -> None:
     finals = [w for w in said if isinstance(w, Words) and w.final]
     assert len(finals) == 1
     assert "hello" in finals[0].text
+
+
+PARENT = """
+import sys, time
+from egress_app.transcribe.builtin import BuiltinStream
+from egress_app.transcribe.engines import EngineSettings
+stream = BuiltinStream(EngineSettings({}, {}, ["host"]))
+print(stream._process.pid, flush=True)
+time.sleep(120)
+"""
+
+
+def test_it_leaves_no_worker_behind_a_killed_parent() -> None:
+    """A web process killed mid-session (SIGKILL, or Ctrl-C on `make run`) never closes its
+    streams: each PocketSphinx worker notices it is an orphan and exits."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    parent = subprocess.Popen([sys.executable, "-c", PARENT], stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout is not None
+        worker = int(parent.stdout.readline())
+        os.kill(worker, 0)  # running
+    finally:
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and _running(worker):
+        time.sleep(0.1)
+    assert not _running(worker)
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split()[2] != "Z"  # a zombie has exited
+    except FileNotFoundError:
+        return False
