@@ -22,9 +22,14 @@ from egress_app.actions.vault import (
     Errors,
     InUseError,
     ProbeOutcome,
+    _delete_profile,
+    _locked,
+    _make_default,
     _merge_secrets,
     _raise_if,
+    _record_test,
     _secret_changes,
+    _take_default,
     _value_changes,
     audit,
     name_errors,
@@ -44,10 +49,6 @@ from egress_app.transcribe.registry import ENGINES, UnknownEngine, engine_for
 # The sandbox's host reading its first sentence: real speech every engine should hear.
 TEST_SPEECH = Path(__file__).resolve().parents[1] / "sandbox" / "assets" / "host.wav"
 TEST_SECONDS = 3.0
-
-
-def _locked(profile: EngineProfile) -> EngineProfile:
-    return EngineProfile.objects.select_for_update().get(pk=profile.pk)
 
 
 SECRET_LENGTH = 4000
@@ -85,15 +86,6 @@ def _errors(
         found = {"url": "Enter a valid websocket URL."}
     found = _unstorable(config, VALUE_LENGTH) | _unstorable(secrets, SECRET_LENGTH) | found
     return name_errors(EngineProfile, name, pk=pk) | found
-
-
-def _take_default(profile: EngineProfile) -> str:
-    """Make `profile` the default (not saved yet); the names of the profile it replaces."""
-    previous = EngineProfile.objects.filter(is_default=True).exclude(pk=profile.pk)
-    replaced = ", ".join(previous.values_list("name", flat=True))
-    previous.update(is_default=False)
-    profile.is_default = True
-    return replaced
 
 
 @transaction.atomic
@@ -181,37 +173,18 @@ def delete_engine_profile(actor: Actor, profile: EngineProfile) -> None:
     the profile's name and engine; when the default goes, the oldest remaining takes over."""
     profile = _locked(profile)
     _refuse_if_transcribing(profile)
-    audit(actor, AuditAction.DELETED, profile)
-    was_default, name = profile.is_default, profile.name
-    profile.delete()
-    successor = EngineProfile.objects.order_by("created_at", "pk").first()
-    if was_default and successor is not None:
-        successor.is_default = True
-        successor.save(update_fields=["is_default", "updated_at"])
-        audit(actor, AuditAction.MADE_DEFAULT, successor, outcome=f"{name} was deleted")
+    _delete_profile(actor, profile)
 
 
 @transaction.atomic
 def make_default_engine_profile(actor: Actor, profile: EngineProfile) -> EngineProfile:
-    profile = _locked(profile)
-    if profile.is_default:
-        return profile
-    previous = _take_default(profile)
-    profile.save(update_fields=["is_default", "updated_at"])
-    outcome = f"instead of {previous}" if previous else ""
-    audit(actor, AuditAction.MADE_DEFAULT, profile, changed=["is_default"], outcome=outcome)
-    return profile
+    return _make_default(actor, profile)
 
 
 @transaction.atomic
 def record_engine_test(actor: Actor, profile: EngineProfile, result: ProbeOutcome) -> EngineProfile:
     """Keep the outcome of a Test on the profile and in the audit log."""
-    profile = _locked(profile)
-    profile.record_test(ok=result.ok, message=result.message)
-    profile.save(update_fields=["last_tested_at", "last_test_ok", "last_test_message"])
-    outcome = "ok" if result.ok else f"failed: {result.message}"
-    audit(actor, AuditAction.TESTED, profile, outcome=outcome)
-    return profile
+    return _record_test(actor, _locked(profile), result)
 
 
 def engine_settings(profile: EngineProfile, channels: tuple[str, ...] = (MIX,)) -> EngineSettings:

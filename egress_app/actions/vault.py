@@ -217,9 +217,57 @@ def _refuse_if_recording(profile: StorageProfile) -> None:
         )
 
 
+# --- profiles: storage and engine profiles share one default and a Test -------------------------
+def _locked[P: (StorageProfile, EngineProfile)](profile: P) -> P:
+    return type(profile)._default_manager.select_for_update().get(pk=profile.pk)
+
+
+def _take_default[P: (StorageProfile, EngineProfile)](profile: P) -> str:
+    """Make `profile` the default (not saved yet); the names of the profile it replaces."""
+    previous = type(profile)._default_manager.filter(is_default=True).exclude(pk=profile.pk)
+    replaced = ", ".join(previous.values_list("name", flat=True))
+    previous.update(is_default=False)
+    profile.is_default = True
+    return replaced
+
+
+def _delete_profile[P: (StorageProfile, EngineProfile)](actor: Actor, profile: P) -> None:
+    """Delete a locked, checked profile; when the default goes, the oldest remaining one of
+    its kind takes over."""
+    audit(actor, AuditAction.DELETED, profile)
+    was_default, name = profile.is_default, profile.name
+    profile.delete()
+    successor = type(profile)._default_manager.order_by("created_at", "pk").first()
+    if was_default and successor is not None:
+        successor.is_default = True
+        successor.save(update_fields=["is_default", "updated_at"])
+        audit(actor, AuditAction.MADE_DEFAULT, successor, outcome=f"{name} was deleted")
+
+
+def _make_default[P: (StorageProfile, EngineProfile)](actor: Actor, profile: P) -> P:
+    """Make this the one default profile of its kind."""
+    profile = _locked(profile)
+    if profile.is_default:
+        return profile
+    previous = _take_default(profile)
+    profile.save(update_fields=["is_default", "updated_at"])
+    outcome = f"instead of {previous}" if previous else ""
+    audit(actor, AuditAction.MADE_DEFAULT, profile, changed=["is_default"], outcome=outcome)
+    return profile
+
+
+def _record_test[P: (StorageProfile, EngineProfile)](
+    actor: Actor, profile: P, result: ProbeOutcome
+) -> P:
+    """Keep the outcome of a Test on the profile and in the audit log."""
+    profile.record_test(ok=result.ok, message=result.message)
+    profile.save(update_fields=["last_tested_at", "last_test_ok", "last_test_message"])
+    outcome = "ok" if result.ok else f"failed: {result.message}"
+    audit(actor, AuditAction.TESTED, profile, outcome=outcome)
+    return profile
+
+
 # --- storage profiles ---------------------------------------------------------------------------
-def _locked_profile(profile: StorageProfile) -> StorageProfile:
-    return StorageProfile.objects.select_for_update().get(pk=profile.pk)
 
 
 def _profile_errors(
@@ -235,15 +283,6 @@ def _profile_errors(
     if message := path_template_error(path_template):
         errors["path_template"] = message
     return errors
-
-
-def _take_default(profile: StorageProfile) -> str:
-    """Make `profile` the default (not saved yet); the name of the profile it replaces."""
-    previous = StorageProfile.objects.filter(is_default=True).exclude(pk=profile.pk)
-    names = ", ".join(previous.values_list("name", flat=True))
-    previous.update(is_default=False)
-    profile.is_default = True
-    return names
 
 
 @transaction.atomic
@@ -297,7 +336,7 @@ def update_storage_profile(
     """Save an edit. An empty secret keeps the stored value; a secret named in `clear` goes
     (unless a new value replaces it). `is_default=False` on the default profile keeps it the
     default: another profile takes over only by becoming the default itself."""
-    profile = _locked_profile(profile)
+    profile = _locked(profile)
     spec = profile.provider_spec
     name, path_template = names.clean(name), path_template.strip()
     config = spec.clean(config)
@@ -357,31 +396,17 @@ def duplicate_storage_profile(
 def delete_storage_profile(actor: Actor, profile: StorageProfile) -> None:
     """Delete, unless a running job uses it (InUseError). Finished jobs keep their history but
     lose the link; when the default goes, the oldest remaining profile takes over."""
-    profile = _locked_profile(profile)
+    profile = _locked(profile)
     _refuse_if_in_use(profile, "storage profile")
     _refuse_if_recording(profile)
     profile.jobs.update(storage_profile=None)
-    audit(actor, AuditAction.DELETED, profile)
-    was_default, name = profile.is_default, profile.name
-    profile.delete()
-    successor = StorageProfile.objects.order_by("created_at", "pk").first()
-    if was_default and successor is not None:
-        successor.is_default = True
-        successor.save(update_fields=["is_default", "updated_at"])
-        audit(actor, AuditAction.MADE_DEFAULT, successor, outcome=f"{name} was deleted")
+    _delete_profile(actor, profile)
 
 
 @transaction.atomic
 def make_default_storage_profile(actor: Actor, profile: StorageProfile) -> StorageProfile:
     """Make this the one default profile."""
-    profile = _locked_profile(profile)
-    if profile.is_default:
-        return profile
-    previous = _take_default(profile)
-    profile.save(update_fields=["is_default", "updated_at"])
-    outcome = f"instead of {previous}" if previous else ""
-    audit(actor, AuditAction.MADE_DEFAULT, profile, changed=["is_default"], outcome=outcome)
-    return profile
+    return _make_default(actor, profile)
 
 
 @transaction.atomic
@@ -389,11 +414,7 @@ def record_storage_test(
     actor: Actor, profile: StorageProfile, result: ProbeOutcome
 ) -> StorageProfile:
     """Keep the outcome of a connection test on the profile and in the audit log."""
-    profile.record_test(ok=result.ok, message=result.message)
-    profile.save(update_fields=["last_tested_at", "last_test_ok", "last_test_message"])
-    outcome = "ok" if result.ok else f"failed: {result.message}"
-    audit(actor, AuditAction.TESTED, profile, outcome=outcome)
-    return profile
+    return _record_test(actor, profile, result)
 
 
 # --- stream destinations ------------------------------------------------------------------------
