@@ -15,7 +15,7 @@ from django_htmx.middleware import HtmxDetails
 
 from dashboard.forms import NameForm
 from egress_app import actions
-from egress_app.models import Recipe, StorageProfile, StreamDestination
+from egress_app.models import EngineProfile, Recipe, StorageProfile, StreamDestination
 from egress_app.roles import VIEW_ALL_JOBS, perm
 
 # Support and admins: every job, the failure inbox, reports.
@@ -57,24 +57,58 @@ def duplicate_page(
 
 def delete_page(
     request: HttpRequest,
-    target: Vaulted,
+    target: Vaulted | EngineProfile,
     *,
     delete: Callable[[Any, Any], None],
     kind: str,
     cancel: str,
+    template: str = "dashboard/delete.html",
+    usage: Callable[[Any], dict[str, object]] | None = None,
 ) -> HttpResponse:
-    """Confirm, then delete `target` with the `delete` action, or say why it must stay."""
-    context = {"target": target, "kind": kind, "cancel": cancel}
+    """Confirm, then delete `target` with the `delete` action, or say why it must stay.
+    `usage` gives what the confirmation says uses it (by default, its job count)."""
+    context: dict[str, object] = {"target": target, "kind": kind, "cancel": cancel}
     if request.method == "POST":
         try:
             delete(request.user, target)
         except actions.InUseError as error:
-            return render(
-                request, "dashboard/delete.html", context | {"refused": error}, status=409
-            )
+            return render(request, template, context | {"refused": error}, status=409)
         messages.success(request, f"Deleted {target.name}.")
         return redirect(cancel)
-    return render(request, "dashboard/delete.html", context | {"job_count": target.jobs.count()})
+    used = usage(target) if usage is not None else {"job_count": target.jobs.count()}  # type: ignore[union-attr]
+    return render(request, template, context | used)
+
+
+def profile_form_page[P: (StorageProfile, EngineProfile)](
+    request: HttpRequest,
+    form: Any,
+    *,
+    template: str,
+    profile: P | None,
+    save: Callable[[], P],
+    saved: Callable[[P], tuple[str, HttpResponse]],
+) -> HttpResponse:
+    """A storage or engine profile's add or edit page: on a valid POST `save` it (the action's
+    errors go back on the form), then flash and go where `saved` says."""
+    if request.method == "POST" and form.is_valid():
+        try:
+            done = save()
+        except ValidationError as error:
+            form.add_action_errors(error)
+        else:
+            message, response = saved(done)
+            messages.success(request, message)
+            return response
+    return render(request, template, {"form": form, "profile": profile})
+
+
+def make_default_page[P: (StorageProfile, EngineProfile)](
+    request: HttpRequest, profile: P, *, make_default: Callable[[Any, P], P], kind: str, then: str
+) -> HttpResponse:
+    """Make a storage or engine profile the default of its kind and say so."""
+    profile = make_default(request.user, profile)
+    messages.success(request, f"{profile.name} is now the default {kind}.")
+    return redirect(then)
 
 
 class _Line:

@@ -6,16 +6,19 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from asgiref.sync import sync_to_async
-from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from dashboard.engine_forms import EngineProfileForm
-from dashboard.views.common import HtmxHttpRequest
+from dashboard.views.common import (
+    HtmxHttpRequest,
+    delete_page,
+    make_default_page,
+    profile_form_page,
+)
 from egress_app import actions
 from egress_app.actions.engines import can_test, run_engine_profile_test
 from egress_app.models import EngineProfile, Transcription
@@ -92,30 +95,31 @@ def engine_list(request: HttpRequest) -> HttpResponse:
 def engine_create(request: HttpRequest) -> HttpResponse:
     kind = _chosen_kind(request.POST.get("kind") or request.GET.get("kind"))
     form = EngineProfileForm(request.POST or None, kind=kind)
-    if request.method == "POST" and form.is_valid():
-        try:
-            profile = actions.create_engine_profile(request.user, **form.create_kwargs())
-        except ValidationError as error:
-            form.add_action_errors(error)
-        else:
-            messages.success(request, f"Added {profile.name}. Test it to check the engine answers.")
-            return redirect("dashboard-engine-edit", pk=profile.pk)
-    return render(request, FORM, {"form": form, "profile": None})
+    return profile_form_page(
+        request,
+        form,
+        template=FORM,
+        profile=None,
+        save=lambda: actions.create_engine_profile(request.user, **form.create_kwargs()),
+        saved=lambda profile: (
+            f"Added {profile.name}. Test it to check the engine answers.",
+            redirect("dashboard-engine-edit", pk=profile.pk),
+        ),
+    )
 
 
 @can_manage_engines
 def engine_edit(request: HttpRequest, pk: int) -> HttpResponse:
     profile = _mark_testable(_get_profile(request, pk))
     form = EngineProfileForm(request.POST or None, kind=profile.kind, profile=profile)
-    if request.method == "POST" and form.is_valid():
-        try:
-            actions.update_engine_profile(request.user, profile, **form.update_kwargs())
-        except ValidationError as error:
-            form.add_action_errors(error)
-        else:
-            messages.success(request, f"Saved {form.cleaned_data['name'].strip()}.")
-            return redirect(LIST)
-    return render(request, FORM, {"form": form, "profile": profile})
+    return profile_form_page(
+        request,
+        form,
+        template=FORM,
+        profile=profile,
+        save=lambda: actions.update_engine_profile(request.user, profile, **form.update_kwargs()),
+        saved=lambda _: (f"Saved {form.cleaned_data['name'].strip()}.", redirect(LIST)),
+    )
 
 
 @can_manage_engines
@@ -131,26 +135,29 @@ def engine_fields(request: HttpRequest) -> HttpResponse:
 @can_manage_engines
 def engine_delete(request: HttpRequest, pk: int) -> HttpResponse:
     """Confirm, then delete; or say which running session keeps it."""
-    profile = _get_profile(request, pk)
-    context = {"target": profile, "kind": "engine profile", "cancel": LIST}
-    if request.method == "POST":
-        try:
-            actions.delete_engine_profile(request.user, profile)
-        except actions.InUseError as error:
-            context["refused"] = error
-            return render(request, "dashboard/engine_delete.html", context, status=409)
-        messages.success(request, f"Deleted {profile.name}.")
-        return redirect(LIST)
-    used = Transcription.objects.filter(profile=profile).count()
-    return render(request, "dashboard/engine_delete.html", context | {"transcript_count": used})
+    return delete_page(
+        request,
+        _get_profile(request, pk),
+        delete=actions.delete_engine_profile,
+        kind="engine profile",
+        cancel=LIST,
+        template="dashboard/engine_delete.html",
+        usage=lambda profile: {
+            "transcript_count": Transcription.objects.filter(profile=profile).count()
+        },
+    )
 
 
 @can_manage_engines
 @require_POST
 def engine_default(request: HttpRequest, pk: int) -> HttpResponse:
-    profile = actions.make_default_engine_profile(request.user, _get_profile(request, pk))
-    messages.success(request, f"{profile.name} is now the default engine profile.")
-    return redirect(LIST)
+    return make_default_page(
+        request,
+        _get_profile(request, pk),
+        make_default=actions.make_default_engine_profile,
+        kind="engine profile",
+        then=LIST,
+    )
 
 
 @can_manage_engines

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from asgiref.sync import sync_to_async
-from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from dashboard.forms import StorageProfileForm
-from dashboard.views.common import HtmxHttpRequest, delete_page, duplicate_page
+from dashboard.views.common import (
+    HtmxHttpRequest,
+    delete_page,
+    duplicate_page,
+    make_default_page,
+    profile_form_page,
+)
 from egress_app import actions
 from egress_app.crypto import SecretKeyError
 from egress_app.models import StorageProfile
@@ -55,30 +59,31 @@ def storage_list(request: HttpRequest) -> HttpResponse:
 def storage_create(request: HttpRequest) -> HttpResponse:
     provider = _chosen_provider(request.POST.get("provider") or request.GET.get("provider"))
     form = StorageProfileForm(request.POST or None, provider=provider)
-    if request.method == "POST" and form.is_valid():
-        try:
-            profile = actions.create_storage_profile(request.user, **form.create_kwargs())
-        except ValidationError as error:
-            form.add_action_errors(error)
-        else:
-            messages.success(request, f"Added {profile.name}. Test it to check uploads work.")
-            return redirect("dashboard-storage-edit", pk=profile.pk)
-    return render(request, FORM, {"form": form, "profile": None})
+    return profile_form_page(
+        request,
+        form,
+        template=FORM,
+        profile=None,
+        save=lambda: actions.create_storage_profile(request.user, **form.create_kwargs()),
+        saved=lambda profile: (
+            f"Added {profile.name}. Test it to check uploads work.",
+            redirect("dashboard-storage-edit", pk=profile.pk),
+        ),
+    )
 
 
 @can_manage_storage
 def storage_edit(request: HttpRequest, pk: int) -> HttpResponse:
     profile = _get_profile(request, pk)
     form = StorageProfileForm(request.POST or None, provider=profile.provider, profile=profile)
-    if request.method == "POST" and form.is_valid():
-        try:
-            actions.update_storage_profile(request.user, profile, **form.update_kwargs())
-        except ValidationError as error:
-            form.add_action_errors(error)
-        else:
-            messages.success(request, f"Saved {form.cleaned_data['name'].strip()}.")
-            return redirect(LIST)
-    return render(request, FORM, {"form": form, "profile": profile})
+    return profile_form_page(
+        request,
+        form,
+        template=FORM,
+        profile=profile,
+        save=lambda: actions.update_storage_profile(request.user, profile, **form.update_kwargs()),
+        saved=lambda _: (f"Saved {form.cleaned_data['name'].strip()}.", redirect(LIST)),
+    )
 
 
 @can_manage_storage
@@ -118,9 +123,13 @@ def storage_delete(request: HttpRequest, pk: int) -> HttpResponse:
 @can_manage_storage
 @require_POST
 def storage_default(request: HttpRequest, pk: int) -> HttpResponse:
-    profile = actions.make_default_storage_profile(request.user, _get_profile(request, pk))
-    messages.success(request, f"{profile.name} is now the default storage profile.")
-    return redirect(LIST)
+    return make_default_page(
+        request,
+        _get_profile(request, pk),
+        make_default=actions.make_default_storage_profile,
+        kind="storage profile",
+        then=LIST,
+    )
 
 
 def _probe_prefix(path_template: str) -> str:
