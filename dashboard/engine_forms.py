@@ -11,14 +11,15 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from django import forms
-from django.urls import reverse
 
 from dashboard.forms import (
-    CLEAR_LABEL,
     CLEAR_PREFIX,
     KEEP_HELP,
     ActionErrorsMixin,
+    add_kind_fields,
+    set_up_profile_form,
     stored_hints,
+    with_clear_boxes,
 )
 from egress_app.models import EngineKind, EngineProfile
 from egress_app.transcribe import kinds
@@ -86,34 +87,12 @@ class EngineProfileForm(ActionErrorsMixin, forms.Form):
         self.engine_kind = kind
         self.label = EngineKind(kind).label
         self.about = ABOUT.get(kind, "")
-        if profile is None:
-            # Choosing another engine swaps its fieldset in, without a reload.
-            self.fields["kind"].widget.attrs.update(
-                {
-                    "hx-get": reverse("dashboard-engine-fields"),
-                    "hx-target": "#kind-fields",
-                    "hx-swap": "outerHTML",
-                }
-            )
-        else:
-            self.fields["kind"].disabled = True
-            self.fields[
-                "kind"
-            ].help_text = "A profile keeps its engine: add a new profile for another one."
-        if profile is not None and profile.is_default:
-            self.fields["is_default"].disabled = True
-            self.fields[
-                "is_default"
-            ].help_text = (
-                "This is the default profile. Make another profile the default to change that."
-            )
+        set_up_profile_form(
+            self, profile, choice="kind", what="engine", fields_url="dashboard-engine-fields"
+        )
         hints = stored_hints(profile) if profile is not None and profile.kind == kind else {}
-        for field in kinds.FIELDS[kind]:
-            self.fields[field.name] = engine_field(field, hint=hints.get(field.name))
-            if field.name in hints:
-                self.fields[CLEAR_PREFIX + field.name] = forms.BooleanField(
-                    label=CLEAR_LABEL, required=False
-                )
+        made = ((f.name, engine_field(f, hint=hints.get(f.name))) for f in kinds.FIELDS[kind])
+        add_kind_fields(self, made, hints)
 
     @staticmethod
     def _initial(kind: str, profile: EngineProfile | None) -> dict[str, Any]:
@@ -132,9 +111,7 @@ class EngineProfileForm(ActionErrorsMixin, forms.Form):
 
     def kind_fields(self) -> Iterator[tuple[forms.BoundField, forms.BoundField | None]]:
         """Each of the kind's fields with its "replace" checkbox, if it has one."""
-        for field in kinds.FIELDS[self.engine_kind]:
-            clear = self.fields.get(CLEAR_PREFIX + field.name)
-            yield self[field.name], (self[CLEAR_PREFIX + field.name] if clear else None)
+        return with_clear_boxes(self, (field.name for field in kinds.FIELDS[self.engine_kind]))
 
     def update_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for actions.update_engine_profile (after is_valid())."""

@@ -8,7 +8,7 @@ empty one keeps what is stored.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from django import forms
@@ -26,6 +26,7 @@ from egress_app.models import (
     AuditTarget,
     EgressKind,
     EngineKind,
+    EngineProfile,
     StorageProfile,
     StreamDestination,
 )
@@ -103,6 +104,59 @@ class ActionErrorsMixin:
                 form.add_error(target, text)
 
 
+def set_up_profile_form(
+    form: forms.Form,
+    profile: StorageProfile | EngineProfile | None,
+    *,
+    choice: str,
+    what: str,
+    fields_url: str,
+) -> None:
+    """A storage or engine profile form's `choice` field (its provider or engine, `what`): on a
+    new profile choosing another swaps its fieldset (from `fields_url`) in, without a reload;
+    an existing profile keeps it. The default profile stays the default until another becomes it."""
+    if profile is None:
+        form.fields[choice].widget.attrs.update(
+            {
+                "hx-get": reverse(fields_url),
+                "hx-target": f"#{choice}-fields",
+                "hx-swap": "outerHTML",
+            }
+        )
+    else:
+        form.fields[choice].disabled = True
+        form.fields[
+            choice
+        ].help_text = f"A profile keeps its {what}: add a new profile for another one."
+    if profile is not None and profile.is_default:
+        # Unticking would do nothing: another profile takes over only by becoming the default.
+        form.fields["is_default"].disabled = True
+        form.fields[
+            "is_default"
+        ].help_text = (
+            "This is the default profile. Make another profile the default to change that."
+        )
+
+
+def add_kind_fields(
+    form: forms.Form, made: Iterable[tuple[str, forms.Field]], hints: Mapping[str, str]
+) -> None:
+    """Add a provider's or engine's fields; each stored secret gains a `clear_<name>` box."""
+    for name, field in made:
+        form.fields[name] = field
+        if name in hints:
+            form.fields[CLEAR_PREFIX + name] = forms.BooleanField(label=CLEAR_LABEL, required=False)
+
+
+def with_clear_boxes(
+    form: forms.Form, names: Iterable[str]
+) -> Iterator[tuple[forms.BoundField, forms.BoundField | None]]:
+    """Each named field with its "replace" checkbox, if it has one, for the fieldset."""
+    for name in names:
+        clear = form.fields.get(CLEAR_PREFIX + name)
+        yield form[name], (form[CLEAR_PREFIX + name] if clear else None)
+
+
 class StorageProfileForm(ActionErrorsMixin, forms.Form):
     """A storage profile: its own fields, then the chosen provider's (see providers.Field).
 
@@ -137,35 +191,16 @@ class StorageProfileForm(ActionErrorsMixin, forms.Form):
         super().__init__(data, initial=self._initial(provider, profile))
         self.profile = profile
         self.spec = PROVIDERS[provider]
-        if profile is None:
-            # Choosing another provider swaps its fieldset in, without a reload.
-            self.fields["provider"].widget.attrs.update(
-                {
-                    "hx-get": reverse("dashboard-storage-fields"),
-                    "hx-target": "#provider-fields",
-                    "hx-swap": "outerHTML",
-                }
-            )
-        else:
-            self.fields["provider"].disabled = True
-            self.fields[
-                "provider"
-            ].help_text = "A profile keeps its provider: add a new profile for another one."
-        if profile is not None and profile.is_default:
-            # Unticking would do nothing: another profile takes over only by becoming the default.
-            self.fields["is_default"].disabled = True
-            self.fields[
-                "is_default"
-            ].help_text = (
-                "This is the default profile. Make another profile the default to change that."
-            )
+        set_up_profile_form(
+            self,
+            profile,
+            choice="provider",
+            what="provider",
+            fields_url="dashboard-storage-fields",
+        )
         hints = stored_hints(profile) if profile and profile.provider == provider else {}
-        for field in self.spec.fields:
-            self.fields[field.name] = form_field(field, hint=hints.get(field.name))
-            if field.name in hints:
-                self.fields[CLEAR_PREFIX + field.name] = forms.BooleanField(
-                    label=CLEAR_LABEL, required=False
-                )
+        made = ((f.name, form_field(f, hint=hints.get(f.name))) for f in self.spec.fields)
+        add_kind_fields(self, made, hints)
 
     @staticmethod
     def _initial(provider: str, profile: StorageProfile | None) -> dict[str, Any]:
@@ -184,9 +219,7 @@ class StorageProfileForm(ActionErrorsMixin, forms.Form):
 
     def provider_fields(self) -> Iterator[tuple[forms.BoundField, forms.BoundField | None]]:
         """Each provider field with its "replace" checkbox, if it has one, for the fieldset."""
-        for field in self.spec.fields:
-            clear = self.fields.get(CLEAR_PREFIX + field.name)
-            yield self[field.name], (self[CLEAR_PREFIX + field.name] if clear else None)
+        return with_clear_boxes(self, (field.name for field in self.spec.fields))
 
     def _values(self, secret: bool) -> dict[str, Any]:
         fields = self.spec.secret_fields if secret else self.spec.config_fields
