@@ -17,6 +17,7 @@ from typing import Any
 
 from django.conf import settings
 
+from egress_app.deadline import DeadlineRun
 from egress_app.storage.probe_common import (
     STEPS,
     ProbeMismatch,
@@ -117,8 +118,10 @@ def _redacted(result: ProbeResult, redact: Callable[[str], str]) -> ProbeResult:
 
 
 @dataclass
-class _Run:
+class _Run(DeadlineRun[ProbeResult]):
     """One probe: the worker thread records steps here; the caller reads them at the deadline."""
+
+    thread_name = "storage-probe"
 
     target: Target
     key: str
@@ -129,22 +132,6 @@ class _Run:
     done: threading.Event = field(default_factory=threading.Event)
     abandoned: bool = False
     failure: str = ""
-
-    def wait(self) -> ProbeResult:
-        worker = threading.Thread(target=self._work, name="storage-probe", daemon=True)
-        worker.start()
-        finished = self.done.wait(self.limit)
-        with self.lock:
-            if not finished:
-                self.abandoned = True
-                return self._timed_out()
-            return self._result()
-
-    def _work(self) -> None:
-        try:
-            self._sequence()
-        finally:
-            self.done.set()
 
     def _sequence(self) -> None:
         body = f"Egress Dashboard storage test {self.key}\n".encode()

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from egress_app.deadline import DeadlineRun
 from egress_app.transcribe.engines import (
     MIX,
     SAMPLE_RATE,
@@ -114,8 +115,10 @@ def _quoted(text: str, limit: int = 80) -> str:
 
 
 @dataclass
-class _Run:
+class _Run(DeadlineRun[EngineTestResult]):
     """One test session: the worker records steps here; the caller reads them at the deadline."""
+
+    thread_name = "engine-test"
 
     engine: Engine
     settings: EngineSettings
@@ -132,22 +135,6 @@ class _Run:
     current: str = "connect"
     stream: EngineStream | None = None
     heard: list[Words] = field(default_factory=list)
-
-    def wait(self) -> EngineTestResult:
-        worker = threading.Thread(target=self._work, name="engine-test", daemon=True)
-        worker.start()
-        finished = self.done.wait(self.limit)
-        with self.lock:
-            if not finished:
-                self.abandoned = True
-                return self._timed_out()
-            return self._result()
-
-    def _work(self) -> None:
-        try:
-            self._sequence()
-        finally:
-            self.done.set()
 
     def _sequence(self) -> None:
         if not self._step("connect", self._connect):
