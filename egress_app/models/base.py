@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from django.db import models
+from django.utils import timezone
 
 from egress_app.crypto import decrypt_json, encrypt_json, hint
 from egress_app.roles import PERMISSIONS
@@ -51,3 +52,37 @@ class SecretsMixin(models.Model):
     def secret_hints(self) -> dict[str, str]:
         """Field name -> masked hint, for the secrets that are set."""
         return {name: hint(value) for name, value in self.secrets().items() if value}
+
+
+class Profile(SecretsMixin):
+    """What storage and engine profiles share: a unique name, non-secret `config`, one default
+    of each kind (`one_default`), and the outcome of the last Test."""
+
+    name = models.CharField(max_length=100, unique=True)
+    config = models.JSONField(default=dict, blank=True)
+    is_default = models.BooleanField(default=False)
+    last_tested_at = models.DateTimeField(null=True, blank=True)
+    last_test_ok = models.BooleanField(null=True, blank=True)
+    last_test_message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+        required_db_features = NEEDS_JSON
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def record_test(self, *, ok: bool, message: str) -> None:
+        self.last_tested_at = timezone.now()
+        self.last_test_ok = ok
+        self.last_test_message = message
+
+
+def one_default(name: str) -> models.UniqueConstraint:
+    """At most one row of a profile model is the default (the database enforces it)."""
+    return models.UniqueConstraint(
+        fields=["is_default"], condition=models.Q(is_default=True), name=name
+    )

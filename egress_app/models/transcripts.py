@@ -6,7 +6,7 @@ from django.db import models
 from django.utils import timezone
 
 from egress_app.models.audio import AudioSession, AudioTap
-from egress_app.models.base import NEEDS_JSON, SecretsMixin
+from egress_app.models.base import Profile, one_default
 
 
 class EngineKind(models.TextChoices):
@@ -17,39 +17,15 @@ class EngineKind(models.TextChoices):
     FORWARD = "forward", "Forward the audio to your own websocket"
 
 
-class EngineProfile(SecretsMixin):
+class EngineProfile(Profile):
     """A speech-to-text engine as an admin set it up: its kind, non-secret `config` (region,
     model, languages, options; the URL for Forward) and encrypted secrets (an API key or bearer
     token), which no page, log, export or frame ever shows."""
 
-    name = models.CharField(max_length=100, unique=True)
     kind = models.CharField(max_length=16, choices=EngineKind.choices)
-    config = models.JSONField(default=dict, blank=True)
-    is_default = models.BooleanField(default=False)
-    last_tested_at = models.DateTimeField(null=True, blank=True)
-    last_test_ok = models.BooleanField(null=True, blank=True)
-    last_test_message = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
-    class Meta:
-        required_db_features = NEEDS_JSON
-        ordering = ["name"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["is_default"],
-                condition=models.Q(is_default=True),
-                name="one_default_engine_profile",
-            )
-        ]
-
-    def __str__(self) -> str:
-        return self.name
-
-    def record_test(self, *, ok: bool, message: str) -> None:
-        self.last_tested_at = timezone.now()
-        self.last_test_ok = ok
-        self.last_test_message = message
+    class Meta(Profile.Meta):
+        constraints = [one_default("one_default_engine_profile")]
 
 
 class Transcription(models.Model):

@@ -7,7 +7,6 @@ import functools
 
 from django.apps import apps
 from django.db import models
-from django.utils import timezone
 from google.protobuf.message import Message
 from livekit.protocol import egress
 
@@ -16,7 +15,7 @@ from egress_app.livekit.scrub import (
     Secrets,
     stored_values,
 )
-from egress_app.models.base import NEEDS_JSON, SecretsMixin
+from egress_app.models.base import Profile, SecretsMixin, one_default
 from egress_app.models.statuses import running_jobs
 from egress_app.storage import destinations
 from egress_app.storage.providers import PROVIDERS, Provider
@@ -39,37 +38,18 @@ class UsedByJobsQuerySet(models.QuerySet):
         )
 
 
-class StorageProfile(SecretsMixin):
+class StorageProfile(Profile):
     """Where recordings go: a provider, its non-secret `config` and its encrypted secrets."""
 
-    name = models.CharField(max_length=100, unique=True)
     provider = models.CharField(max_length=16, choices=StorageProvider.choices)
-    config = models.JSONField(default=dict, blank=True)
     path_template = models.CharField(
         max_length=500, blank=True, help_text="Default path prefix or filename template."
     )
-    is_default = models.BooleanField(default=False)
-    last_tested_at = models.DateTimeField(null=True, blank=True)
-    last_test_ok = models.BooleanField(null=True, blank=True)
-    last_test_message = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     objects = UsedByJobsQuerySet.as_manager()
 
-    class Meta:
-        required_db_features = NEEDS_JSON
-        ordering = ["name"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["is_default"],
-                condition=models.Q(is_default=True),
-                name="one_default_storage_profile",
-            )
-        ]
-
-    def __str__(self) -> str:
-        return self.name
+    class Meta(Profile.Meta):
+        constraints = [one_default("one_default_storage_profile")]
 
     @property
     def provider_spec(self) -> Provider:
@@ -87,11 +67,6 @@ class StorageProfile(SecretsMixin):
     def storage_config(self) -> egress.StorageConfig:
         """`egress.StorageConfig` (v2) with the upload message in its provider's slot."""
         return self.provider_spec.storage_config(self.config, self.secrets())
-
-    def record_test(self, *, ok: bool, message: str) -> None:
-        self.last_tested_at = timezone.now()
-        self.last_test_ok = ok
-        self.last_test_message = message
 
 
 class StreamProtocol(models.TextChoices):
