@@ -129,24 +129,3 @@ class EngineProfileForm(ActionErrorsMixin, forms.Form):
         kwargs = self.update_kwargs()
         del kwargs["clear"]
         return {"kind": self.engine_kind, **kwargs}
-
-
-class EngineProfileChoiceField(forms.ModelChoiceField):
-    """Where a producer picks an engine profile: by name only (never its settings), the default
-    first and preselected by `engine_profile_field`."""
-
-    def label_from_instance(self, obj: Any) -> str:
-        return f"{obj.name} (default)" if obj.is_default else str(obj.name)
-
-
-def engine_profile_field(**kwargs: Any) -> EngineProfileChoiceField:
-    """The picker for a start form: every profile, the default first and chosen."""
-    profiles = EngineProfile.objects.order_by("-is_default", "name")
-    default = profiles.filter(is_default=True).first()
-    return EngineProfileChoiceField(
-        queryset=profiles,
-        initial=default.pk if default else None,
-        empty_label=None,
-        label=kwargs.pop("label", "Engine"),
-        **kwargs,
-    )
