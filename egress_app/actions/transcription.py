@@ -28,6 +28,7 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError
 from django.utils import timezone
 
+from egress_app.actions.engines import languages
 from egress_app.audio.mixer import Tick
 from egress_app.crypto import SecretKeyError
 from egress_app.events import Caption, announce_caption
@@ -382,13 +383,8 @@ def _engine(session: AudioSession, transcription: Transcription) -> tuple[Engine
     gone = [TapState.FAILED, TapState.CLOSED]
     taps = list(session.taps.exclude(state__in=gone).order_by("created_at", "pk"))
     names = {str(t.pk): t.participant_name or t.participant_identity for t in taps}
-    settings = EngineSettings(config, secrets, list(names), _languages(config), names)
+    settings = EngineSettings(config, secrets, list(names), languages(config), names)
     return engine_for(transcription.engine), settings
-
-
-def _languages(config: dict[str, Any]) -> list[str]:
-    languages = config.get("languages") or config.get("language") or []
-    return [languages] if isinstance(languages, str) else [str(code) for code in languages]
 
 
 def _calling_loop() -> asyncio.AbstractEventLoop | None:
