@@ -35,7 +35,7 @@ from egress_app.actions.vault import (
     name_errors,
 )
 from egress_app.crypto import SecretKeyError
-from egress_app.models import AudioSessionState, AuditAction, EngineProfile, Transcription
+from egress_app.models import AuditAction, EngineProfile, Transcription, being_written
 from egress_app.transcribe import kinds
 from egress_app.transcribe.engines import MIX, EngineSettings
 from egress_app.transcribe.probe import (
@@ -155,9 +155,7 @@ def update_engine_profile(
 
 def _refuse_if_transcribing(profile: EngineProfile) -> None:
     """A running session's transcription talks to the engine with this profile's key."""
-    running = Transcription.objects.filter(
-        profile=profile, ended_at__isnull=True, session__state=AudioSessionState.RUNNING
-    ).order_by("created_at")
+    running = Transcription.objects.filter(being_written(), profile=profile).order_by("created_at")
     rooms = list(running.values_list("session__room_name", flat=True)[:SHOWN_JOB_IDS])
     if rooms:
         raise InUseError(

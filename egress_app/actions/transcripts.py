@@ -10,11 +10,10 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser, AnonymousUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from egress_app.actions.vault import Actor, audit
-from egress_app.models import AudioSessionState, AuditAction, Transcription
+from egress_app.models import AuditAction, Transcription, being_written
 from egress_app.roles import may_delete_transcript
 
 logger = logging.getLogger("egress_app.transcripts")
@@ -22,11 +21,6 @@ PURGE_BATCH = 500
 STILL_WRITTEN = (
     "This transcript is still being written: stop its transcription (or the session) first."
 )
-
-
-def is_being_written(transcription: Transcription) -> bool:
-    """Its engine may still add utterances: not ended, in a running session."""
-    return transcription.ended_at is None and transcription.session.is_running
 
 
 @transaction.atomic
@@ -39,7 +33,7 @@ def delete_transcript(actor: Actor, transcription: Transcription) -> None:
     current = Transcription.objects.select_for_update().filter(pk=transcription.pk).first()
     if current is None:  # deleted meanwhile
         return
-    if is_being_written(current):
+    if Transcription.objects.filter(being_written(), pk=current.pk).exists():
         raise ValidationError(STILL_WRITTEN)
     audit(actor, AuditAction.DELETED, current)
     current.delete()
@@ -54,8 +48,7 @@ def purge_transcripts(now: datetime | None = None) -> int:
         return 0
     cutoff = (now or timezone.now()) - timedelta(days=days)
     purged = 0
-    written = Q(ended_at__isnull=True, session__state=AudioSessionState.RUNNING)
-    expired = Transcription.objects.filter(created_at__lt=cutoff).exclude(written)
+    expired = Transcription.objects.filter(created_at__lt=cutoff).exclude(being_written())
     while batch := list(expired.values_list("pk", flat=True)[:PURGE_BATCH]):
         with transaction.atomic():
             purged += (

@@ -37,7 +37,13 @@ from egress_app.models.statuses import (
     status_label,
     status_of,
 )
-from egress_app.models.transcripts import EngineKind, EngineProfile, Transcription, Utterance
+from egress_app.models.transcripts import (
+    EngineKind,
+    EngineProfile,
+    Transcription,
+    Utterance,
+    being_written,
+)
 from egress_app.models.vault import (
     StorageProfile,
     StorageProvider,
@@ -79,6 +85,7 @@ __all__ = [
     "Transcription",
     "Triage",
     "Utterance",
+    "being_written",
     "running_jobs",
     "status_label",
     "status_of",

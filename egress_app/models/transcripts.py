@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
-from egress_app.models.audio import AudioSession, AudioTap
+from egress_app.models.audio import AudioSession, AudioSessionState, AudioTap
 from egress_app.models.base import Profile, one_default
 
 
@@ -59,6 +59,12 @@ class Transcription(models.Model):
     def name(self) -> str:
         """How the audit log names it."""
         return f"transcript {self.pk} ({self.session.room_name})"
+
+
+def being_written() -> models.Q:
+    """Transcriptions whose engine may still add utterances: not ended, their session running
+    (none may be deleted or purged, nor the engine profile they talk to the engine with)."""
+    return models.Q(ended_at__isnull=True, session__state=AudioSessionState.RUNNING)
 
 
 class Utterance(models.Model):
