@@ -31,6 +31,7 @@ from egress_app.actions.sessions import ROOM_GONE, end_audio_sessions, end_sessi
 from egress_app.actions.transcription import begin_transcription, engine_choice
 from egress_app.actions.vault import Actor, actor_id, audit
 from egress_app.events import announce_audio_session, announce_rooms
+from egress_app.launch.config import row_id
 from egress_app.livekit import LiveKitError, get_livekit_client
 from egress_app.models import (
     AudioSession,
@@ -128,11 +129,8 @@ def recording_profile(record_to: int | str | None) -> StorageProfile | None:
         "The storage profile chosen for the recording does not exist (any more): pick another, "
         "or do not record."
     )
-    try:
-        pk = int(record_to)
-    except ValueError:
-        raise gone from None
-    profile = StorageProfile.objects.filter(pk=pk).first()
+    pk = row_id(str(record_to).strip())
+    profile = StorageProfile.objects.filter(pk=pk).first() if pk is not None else None
     if profile is None:
         raise gone
     return profile

@@ -32,6 +32,7 @@ from egress_app.actions.engines import languages
 from egress_app.audio.mixer import Tick
 from egress_app.crypto import SecretKeyError
 from egress_app.events import Caption, announce_caption
+from egress_app.launch.config import row_id
 from egress_app.models import (
     AudioSession,
     AudioTap,
@@ -88,10 +89,8 @@ def engine_choice(transcribe_with: int | str | None) -> EngineChoice | None:
         "The engine profile chosen for the transcription does not exist (any more): pick "
         "another, or do not transcribe."
     )
-    try:
-        profile = EngineProfile.objects.filter(pk=int(transcribe_with)).first()
-    except (ValueError, OverflowError):
-        raise gone from None
+    pk = row_id(str(transcribe_with).strip())
+    profile = EngineProfile.objects.filter(pk=pk).first() if pk is not None else None
     if profile is None:
         raise gone
     return EngineChoice(profile, profile.kind, profile.name)

@@ -119,7 +119,7 @@ def test_it_does_not_record_by_default(client, producer, shows, sandbox: Running
     assert entry.outcome == "2 taps"
 
 
-@pytest.mark.parametrize("choice", ["deleted", "not-a-number", "-1"])
+@pytest.mark.parametrize("choice", ["deleted", "not-a-number", "-1", "9" * 20])
 def test_it_refuses_a_profile_that_does_not_exist_in_plain_words(
     client, producer, shows: StorageProfile, choice: str, sandbox: RunningSandbox
 ) -> None:
