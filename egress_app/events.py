@@ -221,15 +221,17 @@ def announce_jobs(news: list[JobNews]) -> None:
     """Publish these jobs' new states after the current transaction commits: rendered then,
     not now (a row may change again before), and only for the pages someone has open."""
     if news:
-        transaction.on_commit(partial(_publish, news))
+        transaction.on_commit(partial(_publish, news), robust=True)
 
 
 def announce_rooms() -> None:
     """Rooms or participants changed: open home pages reload their live part, after commit."""
-    transaction.on_commit(partial(_publish, [], rooms=True))
+    transaction.on_commit(partial(_publish, [], rooms=True), robust=True)
 
 
 def _publish(news: list[JobNews], *, rooms: bool = False) -> None:
+    # Run once the change is stored (robust: a failure here is logged, never the caller's, so
+    # a webhook already applied is not answered with a 500 and sent again).
     if _publisher is not None:  # without the pages installed, no browser is listening
         _publisher(news, rooms=rooms)
     tracks = [item.job_id for item in news if item.may_be_tap]

@@ -465,3 +465,21 @@ def test_a_sender_that_hung_up_does_not_stop_the_others_being_answered() -> None
 
     assert asyncio.run(scenario()) is True
     assert LedgerEntry.objects.count() == 2  # the hung-up sender's webhook was still recorded
+
+
+def test_a_page_that_cannot_be_told_never_fails_the_webhook_already_applied(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Pages hear of a change once it is stored; if telling them fails (the database gone
+    while the tapped sessions are read, the channel layer down), the webhook was applied all
+    the same: answering with an error would have LiveKit send it again."""
+
+    def unreachable(news: list[events.JobNews], *, rooms: bool) -> None:
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(events, "_publisher", unreachable)
+    answers = actions.receive_webhooks([hook("EV_1", KNOWN, S.EGRESS_STARTING, 1)])
+
+    assert answers == [True]
+    assert EgressJob.objects.get(egress_id=KNOWN).status == EgressStatus.STARTING
+    assert "server closed the connection unexpectedly" in caplog.text
