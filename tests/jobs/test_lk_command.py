@@ -9,6 +9,8 @@ import pytest
 from google.protobuf import json_format
 from livekit.protocol import egress
 
+from egress_app.actions.egress import WEBSOCKET_REF
+from egress_app.crypto import encrypt_json
 from egress_app.launch.command import lk_command
 from egress_app.launch.normalize import normalize_launch_config
 from egress_app.livekit.redact import redact_stream_url
@@ -42,9 +44,12 @@ def launched(
     adhoc: tuple[str, ...] = (),
 ) -> EgressJob:
     """The job as a Start keeps it (actions.egress `_create_job`): the configuration with the
-    websocket URL redacted, the ad-hoc URLs redacted."""
+    websocket URL redacted, the ad-hoc URLs redacted, and both real URLs kept encrypted on the
+    job, where a command that read them would find them."""
     config: Any = normalize_launch_config(given, adhoc_urls=list(adhoc))
+    kept = {f"adhoc:{n}": url for n, url in enumerate(adhoc)}
     if (track := config.get("track")) and track.get("websocket_url"):
+        kept[WEBSOCKET_REF] = track["websocket_url"]
         track["websocket_url"] = redact_stream_url(track["websocket_url"])
     job = EgressJob.objects.create(
         egress_id=f"EG_{EgressJob.objects.count()}",
@@ -53,6 +58,7 @@ def launched(
         config=config,
         storage_profile=profile,
         adhoc_outputs=[redact_stream_url(url) for url in adhoc],
+        encrypted_secrets=encrypt_json(kept) if kept else "",
     )
     job.destinations.set(destinations)
     return job
