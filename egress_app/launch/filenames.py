@@ -25,7 +25,7 @@ from egress_app.launch.config import (
     TrackSection,
 )
 from egress_app.launch.normalize import has_media, normalize_launch_config, storage_needed
-from egress_app.launch.paths import clean_path, split_path
+from egress_app.launch.paths import clean_path, split_path, without_extension
 
 # egress's known extensions (pkg/types FileExtensions): only these are replaced, others kept.
 KNOWN_EXTENSIONS = {".raw", ".ogg", ".ivf", ".mp4", ".ts", ".webm", ".m3u8", ".jpeg", ".mp3"}
@@ -193,17 +193,12 @@ def _filled(path: str, values: dict[str, str]) -> str:
     return path
 
 
-def _without_extension(name: str) -> str:
-    # egress's removeKnownExtension drops whatever follows the last dot, known or not.
-    return name.rpartition(".")[0] if "." in name else name
-
-
 def segment_names(segments: SegmentsOutput, stem: str, values: dict[str, str]) -> list[WrittenName]:
     """The playlist, the live playlist (when asked) and the first segment egress writes."""
     playlist_dir, playlist = split_path(_filled(segments["playlist_name"], values))
     _, live = split_path(_filled(segments["live_playlist_name"], values))
     segment_dir, prefix = split_path(_filled(segments["filename_prefix"], values))
-    playlist, live = _without_extension(playlist), _without_extension(live)
+    playlist, live = without_extension(playlist), without_extension(live)
     if segment_dir and playlist_dir == segment_dir:
         segment_dir = ""
     elif segment_dir and not playlist_dir:

@@ -25,7 +25,7 @@ from egress_app.launch.config import (
     merge_errors,
 )
 from egress_app.launch.normalize import has_media
-from egress_app.launch.paths import clean_path, split_path
+from egress_app.launch.paths import clean_path, split_path, without_extension
 from egress_app.models import StreamDestination
 from egress_app.storage import destinations
 from egress_app.storage.providers import path_template_error
@@ -108,11 +108,6 @@ def _segments_errors(segments: SegmentsOutput) -> Errors:
     return errors
 
 
-def _stem(name: str) -> str:
-    # egress's removeKnownExtension drops whatever follows the last dot.
-    return name.rpartition(".")[0] if "." in name else name
-
-
 def live_playlist_error(segments: SegmentsOutput) -> str | None:
     """egress's rules for the live playlist (pkg/config/output_segment.go)."""
     live_dir, live_name = split_path(clean_path(segments["live_playlist_name"]))
@@ -122,7 +117,7 @@ def live_playlist_error(segments: SegmentsOutput) -> str | None:
     if live_dir and live_dir != playlist_dir:
         return "The live playlist must be in the same folder as the playlist."
     prefix_name = split_path(clean_path(segments["filename_prefix"]))[1]
-    if _stem(live_name) == _stem(playlist_name or prefix_name):
+    if without_extension(live_name) == without_extension(playlist_name or prefix_name):
         return "The live playlist needs a name of its own, not the playlist's."
     return None
 

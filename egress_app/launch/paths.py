@@ -22,3 +22,9 @@ def split_path(path: str) -> tuple[str, str]:
     """Go's path.Split: the directory with its trailing slash, and the name."""
     cut = path.rfind("/") + 1
     return path[:cut], path[cut:]
+
+
+def without_extension(name: str) -> str:
+    """The name without what follows its last dot: egress's removeKnownExtension drops it,
+    known or not."""
+    return name.rpartition(".")[0] if "." in name else name
