@@ -9,9 +9,8 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 
+from egress_app.launch.config import UPLOADING_OUTPUTS
 from egress_app.models import EgressJob
-
-FILE_OUTPUTS = ("file", "segments", "images")
 
 
 @dataclass(frozen=True)
@@ -27,7 +26,7 @@ class TimeLimit:
 
 def _limits(job: EgressJob) -> list[TimeLimit]:
     outputs = job.config.get("outputs") or {}
-    has_file = any(outputs.get(name) for name in FILE_OUTPUTS)
+    has_file = any(outputs.get(name) for name in UPLOADING_OUTPUTS)
     has_stream = outputs.get("stream") is not None or bool(job.adhoc_outputs)
     has_stream |= bool((job.config.get("track") or {}).get("websocket_url"))
     limits = []
