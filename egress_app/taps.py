@@ -61,9 +61,10 @@ class AudioTapConsumer(AsyncWebsocketConsumer):
             tap_id = int(self.scope["url_route"]["kwargs"]["tap"])
             query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
             token = (query.get("t") or [""])[0]
+            # Read first: once open_tap lets egress in, nothing may fail before the accept (the
+            # tap would stay "connected" while its egress, refused, fails for good).
+            self.session_id = await _patiently(actions.tap_session_id, tap_id)
             refusal = await _patiently(actions.open_tap, tap_id, token, _content_type(self.scope))
-            if refusal is None:
-                self.session_id = await _patiently(actions.tap_session_id, tap_id)
         except Exception:
             logger.exception("Refused an audio connection: it could not be checked")
             refusal = "unchecked"

@@ -346,8 +346,10 @@ def open_tap(tap_id: int, token: str, content_type: str) -> str | None:
 
 
 def tap_session_id(tap_id: int) -> int:
-    """The session a tap belongs to (the audio endpoint publishes its levels there)."""
-    return AudioTap.objects.values_list("session_id", flat=True).get(pk=tap_id)
+    """The session a tap belongs to (the audio endpoint publishes its levels there); 0 for no
+    such tap (`open_tap` refuses it)."""
+    session_id = AudioTap.objects.filter(pk=tap_id).values_list("session_id", flat=True).first()
+    return session_id or 0
 
 
 def refuse_tap(tap_id: int, reason: str) -> str:
