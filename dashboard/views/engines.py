@@ -20,7 +20,7 @@ from dashboard.views.common import (
     profile_form_page,
 )
 from egress_app import actions
-from egress_app.actions.engines import can_test, run_engine_profile_test
+from egress_app.actions.engines import run_engine_profile_test
 from egress_app.models import EngineProfile, Transcription
 from egress_app.roles import MANAGE_ENGINES, VIEW_DASHBOARD, perm
 from egress_app.transcribe import kinds
@@ -55,12 +55,6 @@ def summary(profile: EngineProfile) -> str:
     return " · ".join(part for part in shown if part)
 
 
-def _mark_testable(profile: EngineProfile) -> EngineProfile:
-    """For the Test partial: whether this build has an engine for the profile's kind."""
-    profile.testable = can_test(profile)  # type: ignore[attr-defined]
-    return profile
-
-
 def _chosen_kind(value: str | None) -> str:
     # An unknown value falls back; the form's kind field then reports it.
     return value if value in kinds.FIELDS else DEFAULT_KIND
@@ -85,7 +79,6 @@ def engine_list(request: HttpRequest) -> HttpResponse:
         # Set for the template; not fields of the model.
         profile.transcript_count = counts.get(profile.pk, 0)  # type: ignore[attr-defined]
         profile.summary = summary(profile)  # type: ignore[attr-defined]
-        _mark_testable(profile)
     failing = next((p for p in profiles if p.is_default and p.last_test_ok is False), None)
     context = {"profiles": profiles, "failing_default": failing}
     return render(request, "dashboard/engine_list.html", context)
@@ -110,7 +103,7 @@ def engine_create(request: HttpRequest) -> HttpResponse:
 
 @can_manage_engines
 def engine_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    profile = _mark_testable(_get_profile(request, pk))
+    profile = _get_profile(request, pk)
     form = EngineProfileForm(request.POST or None, kind=profile.kind, profile=profile)
     return profile_form_page(
         request,
@@ -164,16 +157,12 @@ def engine_default(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 async def engine_test(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Open a short real session with the saved settings; keep the outcome (audited)."""
-    profile = _mark_testable(await sync_to_async(_get_profile)(request, pk))
-    if not profile.testable:  # type: ignore[attr-defined]
-        context = {"profile": profile, "untestable": True}
-        return await sync_to_async(_answer)(request, profile, context)
+    profile = await sync_to_async(_get_profile)(request, pk)
     # The session takes seconds (ENGINE_TEST_TIMEOUT at most): a worker thread of its own keeps
     # other requests going meanwhile.
     result = await sync_to_async(run_engine_profile_test, thread_sensitive=False)(profile)
     user = await request.auser()
     profile = await sync_to_async(actions.record_engine_test)(user, profile, result)
-    _mark_testable(profile)
     return await sync_to_async(_answer)(request, profile, {"profile": profile, "result": result})
 
 

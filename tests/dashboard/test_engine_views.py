@@ -18,7 +18,6 @@ from egress_app.models import (
     EngineProfile,
     Transcription,
 )
-from egress_app.transcribe import registry
 from egress_app.transcribe.kinds import FIELDS
 from tests.dashboard.test_home import text_of
 from tests.transcribe.listener import listening
@@ -185,15 +184,14 @@ def test_it_says_what_to_do_when_there_is_no_profile(as_admin):
     assert "No engine profiles yet." in text_of(as_admin.get(LIST))
 
 
-def test_it_lists_each_profile_with_its_engine_settings_and_test(as_admin, profile, monkeypatch):
-    monkeypatch.delitem(registry.ENGINES, "gladia")
+def test_it_lists_each_profile_with_its_engine_settings_and_test(as_admin, profile):
     actions.create_engine_profile(
         None, name="Own ASR", kind="forward", config={"url": "wss://asr.example.com/s"}, secrets={}
     )
     html = as_admin.get(LIST).content.decode()
     gladia = words_of(html.split('data-profile="Gladia">')[1].split("</tbody>")[0])
     assert gladia.startswith("Gladia default Gladia live (v2) solaria-1 Never tested 0")
-    assert "This engine cannot be tested here yet." in gladia
+    assert "Test Gladia" in gladia
     own = words_of(html.split('data-profile="Own ASR">')[1].split("</tbody>")[0])
     assert own.startswith("Own ASR Forward the audio to your own websocket asr.example.com")
     assert "Make default Own ASR" in own
@@ -461,19 +459,6 @@ def test_it_explains_a_wrong_key_without_showing_it(as_admin, admin):
     assert "401 invalid API key" in profile.last_test_message
     entry = AuditEntry.objects.latest("id")
     assert entry.outcome.startswith("failed: Connecting failed:")
-
-
-def test_it_says_an_engine_without_an_implementation_cannot_be_tested_yet(
-    as_admin, profile, monkeypatch
-):
-    monkeypatch.delitem(registry.ENGINES, "gladia")  # a kind this build would not run
-    response = as_admin.post(
-        reverse("dashboard-engine-test", args=[profile.pk]), HTTP_HX_REQUEST="true"
-    )
-    assert "Gladia: this engine cannot be tested here yet." in words_of(response.content.decode())
-    profile.refresh_from_db()
-    assert profile.last_tested_at is None
-    assert not AuditEntry.objects.filter(action=AuditAction.TESTED).exists()
 
 
 def test_it_shows_progress_and_disables_the_button_while_testing(as_admin, profile):
