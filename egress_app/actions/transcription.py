@@ -42,7 +42,7 @@ from egress_app.models import (
     Transcription,
     Utterance,
 )
-from egress_app.storage.probe_common import redactor
+from egress_app.redact import redactor
 from egress_app.transcribe.engines import (
     Engine,
     EngineSettings,
@@ -361,7 +361,7 @@ def transcription_sink(session: AudioSession) -> TranscriptionSink | None:
     sink = TranscriptionSink(
         transcription.pk, session.pk, session.created_at, engine, settings, _calling_loop()
     )
-    sink.hide = redactor(settings.secrets)
+    sink.hide = redactor(settings.secrets.values())
     sink.speakers = {str(tap.pk): speaker_of(tap) for tap in session.taps.all()}
     return sink
 

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, cast
-from urllib.parse import parse_qsl, quote, quote_plus, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from google.protobuf import json_format
 from livekit.protocol import egress
 
+from egress_app import redact
 from egress_app.livekit.enums import name_of
 from egress_app.livekit.redact import redact_stream_url
 
@@ -38,10 +38,6 @@ _CREDENTIAL_KEYS = {
 _URL_KEYS = {"url", "urls", "websocket_url"}
 _STREAM_SCHEMES = ("rtmp://", "rtmps://", "srt://", "mux://", "twitch://", "ws://", "wss://")
 _NS = 1_000_000_000
-# Shorter values are left alone: hidden wherever they appear, in any case, a value that short
-# ("live", "1234", "admin") would turn ordinary words and ids in LiveKit's texts into `{…}`, and
-# a secret that short protects next to nothing anyway.
-_SECRET_PART_CHARS = 6
 HIDDEN = "{…}"
 # Members of a JSON credential (a GCS service account key) that are secret on their own.
 _JSON_SECRET_KEYS = ("private_key", "private_key_id")
@@ -61,36 +57,18 @@ def _secret_parts(url: str) -> list[str]:
         found.append(parts.path.rsplit("/", 1)[-1].removesuffix(" live=1"))
     with contextlib.suppress(ValueError):
         found.append(parts.password or "")
-    return [part for part in found if len(part) >= _SECRET_PART_CHARS]
+    return [part for part in found if len(part) >= redact.SHORTEST]
 
 
-class Secrets:
-    """Secret values to hide wherever a text quotes them: as they are, in any case, and
-    URL-encoded (`quote`, `quote_plus`), as a URL or a query string carries them."""
+class Secrets(redact.Secrets):
+    """Secret values to hide wherever a text quotes them (egress_app.redact's rule), shown as
+    LiveKit shows what it redacted."""
 
     def __init__(self, values: Iterable[str] = ()) -> None:
-        forms = {
-            form for value in values if len(value) >= _SECRET_PART_CHARS for form in _forms(value)
-        }
-        # Longest first: a secret that contains another is hidden whole.
-        alternatives = sorted(forms, key=lambda form: (-len(form), form))
-        pattern = "|".join(re.escape(form) for form in alternatives)
-        self._pattern = re.compile(pattern, re.IGNORECASE) if alternatives else None
-
-    def __bool__(self) -> bool:
-        return self._pattern is not None
-
-    def hide(self, text: str) -> str:
-        if self._pattern is None or not text:
-            return text
-        return self._pattern.sub(HIDDEN, text)
+        super().__init__(values, hidden=HIDDEN)
 
 
 NO_SECRETS = Secrets()
-
-
-def _forms(value: str) -> set[str]:
-    return {value, quote(value, safe=""), quote(value), quote_plus(value)}
 
 
 def stored_values(secrets: Mapping[str, str]) -> list[str]:

@@ -11,12 +11,12 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
-from urllib.parse import quote
 
 from django.conf import settings
 
+from egress_app import redact
+
 STEPS = ("connect", "write", "read", "delete")
-HIDDEN = "[hidden]"
 # The SDK's own connect timeout; the read timeout is the whole probe's budget.
 CONNECT_TIMEOUT = 5.0
 DETAIL_LIMIT = 300
@@ -165,18 +165,9 @@ def step_failure(step: str, where: str, explanation: str) -> str:
 
 
 def redactor(secrets: Mapping[str, str]) -> Callable[[str], str]:
-    """A function that hides every secret value (and its URL-quoted form) in a message."""
-    values = {v for value in secrets.values() if value for v in _secret_parts(str(value))}
-    values = {v for v in values if len(v) >= 4}
-    values |= {quote(v, safe="") for v in values}
-    ordered = sorted(values, key=len, reverse=True)
-
-    def redact(text: str) -> str:
-        for value in ordered:
-            text = text.replace(value, HIDDEN)
-        return text
-
-    return redact
+    """A function that hides every secret value in a message (egress_app.redact's rule), and
+    of a service-account JSON key its private parts too."""
+    return redact.redactor(part for value in secrets.values() for part in _secret_parts(value))
 
 
 def _secret_parts(value: str) -> set[str]:

@@ -6,7 +6,7 @@ one N-channel stream) and queues them; when the queue holds more than `buffer_se
 audio the oldest is dropped and the dropped span becomes a `Gap`. The loop connects, sends,
 reads results and reconnects with backoff (`retries` tries, then "failed: <engine's words>");
 a refusal that another try cannot fix (a bad key, a refused format) fails at once. Status
-texts never hold a secret: every secret value is scrubbed from them.
+texts never hold a secret: every secret value is hidden from them (egress_app.redact).
 
 Engine times restart at zero on each new connection (except for a resumed Gladia session)
 and know nothing of dropped audio, so every audio message records where it sits in the stream
@@ -29,6 +29,7 @@ import numpy as np
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
+from egress_app.redact import redactor
 from egress_app.transcribe.engines import (
     MIX,
     SAMPLE_RATE,
@@ -124,7 +125,8 @@ class CloudStream:
         self.settings = settings
         self.channels = [MIX] if mix else list(settings.channels)
         self._interleaver = Interleaver(settings.channels, mix=mix)
-        self._secrets = [v for v in settings.secrets.values() if v]
+        self._secrets = list(settings.secrets.values())
+        self._hide = redactor(self._secrets)
         self._max_frames = int(buffer_seconds * SAMPLE_RATE)
         self._retries, self._backoff = retries, backoff
         self._lock = threading.Lock()
@@ -270,14 +272,12 @@ class CloudStream:
         return self.channels[0]
 
     def scrub(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "•••")
-        return text[:300]
+        return self._hide(text)[:300]
 
     def add_secret(self, value: str) -> None:
         """Something that must never show in a status, like a session URL's token."""
-        if value:
-            self._secrets.append(value)
+        self._secrets.append(value)
+        self._hide = redactor(self._secrets)
 
     # --- the loop thread ---------------------------------------------------------------------
     def _run(self) -> None:

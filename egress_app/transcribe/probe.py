@@ -12,13 +12,14 @@ from __future__ import annotations
 import threading
 import time
 import wave
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from egress_app.deadline import DeadlineRun
+from egress_app.redact import redactor
 from egress_app.transcribe.engines import (
     MIX,
     SAMPLE_RATE,
@@ -32,7 +33,6 @@ from egress_app.transcribe.engines import (
 
 STEPS = ("connect", "send", "result", "close")
 CHUNK = SAMPLE_RATE // 10  # the 100 ms a session's sink hands an engine per tick
-HIDDEN = "[hidden]"
 POLL_EVERY = 0.05
 WAITING = ("connecting", "starting")  # how engines say they are not ready yet
 
@@ -66,18 +66,6 @@ def load_speech(path: Path, seconds: float = 3.0) -> Samples:
     return np.frombuffer(frames, dtype=np.int16).copy()
 
 
-def redactor(secrets: Mapping[str, str]) -> Callable[[str], str]:
-    """A function that hides every secret value in a message (an engine may quote its key)."""
-    values = sorted({v.strip() for v in secrets.values() if len(v.strip()) >= 4}, key=len)
-
-    def redact(text: str) -> str:
-        for value in reversed(values):
-            text = text.replace(value, HIDDEN)
-        return text
-
-    return redact
-
-
 def run_engine_test(
     engine: Engine,
     settings: EngineSettings,
@@ -90,7 +78,7 @@ def run_engine_test(
     """Open, send `speech` in 100 ms chunks every `pace` seconds (real time by default), wait
     for the first result (unless `expect_words` is off: a Forward service that sends none),
     close; all within `timeout` seconds. Never raises."""
-    redact = redactor(settings.secrets)
+    redact = redactor(settings.secrets.values())
     run = _Run(engine, settings, speech, timeout, pace, expect_words)
     try:
         result = run.wait()

@@ -4,6 +4,7 @@ the transcription sink's tests (registered under a kind with monkeypatch.setitem
 from __future__ import annotations
 
 from egress_app.transcribe.engines import EngineSettings, Gap, Samples, Status, Words
+from tests.leaked import echoed
 
 REFUSED = "failed: the engine refused the key (401 Unauthorized: invalid API key)"
 
@@ -46,7 +47,8 @@ class CrashingEngine:
 
 
 class LeakyStream(RefusingStream):
-    """Quotes the key it was given in its refusal, as some services' error messages do."""
+    """Quotes the key it was given in its refusal, as some services' error messages do: as it
+    is, URL-encoded and in capitals."""
 
     def __init__(self, key: str) -> None:
         super().__init__()
@@ -54,7 +56,7 @@ class LeakyStream(RefusingStream):
 
     @property
     def status(self) -> Status:
-        return Status(f"failed: the key {self.key} is not valid", failed=True)
+        return Status(f"failed: {echoed(self.key)}", failed=True)
 
 
 class LeakyEngine:

@@ -33,6 +33,8 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from tests.leaked import echoed
+
 RATE = 16_000
 WINDOW = RATE // 2  # frames per judged half second
 LOUD = 300.0
@@ -426,10 +428,13 @@ class GladiaStandIn(StandIn):
     its times going on.
     Does not cover: regions (the query is only recorded), base64 `audio_chunk` messages,
     acknowledgements, `speech_start`/`speech_end`, post-processing contents, session expiry.
+    With `echo_key`, its 401 quotes the key it got (tests/leaked.py `echoed`), as some services'
+    errors do (Gladia's does not): for the tests that no key ever shows.
     """
 
-    def __init__(self, key: str = "good-key") -> None:
+    def __init__(self, key: str = "good-key", *, echo_key: bool = False) -> None:
         super().__init__(key)
+        self.echo_key = echo_key
         self.inits: list[tuple[dict[str, str], dict[str, Any]]] = []  # (query, body)
         self.live: dict[str, tuple[dict[str, Any], Voice]] = {}  # token -> (body, voice)
         self.http = ThreadingHTTPServer(("127.0.0.1", 0), self._http_handler())
@@ -451,8 +456,9 @@ class GladiaStandIn(StandIn):
 
     def init(self, query: dict[str, str], headers: Any, body: dict[str, Any]) -> tuple[int, Any]:
         self.inits.append((query, body))
-        if headers.get("x-gladia-key") != self.key:
-            return 401, {"statusCode": 401, "message": "Invalid or missing x-gladia-key"}
+        if (got := headers.get("x-gladia-key")) != self.key:
+            words = f"Invalid x-gladia-key: {echoed(got)}" if self.echo_key and got else ""
+            return 401, {"statusCode": 401, "message": words or "Invalid or missing x-gladia-key"}
         if problems := self._problems(body):
             return 422, {
                 "statusCode": 422,

@@ -24,6 +24,7 @@ from egress_app.transcribe.engines import (
 )
 from egress_app.transcribe.forward import ForwardEngine
 from egress_app.transcribe.gladia import GladiaEngine
+from tests.leaked import ENGINE_KEY, found_in
 from tests.transcribe.standins import (
     AssemblyAIStandIn,
     DeepgramStandIn,
@@ -275,6 +276,16 @@ def test_it_fails_on_a_refused_gladia_key_without_showing_it(gladia: GladiaStand
     closed(stream)
 
 
+def test_it_hides_a_key_the_service_quotes_back_in_any_form() -> None:
+    with GladiaStandIn(KEY, echo_key=True).running() as standin:
+        stream = GladiaEngine(api=standin.api, **FAST).open(settings(key=ENGINE_KEY))
+        wait_for(stream, lambda r: stream.status.failed)
+        closed(stream)
+    hidden = "[hidden] ([hidden], [hidden]) is not valid"
+    assert stream.status.text == f"failed: HTTP 401: Invalid x-gladia-key: the key {hidden}"
+    assert found_in(stream.status.text, ENGINE_KEY) == []
+
+
 def test_it_reports_gladias_validation_errors(gladia: GladiaStandIn) -> None:
     stream = GladiaEngine(api=gladia.api, **FAST).open(settings({"endpointing": 20}))
     wait_for(stream, lambda r: stream.status.failed)
@@ -440,7 +451,7 @@ def test_it_fails_when_the_forward_service_refuses_the_token() -> None:
         stream = ForwardEngine(**FAST).open(forward_settings(standin.url))
         wait_for(stream, lambda r: stream.status.failed)
         closed(stream)
-    assert stream.status.text == "failed: HTTP 401: bad token Bearer •••"  # never the token
+    assert stream.status.text == "failed: HTTP 401: bad token Bearer [hidden]"  # never the token
 
 
 def test_it_fails_after_its_tries_when_nothing_answers() -> None:

@@ -7,13 +7,15 @@ import pytest
 
 from egress_app.transcribe.engines import MIX, SAMPLE_RATE, EngineSettings
 from egress_app.transcribe.probe import STEPS, load_speech, run_engine_test
+from tests.leaked import ENGINE_KEY, found_in
+from tests.transcribe.broken import LeakyEngine
 from tests.transcribe.listener import Listener
 
 HOST = Path(__file__).parents[2] / "egress_app" / "sandbox" / "assets" / "host.wav"
 SPEECH = np.zeros(3 * SAMPLE_RATE, dtype=np.int16)
 
 
-def run(key: str, timeout: float = 5.0, engine: Listener | None = None):
+def run(key: str, timeout: float = 5.0, engine: Listener | LeakyEngine | None = None):
     Listener.opened = []
     settings = EngineSettings(config={}, secrets={"api_key": key}, channels=[MIX])
     return run_engine_test(engine or Listener(), settings, SPEECH, timeout=timeout, pace=0.0)
@@ -95,3 +97,10 @@ def test_it_turns_an_engine_that_raises_into_a_failed_step():
     result = run("sekrit-123", engine=Broken())
     assert not result.ok
     assert result.steps[0].message == "The engine raised RuntimeError: boom with key [hidden]"
+
+
+def test_it_hides_the_key_an_engine_quotes_in_any_form():
+    result = run(ENGINE_KEY, engine=LeakyEngine())  # raw, URL-encoded, in capitals
+    assert not result.ok
+    assert result.message.endswith("failed: the key [hidden] ([hidden], [hidden]) is not valid")
+    assert found_in(repr(result), ENGINE_KEY) == []
