@@ -30,9 +30,9 @@ from egress_app.models import (
 from egress_app.transcribe import registry
 from tests.leaked import ENGINE_KEY, found_in
 from tests.live.test_consumer import WAIT, following, prepare, sync
-from tests.transcribe import broken, here
+from tests.transcribe import here
 from tests.transcribe.speech import ASSETS, recognised
-from tests.transcribe.standins import DeepgramStandIn
+from tests.transcribe.standins import DeepgramStandIn, GladiaStandIn
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -204,22 +204,27 @@ def tone(seconds: float) -> np.ndarray:
 def test_it_shows_an_engines_refusal_in_its_words_and_keeps_writing(
     client, producer, support, monkeypatch
 ) -> None:
-    monkeypatch.setitem(registry.ENGINES, "gladia", "tests.transcribe.broken:RefusingEngine")
-    session = podcast(producer, engine=EngineKind.GLADIA)
-    Transcription.objects.update(profile=None)  # its profile was never there: see below
-    Transcription.objects.update(engine=EngineKind.BUILTIN)  # the factory accepts no profile
-    monkeypatch.setitem(registry.ENGINES, "builtin", "tests.transcribe.broken:RefusingEngine")
-    sink = started_sink(session.pk)
+    with GladiaStandIn("another-key").running() as standin:  # refuses KEY
+        monkeypatch.setattr(here, "BASE", standin.api)
+        monkeypatch.setitem(registry.ENGINES, "gladia", "tests.transcribe.here:GladiaHere")
+        session = podcast(producer, engine=EngineKind.GLADIA)
+        profile = EngineProfile(name="Gladia", kind=EngineKind.GLADIA)
+        profile.set_secrets({"api_key": KEY})
+        profile.save()
+        Transcription.objects.update(profile=profile)
+        sink = started_sink(session.pk)
 
-    for tick in speech(session, 1.0):
-        sink.write(tick)  # never raises: the processor keeps the other sinks and the taps
-    sink.close(ended=True)
+        for tick in speech(session, 1.0):
+            sink.write(tick)  # never raises: the processor keeps the other sinks and the taps
+        sink.close(ended=True)
 
+    assert len(standin.inits) == 1
+    assert standin.sessions == []  # refused at the init request: no retry, no websocket
     transcription = Transcription.objects.get()
-    assert transcription.error == broken.REFUSED
+    assert transcription.error == "failed: HTTP 401: Invalid or missing x-gladia-key"
     client.force_login(support)
     page = client.get(reverse("dashboard-audio-session", args=[session.pk])).content.decode()
-    assert "401 Unauthorized: invalid API key" in page
+    assert "HTTP 401: Invalid or missing x-gladia-key" in page
     assert 'class="transcription-state failed"' in page
 
 

@@ -27,13 +27,6 @@ class RefusingStream:
         pass
 
 
-class RefusingEngine:
-    multichannel = False
-
-    def open(self, settings: EngineSettings) -> RefusingStream:
-        return RefusingStream()
-
-
 class CrashingStream(RefusingStream):
     def send(self, channel: str, samples: Samples) -> None:
         raise ConnectionResetError("the engine's socket broke")

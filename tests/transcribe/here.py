@@ -6,6 +6,7 @@ service, for tests that go through the registry and the transcription sink: regi
 from __future__ import annotations
 
 from egress_app.transcribe.deepgram import DeepgramEngine
+from egress_app.transcribe.gladia import GladiaEngine
 
 BASE = ""
 FAST = {"backoff": 0.05, "retries": 3}
@@ -14,3 +15,8 @@ FAST = {"backoff": 0.05, "retries": 3}
 class DeepgramHere(DeepgramEngine):
     def __init__(self) -> None:
         super().__init__(base=BASE, **FAST)
+
+
+class GladiaHere(GladiaEngine):
+    def __init__(self) -> None:
+        super().__init__(api=BASE, **FAST)
