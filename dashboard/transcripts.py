@@ -49,19 +49,19 @@ def page_context(
 ) -> dict[str, Any]:
     """The transcript's turns, from the utterance after `after` (`<seconds>~<pk>`) on."""
     start = _position(after)
-    rows = transcripts.utterances_after(transcription, start, TURNS_PAGE + 1)
-    later = rows[TURNS_PAGE - 1] if len(rows) > TURNS_PAGE else None
+    utterances = transcription.utterances.all()
+    page = history.page(utterances, transcripts.SPOKEN_ORDER, after=start, size=TURNS_PAGE)
     return {
         "transcription": transcription,
         "session": transcription.session,
-        "turns": list(transcripts.turns(rows[:TURNS_PAGE])),
-        "later": f"{later.start_seconds!r}~{later.pk}" if later else "",
+        "turns": list(transcripts.turns(page.rows)),
+        "later": str(page.older or ""),
         "continued": start is not None,
         "may_delete": may_delete_transcript(user),
     }
 
 
-def _position(text: str) -> tuple[float, int] | None:
+def _position(text: str) -> history.Cursor | None:
     """A place in the transcript from the URL: after an utterance (`<seconds>~<pk>`, the
     "Later" link), or from a time on (`<seconds>`, a search's match a little before it); None
     (its start) when it reads as neither."""
@@ -73,4 +73,4 @@ def _position(text: str) -> tuple[float, int] | None:
     pk = row_id(digits) if tilde else 0
     if pk is None or not math.isfinite(value) or value < 0:  # before the start: the start
         return None
-    return value, pk
+    return history.Cursor(value, pk)

@@ -4,12 +4,13 @@ Pages are keyset pages: a page starts after (or before) a row, named by its sort
 pk, so the thousandth page costs what the first does, and jobs arriving meanwhile never shift
 what the next page shows. The same filters feed the CSV export, which walks the whole set in
 keyset chunks and writes no secret (a job's config and texts hold none; stream keys stay in its
-encrypted secrets).
+encrypted secrets). Transcripts (egress_app/transcripts.py) are paged and chunked by the same
+`Sort`, `Cursor`, `page` and `chunks`.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -108,7 +109,15 @@ class Sort:
             return "Next"
         return "Older" if self.descending else "Newer"
 
+    def rows_after(self, rows: QuerySet[Any, Any], cursor: Cursor | None) -> QuerySet[Any, Any]:
+        """`rows` in this order, those after `cursor` (all of them, None)."""
+        ahead = rows.filter(self.beyond(cursor)) if cursor is not None else rows
+        return ahead.order_by(*self.ordering())
+
     def cursor(self, row: Any) -> Cursor:
+        """Where `row` stands: a model, or a dict of its `values()`."""
+        if isinstance(row, Mapping):
+            return Cursor(row[self.field], row["pk"])
         return Cursor(getattr(row, self.field), row.pk)
 
     def parse(self, text: str) -> Cursor | None:
@@ -182,8 +191,7 @@ def page[Row: Model](
             rows = rows[:size][::-1]
             return Page(rows, sort.cursor(rows[0]), sort.cursor(rows[-1]))
         after = None
-    ahead = jobs.filter(sort.beyond(after)) if after is not None else jobs
-    rows = list(ahead.order_by(*sort.ordering())[: size + 1])
+    rows = list(sort.rows_after(jobs, after)[: size + 1])
     older = sort.cursor(rows[size - 1]) if len(rows) > size else None
     rows = rows[:size]
     if after is None:
@@ -261,26 +269,22 @@ def _iso(when: datetime | None) -> str:
     return timezone.localtime(when).isoformat() if when else ""
 
 
-def _chunks(jobs: QuerySet[EgressJob], sort: Sort) -> Iterable[list[dict[str, Any]]]:
-    """Every job of `jobs` in `sort`'s order, a keyset chunk at a time (each chunk one query)."""
+def chunks[Row](rows: QuerySet[Any, Row], sort: Sort, size: int) -> Iterator[list[Row]]:
+    """Every row of `rows` in `sort`'s order, a keyset chunk (one query) at a time: a long
+    export never holds the whole set."""
     after: Cursor | None = None
-    while True:
-        ahead = jobs.filter(sort.beyond(after)) if after is not None else jobs
-        chunk = list(ahead.order_by(*sort.ordering()).values(*CSV_FIELDS)[:EXPORT_CHUNK])
-        if not chunk:
-            return
+    while chunk := list(sort.rows_after(rows, after)[:size]):
         yield chunk
-        last = chunk[-1]
-        after = Cursor(last[sort.field], last["pk"])
+        after = sort.cursor(chunk[-1])
 
 
 async def export_rows(jobs: QuerySet[EgressJob], sort: Sort) -> AsyncIterator[list[Any]]:
     """The export's rows, read a chunk at a time off the event loop: an async server streams
     them as they come instead of holding the whole set."""
-    chunks = iter(_chunks(jobs, sort))
+    found = chunks(jobs.values(*CSV_FIELDS), sort, EXPORT_CHUNK)
 
     def next_chunk() -> list[dict[str, Any]]:
-        return next(chunks, [])
+        return next(found, [])
 
     while chunk := await sync_to_async(next_chunk)():
         for values in chunk:

@@ -26,6 +26,8 @@ SEARCH_CONFIG = "simple"  # as the index of migration 0020 is built; keep both t
 # A transcript newest first; a search's matches newest first (by when they were said).
 TRANSCRIPT_ORDER = history.Sort("-created", "Newest first", "created_at", descending=True)
 MATCH_ORDER = history.Sort("-said", "Newest first", "started_at", descending=True)
+# A transcript's utterances in the order spoken: its page and its downloads.
+SPOKEN_ORDER = history.Sort("spoken", "As spoken", "start_seconds", descending=False)
 
 
 # --- search -------------------------------------------------------------------------------------
@@ -80,25 +82,10 @@ def search(transcripts: QuerySet[Transcription], filters: Mapping[str, Any]) -> 
 
 
 # --- a transcript, read in order ----------------------------------------------------------------
-def utterances_after(
-    transcription: Transcription, after: tuple[float, int] | None, size: int
-) -> list[Utterance]:
-    """Up to `size` utterances in the order spoken, after (`start_seconds`, pk) `after`."""
-    rows = transcription.utterances.order_by("start_seconds", "pk")
-    if after is not None:
-        seconds, pk = after
-        later = Q(start_seconds__gt=seconds) | Q(start_seconds=seconds, pk__gt=pk)
-        rows = rows.filter(Q(start_seconds__gte=seconds) & later)
-    return list(rows[:size])
-
-
-def chunks(transcription: Transcription, size: int = CHUNK) -> Iterator[list[Utterance]]:
+def chunks(transcription: Transcription) -> Iterator[list[Utterance]]:
     """Every utterance in the order spoken, a keyset chunk (one query) at a time: a long
     session's download never holds the whole transcript."""
-    after: tuple[float, int] | None = None
-    while chunk := utterances_after(transcription, after, size):
-        yield chunk
-        after = (chunk[-1].start_seconds, chunk[-1].pk)
+    return history.chunks(transcription.utterances.all(), SPOKEN_ORDER, CHUNK)
 
 
 def speakers(transcription: Transcription) -> list[dict[str, str]]:
