@@ -63,6 +63,15 @@ def podcast(producer: User, engine: str = EngineKind.BUILTIN) -> AudioSession:
     return session
 
 
+def transcribed_by(session: AudioSession, kind: str, key: str, **config: str) -> EngineProfile:
+    """A profile of `kind` holding `key`, the one `session`'s transcription uses."""
+    profile = EngineProfile(name=kind.title(), kind=kind, config=config)
+    profile.set_secrets({"api_key": key})
+    profile.save()
+    Transcription.objects.update(profile=profile, profile_name=profile.name)
+    return profile
+
+
 def speech(session: AudioSession, seconds: float) -> list[Tick]:
     """The real mixer's ticks of each speaker's sentences on their tap's track."""
     mixer = Mixer()
@@ -128,15 +137,9 @@ def test_it_stores_a_cloud_engines_finals_under_the_right_speaker(producer, monk
     # Deepgram takes every participant in one stream: its channel_index must come back as the
     # tap that spoke. The stand-in hears a tone as "hello world".
     with DeepgramStandIn(KEY).running() as standin:
-        monkeypatch.setattr(here, "BASE", standin.url)
-        monkeypatch.setitem(registry.ENGINES, "deepgram", "tests.transcribe.here:DeepgramHere")
+        here.dial(monkeypatch, here.DeepgramHere, standin.url)
         session = podcast(producer, engine=EngineKind.DEEPGRAM)
-        profile = EngineProfile(
-            name="Deepgram", kind=EngineKind.DEEPGRAM, config={"language": "en"}
-        )
-        profile.set_secrets({"api_key": KEY})
-        profile.save()
-        Transcription.objects.update(profile=profile)
+        transcribed_by(session, EngineKind.DEEPGRAM, KEY, language="en")
         guest = session.taps.get(participant_identity="guest")
         sink = started_sink(session.pk)
 
@@ -168,13 +171,9 @@ def test_it_stores_a_final_on_a_later_tick_when_the_database_was_busy(
     # SQLite answers "database table is locked" while another connection writes (the browser
     # tests' server met it): the final waits for the next tick instead of being lost.
     with DeepgramStandIn(KEY).running() as standin:
-        monkeypatch.setattr(here, "BASE", standin.url)
-        monkeypatch.setitem(registry.ENGINES, "deepgram", "tests.transcribe.here:DeepgramHere")
+        here.dial(monkeypatch, here.DeepgramHere, standin.url)
         session = podcast(producer, engine=EngineKind.DEEPGRAM)
-        profile = EngineProfile(name="Deepgram", kind=EngineKind.DEEPGRAM)
-        profile.set_secrets({"api_key": KEY})
-        profile.save()
-        Transcription.objects.update(profile=profile)
+        transcribed_by(session, EngineKind.DEEPGRAM, KEY)
         sink = started_sink(session.pk)
         store, busy = sink._store, [True]
 
@@ -205,13 +204,9 @@ def test_it_shows_an_engines_refusal_in_its_words_and_keeps_writing(
     client, producer, support, monkeypatch
 ) -> None:
     with GladiaStandIn("another-key").running() as standin:  # refuses KEY
-        monkeypatch.setattr(here, "BASE", standin.api)
-        monkeypatch.setitem(registry.ENGINES, "gladia", "tests.transcribe.here:GladiaHere")
+        here.dial(monkeypatch, here.GladiaHere, standin.api)
         session = podcast(producer, engine=EngineKind.GLADIA)
-        profile = EngineProfile(name="Gladia", kind=EngineKind.GLADIA)
-        profile.set_secrets({"api_key": KEY})
-        profile.save()
-        Transcription.objects.update(profile=profile)
+        transcribed_by(session, EngineKind.GLADIA, KEY)
         sink = started_sink(session.pk)
 
         for tick in speech(session, 1.0):
@@ -244,10 +239,7 @@ def test_it_stops_an_engine_that_breaks_down_without_raising(producer, monkeypat
 def test_it_hides_the_profiles_key_from_an_engines_words(producer, monkeypatch, caplog) -> None:
     monkeypatch.setitem(registry.ENGINES, "builtin", "tests.transcribe.broken:LeakyEngine")
     session = podcast(producer)
-    profile = EngineProfile(name="Leaky", kind=EngineKind.BUILTIN)
-    profile.set_secrets({"api_key": ENGINE_KEY})
-    profile.save()
-    Transcription.objects.update(profile=profile)
+    transcribed_by(session, EngineKind.BUILTIN, ENGINE_KEY)
     sink = started_sink(session.pk)
 
     for tick in speech(session, 0.3):

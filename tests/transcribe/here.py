@@ -1,10 +1,12 @@
 """Cloud engines dialling a local stand-in (tests/transcribe/standins.py) instead of their
 service, for tests that go through the registry and the transcription sink: register one with
-`monkeypatch.setitem(registry.ENGINES, kind, "tests.transcribe.here:<Class>")` after setting
-`BASE` to the stand-in's address."""
+`dial(monkeypatch, <Class>, <the stand-in's address>)`."""
 
 from __future__ import annotations
 
+import pytest
+
+from egress_app.transcribe import registry
 from egress_app.transcribe.deepgram import DeepgramEngine
 from egress_app.transcribe.gladia import GladiaEngine
 
@@ -20,3 +22,12 @@ class DeepgramHere(DeepgramEngine):
 class GladiaHere(GladiaEngine):
     def __init__(self) -> None:
         super().__init__(api=BASE, **FAST)
+
+
+def dial(
+    monkeypatch: pytest.MonkeyPatch, engine: type[DeepgramHere | GladiaHere], base: str
+) -> None:
+    """Register `engine` for its kind (Deepgram's, Gladia's), dialling the stand-in at `base`."""
+    monkeypatch.setattr(f"{__name__}.BASE", base)
+    kind = engine.__name__.removesuffix("Here").lower()
+    monkeypatch.setitem(registry.ENGINES, kind, f"{__name__}:{engine.__name__}")

@@ -19,11 +19,10 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
-from dashboard import publisher
 from egress_app import actions
 from egress_app.models import AudioSession, EngineKind, EngineProfile, Transcription
-from egress_app.transcribe import registry
 from tests.audio_sessions.test_transcription import (
+    asgi_loaded,  # noqa: F401  (autouse here too: the session page's websocket needs it)
     drive,
     podcast,
     pushes_until,
@@ -31,7 +30,7 @@ from tests.audio_sessions.test_transcription import (
     started_sink,
 )
 from tests.leaked import ENGINE_KEY, found_in
-from tests.live.test_consumer import following, prepare, sync
+from tests.live.test_consumer import following, sync
 from tests.test_no_secret_leaks import database_text, everything_in
 from tests.transcribe import here
 from tests.transcribe.standins import GladiaStandIn
@@ -42,19 +41,11 @@ pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 REFUSED = "Invalid x-gladia-key: the key [hidden] ([hidden], [hidden]) is not valid"
 
 
-@pytest.fixture(autouse=True)
-def asgi_loaded(transactional_db, settings) -> None:
-    settings.WEBSOCKET_ALLOWED_ORIGINS = ["http://testserver"]
-    prepare()
-    publisher._followed_at.clear()
-
-
 @pytest.fixture
 def gladia(monkeypatch) -> Iterator[GladiaStandIn]:
     """Gladia's engine dialling a stand-in that refuses the profile's key, echoing it."""
     with GladiaStandIn("another-key", echo_key=True).running() as standin:
-        monkeypatch.setattr(here, "BASE", standin.api)
-        monkeypatch.setitem(registry.ENGINES, "gladia", "tests.transcribe.here:GladiaHere")
+        here.dial(monkeypatch, here.GladiaHere, standin.api)
         yield standin
 
 
