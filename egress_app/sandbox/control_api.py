@@ -49,6 +49,10 @@ async def _state(sandbox: Sandbox, args: dict[str, str], body: Payload) -> Paylo
     }
 
 
+async def _data(sandbox: Sandbox, args: dict[str, str], body: Payload) -> Payload:
+    return {"data": [record.as_json() for record in sandbox.data.records]}
+
+
 async def _add_room(sandbox: Sandbox, args: dict[str, str], body: Payload) -> Payload:
     return _proto(sandbox.world.create_room(_required(body, "name")))
 
@@ -141,6 +145,7 @@ ROUTES: list[tuple[str, re.Pattern[str], Action]] = [
     )
     for method, pattern, action in [
         ("GET", "/state", _state),
+        ("GET", "/data", _data),
         ("POST", "/reset", _reset),
         ("POST", "/pacing", _pacing),
         ("POST", "/audio", _audio),

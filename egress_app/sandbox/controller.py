@@ -16,6 +16,7 @@ from livekit.protocol.egress import EgressInfo
 
 from egress_app.sandbox.config import AudioConfig, Pacing
 from egress_app.sandbox.core import Sandbox
+from egress_app.sandbox.data import DataRecord
 from egress_app.sandbox.webhooks import WebhookDelivery
 from egress_app.sandbox.world import STANDARD
 
@@ -209,6 +210,24 @@ class SandboxController:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"no {event} delivery recorded after {timeout}s")
             time.sleep(POLL_SECONDS)
+
+    # --- data packets ----------------------------------------------------------------------------
+    def data_packets(self, room: str = "") -> list[DataRecord]:
+        """What RoomService SendData accepted (of one room, if given), oldest first."""
+        return self._call(
+            lambda: [r for r in self.sandbox.data.records if not room or r.room == room]
+        )
+
+    def wait_for_data(
+        self, count: int, *, room: str = "", timeout: float = 5.0
+    ) -> list[DataRecord]:
+        """At least `count` recorded data packets (of one room, if given)."""
+        deadline = time.monotonic() + timeout
+        while len(packets := self.data_packets(room)) < count:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{len(packets)} data packets after {timeout}s, not {count}")
+            time.sleep(POLL_SECONDS)
+        return packets
 
 
 def _copy[M: (models.Room, models.ParticipantInfo, models.TrackInfo, egress.EgressInfo)](

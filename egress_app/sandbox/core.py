@@ -11,6 +11,7 @@ from dataclasses import replace
 from livekit.protocol import webhook
 
 from egress_app.sandbox.config import Pacing, SandboxConfig
+from egress_app.sandbox.data import DataLog
 from egress_app.sandbox.egresses import EgressManager
 from egress_app.sandbox.webhooks import WebhookSender
 from egress_app.sandbox.world import World, WorldEvent, load_fixture
@@ -26,6 +27,7 @@ class Sandbox:
         self.world = World(self._on_world_event)
         self.webhooks = WebhookSender(config)
         self.egresses = EgressManager(config, self.world, self.webhooks)
+        self.data = DataLog()  # what RoomService SendData received
         load_fixture(self.world, config.fixture)
 
     def _on_world_event(self, event: WorldEvent) -> None:
@@ -55,6 +57,7 @@ class Sandbox:
         self.config.enable_remote_unmute = self.initial.enable_remote_unmute
         self.config.page_size = self.initial.page_size
         self.world.rooms.clear()
+        self.data.clear()
         load_fixture(self.world, fixture or self.config.fixture)
 
     async def close(self) -> None:

@@ -1,4 +1,5 @@
-"""The `livekit.RoomService` Twirp service: the parts a dashboard uses (rooms, participants, mute).
+"""The `livekit.RoomService` Twirp service: the parts a dashboard uses (rooms, participants, mute,
+data packets).
 
 Behaviour from livekit/livekit (L:) pkg/service/roomservice.go and pkg/service/roommanager.go.
 """
@@ -12,6 +13,7 @@ from livekit.protocol import models, room
 
 from egress_app.sandbox.auth import Grants
 from egress_app.sandbox.core import Sandbox
+from egress_app.sandbox.data import check_nonce
 from egress_app.sandbox.errors import TwirpError, room_not_found
 from egress_app.sandbox.twirp import Method
 from egress_app.sandbox.world import WorldNotFound
@@ -120,6 +122,20 @@ def methods(sandbox: Sandbox) -> dict[str, Method]:
         world.delete_room(name)
         return room.DeleteRoomResponse()
 
+    async def send_data(request: Message, grants: Grants) -> Message:
+        ask = cast(room.SendDataRequest, request)
+        grants.require_admin(ask.room)
+        check_nonce(ask)
+        state = world.rooms.get(ask.room)
+        # L:roommanager.go SendData answers ErrRoomNotFound when the room's node no longer has
+        # it. A room no node ever had gets no answer on its psrpc topic: LiveKit then says
+        # `unavailable` ("no response from servers") after psrpc's timeout; the sandbox answers
+        # not_found at once for both, so a test need not wait seconds.
+        if state is None:
+            raise room_not_found()
+        sandbox.data.record(ask, state.participants.values())
+        return room.SendDataResponse()
+
     return {
         "ListRooms": Method(room.ListRoomsRequest, list_rooms),
         "ListParticipants": Method(room.ListParticipantsRequest, list_participants),
@@ -129,4 +145,5 @@ def methods(sandbox: Sandbox) -> dict[str, Method]:
         "UpdateParticipant": Method(room.UpdateParticipantRequest, update_participant),
         "CreateRoom": Method(room.CreateRoomRequest, create_room),
         "DeleteRoom": Method(room.DeleteRoomRequest, delete_room),
+        "SendData": Method(room.SendDataRequest, send_data),
     }
