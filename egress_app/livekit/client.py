@@ -11,6 +11,7 @@ import ssl
 import threading
 import time
 import tomllib
+import uuid
 import weakref
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
@@ -224,6 +225,30 @@ class LiveKitClient:
             room.RemoveParticipantResponse,
             roomAdmin=True,
             room=room_name,
+        )
+
+    async def send_data(
+        self,
+        room_name: str,
+        data: bytes,
+        *,
+        topic: str | None = None,
+        reliable: bool = True,
+        destination_identities: Sequence[str] = (),
+    ) -> None:
+        """A data packet to the room's participants (those named, or everyone). It carries a
+        fresh 16-byte nonce, as LiveKit's SDKs add, so the copy a retry may send is dropped."""
+        request = room.SendDataRequest(
+            room=room_name,
+            data=data,
+            kind=models.DataPacket.RELIABLE if reliable else models.DataPacket.LOSSY,
+            destination_identities=list(destination_identities),
+            nonce=uuid.uuid4().bytes,
+        )
+        if topic is not None:
+            request.topic = topic
+        await self._rooms(
+            "SendData", request, room.SendDataResponse, roomAdmin=True, room=room_name
         )
 
     async def create_room(self, name: str) -> models.Room:

@@ -11,7 +11,7 @@ from asgiref.sync import async_to_sync
 from livekit.protocol import egress
 from pytest_django.fixtures import Settings
 
-from egress_app.livekit import LiveKitClient, LiveKitTimeout, get_livekit_client
+from egress_app.livekit import LiveKitClient, LiveKitError, LiveKitTimeout, get_livekit_client
 from egress_app.sandbox.testing import RunningSandbox
 
 FILE = egress.EncodedFileOutput(filepath="recordings/{room_name}.mp4")
@@ -110,3 +110,32 @@ async def test_it_starts_any_egress_by_its_rpc_name(sandbox: RunningSandbox) -> 
     with pytest.raises(ValueError, match="not one of LiveKit's Start RPCs"):
         await client.start("StopEgress", request)
     await client.aclose()
+
+
+@pytest.mark.parametrize("wire_format", ["protobuf", "json"])
+async def test_it_sends_data_into_a_room(sandbox: RunningSandbox, wire_format: str) -> None:
+    client = LiveKitClient(
+        sandbox.url, sandbox.api_key, sandbox.api_secret, wire_format=wire_format
+    )
+
+    await client.send_data("podcast", b'{"text": "hi"}', topic="captions")
+    await client.send_data("podcast", b"x", reliable=False, destination_identities=["guest"])
+    await client.aclose()
+
+    first, second = sandbox.control.data_packets("podcast")
+    assert (first.payload, first.topic, first.kind) == (b'{"text": "hi"}', "captions", "RELIABLE")
+    assert set(first.recipients) == {"host", "guest"}
+    assert len(first.nonce) == 16
+    assert first.nonce != second.nonce
+    assert (second.topic, second.kind, second.recipients) == (None, "LOSSY", ("guest",))
+
+
+async def test_it_raises_the_twirp_code_when_the_room_is_gone(sandbox: RunningSandbox) -> None:
+    client = LiveKitClient(sandbox.url, sandbox.api_key, sandbox.api_secret)
+
+    with pytest.raises(LiveKitError) as caught:
+        await client.send_data("nowhere", b"x", topic="captions")
+    await client.aclose()
+
+    assert (caught.value.code, caught.value.status) == ("not_found", 404)
+    assert sandbox.control.data_packets() == []
