@@ -180,7 +180,8 @@ class Caption:
 
     `kind` is "partial" (grey, replaced by the next words of the same `line`), "final" (an
     utterance; `replaces` names the partial line it ends), "gap" (audio the engine never
-    heard) or "state" (the engine's state in plain words, in `text`)."""
+    heard), "state" (the engine's state in plain words, in `text`) or "room" (how publishing
+    the finals into the room goes, when asked)."""
 
     session_id: int
     kind: str

@@ -42,6 +42,7 @@ def audio_listen(request: HtmxHttpRequest) -> HttpResponse:
             screen_share_audio=screen,
             record_to=request.POST.get("record_to"),
             transcribe_with=request.POST.get("transcribe_with"),
+            publish_captions=bool(request.POST.get("publish_captions")),
         )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))

@@ -77,13 +77,16 @@ def start_audio_session(
     screen_share_audio: bool = False,
     record_to: int | str | None = None,
     transcribe_with: int | str | None = None,
+    publish_captions: bool = False,
 ) -> AudioSession:
     """List the room's microphones (and screen-share audio tracks when asked) and start one tap
     per track. ValidationError in plain words when there is nothing to listen to, a session
     already listens, the taps would pass `EGRESS_CONCURRENCY_LIMIT`, or `record_to` (a storage
     profile's id, to record the mix to; empty: no recording) or `transcribe_with` (an engine
     profile's id, or "default": the default profile, else the built-in engine; empty: no
-    transcription) names no profile; a tap LiveKit refuses is kept as failed, with its job."""
+    transcription) names no profile, or `publish_captions` (each final caption into the room with
+    SendData) comes without a transcription; a tap LiveKit refuses is kept as failed, with its
+    job."""
     if not isinstance(actor, AbstractUser | AnonymousUser) or not may_listen(actor):
         raise PermissionDenied(NOT_ALLOWED)
     room = room.strip()
@@ -91,6 +94,11 @@ def start_audio_session(
         raise ValidationError("Give the name of the room to listen to.")
     profile = recording_profile(record_to)
     engine = engine_choice(transcribe_with)
+    if publish_captions and engine is None:
+        raise ValidationError(
+            "Publishing captions into the room needs a transcription: pick an engine to "
+            "transcribe with."
+        )
     already = ValidationError(f"An audio session already listens to {room}.")
     if AudioSession.objects.filter(room_name=room, state=AudioSessionState.RUNNING).exists():
         raise already
@@ -110,8 +118,10 @@ def start_audio_session(
             if profile is not None:
                 outcome += f"; recording the mix to {profile.name}"
             if engine is not None:
-                begin_transcription(session, engine)
+                begin_transcription(session, engine, publish_to_room=publish_captions)
                 outcome += f"; transcribing with {engine.name}"
+                if publish_captions:
+                    outcome += ", captions published into the room"
             audit(actor, AuditAction.STARTED, session, outcome=outcome)
             announce_rooms()  # the Live page's "Listening" badge
     except IntegrityError:  # another start for the room won: one_running_audio_session_per_room

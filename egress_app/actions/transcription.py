@@ -29,6 +29,7 @@ from django.db import DatabaseError
 from django.utils import timezone
 
 from egress_app.actions.engines import languages
+from egress_app.actions.room_captions import RoomCaptions
 from egress_app.audio.mixer import Tick
 from egress_app.crypto import SecretKeyError
 from egress_app.events import Caption, announce_caption
@@ -96,7 +97,9 @@ def engine_choice(transcribe_with: int | str | None) -> EngineChoice | None:
     return EngineChoice(profile, profile.kind, profile.name)
 
 
-def begin_transcription(session: AudioSession, choice: EngineChoice) -> Transcription:
+def begin_transcription(
+    session: AudioSession, choice: EngineChoice, *, publish_to_room: bool = False
+) -> Transcription:
     """The session's transcription, waiting for its processor to open the engine."""
     return Transcription.objects.create(
         session=session,
@@ -104,6 +107,7 @@ def begin_transcription(session: AudioSession, choice: EngineChoice) -> Transcri
         engine=choice.kind,
         profile_name=choice.name,
         state="waiting for audio",
+        publish_to_room=publish_to_room,
     )
 
 
@@ -134,6 +138,7 @@ class TranscriptionSink:
     unsaved: list[tuple[EngineStream, Words, int]] = field(default_factory=list)
     close_seconds: float = CLOSE_SECONDS  # for the engine's last words when the session ends
     hide: Callable[[str], str] = str  # the profile's secrets out of an engine's words
+    room: RoomCaptions | None = None  # each final into the room too, when asked (SendData)
 
     def write(self, tick: Tick) -> None:
         if self.broken:
@@ -237,6 +242,8 @@ class TranscriptionSink:
                 replaces=partial,
             )
         )
+        if self.room is not None:
+            self.room.publish(utterance)
 
     def _store(self, stream: EngineStream, words: Words) -> Utterance:
         speaker = self.speaker(words.channel)
@@ -308,6 +315,8 @@ class TranscriptionSink:
             except Exception:
                 logger.exception("Transcription %s: its last words are lost", self.transcription_id)
                 break
+        if self.room is not None:
+            self.room.close()
         if ended:
             self._end()
 
@@ -363,6 +372,8 @@ def transcription_sink(session: AudioSession) -> TranscriptionSink | None:
     )
     sink.hide = redactor(settings.secrets.values())
     sink.speakers = {str(tap.pk): speaker_of(tap) for tap in session.taps.all()}
+    if transcription.publish_to_room:
+        sink.room = RoomCaptions(transcription.pk, session.pk, session.room_name, sink.loop)
     return sink
 
 

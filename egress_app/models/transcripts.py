@@ -44,6 +44,11 @@ class Transcription(models.Model):
     language = models.CharField(max_length=32, blank=True)
     state = models.CharField(max_length=200, blank=True)
     error = models.TextField(blank=True)
+    # Each final caption also goes into the room with RoomService SendData (asked at the start);
+    # `room_error` is LiveKit's last refusal, in plain words with its Twirp code, until a send
+    # succeeds again.
+    publish_to_room = models.BooleanField(default=False)
+    room_error = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     ended_at = models.DateTimeField(null=True, blank=True)
 

@@ -51,3 +51,4 @@ def test_it_transcribes_each_participant_of_the_podcast_room(
 
     assert transcription.error == "", transcription.error
     assert all(heard[name] for name in SPEAKERS)
+    assert sandbox.control.data_packets() == []  # captions go into the room only when asked
