@@ -9,8 +9,9 @@ $(PY):
 	"$(BOOT_PYTHON)" -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 
+# `make run` installs the demo extra: the media the sandbox writes to reachable stores (PyAV).
 $(VENV)/.installed: pyproject.toml | $(PY)
-	$(PY) -m pip install -q -e .
+	$(PY) -m pip install -q -e ".[demo]"
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(PY)

@@ -85,6 +85,16 @@ class AudioConfig:
         return changed
 
 
+@dataclass(frozen=True)
+class StorageEndpoints:
+    """Where the sandbox reaches Google Cloud Storage and Azure Blob Storage (egress itself has
+    no such setting: it always talks to the public services). Empty: simulated, nothing written.
+    `azure_blob` may contain {account_name}, like the dashboard's AZURE_BLOB_ENDPOINT."""
+
+    gcs: str = ""
+    azure_blob: str = ""
+
+
 @dataclass
 class SandboxConfig:
     host: str = "127.0.0.1"
@@ -102,3 +112,5 @@ class SandboxConfig:
     webhook_timeout: float = 5.0
     # LiveKit's room.enable_remote_unmute: may MutePublishedTrack unmute? Off, as in LiveKit.
     enable_remote_unmute: bool = False
+    # Emulators to really write GCS / Azure outputs to (see stores.py for the whole rule).
+    storage: StorageEndpoints = field(default_factory=StorageEndpoints)

@@ -14,7 +14,7 @@ from typing import Any, TypeVar, cast
 from livekit.protocol import egress, models
 from livekit.protocol.egress import EgressInfo
 
-from egress_app.sandbox.config import AudioConfig, Pacing
+from egress_app.sandbox.config import AudioConfig, Pacing, StorageEndpoints
 from egress_app.sandbox.core import Sandbox
 from egress_app.sandbox.data import DataRecord
 from egress_app.sandbox.webhooks import WebhookDelivery
@@ -88,6 +88,14 @@ class SandboxController:
     def set_webhook_urls(self, urls: Iterable[str]) -> None:
         def update() -> None:
             self.sandbox.webhooks.urls = list(urls)
+
+        self._call(update)
+
+    def set_storage_endpoints(self, *, gcs: str = "", azure_blob: str = "") -> None:
+        """Write GCS / Azure outputs to these emulators (until the next reset)."""
+
+        def update() -> None:
+            self.sandbox.config.storage = StorageEndpoints(gcs=gcs, azure_blob=azure_blob)
 
         self._call(update)
 

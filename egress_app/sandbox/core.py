@@ -56,6 +56,7 @@ class Sandbox:
         self.config.audio = self.initial.audio
         self.config.enable_remote_unmute = self.initial.enable_remote_unmute
         self.config.page_size = self.initial.page_size
+        self.config.storage = self.initial.storage
         self.world.rooms.clear()
         self.data.clear()
         load_fixture(self.world, fixture or self.config.fixture)

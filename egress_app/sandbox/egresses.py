@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from google.protobuf.message import Message
 from livekit.protocol import egress, models, webhook
 
-from egress_app.sandbox import outputs, speech
+from egress_app.sandbox import outputs, speech, uploads
 from egress_app.sandbox.audio import AudioDialError, AudioStream
 from egress_app.sandbox.config import SandboxConfig
 from egress_app.sandbox.errors import (
@@ -60,16 +60,6 @@ END_FAILURE = "Failure"
 ERR_ROOM_CONNECTION_FAILED = "recording ended early: connection to room failed"
 
 TRIGGERS = ("fail-", "limit-", "abort-", "slow-")
-UPLOAD_ERRORS = {
-    "s3": "operation error S3: PutObject, https response error StatusCode: 403, "
-    "api error AccessDenied: Access Denied",
-    "gcp": "googleapi: Error 403: sandbox@example.iam.gserviceaccount.com does not have "
-    "storage.objects.create access to the Google Cloud Storage object., forbidden",
-    "azure": "RESPONSE 403: 403 This request is not authorized to perform this operation.\n"
-    "ERROR CODE: AuthorizationFailure",
-    "aliOSS": "oss: service returned error: StatusCode=403, ErrorCode=AccessDenied, "
-    'ErrorMessage="You have no right to access this object."',
-}
 
 
 @dataclass
@@ -83,6 +73,8 @@ class Egress:
     audio_track: str = ""
     audio: AudioStream | None = None
     active_at: int = 0
+    names: outputs.Naming | None = None
+    uploaded: uploads.Uploaded | None = None  # the real numbers of what was written
     task: asyncio.Task[None] | None = None
     end_requested: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -116,24 +108,6 @@ def _copy(info: egress.EgressInfo) -> egress.EgressInfo:
 
 def _trigger(room_name: str) -> str:
     return next((prefix for prefix in TRIGGERS if room_name.startswith(prefix)), "")
-
-
-def _upload_error(plan: Plan, info: egress.EgressInfo) -> str:
-    """`<location> upload failed: ...` for the first output whose bucket starts with `fail-`."""
-    candidates = [
-        (spec.storage, result.location)
-        for spec, result in zip(plan.files, info.file_results, strict=True)
-    ]
-    candidates += [
-        (spec.storage, result.playlist_location)
-        for spec, result in zip(plan.segments, info.segment_results, strict=True)
-    ]
-    candidates += [(spec.storage, spec.filename_prefix) for spec in plan.images]
-    for storage, location in candidates:
-        if storage is not None and outputs.storage_bucket(storage).startswith("fail-"):
-            provider = storage.WhichOneof("provider") or "s3"
-            return f"{location} upload failed: {UPLOAD_ERRORS[provider]}"
-    return ""
 
 
 def _stream_error(url: str, shown: str) -> str:
@@ -224,7 +198,7 @@ class EgressManager:
         getattr(info, plan.request_field).CopyFrom(echoed)
         record = Egress(info, plan, trigger=_trigger(plan.room_name))
         self._prepare_outputs(record)
-        record.storage_error = _upload_error(plan, info)
+        record.storage_error = uploads.simulated_failure(plan, self.config.storage)
         self.records[info.egress_id] = record
         if room is not None:
             self.world.add_participant(room.name, info.egress_id, kind=EGRESS, tracks=())
@@ -240,6 +214,7 @@ class EgressManager:
         names = outputs.naming(
             plan, info, datetime.now(UTC), publisher, track if plan.is_track else None
         )
+        record.names = names
         for file_spec in plan.files:
             info.file_results.add().CopyFrom(outputs.new_file_info(file_spec, plan, names))
         for segment_spec in plan.segments:
@@ -289,13 +264,24 @@ class EgressManager:
                 record.end_requested.wait(), self.config.pacing.failure if scheduled else None
             )
         except TimeoutError:
-            self._scheduled_ending(record)
+            await self._scheduled_ending(record)
             return
         await asyncio.sleep(self.config.pacing.ending)
-        if record.storage_error:
-            self._fail(record, record.storage_error, 400, finalize=True)
+        error = record.storage_error or await self._upload(record)
+        if error:
+            self._fail(record, error, 400, finalize=True)
         else:
             self._end(record, COMPLETE)
+
+    async def _upload(self, record: Egress) -> str:
+        """Write the outputs bound for reachable stores; egress's error, or "" if all went."""
+        if record.names is None:
+            return ""
+        info = _copy(record.info)
+        record.uploaded, error = await uploads.write_outputs(
+            record.plan, info, record.names, self.config.storage, record.active_at
+        )
+        return error
 
     def _source_failure(self, record: Egress) -> tuple[str, int] | None:
         """What the worker finds once it joins the room: missing participant or track (404)."""
@@ -361,13 +347,18 @@ class EgressManager:
         if record.audio is not None:
             record.audio.start(lambda message: self._fail(record, message, 503))
 
-    def _scheduled_ending(self, record: Egress) -> None:
+    async def _scheduled_ending(self, record: Egress) -> None:
         if record.trigger == "limit-":
             record.info.details = f"End reason: {END_LIMIT_REACHED}"
+            error = await self._upload(record)
+            if error:
+                self._fail(record, error, 400, finalize=True)
+                return
             record.info.error = MSG_LIMIT_REACHED
             record.info.error_code = 413
             self._end(record, LIMIT_REACHED)
         elif record.trigger == "fail-":
+            await self._upload(record)  # egress still uploads what it recorded
             self._fail(record, ERR_ROOM_CONNECTION_FAILED, 503, finalize=True)
         else:
             self._fail(record, record.storage_error, 400, finalize=True)
@@ -425,6 +416,8 @@ class EgressManager:
             outputs.finish_segments(segments, spec, kbps, started, now)
         for images, image_spec in zip(info.image_results, plan.images, strict=True):
             outputs.finish_images(images, image_spec, started, now)
+        if record.uploaded is not None:
+            record.uploaded.apply(info)
 
     def _leave_room(self, record: Egress) -> None:
         room = record.plan.room_name

@@ -74,6 +74,11 @@ def _replace(template: str, replacements: dict[str, str]) -> str:
     return template
 
 
+def expand(template: str, names: Naming) -> str:
+    """A cleaned template with its {placeholders} replaced (no extension added)."""
+    return _replace(clean(template), names.replacements)
+
+
 def resolve_path(template: str, extension: str, names: Naming) -> str:
     path = _replace(clean(template), names.replacements)
     if not path or path.endswith("/"):

@@ -30,6 +30,7 @@ class SegmentSpec:
     segment_duration: int
     storage: egress.StorageConfig | None
     disable_manifest: bool = False
+    filename_suffix: int = egress.SegmentedFileSuffix.INDEX
 
 
 @dataclass
@@ -37,6 +38,7 @@ class ImageSpec:
     capture_interval: int
     filename_prefix: str
     storage: egress.StorageConfig | None
+    filename_suffix: int = egress.ImageFileSuffix.IMAGE_SUFFIX_INDEX
 
 
 @dataclass

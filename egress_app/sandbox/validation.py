@@ -180,6 +180,7 @@ def _segment_spec(
         segment_duration=output.segment_duration or DEFAULT_SEGMENT_SECONDS,
         storage=storage or _storage_of(output),
         disable_manifest=output.disable_manifest,
+        filename_suffix=output.filename_suffix,
     )
     check_live_playlist(spec)
     return spec
@@ -194,6 +195,7 @@ def _image_spec(
         output.capture_interval or DEFAULT_CAPTURE_INTERVAL,
         output.filename_prefix,
         storage or _storage_of(output),
+        output.filename_suffix,
     )
 
 

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from jwt.warnings import InsecureKeyLengthWarning
 
-from egress_app.sandbox.config import AudioConfig, Pacing, SandboxConfig
+from egress_app.sandbox.config import AudioConfig, Pacing, SandboxConfig, StorageEndpoints
 from egress_app.sandbox.server import create_app
 
 
@@ -102,6 +102,11 @@ class Command(BaseCommand):
             fixture=options["fixture"],
             pacing=Pacing.uniform(pacing) if pacing is not None else Pacing(),
             audio=cls._audio(options),
+            # The dashboard's own emulator settings: what it reads, the sandbox writes to.
+            storage=StorageEndpoints(
+                gcs=getattr(settings, "GCS_ENDPOINT", ""),
+                azure_blob=getattr(settings, "AZURE_BLOB_ENDPOINT", ""),
+            ),
         )
 
     @staticmethod
