@@ -9,7 +9,7 @@ $(PY):
 	"$(BOOT_PYTHON)" -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 
-# `make run` installs the demo extra: the media the sandbox writes to reachable stores (PyAV).
+# `make run` installs the demo extra: the sandbox's local S3 (moto) and the media it writes (PyAV).
 $(VENV)/.installed: pyproject.toml | $(PY)
 	$(PY) -m pip install -q -e ".[demo]"
 	touch $@

@@ -160,6 +160,9 @@ ENGINE_TEST_TIMEOUT = env_float("ENGINE_TEST_TIMEOUT", 20.0)
 # these two, so only emulators (Azurite, a GCS emulator) need anything but the defaults.
 AZURE_BLOB_ENDPOINT = env_str("AZURE_BLOB_ENDPOINT", "https://{account_name}.blob.core.windows.net")
 GCS_ENDPOINT = env_str("GCS_ENDPOINT")
+# `make run` (without LIVEKIT_URL): the port of the local S3 (moto's server) beside the sandbox,
+# where the demo storage profile uploads.
+DEMO_S3_PORT = env_int("DEMO_S3_PORT", 7890)
 
 # --- Applications ----------------------------------------------------------------------------
 INSTALLED_APPS = [

@@ -8,8 +8,8 @@ from django.test import RequestFactory
 from django.urls import reverse
 
 from egress_app.launch.validation import validate_launch_config
-from egress_app.management.commands.seed_demo import DEMO_JOBS
-from egress_app.models import EgressJob, EngineKind, EngineProfile
+from egress_app.management.commands.seed_demo import DEMO_JOBS, DEMO_STORAGE
+from egress_app.models import EgressJob, EngineKind, EngineProfile, StorageProfile
 from egress_app.roles import user_role
 
 pytestmark = pytest.mark.django_db
@@ -115,3 +115,34 @@ def test_it_makes_the_built_in_engine_the_default_once(development):
     profile = EngineProfile.objects.get()
     assert profile.kind == EngineKind.BUILTIN
     assert profile.is_default
+
+
+def test_it_points_the_default_storage_profile_at_the_demo_s3(development):
+    development.DEMO_S3_PORT = 7999
+    call_command("seed_demo")
+    profile = StorageProfile.objects.get(name=DEMO_STORAGE)
+    assert profile.is_default
+    assert profile.provider == "s3"
+    assert profile.config["endpoint"] == "http://127.0.0.1:7999"
+    assert profile.config["bucket"] == "demo-recordings"
+    assert profile.config["force_path_style"] is True
+    upload = profile.storage_config().s3
+    assert (upload.access_key, upload.endpoint) == ("DEMOACCESSKEY0000001", "http://127.0.0.1:7999")
+
+
+def test_it_follows_the_demo_s3_port_and_keeps_the_default_as_chosen(development):
+    call_command("seed_demo")
+    StorageProfile.objects.filter(name=DEMO_STORAGE).update(is_default=False)
+    development.DEMO_S3_PORT = 7998
+    call_command("seed_demo")
+    profile = StorageProfile.objects.get(name=DEMO_STORAGE)
+    assert profile.config["endpoint"] == "http://127.0.0.1:7998"
+    assert not profile.is_default
+    assert StorageProfile.objects.filter(name=DEMO_STORAGE).count() == 1
+
+
+def test_it_makes_no_demo_storage_for_a_real_livekit(development):
+    """A real LiveKit's egress could not reach this machine's local S3."""
+    development.LIVEKIT_URL = "wss://example.livekit.cloud"
+    call_command("seed_demo")
+    assert not StorageProfile.objects.filter(name=DEMO_STORAGE).exists()

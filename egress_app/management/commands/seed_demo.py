@@ -23,8 +23,10 @@ from egress_app.models import (
     LedgerEntry,
     LedgerOutcome,
     LedgerSource,
+    StorageProfile,
 )
 from egress_app.roles import ADMINS, PRODUCERS, SUPPORT
+from egress_app.storage.providers import PROVIDERS
 
 
 @dataclass(frozen=True)
@@ -191,6 +193,52 @@ def seed_demo_engine() -> EngineProfile:
     return profile
 
 
+DEMO_STORAGE = "Demo S3 (local)"
+DEMO_BUCKET = "demo-recordings"
+DEMO_REGION = "us-east-1"
+# moto's server checks no signature: any key pair works; these name themselves as the demo's.
+DEMO_S3_KEYS = {"access_key": "DEMOACCESSKEY0000001", "secret": "demo-s3-secret-not-a-real-key"}
+
+
+def demo_s3_endpoint() -> str:
+    return f"http://127.0.0.1:{settings.DEMO_S3_PORT}"
+
+
+def uses_sandbox() -> bool:
+    """True when LiveKit is `make run`'s sandbox (LIVEKIT_URL unset), beside the demo S3."""
+    return f"http://{settings.SANDBOX_HOST}:{settings.SANDBOX_PORT}" == settings.LIVEKIT_URL
+
+
+def seed_demo_storage() -> StorageProfile | None:
+    """The storage profile for `make run`'s local S3 (moto's server, started by scripts/run-dev
+    with the bucket), so the first recording is really uploaded and can be played. Made the
+    default when no profile is; run again, it points at DEMO_S3_PORT again and keeps the rest.
+    None with a real LiveKit: its egress could not reach this machine's S3."""
+    if not uses_sandbox():
+        return None
+    spec = PROVIDERS["s3"]
+    config = spec.clean(
+        {
+            "bucket": DEMO_BUCKET,
+            "region": DEMO_REGION,
+            "endpoint": demo_s3_endpoint(),
+            "force_path_style": True,
+        }
+    )
+    with transaction.atomic():
+        profile = StorageProfile.objects.filter(name=DEMO_STORAGE).first()
+        if profile is None:
+            profile = StorageProfile(
+                name=DEMO_STORAGE,
+                provider="s3",
+                is_default=not StorageProfile.objects.filter(is_default=True).exists(),
+            )
+        profile.config = config
+        profile.set_secrets(spec.clean_secrets(DEMO_S3_KEYS))
+        profile.save()
+    return profile
+
+
 class Command(BaseCommand):
     help = (
         "Create the demo users producer, admin and support with known passwords, and a little "
@@ -206,6 +254,7 @@ class Command(BaseCommand):
         users = seed_demo_users()
         seed_demo_jobs(next(user for user in users if user.username == "producer"))
         seed_demo_engine()
+        seed_demo_storage()
         self.stdout.write(self.style.SUCCESS("Demo users and job history are ready."))
         self.stdout.write(f"Log in at {settings.SITE_ROOT}{reverse('login')}\n")
         self.stdout.write(_table(DEMO_USERS))
