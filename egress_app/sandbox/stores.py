@@ -269,17 +269,17 @@ class OSSStore:
 
         conf = self.conf
         endpoint = conf.endpoint if "//" in conf.endpoint else f"https://{conf.endpoint}"
-        bucket = oss2.Bucket(
-            oss2.Auth(conf.access_key, conf.secret),
-            endpoint,
-            conf.bucket,
-            connect_timeout=CONNECT_TIMEOUT,
-        )
         try:
+            bucket = oss2.Bucket(
+                oss2.Auth(conf.access_key, conf.secret),
+                endpoint,
+                conf.bucket,
+                connect_timeout=CONNECT_TIMEOUT,
+            )
             bucket.put_object(key, data, headers={"Content-Type": content_type})
-        except oss2.exceptions.RequestError as exc:
-            raise UploadFailed(str(exc.body or exc)) from exc
         except oss2.exceptions.OssError as exc:
+            if exc.status < 0:  # no answer (RequestError) or refused before sending (ClientError)
+                raise UploadFailed(str(exc.body).split(": ", 1)[-1]) from exc
             # aliyun-oss-go-sdk's ServiceError wording.
             raise UploadFailed(
                 f"oss: service returned error: StatusCode={exc.status}, ErrorCode={exc.code}, "

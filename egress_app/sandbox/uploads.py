@@ -88,6 +88,8 @@ async def write_outputs(
         )
     except OutputFailed as exc:
         return exc.done, str(exc)
+    except Exception as exc:  # an SDK's surprise must end the egress, never leave it ENDING
+        return _empty(plan, info, endpoints), f"upload failed: {exc}"
     return done, ""
 
 

@@ -362,3 +362,16 @@ async def test_it_fails_the_egress_with_osss_words(
         f"AliOSS upload failed: oss: service returned error: StatusCode=403, ErrorCode={code}, "
     )
     assert "wrong-secret" not in failed.error
+
+
+async def test_it_fails_the_egress_when_oss_does_not_answer(
+    lkapi: api.LiveKitAPI, sandbox: RunningSandbox, oss_standin: OSSStandin, closed_port_url: str
+) -> None:
+    upload = oss_upload(oss_standin, endpoint=closed_port_url)
+
+    failed = await record(
+        lkapi, sandbox, "FAILED", file_outputs=[api.EncodedFileOutput(aliOSS=upload)]
+    )
+
+    assert failed.error.startswith("AliOSS upload failed: HTTPConnectionPool(host='127.0.0.1'")
+    assert "Connection refused" in failed.error
