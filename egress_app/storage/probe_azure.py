@@ -5,11 +5,18 @@ from __future__ import annotations
 import binascii
 from base64 import b64decode
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from azure.core.exceptions import HttpResponseError
-from azure.storage.blob import BlobServiceClient, ContentSettings
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from azure.storage.blob import (
+    BlobSasPermissions,
+    BlobServiceClient,
+    ContentSettings,
+    generate_blob_sas,
+)
 
 from egress_app.storage.probe_common import (
     ProbeSettings,
@@ -72,6 +79,33 @@ class AzureTarget:
 
     def delete(self, key: str) -> None:
         self._blob(key).delete_blob()
+
+    def sign(self, key: str, seconds: int, disposition: str) -> str:
+        """The blob's URL with a read-only SAS made with the account key."""
+        if self.service is None:
+            self.connect()
+        now = datetime.now(UTC)
+        sas = generate_blob_sas(
+            self.account,
+            self.container,
+            key,
+            account_key=self.key,
+            permission=BlobSasPermissions(read=True),
+            expiry=now + timedelta(seconds=seconds),
+            content_disposition=disposition or None,
+        )
+        return f"{self._blob(key).url}?{sas}"
+
+    def head(self, key: str) -> int | None:
+        try:
+            return int(self._blob(key).get_blob_properties().size)
+        except ResourceNotFoundError:
+            return None
+
+    def keys(self, prefix: str, limit: int) -> list[str]:
+        container = self.service.get_container_client(self.container)
+        blobs = container.list_blobs(name_starts_with=prefix, results_per_page=limit)
+        return [str(blob.name) for blob in islice(blobs, limit)]
 
     def _blob(self, key: str) -> Any:
         return self.service.get_blob_client(self.container, key)

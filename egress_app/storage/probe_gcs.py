@@ -11,6 +11,8 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Mapping
+from datetime import timedelta
+from itertools import islice
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -45,6 +47,21 @@ class GCSTarget:
     def connect(self) -> str:
         if not self.bucket:
             raise ProbeSetupError("no bucket is set")
+        info, credentials = self._credentials()
+        session = requests.Session()
+        session.proxies.update(self._proxies())
+        token_request = Request(session)
+        # Fetch the token now, bounded, so a revoked key fails the connect step in plain words.
+        credentials.refresh(functools.partial(token_request, timeout=self.timeouts))
+        http = AuthorizedSession(credentials, auth_request=token_request)
+        http.proxies.update(self._proxies())
+        self.client = self._client(info, credentials, http)
+        # The client otherwise fetches the bucket's metadata in a background thread for tracing:
+        # one more request, needing storage.buckets.get, that outlives the probe.
+        self.client._bucket_metadata_cache = None
+        return f"Signed in as service account {info.get('client_email')}."
+
+    def _credentials(self) -> tuple[dict[str, Any], service_account.Credentials]:
         info = _service_account_info(self.credentials_text)
         try:
             credentials = service_account.Credentials.from_service_account_info(
@@ -56,24 +73,44 @@ class GCSTarget:
                     "the service-account key is incomplete or unreadable", "ValueError", str(exc)
                 )
             ) from exc
-        session = requests.Session()
-        session.proxies.update(self._proxies())
-        token_request = Request(session)
-        # Fetch the token now, bounded, so a revoked key fails the connect step in plain words.
-        credentials.refresh(functools.partial(token_request, timeout=self.timeouts))
-        http = AuthorizedSession(credentials, auth_request=token_request)
-        http.proxies.update(self._proxies())
+        return info, credentials
+
+    def _client(self, info: Mapping[str, Any], credentials: Any, http: Any = None) -> Any:
         options = {"api_endpoint": self.probe.gcs_endpoint} if self.probe.gcs_endpoint else None
-        self.client = storage.Client(
+        return storage.Client(
             project=info.get("project_id"),
             credentials=credentials,
             _http=http,
             client_options=options,
         )
-        # The client otherwise fetches the bucket's metadata in a background thread for tracing:
-        # one more request, needing storage.buckets.get, that outlives the probe.
-        self.client._bucket_metadata_cache = None
-        return f"Signed in as service account {info.get('client_email')}."
+
+    def sign(self, key: str, seconds: int, disposition: str) -> str:
+        """A V4 signed URL, signed here with the service account's private key: no request to
+        Google (a HEAD needs `connect` first; signing does not)."""
+        if not self.bucket:
+            raise ProbeSetupError("no bucket is set")
+        info, credentials = self._credentials()
+        blob = self._client(info, credentials).bucket(self.bucket).blob(key)
+        return str(
+            blob.generate_signed_url(
+                version="v4",
+                expiration=timedelta(seconds=seconds),
+                method="GET",
+                api_access_endpoint=self.endpoint,
+                credentials=credentials,
+                response_disposition=disposition or None,
+            )
+        )
+
+    def head(self, key: str) -> int | None:
+        blob = self.client.bucket(self.bucket).get_blob(key, timeout=self.timeouts, retry=None)
+        return None if blob is None else int(blob.size or 0)
+
+    def keys(self, prefix: str, limit: int) -> list[str]:
+        blobs = self.client.list_blobs(
+            self.bucket, prefix=prefix, max_results=limit, timeout=self.timeouts, retry=None
+        )
+        return [str(blob.name) for blob in islice(blobs, limit)]
 
     def write(self, key: str, body: bytes) -> None:
         self._blob(key).upload_from_string(

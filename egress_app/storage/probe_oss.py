@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import oss2
-from oss2.exceptions import ClientError, RequestError, ServerError
+from oss2.exceptions import ClientError, NoSuchKey, NotFound, RequestError, ServerError
 
 from egress_app.storage.probe_common import (
     ProbeSettings,
@@ -61,6 +61,22 @@ class OSSTarget:
 
     def delete(self, key: str) -> None:
         self.bucket.delete_object(key)
+
+    def sign(self, key: str, seconds: int, disposition: str) -> str:
+        if self.bucket is None:
+            self.connect()
+        params = {"response-content-disposition": disposition} if disposition else None
+        return str(self.bucket.sign_url("GET", key, seconds, slash_safe=True, params=params))
+
+    def head(self, key: str) -> int | None:
+        try:
+            return int(self.bucket.head_object(key).content_length)
+        except (NoSuchKey, NotFound):
+            return None
+
+    def keys(self, prefix: str, limit: int) -> list[str]:
+        listing = self.bucket.list_objects(prefix=prefix, max_keys=limit)
+        return [str(item.key) for item in listing.object_list]
 
     def explain(self, exc: BaseException, step: str) -> str | None:
         if isinstance(exc, ClientError):

@@ -92,6 +92,30 @@ class S3Target:
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=key)
 
+    def sign(self, key: str, seconds: int, disposition: str) -> str:
+        """A presigned GET; `disposition` (if any) overrides the answer's Content-Disposition."""
+        if self.client is None:
+            self.connect()
+        params = {"Bucket": self.bucket, "Key": key}
+        if disposition:
+            params["ResponseContentDisposition"] = disposition
+        url = self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=seconds)
+        return str(url)
+
+    def head(self, key: str) -> int | None:
+        """The object's size, None when there is no such object."""
+        try:
+            answer = self.client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if str(exc.response.get("Error", {}).get("Code")) in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        return int(answer["ContentLength"])
+
+    def keys(self, prefix: str, limit: int) -> list[str]:
+        page = self.client.list_objects_v2(Bucket=self.bucket, Prefix=prefix, MaxKeys=limit)
+        return [str(item["Key"]) for item in page.get("Contents", [])]
+
     def explain(self, exc: BaseException, step: str) -> str | None:
         if isinstance(exc, ClientError):
             return self._client_error(exc, step)
@@ -136,6 +160,8 @@ class S3Target:
             "connect_timeout": self.probe.connect_timeout,
             "read_timeout": self.probe.read_timeout,
             "retries": {"max_attempts": 1, "mode": "standard"},
+            # boto3 presigns with the legacy SigV2 otherwise, which newer regions refuse.
+            "signature_version": "s3v4",
             "s3": {"addressing_style": "path" if self.config.get("force_path_style") else "auto"},
         }
         if self._endpoint_url():
