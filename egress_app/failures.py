@@ -271,11 +271,19 @@ def keep_cause(sender: type[EgressJob], instance: EgressJob, raw: bool, **kwargs
 
 
 def empty_output(job: EgressJob) -> bool:
-    """A file LiveKit reported without bytes or without a location, or no file at all where
-    the job asked for one."""
-    files = (job.results or {}).get("files") or []
-    if any(not file.get("size") or not file.get("location") for file in files):
-        return True
+    """A file found empty or missing in storage (a HEAD through the profile's SDK, kept in
+    `results["objects"]` once the job's outputs were looked at), else one LiveKit reported
+    without bytes or without a location; or no file at all where the job asked for one."""
+    results = job.results or {}
+    found = results.get("objects") or {}
+    files = results.get("files") or []
+    for file in files:
+        key = str(file.get("filename") or "").lstrip("/")
+        if key in found:
+            if not found[key]:  # None (missing) or 0 bytes: seen in the store itself
+                return True
+        elif not file.get("size") or not file.get("location"):
+            return True
     wanted = bool(((job.config or {}).get("outputs") or {}).get("file"))
     return wanted and not files
 

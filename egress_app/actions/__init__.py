@@ -45,6 +45,7 @@ from egress_app.actions.ledger import (
     settle_pending,
 )
 from egress_app.actions.moderation import ModerationError, mute_track, remove_participant
+from egress_app.actions.outputs import record_output_sizes
 from egress_app.actions.recipes import (
     delete_recipe,
     duplicate_recipe,
@@ -106,6 +107,7 @@ __all__ = [
     "receive_webhook",
     "receive_webhooks",
     "record_engine_test",
+    "record_output_sizes",
     "record_refused",
     "record_storage_test",
     "record_tap_audio",
