@@ -164,6 +164,11 @@ GCS_ENDPOINT = env_str("GCS_ENDPOINT")
 # where the demo storage profile uploads.
 DEMO_S3_PORT = env_int("DEMO_S3_PORT", 7890)
 
+# Seconds a signed link to a job's output works (Play, Download, HLS segments, thumbnails). Each
+# click or media request gets a fresh one; a player keeps using its link while it plays, so this
+# bounds how long one playback may last without a reload.
+SIGNED_URL_SECONDS = env_int("SIGNED_URL_SECONDS", 3600)
+
 # --- Applications ----------------------------------------------------------------------------
 INSTALLED_APPS = [
     "daphne",

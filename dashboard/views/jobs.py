@@ -8,6 +8,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from csp.constants import SELF
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -19,10 +20,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from dashboard import fragments
+from dashboard import fragments, outputs
 from dashboard.forms import ActionErrorsMixin, JobFilterForm, NoteForm
 from dashboard.views.common import csv_lines
-from egress_app import actions, history
+from egress_app import actions, history, job_outputs
 from egress_app.launch.command import lk_command
 from egress_app.launch.config import LAYOUTS
 from egress_app.models import EgressJob, StreamDestination
@@ -144,7 +145,23 @@ def detail_page(
     if request.user.has_perm(perm(VIEW_ALL_JOBS)):  # support's notes and triage
         context.setdefault("note_form", NoteForm())
         context["notes"] = job.notes.select_related("author")
-    return render(request, "dashboard/job_detail.html", context, status=status)
+    context["has_outputs"] = bool(job_outputs.outputs(job)) and not job.is_active
+    response = render(request, "dashboard/job_detail.html", context, status=status)
+    return media_policy(response, job)
+
+
+def media_policy(response: HttpResponse, job: EgressJob) -> HttpResponse:
+    """Let the page play, fetch and show the job's outputs from its store: the dashboard's
+    links redirect there, and the Content-Security-Policy applies to where they lead. hls.js
+    plays through Media Source Extensions (a blob: URL)."""
+    origin = outputs.media_origin(job)
+    media = [origin] if origin else []
+    response._csp_update = {  # type: ignore[attr-defined]  # read by django-csp's middleware
+        "media-src": [SELF, "blob:", *media],
+        "img-src": media,
+        "connect-src": media,
+    }
+    return response
 
 
 # --- the list -----------------------------------------------------------------------------------

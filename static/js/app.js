@@ -57,6 +57,12 @@
     if (live.dataset.final === header.dataset.final) return;
     header.dataset.final = live.dataset.final; // asked once
     htmx.ajax("GET", header.dataset.url, { target: "#job-header", swap: "outerHTML" });
+    // What it made: its recordings, looked up in storage once it has ended.
+    const outputs = document.getElementById("job-outputs");
+    if (outputs && live.dataset.final === "yes" && outputs.hidden) {
+      outputs.hidden = false;
+      htmx.ajax("GET", outputs.dataset.url, { target: "#job-outputs-body", swap: "outerHTML" });
+    }
   }
 
   // An expired session turns the fragment's answer into the login page (a followed redirect):
