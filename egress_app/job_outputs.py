@@ -94,9 +94,12 @@ def _no_profile(job: EgressJob) -> str:
             "This job uploaded with the LiveKit server's own storage settings, which the "
             "dashboard does not hold, so it cannot make a link."
         )
+    # A profile in use cannot be deleted (the foreign key protects it): a job without one was
+    # launched without one, and its files went where the egress server was set up to put them.
     return (
-        "This job has no storage profile any more, so the dashboard has no credentials to "
-        "make a link."
+        "This job was launched without a storage profile: its files went where the egress "
+        "server is set up to put them, which the dashboard holds no credentials for, so it "
+        "cannot make a link."
     )
 
 

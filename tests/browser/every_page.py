@@ -47,6 +47,7 @@ class Shown:
     roles: tuple[str, ...]
     args: tuple[int, ...] = ()
     query: str = ""  # e.g. "?words=river": a search's results
+    status: int = 200  # a page that says why something cannot be done answers 4xx
 
     @property
     def path(self) -> str:
@@ -88,6 +89,8 @@ def seed_every_page(users: list[User]) -> list[Shown]:
         Shown("dashboard-job-detail", EVERYONE, (running.pk,)),
         Shown("dashboard-job-detail", EVERYONE, (done[0].pk,)),
         Shown("dashboard-job-detail", EVERYONE, (done[2].pk,)),
+        # A recording the dashboard cannot link to (no storage profile): the page says why.
+        Shown("dashboard-job-output-download", REVIEWERS, (done[0].pk, 0), status=409),
         Shown("dashboard-job-stop", LAUNCHERS, (running.pk,)),
         Shown("dashboard-failures", REVIEWERS),
         Shown("dashboard-reports", REVIEWERS),
