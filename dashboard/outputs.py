@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import signing
@@ -106,12 +105,11 @@ def playlist(job: EgressJob, store: Store, output: Output) -> str:
 
 def media_origin(job: EgressJob) -> str | None:
     """The origin the job's signed URLs point at, for the page's Content-Security-Policy
-    (the media, thumbnails and HLS requests follow redirects there); None without outputs."""
-    if not job_outputs.outputs(job):
+    (the media, thumbnails and HLS requests follow redirects there); None without a store.
+    A running job's page gets it too: its recordings appear there when it ends."""
+    if job.storage_profile_id is None:
         return None
     try:
-        url = signed(job_outputs.store(job), "origin")
-    except (NoStore, ObjectError):
+        return objects.origin(job_outputs.store(job))
+    except NoStore:
         return None
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.utils.http import content_disposition_header
 
@@ -84,13 +85,27 @@ def heads(store: Store, keys: Iterable[str]) -> dict[str, Found]:
         _asked(store, target, "connect", target.connect)
     except ObjectError as error:
         return {key: Found(None, str(error)) for key in keys}
-    found = {}
+    found: dict[str, Found] = {}
     for key in keys:
         try:
             found[key] = Found(_asked(store, target, "read", partial(target.head, key)))
         except ObjectError as error:
-            found[key] = Found(None, str(error))
+            # A refused or unanswered HEAD is the store's or the credentials' doing, not one
+            # object's: the other keys would wait as long for the same answer.
+            return found | {k: Found(None, str(error)) for k in keys if k not in found}
     return found
+
+
+def origin(store: Store) -> str | None:
+    """Where the store's signed URLs point (scheme://host[:port]), None if it cannot tell.
+    Signed locally: an S3 role is not assumed for it (the URL's host does not depend on it)."""
+    config = {**store.config, "assume_role_arn": ""} if store.provider == "s3" else store.config
+    try:
+        url = signed_url(Store(store.provider, config, store.secrets), "origin", seconds=60)
+    except ObjectError:
+        return None
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
 
 
 def keys(store: Store, prefix: str, limit: int) -> list[str]:

@@ -60,8 +60,12 @@
     // What it made: its recordings, looked up in storage once it has ended.
     const outputs = document.getElementById("job-outputs");
     if (outputs && live.dataset.final === "yes" && outputs.hidden) {
-      outputs.hidden = false;
-      htmx.ajax("GET", outputs.dataset.url, { target: "#job-outputs-body", swap: "outerHTML" });
+      const target = { target: "#job-outputs-body", swap: "outerHTML" };
+      // Shown once it came: a producer following another's show may no longer see the job.
+      htmx.ajax("GET", outputs.dataset.url, target).then(() => {
+        const body = document.getElementById("job-outputs-body");
+        if (body && body.dataset.loaded) outputs.hidden = false;
+      });
     }
   }
 

@@ -222,3 +222,43 @@ def test_it_never_puts_a_signed_url_or_secret_in_the_page(client, job, producer,
     page += client.get(reverse("dashboard-job-outputs", args=[job.pk])).content.decode()
     assert "X-Amz-Signature" not in page
     assert s3_storage["secrets"]["secret"] not in page
+
+
+@pytest.mark.parametrize("provider", ["azure", "gcp", "alioss"])
+def test_it_plays_from_every_provider_through_the_same_link(client, producer, provider, request):
+    profile_fixture = {"azure": "azure_storage", "gcp": "gcs_storage", "alioss": "alioss_storage"}
+    storage = request.getfixturevalue(profile_fixture[provider])
+    profile = actions.create_storage_profile(
+        producer,
+        name=provider,
+        provider=provider,
+        config=storage["config"],
+        secrets=storage["secrets"],
+    )
+    key = f"recordings/{uuid.uuid4().hex}/show.mp4"
+    if provider == "azure":
+        request.getfixturevalue("azurite").service().get_blob_client(
+            storage["config"]["container_name"], key
+        ).upload_blob(MP4)
+    elif provider == "gcp":
+        gcs = request.getfixturevalue("gcs_emulator")
+        gcs.client().bucket(gcs.bucket).blob(key).upload_from_string(MP4)
+    else:
+        oss = request.getfixturevalue("oss_standin")
+        oss.buckets.setdefault("egress-signed-views", {})[key] = MP4
+        profile.config = {**profile.config, "bucket": "egress-signed-views"}
+        profile.save()
+    job = EgressJob.objects.create(
+        kind="room_composite",
+        status=EgressStatus.COMPLETE,
+        started_by=producer,
+        storage_profile=profile,
+        results={"files": [{"filename": key, "location": "x", "size": len(MP4)}]},
+    )
+    client.force_login(producer)
+    location = client.get(reverse("dashboard-job-output-play", args=[job.pk, 0]))["Location"]
+    assert requests.get(location, timeout=10).content == MP4
+    assert (
+        'data-state="'
+        not in client.get(reverse("dashboard-job-outputs", args=[job.pk])).content.decode()
+    )
