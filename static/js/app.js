@@ -58,14 +58,18 @@
     header.dataset.final = live.dataset.final; // asked once
     htmx.ajax("GET", header.dataset.url, { target: "#job-header", swap: "outerHTML" });
     // What it made: its recordings, looked up in storage once it has ended.
-    const outputs = document.getElementById("job-outputs");
+    const outputs = document.getElementById("job-recordings");
     if (outputs && live.dataset.final === "yes" && outputs.hidden) {
-      const target = { target: "#job-outputs-body", swap: "outerHTML" };
-      // Shown once it came: a producer following another's show may no longer see the job.
-      htmx.ajax("GET", outputs.dataset.url, target).then(() => {
-        const body = document.getElementById("job-outputs-body");
-        if (body && body.dataset.loaded) outputs.hidden = false;
-      });
+      // Shown once it came (showRecordings): a producer following another's show may no
+      // longer see the job once it has ended.
+      htmx.ajax("GET", outputs.dataset.url, { target: "#job-recordings-body", swap: "outerHTML" });
+    }
+  }
+
+  function showRecordings() {
+    const outputs = document.getElementById("job-recordings");
+    if (outputs && outputs.hidden && document.querySelector("#job-recordings-body[data-loaded]")) {
+      outputs.hidden = false;
     }
   }
 
@@ -188,6 +192,7 @@
     htmx.onLoad(localiseTimes);
     htmx.onLoad(restoreListenChoices);
     htmx.onLoad(followJobEnd);
+    htmx.onLoad(showRecordings);
     setInterval(pollUnlessLive, 250);
     tick();
     setInterval(tick, 1000);

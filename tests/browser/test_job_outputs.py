@@ -22,6 +22,7 @@ from playwright.sync_api import Page, expect
 
 from egress_app import actions
 from egress_app.models import EgressJob, EgressStatus
+from egress_app.sandbox.testing import RunningSandbox
 from tests.browser.every_page import log_in_as
 from tests.browser.test_phone_layout import OVERFLOW
 from tests.emulators import MotoS3, moto_checks_signatures
@@ -127,3 +128,38 @@ def test_it_fits_the_players_on_a_phone(recorded: EgressJob, moto_open: None, pa
     expect(page.locator(".output-segments video")).to_have_attribute("data-attached", "yes")
     measured = page.evaluate(OVERFLOW)
     assert measured["scrollWidth"] <= measured["width"], measured
+
+
+@pytest.fixture
+def moto_profile(demo_users: list[User], s3_storage: dict[str, Any]) -> None:
+    admin = next(user for user in demo_users if user.username == "admin")
+    actions.create_storage_profile(
+        admin,
+        name="Moto S3",
+        provider="s3",
+        config=s3_storage["config"],
+        secrets=s3_storage["secrets"],
+        is_default=True,
+    )
+
+
+def test_it_shows_the_recordings_when_the_job_ends_while_its_page_is_open(
+    moto_profile: None, moto_open: None, page: Page, sandbox: RunningSandbox
+) -> None:
+    log_in_as(page, "producer")
+    page.goto("/launch/")
+    page.get_by_role("combobox", name="Room", exact=True).select_option("town-hall")
+    page.get_by_label("Room composite (the whole room, laid out)").check()
+    page.get_by_label("Record to a file").check()
+    page.get_by_label("File type").select_option("MP4")
+    page.get_by_role("button", name="Start").click()
+    expect(page.locator("#job-live [data-status]")).to_have_text("Active")
+    expect(page.locator("#job-recordings")).to_be_hidden()
+
+    page.get_by_role("link", name="Stop this egress").click()
+    page.get_by_role("button", name="Stop the egress").click()
+    expect(page.locator("#job-live [data-status]")).to_have_text("Complete")
+    recordings = page.locator("#job-recordings")
+    expect(recordings).to_be_visible()
+    # The sandbox may or may not have written the file: the page says which, either way.
+    expect(recordings.locator(".job-output")).to_contain_text(".mp4")

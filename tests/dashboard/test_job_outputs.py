@@ -213,7 +213,7 @@ def test_it_lets_the_job_page_play_from_the_store(client, job, producer, moto_s3
     media = next(part for part in policy.split(";") if part.strip().startswith("media-src"))
     assert moto_s3.endpoint in media
     assert "blob:" in media
-    assert 'id="job-outputs"' in response.content.decode()
+    assert 'id="job-recordings"' in response.content.decode()
 
 
 def test_it_never_puts_a_signed_url_or_secret_in_the_page(client, job, producer, s3_storage):
