@@ -319,3 +319,14 @@ def test_it_reads_a_small_object(s3_storage: dict[str, Any], moto_s3: MotoS3) ->
     assert objects.read_small(_store(s3_storage), key) == b"#EXTM3U\n"
     with pytest.raises(objects.ObjectError, match="not in the store"):
         objects.read_small(_store(s3_storage), key + ".gone")
+
+
+def test_it_gives_up_on_every_key_once_the_store_does_not_answer(
+    s3_storage: dict[str, Any], hanging_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(objects, "TIMEOUT", 0.5)
+    config = s3_storage["config"] | {"endpoint": hanging_endpoint}
+    began = time.monotonic()
+    found = objects.heads(Store("s3", config, s3_storage["secrets"]), ["a", "b", "c"])
+    assert time.monotonic() - began < 2.5
+    assert all("timed out" in result.error for result in found.values())
