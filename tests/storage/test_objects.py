@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -330,3 +331,19 @@ def test_it_gives_up_on_every_key_once_the_store_does_not_answer(
     found = objects.heads(Store("s3", config, s3_storage["secrets"]), ["a", "b", "c"])
     assert time.monotonic() - began < 2.5
     assert all("timed out" in result.error for result in found.values())
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_it_logs_no_secret_while_signing_and_looking(
+    put: Any, provider: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    profile, put_object = put(provider)
+    key = _key()
+    put_object(key)
+    caplog.set_level(logging.DEBUG)
+    objects.signed_url(_store(profile), key, seconds=60, download=True)
+    objects.heads(_store(profile), [key, _key()])
+    secrets = [v for name, v in profile["secrets"].items() if v and name != "access_key"]
+    for secret in secrets:
+        assert secret not in caplog.text
+    assert "PRIVATE KEY" not in caplog.text
