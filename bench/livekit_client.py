@@ -1,11 +1,15 @@
-"""Round-trip cost of the dashboard's LiveKit client against the in-process sandbox.
+"""Our LiveKit client beside LiveKit's official Python SDK, against one sandbox in its own process.
 
-    make bench      (or: .venv/bin/python bench/livekit_client.py [--calls N] [--egresses N])
+    make bench      (or: .venv/bin/python bench/livekit_client.py [--rounds N] [--calls N])
 
-For each wire format (protobuf, json) it times sequential calls over loopback: ListRooms,
-ListParticipants, ListEgress over a room holding --egresses egresses, and Start+Stop (one
-StartRoomCompositeEgress followed by StopEgress). Prints p50/p95 latency and calls per second.
-Each measurement stops after --calls calls or --budget seconds, whichever comes first.
+Starts `manage.py livekit_sandbox` on a free loopback port (demo fixture, no webhooks), seeds
+--egresses egresses in one room, then times sequential protobuf calls of our `LiveKitClient` and of
+`livekit.api.LiveKitAPI` (aiohttp) for ListRooms, ListParticipants, ListEgress (all the seeded
+egresses) and Start+Stop (StartRoomCompositeEgress then StopEgress). The two sides take turns:
+--rounds rounds of --calls calls each (the first to go alternates), so a change in the machine's
+load hits both alike. Per round it prints each side's calls/s, p50/p95 and client CPU per call
+(this process's CPU time: the sandbox runs elsewhere); per call, the ratio ours/SDK of calls/s
+as the median over the rounds. The SDK is the anchor: only the ratio measured beside it counts.
 """
 
 from __future__ import annotations
@@ -14,70 +18,215 @@ import argparse
 import asyncio
 import logging
 import os
+import secrets
+import socket
+import statistics
+import subprocess
 import sys
+import time
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import django
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
 django.setup()
 
-from livekit.protocol import egress  # noqa: E402
-from timing import measure, report  # noqa: E402
+from livekit import api  # noqa: E402
+from livekit.protocol import egress, room  # noqa: E402
+from timing import percentile  # noqa: E402
 
 from egress_app.livekit import LiveKitClient  # noqa: E402
-from egress_app.sandbox.config import Pacing  # noqa: E402
-from egress_app.sandbox.testing import RunningSandbox, fast_config, running_sandbox  # noqa: E402
 
+KEY = "bench-key"
 FILE = egress.EncodedFileOutput(filepath="bench/{room_name}-{time}.mp4")
+STARTUP = 30.0
+
+Call = Callable[[], Awaitable[object]]
 
 
-async def bench_format(sandbox: RunningSandbox, wire_format: str, args: argparse.Namespace) -> None:
-    sandbox.control.reset(fixture="demo", pacing=Pacing.fast(), webhook_urls=[])
-    client = LiveKitClient(
-        sandbox.url, sandbox.api_key, sandbox.api_secret, wire_format=wire_format
+@dataclass
+class Sample:
+    calls_per_s: float
+    p50_ms: float
+    p95_ms: float
+    cpu_ms: float  # this process's CPU time per call
+
+
+@dataclass
+class Case:
+    name: str
+    ours: Call
+    sdk: Call
+    rounds: dict[str, list[Sample]] = field(default_factory=lambda: {"ours": [], "SDK": []})
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def sandbox_process(secret: str) -> Iterator[str]:
+    """`manage.py livekit_sandbox` on a free port: its URL until the block ends."""
+    port = free_port()
+    env = os.environ | {"LIVEKIT_API_KEY": KEY, "LIVEKIT_API_SECRET": secret}
+    child = subprocess.Popen(
+        [
+            *(sys.executable, "manage.py", "livekit_sandbox", "--host", "127.0.0.1"),
+            *("--port", str(port), "--no-webhooks", "--pacing", "0.05", "--fixture", "demo"),
+        ],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
-    start = egress.RoomCompositeEgressRequest(room_name="town-hall", file_outputs=[FILE])
-    for _ in range(args.egresses):
-        await client.start_room_composite_egress(start)
+    try:
+        wait_for(port, child)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        child.terminate()
+        try:
+            child.wait(10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
 
-    async def start_stop() -> None:
-        info = await client.start_room_composite_egress(
+
+def wait_for(port: int, child: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + STARTUP
+    while time.monotonic() < deadline:
+        if child.poll() is not None:
+            sys.exit(f"the sandbox exited ({child.returncode})")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    sys.exit(f"the sandbox did not listen on {port} within {STARTUP:g} s")
+
+
+async def timed(call: Call, calls: int) -> Sample:
+    samples: list[float] = []
+    cpu = time.process_time()
+    began = time.perf_counter()
+    for _ in range(calls):
+        start = time.perf_counter()
+        await call()
+        samples.append(time.perf_counter() - start)
+    elapsed = time.perf_counter() - began
+    cpu = time.process_time() - cpu
+    ms = sorted(sample * 1000 for sample in samples)
+    return Sample(calls / elapsed, statistics.median(ms), percentile(ms, 0.95), cpu * 1000 / calls)
+
+
+def cases(ours: LiveKitClient, sdk: api.LiveKitAPI, egresses: int) -> list[Case]:
+    async def ours_start_stop() -> None:
+        info = await ours.start_room_composite_egress(
             egress.RoomCompositeEgressRequest(room_name="podcast", file_outputs=[FILE])
         )
-        await client.stop_egress(info.egress_id)
+        await ours.stop_egress(info.egress_id)
 
-    cases: list[tuple[str, Callable[[], Awaitable[object]]]] = [
-        ("ListRooms", client.list_rooms),
-        ("ListParticipants", lambda: client.list_participants("town-hall")),
-        (
-            f"ListEgress ({args.egresses} egresses)",
-            lambda: client.list_egress(room_name="town-hall"),
+    async def sdk_start_stop() -> None:
+        info = await sdk.egress.start_room_composite_egress(
+            egress.RoomCompositeEgressRequest(room_name="podcast", file_outputs=[FILE])
+        )
+        await sdk.egress.stop_egress(egress.StopEgressRequest(egress_id=info.egress_id))
+
+    return [
+        Case("ListRooms", ours.list_rooms, lambda: sdk.room.list_rooms(room.ListRoomsRequest())),
+        Case(
+            "ListParticipants",
+            lambda: ours.list_participants("town-hall"),
+            lambda: sdk.room.list_participants(room.ListParticipantsRequest(room="town-hall")),
         ),
-        ("Start+Stop", start_stop),
+        Case(
+            f"ListEgress ({egresses} egresses)",
+            lambda: ours.list_egress(room_name="town-hall"),
+            lambda: sdk.egress.list_egress(egress.ListEgressRequest(room_name="town-hall")),
+        ),
+        Case("Start+Stop", ours_start_stop, sdk_start_stop),
     ]
-    print(f"{wire_format}:")
-    for name, call in cases:
-        report(name, *await measure(call, args.calls, args.budget))
-    await client.aclose()
+
+
+async def run(url: str, secret: str, args: argparse.Namespace) -> None:
+    ours = LiveKitClient(url, KEY, secret)
+    sdk = api.LiveKitAPI(url, KEY, secret)
+    start = egress.RoomCompositeEgressRequest(room_name="town-hall", file_outputs=[FILE])
+    for _ in range(args.egresses):
+        await ours.start_room_composite_egress(start)
+    listed = await sdk.egress.list_egress(egress.ListEgressRequest(room_name="town-hall"))
+    assert len(listed.items) == args.egresses, len(listed.items)
+    try:
+        for case in cases(ours, sdk, args.egresses):
+            await measure_case(case, args)
+            summarise(case)
+    finally:
+        await ours.aclose()
+        await sdk.aclose()
+
+
+async def measure_case(case: Case, args: argparse.Namespace) -> None:
+    sides = {"ours": case.ours, "SDK": case.sdk}
+    for call in sides.values():
+        for _ in range(args.warmup):
+            await call()
+    print(f"{case.name}:")
+    for number in range(args.rounds):
+        order = ["ours", "SDK"] if number % 2 == 0 else ["SDK", "ours"]
+        line = [f"  round {number + 1}"]
+        for side in order:
+            sample = await timed(sides[side], args.calls)
+            case.rounds[side].append(sample)
+            line.append(
+                f"{side:>4} {sample.calls_per_s:6.0f}/s p50 {sample.p50_ms:5.2f}"
+                f" p95 {sample.p95_ms:5.2f} ms cpu {sample.cpu_ms:4.2f} ms"
+            )
+        print("  ".join(line))
+
+
+def summarise(case: Case) -> None:
+    ours, sdk = case.rounds["ours"], case.rounds["SDK"]
+    ratios = [o.calls_per_s / s.calls_per_s for o, s in zip(ours, sdk, strict=True)]
+
+    def median(samples: list[Sample], name: str) -> float:
+        return statistics.median(getattr(sample, name) for sample in samples)
+
+    print(
+        f"  => ours {median(ours, 'calls_per_s'):.0f}/s (cpu {median(ours, 'cpu_ms'):.2f} ms),"
+        f" SDK {median(sdk, 'calls_per_s'):.0f}/s (cpu {median(sdk, 'cpu_ms'):.2f} ms),"
+        f" ours/SDK {statistics.median(ratios):.2f}x"
+        f" (rounds {min(ratios):.2f}-{max(ratios):.2f})"
+    )
+
+
+def load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} CPUs"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--calls", type=int, default=300, help="calls per measurement")
+    parser.add_argument("--rounds", type=int, default=6, help="rounds per call and side")
+    parser.add_argument("--calls", type=int, default=200, help="calls per round")
+    parser.add_argument("--warmup", type=int, default=20, help="untimed calls per side first")
     parser.add_argument("--egresses", type=int, default=50, help="egresses ListEgress returns")
-    parser.add_argument("--budget", type=float, default=15.0, help="seconds per measurement")
     args = parser.parse_args()
-    # The sandbox logs every call and PyJWT warns about its short dev secret on every check.
-    logging.getLogger("egress_app.sandbox").setLevel(logging.WARNING)
+    # PyJWT warns about short HMAC keys; the secret here is long, but keep the output clean.
     warnings.filterwarnings("ignore", message="The HMAC key is")
-    with running_sandbox(fast_config()) as sandbox:
-        print(f"LiveKit client round trips against the sandbox at {sandbox.url}")
-        for wire_format in ("protobuf", "json"):
-            asyncio.run(bench_format(sandbox, wire_format, args))
+    logging.getLogger("livekit").setLevel(logging.ERROR)
+    secret = secrets.token_urlsafe(32)
+    with sandbox_process(secret) as url:
+        print(f"Our LiveKit client vs livekit-api {api.__version__} against the sandbox at {url}")
+        print(f"before: {load()}")
+        asyncio.run(run(url, secret, args))
+        print(f"after:  {load()}")
 
 
 if __name__ == "__main__":
