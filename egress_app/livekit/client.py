@@ -34,7 +34,7 @@ from egress_app.livekit.errors import (
     code_for_status,
     redact_tokens,
 )
-from egress_app.livekit.tokens import create_access_token
+from egress_app.livekit.tokens import TokenCache
 
 logger = logging.getLogger(__name__)
 
@@ -97,8 +97,7 @@ class LiveKitClient:
         self.wire_format = wire_format
         self.timeout = timeout
         self.start_timeout = start_timeout
-        self._api_key = api_key
-        self._api_secret = api_secret
+        self._tokens = TokenCache(api_key, api_secret)
         # An httpx.AsyncClient belongs to the event loop it first ran on; Django may call us
         # from several loops (ASGI server, async_to_sync, tests), so each loop gets its own.
         self._pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Pool] = (
@@ -334,7 +333,7 @@ class LiveKitClient:
                 return await http.post(
                     f"{self.url}/twirp/{path}",
                     content=self._encode(request),
-                    # A fresh token per attempt, carrying exactly the grant this RPC needs.
+                    # A token carrying exactly the grant this RPC needs, signed recently.
                     headers=self._headers(grant),
                     timeout=limits,
                 )
@@ -366,7 +365,7 @@ class LiveKitClient:
             del self._pools[loop]
 
     def _headers(self, grant: dict[str, object]) -> dict[str, str]:
-        token = create_access_token(self._api_key, self._api_secret, video=grant)
+        token = self._tokens.token(grant)
         content_type = WIRE_FORMATS[self.wire_format]
         return {"Authorization": f"Bearer {token}", "Content-Type": content_type}
 

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import itertools
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import jwt
@@ -8,7 +10,7 @@ import pytest
 from livekit.api import AccessToken, TokenVerifier, VideoGrants
 
 from egress_app.livekit import create_access_token
-from egress_app.livekit.tokens import hmac_key
+from egress_app.livekit.tokens import TokenCache, hmac_key
 
 KEY, SECRET = "devkey", "secret"
 
@@ -96,3 +98,82 @@ def test_it_signs_like_the_sdk_despite_padding_the_short_dev_secret() -> None:
     payload = jwt.decode(sdk_token, hmac_key(SECRET), algorithms=["HS256"], issuer=KEY)
 
     assert payload["video"]["roomList"] is True
+
+
+class Clock:
+    """A hand-moved clock, so that a test can step through a token's lifetime."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_it_reuses_a_grants_token_within_its_window() -> None:
+    clock = Clock()
+    cache = TokenCache(KEY, SECRET, clock=clock)
+
+    first = cache.token({"roomList": True})
+    clock.now += 8 * 60 - 1
+
+    assert cache.token({"roomList": True}) == first
+
+
+def test_it_signs_again_before_a_token_nears_expiry() -> None:
+    clock = Clock()
+    cache = TokenCache(KEY, SECRET, clock=clock)
+    first = cache.token({"roomList": True})
+
+    clock.now += 8 * 60
+    second = cache.token({"roomList": True})
+
+    assert second != first
+    payload = jwt.decode(second, options={"verify_signature": False})
+    assert payload["nbf"] == int(clock.now)
+    assert payload["exp"] - payload["nbf"] == 600
+    # What it hands out stays valid for at least the two minutes a slow call may need.
+    assert payload["exp"] - (clock.now + 8 * 60 - 1) > 119
+
+
+def test_it_keeps_a_token_per_grant_and_identity() -> None:
+    cache = TokenCache(KEY, SECRET)
+
+    tokens = [
+        cache.token({"roomList": True}),
+        cache.token({"roomAdmin": True, "room": "studio"}),
+        cache.token({"roomAdmin": True, "room": "lobby"}),
+        cache.token({"roomList": True}, identity="dashboard"),
+    ]
+
+    assert len(set(tokens)) == 4
+    video = TokenVerifier(KEY, SECRET).verify(tokens[2]).video
+    assert video is not None
+    assert (video.room_admin, video.room) == (True, "lobby")
+    assert cache.token({"room": "lobby", "roomAdmin": True}) == tokens[2]
+
+
+def test_it_signs_each_grant_once_across_threads() -> None:
+    # Each reading a second later than the last: a token signed twice would differ.
+    seconds = itertools.count(int(time.time()))
+    cache = TokenCache(KEY, SECRET, clock=lambda: float(next(seconds)))
+
+    with ThreadPoolExecutor(8) as pool:
+        tokens = set(pool.map(lambda _: cache.token({"roomRecord": True}), range(200)))
+
+    assert len(tokens) == 1
+
+
+def test_it_forgets_old_grants_beyond_its_size() -> None:
+    cache = TokenCache(KEY, SECRET)
+
+    for number in range(TokenCache.MAX_ENTRIES + 10):
+        cache.token({"roomAdmin": True, "room": f"room-{number}"})
+
+    assert len(cache._tokens) <= TokenCache.MAX_ENTRIES
+    assert TokenVerifier(KEY, SECRET).verify(cache.token({"roomList": True})).video
+
+
+def test_it_refuses_to_reuse_a_token_for_its_whole_lifetime() -> None:
+    with pytest.raises(ValueError, match="part of its lifetime"):
+        TokenCache(KEY, SECRET, ttl=timedelta(minutes=5), reuse=timedelta(minutes=5))

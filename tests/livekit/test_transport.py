@@ -90,7 +90,9 @@ async def test_it_sends_snake_case_json_when_asked(
     assert json.loads(body) == {"room_name": "town-hall", "active": True}
 
 
-async def test_it_signs_a_fresh_token_per_call(recording_server: tuple[str, Recorded]) -> None:
+async def test_it_signs_each_grant_with_its_own_token(
+    recording_server: tuple[str, Recorded],
+) -> None:
     url, recorded = recording_server
     client = LiveKitClient(url, KEY, SECRET)
     await client.list_rooms()
