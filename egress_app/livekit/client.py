@@ -1,4 +1,4 @@
-"""LiveKit's Twirp API (Egress and RoomService) over httpx."""
+"""LiveKit's Twirp API (Egress and RoomService) over HTTP (aiohttp, in httpx's terms)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ import httpx
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError, Message
 from livekit.protocol import egress, models, room
+from yarl import URL
 
 from egress_app.livekit import metrics
 from egress_app.livekit.errors import (
@@ -35,6 +36,7 @@ from egress_app.livekit.errors import (
     redact_tokens,
 )
 from egress_app.livekit.tokens import TokenCache
+from egress_app.livekit.transport import AiohttpTransport, Answer, client_timeout
 
 logger = logging.getLogger(__name__)
 
@@ -98,8 +100,11 @@ class LiveKitClient:
         self.timeout = timeout
         self.start_timeout = start_timeout
         self._tokens = TokenCache(api_key, api_secret)
-        # An httpx.AsyncClient belongs to the event loop it first ran on; Django may call us
-        # from several loops (ASGI server, async_to_sync, tests), so each loop gets its own.
+        self._timeouts = {False: client_timeout(timeout), True: client_timeout(start_timeout)}
+        self._content_type = WIRE_FORMATS[wire_format]
+        self._urls: dict[str, URL] = {}
+        # A connection pool belongs to the event loop it first ran on; Django may call us from
+        # several loops (ASGI server, async_to_sync, tests), so each loop gets its own.
         self._pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Pool] = (
             weakref.WeakKeyDictionary()
         )
@@ -309,9 +314,7 @@ class LiveKitClient:
     ) -> Response:
         timeout = self.start_timeout if start else self.timeout
         try:
-            answer = await self._post(
-                f"livekit.{service}/{method}", request, grant, httpx.Timeout(timeout), start
-            )
+            answer = await self._post(f"livekit.{service}/{method}", request, grant, start)
         except httpx.TimeoutException as exc:
             raise self._timeout(method, exc, timeout, start) from None
         except (httpx.TransportError, httpx.InvalidURL) as exc:
@@ -319,44 +322,48 @@ class LiveKitClient:
         return self._decode(method, answer, response)
 
     async def _post(
-        self,
-        path: str,
-        request: Message,
-        grant: dict[str, object],
-        limits: httpx.Timeout,
-        start: bool,
-    ) -> httpx.Response:
-        http = await self._client()
+        self, path: str, request: Message, grant: dict[str, object], start: bool
+    ) -> Answer:
+        transport = await self._transport()
+        url = self._urls.get(path) or self._url(path)
+        body = self._encode(request)
+        timeout = self._timeouts[start]
         retries = 0 if start else 1
         while True:
             try:
-                return await http.post(
-                    f"{self.url}/twirp/{path}",
-                    content=self._encode(request),
-                    # A token carrying exactly the grant this RPC needs, signed recently.
-                    headers=self._headers(grant),
-                    timeout=limits,
-                )
+                # A token carrying exactly the grant this RPC needs, signed recently.
+                return await transport.post(url, body, self._headers(grant), timeout)
             except _CONNECTION_ERRORS as exc:
                 if not retries:
                     raise
                 retries -= 1
                 logger.info("LiveKit %s: %s; retrying once", path, _reason(exc))
 
-    async def _client(self) -> httpx.AsyncClient:
+    def _url(self, path: str) -> URL:
+        try:
+            url = URL(f"{self.url}/twirp/{path}")
+        except (ValueError, TypeError) as exc:
+            raise httpx.InvalidURL(str(exc)) from None
+        self._urls[path] = url
+        return url
+
+    async def _transport(self) -> AiohttpTransport:
         loop = asyncio.get_running_loop()
+        pool = self._pools.get(loop)
+        if pool is not None:
+            return pool.transport
         with self._lock:
             pool = self._pools.get(loop)
             if pool is None:
                 self._forget_closed_loops()
-                http = httpx.AsyncClient(headers={"User-Agent": USER_AGENT})
-                pool = self._pools[loop] = _Pool(http, _close_at_loop_shutdown(http))
+                transport = AiohttpTransport()
+                pool = self._pools[loop] = _Pool(transport, _close_at_loop_shutdown(transport))
                 started = False
             else:
                 started = True
         if not started:
             await anext(pool.closer)
-        return pool.http
+        return pool.transport
 
     def _forget_closed_loops(self) -> None:
         # A pool keeps its loop alive (its sockets reference it), so the weak keys alone never
@@ -366,16 +373,19 @@ class LiveKitClient:
 
     def _headers(self, grant: dict[str, object]) -> dict[str, str]:
         token = self._tokens.token(grant)
-        content_type = WIRE_FORMATS[self.wire_format]
-        return {"Authorization": f"Bearer {token}", "Content-Type": content_type}
+        return {
+            "Authorization": f"Bearer {token}",
+            "Content-Type": self._content_type,
+            "User-Agent": USER_AGENT,
+        }
 
     def _encode(self, request: Message) -> bytes:
         if self.wire_format == "json":
             return json_format.MessageToJson(request, preserving_proto_field_name=True).encode()
         return request.SerializeToString()
 
-    def _decode(self, method: str, answer: httpx.Response, response: type[Response]) -> Response:
-        if answer.status_code != 200:
+    def _decode(self, method: str, answer: Answer, response: type[Response]) -> Response:
+        if answer.status != 200:
             raise self._error(answer)
         try:
             if self.wire_format == "json":
@@ -385,8 +395,8 @@ class LiveKitClient:
             message = f"{method}: LiveKit's answer is not a valid {self.wire_format} message"
             raise LiveKitError("internal", message, 200, url=self.url) from None
 
-    def _error(self, answer: httpx.Response) -> LiveKitError:
-        status = answer.status_code
+    def _error(self, answer: Answer) -> LiveKitError:
+        status = answer.status
         twirp = _twirp_error(answer)
         if twirp is not None:
             code, message, meta = twirp
@@ -395,7 +405,7 @@ class LiveKitClient:
         if 400 <= status < 500:
             # LiveKit's auth middleware answers in plain text; keep it whole (but short).
             meta = {}
-        message = clean_text(answer.text[:_EXCERPT_SOURCE_CHARS]) or answer.reason_phrase
+        message = clean_text(answer.text[:_EXCERPT_SOURCE_CHARS]) or answer.reason
         return LiveKitError(code_for_status(status), message, status, meta, url=self.url)
 
     def _unreachable(
@@ -426,18 +436,18 @@ class LiveKitClient:
 
 @dataclass(frozen=True)
 class _Pool:
-    http: httpx.AsyncClient
+    transport: AiohttpTransport
     closer: AsyncGenerator[None]
 
 
-async def _close_at_loop_shutdown(http: httpx.AsyncClient) -> AsyncGenerator[None]:
+async def _close_at_loop_shutdown(transport: AiohttpTransport) -> AsyncGenerator[None]:
     # Started once and left suspended: the loop tracks it, and asyncio.run, asgiref's
     # async_to_sync and pytest-asyncio all finalise such generators (shutdown_asyncgens) before
     # closing their loop, so the pool's sockets close cleanly with the loop that owns them.
     try:
         yield
     finally:
-        await http.aclose()
+        await transport.aclose()
 
 
 def http_url(url: str) -> str:
@@ -447,7 +457,7 @@ def http_url(url: str) -> str:
     return urlunsplit((scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
 
 
-def _twirp_error(answer: httpx.Response) -> tuple[str, str, dict[str, str]] | None:
+def _twirp_error(answer: Answer) -> tuple[str, str, dict[str, str]] | None:
     try:
         body = json.loads(answer.content)
     except ValueError:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import threading
 
-import httpx
 import pytest
 from asgiref.sync import async_to_sync
 from livekit.protocol import egress
 from pytest_django.fixtures import Settings
 
 from egress_app.livekit import LiveKitClient, LiveKitError, LiveKitTimeout, get_livekit_client
+from egress_app.livekit.transport import AiohttpTransport
 from egress_app.sandbox.testing import RunningSandbox
 
 FILE = egress.EncodedFileOutput(filepath="recordings/{room_name}.mp4")
@@ -69,11 +69,11 @@ def test_it_serves_several_event_loops_with_one_instance(sandbox: RunningSandbox
 
 def test_it_closes_each_loops_pool_when_that_loop_shuts_down(sandbox: RunningSandbox) -> None:
     client = LiveKitClient(sandbox.url, sandbox.api_key, sandbox.api_secret)
-    pools: list[httpx.AsyncClient] = []
+    pools: list[AiohttpTransport] = []
 
     async def call() -> None:
         await client.list_rooms()
-        pools.append(client._pools[asyncio.get_running_loop()].http)
+        pools.append(client._pools[asyncio.get_running_loop()].transport)
 
     for _ in range(3):
         asyncio.run(call())
