@@ -337,7 +337,8 @@ class LiveKitClient:
                 if not retries:
                     raise
                 retries -= 1
-                logger.info("LiveKit %s: %s; retrying once", path, _reason(exc))
+                if logger.isEnabledFor(logging.INFO):
+                    logger.info("LiveKit %s: %s; retrying once", path, _reason(exc))
 
     def _url(self, path: str) -> URL:
         try:
