@@ -10,14 +10,19 @@ egresses) and Start+Stop (StartRoomCompositeEgress then StopEgress). The two sid
 load hits both alike. Per round it prints each side's calls/s, p50/p95 and client CPU per call
 (this process's CPU time: the sandbox runs elsewhere); per call, the ratio ours/SDK of calls/s
 as the median over the rounds. The SDK is the anchor: only the ratio measured beside it counts.
+
+`--profile N` instead runs N ListRooms of our client under cProfile (CPU-time clock) and prints
+where its CPU goes.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import logging
 import os
+import pstats
 import secrets
 import socket
 import statistics
@@ -172,6 +177,22 @@ async def run(url: str, secret: str, args: argparse.Namespace) -> None:
         await sdk.aclose()
 
 
+async def profile(url: str, secret: str, calls: int) -> None:
+    ours = LiveKitClient(url, KEY, secret)
+    for _ in range(20):
+        await ours.list_rooms()
+    profiler = cProfile.Profile(time.process_time)
+    cpu = time.process_time()
+    profiler.enable()
+    for _ in range(calls):
+        await ours.list_rooms()
+    profiler.disable()
+    cpu = time.process_time() - cpu
+    await ours.aclose()
+    print(f"{calls} ListRooms: {cpu * 1000 / calls:.3f} ms of CPU a call (profiled)")
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+
+
 async def measure_case(case: Case, args: argparse.Namespace) -> None:
     sides = {"ours": case.ours, "SDK": case.sdk}
     for call in sides.values():
@@ -217,6 +238,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=200, help="calls per round")
     parser.add_argument("--warmup", type=int, default=20, help="untimed calls per side first")
     parser.add_argument("--egresses", type=int, default=50, help="egresses ListEgress returns")
+    parser.add_argument("--profile", type=int, metavar="N", help="profile N of our ListRooms")
     args = parser.parse_args()
     # PyJWT warns about short HMAC keys; the secret here is long, but keep the output clean.
     warnings.filterwarnings("ignore", message="The HMAC key is")
@@ -224,6 +246,9 @@ def main() -> None:
     secret = secrets.token_urlsafe(32)
     with sandbox_process(secret) as url:
         print(f"Our LiveKit client vs livekit-api {api.__version__} against the sandbox at {url}")
+        if args.profile:
+            asyncio.run(profile(url, secret, args.profile))
+            return
         print(f"before: {load()}")
         asyncio.run(run(url, secret, args))
         print(f"after:  {load()}")
