@@ -345,6 +345,15 @@ class LiveKitClient:
             url = URL(f"{self.url}/twirp/{path}")
         except (ValueError, TypeError) as exc:
             raise httpx.InvalidURL(str(exc)) from None
+        # Said as httpx said it, before a connection is attempted.
+        if url.scheme not in ("http", "https"):
+            raise httpx.UnsupportedProtocol(
+                f"Request URL has an unsupported protocol '{url.scheme}://'."
+                if url.scheme
+                else "Request URL is missing an 'http://' or 'https://' protocol."
+            )
+        if not url.host:
+            raise httpx.UnsupportedProtocol("Request URL is missing a host.")
         self._urls[path] = url
         return url
 

@@ -178,3 +178,21 @@ async def test_it_serves_as_an_httpx_transport(recording_server: tuple[str, Reco
     assert answer.status_code == 200
     assert answer.reason_phrase == "OK"
     assert [path for path, _, _ in recorded.requests] == ["/twirp/livekit.Egress/ListEgress"]
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("lk.example.com", "Request URL is missing an 'http://' or 'https://' protocol."),
+        ("ftp://lk.example.com", "Request URL has an unsupported protocol 'ftp://'."),
+        ("http://", "Request URL is missing a host."),
+    ],
+)
+async def test_it_explains_a_url_it_cannot_call(url: str, reason: str) -> None:
+    client = LiveKitClient(url, KEY, SECRET)
+
+    with pytest.raises(LiveKitUnreachable) as caught:
+        await client.list_rooms()
+
+    assert caught.value.message == reason
+    await client.aclose()
