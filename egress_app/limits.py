@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 
 from egress_app.launch.config import UPLOADING_OUTPUTS
-from egress_app.models import EgressJob
+from egress_app.models import EgressJob, LaunchState
 
 
 @dataclass(frozen=True)
@@ -40,3 +41,34 @@ def _limits(job: EgressJob) -> list[TimeLimit]:
 def time_limit(job: EgressJob) -> TimeLimit | None:
     """The shortest limit among the job's outputs (the first reached ends the egress)."""
     return min(_limits(job), key=lambda limit: limit.length, default=None)
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """How many egress run or are starting now (`busy`) against EGRESS_CONCURRENCY_LIMIT."""
+
+    busy: int
+    limit: int
+
+    def fits(self, wanted: int) -> bool:
+        return not self.limit or self.busy + wanted <= self.limit
+
+
+def capacity() -> Capacity:
+    """The egress LiveKit runs for the dashboard now, and those it is being asked to start."""
+    limit = settings.EGRESS_CONCURRENCY_LIMIT
+    if not limit:
+        return Capacity(0, 0)
+    running = EgressJob.objects.filter(status__in=EgressJob.ACTIVE_STATUSES).count()
+    running += EgressJob.objects.filter(launch_state=LaunchState.LAUNCHING).count()
+    return Capacity(running, limit)
+
+
+def check_capacity() -> None:
+    """ValidationError when one more egress would pass EGRESS_CONCURRENCY_LIMIT."""
+    room = capacity()
+    if not room.fits(1):
+        raise ValidationError(
+            f"{room.busy} of the {room.limit} egress your LiveKit plan runs at once are busy "
+            "(EGRESS_CONCURRENCY_LIMIT): stop one first, then start this again."
+        )

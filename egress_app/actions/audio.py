@@ -25,6 +25,7 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from livekit.protocol import models as lk
 
+from egress_app import limits
 from egress_app.actions.calls import JobError, LaunchError, _call
 from egress_app.actions.egress import _stop, start_egress
 from egress_app.actions.sessions import ROOM_GONE, end_audio_sessions, end_session
@@ -166,15 +167,11 @@ def room_microphones(room: str, *, screen_share_audio: bool = False) -> list[Mic
 
 
 def _check_capacity(wanted: int) -> None:
-    limit = settings.EGRESS_CONCURRENCY_LIMIT
-    if not limit:
-        return
-    running = EgressJob.objects.filter(status__in=EgressJob.ACTIVE_STATUSES).count()
-    running += EgressJob.objects.filter(launch_state=LaunchState.LAUNCHING).count()
-    if running + wanted > limit:
+    room = limits.capacity()
+    if not room.fits(wanted):
         raise ValidationError(
-            f"Listening needs {_taps(wanted)}, and {running} of the {limit} egress your LiveKit "
-            f"plan runs at once are busy (EGRESS_CONCURRENCY_LIMIT). Stop some first."
+            f"Listening needs {_taps(wanted)}, and {room.busy} of the {room.limit} egress your "
+            f"LiveKit plan runs at once are busy (EGRESS_CONCURRENCY_LIMIT). Stop some first."
         )
 
 
@@ -210,7 +207,8 @@ def start_tap(actor: Actor, session: AudioSession, microphone: Microphone) -> Au
         "track": track,
     }
     try:
-        job = start_egress(actor, config, launch_token=uuid.uuid4())
+        # The session checked the limit for all its taps at once (`_check_capacity`).
+        job = start_egress(actor, config, launch_token=uuid.uuid4(), limited=False)
     except LaunchError as error:
         tap.job, tap.state = error.job, TapState.FAILED
         tap.save(update_fields=["job", "state"])

@@ -17,7 +17,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, Validatio
 from django.db import transaction
 from livekit.protocol import egress
 
-from egress_app import events
+from egress_app import events, limits
 from egress_app.actions import ledger
 from egress_app.actions.calls import (
     JobError,
@@ -168,6 +168,7 @@ def start_egress(
     launch_token: str | uuid.UUID,
     adhoc_urls: Sequence[str] = (),
     retry_of: EgressJob | None = None,
+    limited: bool = True,
 ) -> EgressJob:
     """Start the egress `config` describes, once per `launch_token`; the new job records
     `retry_of`, the job it launches again (Retry, Clone and edit).
@@ -175,10 +176,14 @@ def start_egress(
     A token seen before returns its job as it stands, without calling LiveKit again. An invalid
     config raises ValidationError and writes nothing. LiveKit refusing the start, or never
     answering with no egress found for it, raises LaunchError with the job keeping the error.
+    One more egress than EGRESS_CONCURRENCY_LIMIT allows raises ValidationError too, unless
+    the caller checked the limit for a batch it starts (`limited=False`: an audio session's taps).
     """
     if (existing := launched_with(launch_token)) is not None:
         return existing
     launch = _prepare(config, adhoc_urls)
+    if limited:
+        limits.check_capacity()
     job, created = _create_job(actor, _token(launch_token), launch, retry_of)
     if not created:
         return job

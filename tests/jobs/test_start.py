@@ -360,3 +360,20 @@ def test_it_does_not_start_again_after_an_unknown_outcome(
 
     assert again.launch_state == LaunchState.UNKNOWN
     assert EgressJob.objects.count() == 1
+
+
+def test_it_refuses_a_start_past_the_concurrency_limit_and_writes_nothing(
+    producer, admin, sandbox: RunningSandbox, settings: Settings
+):
+    settings.EGRESS_CONCURRENCY_LIMIT = 1
+    profile = make_profile(admin)
+    live(sandbox, start(producer, file_config(profile)))
+
+    with pytest.raises(ValidationError) as refused:
+        start(producer, file_config(profile, room="podcast"))
+
+    assert refused.value.messages == [
+        "1 of the 1 egress your LiveKit plan runs at once are busy (EGRESS_CONCURRENCY_LIMIT): "
+        "stop one first, then start this again."
+    ]
+    assert EgressJob.objects.count() == 1
