@@ -21,6 +21,7 @@ from livekit.protocol import egress
 from egress_app import redact
 from egress_app.livekit.enums import name_of
 from egress_app.livekit.redact import redact_stream_url
+from egress_app.livekit.times import from_ns
 
 # Keys of upload credentials in an echoed request. LiveKit replaces them with placeholders
 # (`{secret}`); a server that forgot one (the proxy password, say) must not get it stored.
@@ -179,7 +180,14 @@ def _stream_result(result: egress.StreamInfo, hide: Callable[[str], str]) -> dic
         "error": hide(result.error),
         "retries": result.retries,
         "duration": _seconds(result.duration),
+        "started_at": _iso(result.started_at),
     }
+
+
+def _iso(ns: int) -> str:
+    """A time LiveKit gives in nanoseconds, as ISO 8601 ("" when unset)."""
+    moment = from_ns(ns)
+    return moment.isoformat() if moment else ""
 
 
 def _segments_result(result: egress.SegmentsInfo) -> dict[str, Any]:

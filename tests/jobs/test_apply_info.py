@@ -161,6 +161,7 @@ def test_it_maps_every_kind_of_result():
                 "error": "broken pipe",
                 "retries": 2,
                 "duration": 0.0,
+                "started_at": "",
             }
         ],
         "segments": [
