@@ -6,13 +6,16 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from dashboard import views
-from dashboard.views import moderation
+from dashboard.views import live, moderation
 
 urlpatterns = [
     path("", views.home, name="dashboard-home"),
     path("live/", views.home_live, name="dashboard-home-live"),
     path("live/mute/", moderation.live_mute, name="dashboard-live-mute"),
     path("live/remove/", moderation.live_remove, name="dashboard-live-remove"),
+    path("live/record/", live.live_record, name="dashboard-live-record"),
+    path("live/stream/", live.live_stream, name="dashboard-live-stream"),
+    path("live/stop/<int:pk>/", live.live_stop, name="dashboard-live-stop"),
     path(
         "login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

@@ -9,10 +9,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from dashboard.audio import sessions_for
+from dashboard.live_cards import card_egress
 from dashboard.overview import load_overview
 from egress_app.livekit import get_livekit_client
 from egress_app.models import AudioSessionState, EngineProfile, StorageProfile
-from egress_app.roles import VIEW_DASHBOARD, may_listen, may_moderate, perm
+from egress_app.roles import LAUNCH_EGRESS, VIEW_DASHBOARD, may_listen, may_moderate, perm
 
 # Every role may see the live overview; a signed-in user without a role gets the 403 page.
 can_view_dashboard = permission_required(perm(VIEW_DASHBOARD), raise_exception=True)
@@ -32,12 +33,15 @@ async def home_live(request: HttpRequest) -> HttpResponse:
         "overview": overview,
         "may_listen": await sync_to_async(may_listen)(user),
         "may_moderate": await sync_to_async(may_moderate)(user),
+        "may_launch": await sync_to_async(user.has_perm)(perm(LAUNCH_EGRESS)),
     }
     listening = await sync_to_async(_listening)(user)
     if context["may_listen"]:
         context["record_profiles"] = await sync_to_async(_record_profiles)()
         context["engine_profiles"] = await sync_to_async(_engine_profiles)()
-    context["rooms"] = [(room, listening.get(room.name)) for room in overview.rooms]
+    running = await sync_to_async(card_egress)(overview, user)
+    rooms = overview.rooms
+    context["rooms"] = [(room, listening.get(room.name), running.get(room.name)) for room in rooms]
     return render(request, "dashboard/home.html#live", context)
 
 

@@ -36,10 +36,10 @@ def live_mute(request: HtmxHttpRequest) -> HttpResponse:
             request.user, room, identity, request.POST.get("track", ""), muted=muted
         )
     except (ValidationError, actions.ModerationError) as error:
-        return _answer(request, _words(error), ok=False)
+        return answer(request, _words(error), ok=False)
     if not found:
-        return _answer(request, f"{identity} no longer publishes that track.", ok=False)
-    return _answer(request, f"{'Muted' if muted else 'Unmuted'} {identity}'s track in {room}.")
+        return answer(request, f"{identity} no longer publishes that track.", ok=False)
+    return answer(request, f"{'Muted' if muted else 'Unmuted'} {identity}'s track in {room}.")
 
 
 @require_POST
@@ -53,8 +53,8 @@ def live_remove(request: HtmxHttpRequest) -> HttpResponse:
     try:
         actions.remove_participant(request.user, room, identity)
     except (ValidationError, actions.ModerationError) as error:
-        return _answer(request, _words(error), ok=False)
-    return _answer(request, f"Removed {identity} from {room}. They can join again with a token.")
+        return answer(request, _words(error), ok=False)
+    return answer(request, f"Removed {identity} from {room}. They can join again with a token.")
 
 
 def _require_moderator(request: HtmxHttpRequest) -> None:
@@ -69,7 +69,7 @@ def _words(error: ValidationError | actions.ModerationError) -> str:
     return " ".join(error.messages)
 
 
-def _answer(request: HtmxHttpRequest, text: str, *, ok: bool = True) -> HttpResponse:
+def answer(request: HtmxHttpRequest, text: str, *, ok: bool = True) -> HttpResponse:
     """The outcome: for the Live page, its message and the signal to reload its live part
     (also without a websocket); otherwise back to the Live page, the message waiting there."""
     level = "success" if ok else "error"

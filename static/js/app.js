@@ -148,6 +148,23 @@
     }
   }
 
+  // A room card's Record and Go live open their confirmation in the Live page's dialog (a
+  // modal: focus moves into it, Escape closes it); a started egress or Cancel closes it.
+  function openLiveDialog(event) {
+    if (event.detail.target.id !== "live-dialog-body") return;
+    const dialog = document.getElementById("live-dialog");
+    if (!dialog.open) dialog.showModal();
+    const first = dialog.querySelector("input:not([type=hidden]), button");
+    if (first) first.focus();
+  }
+  function closeLiveDialog() {
+    const dialog = document.getElementById("live-dialog");
+    if (dialog && dialog.open) dialog.close();
+  }
+  function closeDialogOnCancel(event) {
+    if (event.target.closest("[data-close-dialog]")) closeLiveDialog();
+  }
+
   // The header's menu is rendered open (it works without script); on a phone it starts folded
   // behind its Menu button, and it opens again when the screen grows past a phone's.
   function foldMenuOnPhones() {
@@ -188,6 +205,9 @@
     document.body.addEventListener("htmx:wsClose", liveClosed);
     document.body.addEventListener("htmx:beforeSwap", reloadOnLogin);
     document.body.addEventListener("htmx:beforeSwap", keepListenChoices);
+    document.body.addEventListener("htmx:afterSwap", openLiveDialog);
+    document.body.addEventListener("live-dialog-close", closeLiveDialog);
+    document.body.addEventListener("click", closeDialogOnCancel);
     // htmx.onLoad runs for every piece of content htmx swaps in.
     htmx.onLoad(localiseTimes);
     htmx.onLoad(restoreListenChoices);
