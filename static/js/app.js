@@ -151,7 +151,8 @@
   // A room card's Record and Go live open their confirmation in the Live page's dialog (a
   // modal: focus moves into it, Escape closes it); a started egress or Cancel closes it.
   function openLiveDialog(event) {
-    if (event.detail.target.id !== "live-dialog-body") return;
+    // A started egress answers with nothing for the dialog (and the event that closes it).
+    if (event.detail.target.id !== "live-dialog-body" || !event.detail.target.children.length) return;
     const dialog = document.getElementById("live-dialog");
     if (!dialog.open) dialog.showModal();
     const first = dialog.querySelector("input:not([type=hidden]), button");

@@ -121,7 +121,7 @@ def page(new_page: Callable[[], Page]) -> Page:
 
 
 @pytest.fixture
-def every_page(demo_users: list[User]) -> list[Shown]:
+def every_page(demo_users: list[User], sandbox: RunningSandbox) -> list[Shown]:
     """Demo data in every list and every page that shows it (written before the browser
     starts: list this fixture before `page` or `new_page`)."""
-    return seed_every_page(demo_users)
+    return seed_every_page(demo_users, sandbox)

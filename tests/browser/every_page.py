@@ -23,10 +23,13 @@ from egress_app.models import (
     EgressJob,
     EgressStatus,
     EngineKind,
+    StorageProfile,
+    StreamDestination,
     Transcription,
     Utterance,
 )
-from tests.jobs import file_config, make_destination, make_profile
+from egress_app.sandbox.testing import RunningSandbox
+from tests.jobs import file_config, live, make_destination, make_profile, start
 
 PASSWORDS = {
     "producer": "producer-demo-pass",
@@ -54,8 +57,10 @@ class Shown:
         return reverse(self.name, args=self.args) + self.query
 
 
-def seed_every_page(users: list[User]) -> list[Shown]:
-    """Rows for every list and a running job; returns every page that shows them."""
+def seed_every_page(users: list[User], sandbox: RunningSandbox) -> list[Shown]:
+    """Rows for every list, a running job, and an egress running in the sandbox's town hall
+    (its room card shows it with a healthy and a failing stream); returns every page that
+    shows them."""
     admin = next(user for user in users if user.username == "admin")
     producer = next(user for user in users if user.username == "producer")
     done = seed_demo_jobs(producer)
@@ -73,6 +78,7 @@ def seed_every_page(users: list[User]) -> list[Shown]:
         config=file_config(profile, room="town-hall-with-a-rather-long-room-name"),
         started_at=timezone.now() - timedelta(minutes=7),
     )
+    seed_live_show(producer, admin, sandbox, profile, destination)
     session = AudioSession.objects.create(room_name="podcast", started_by=producer)
     transcript = seed_transcript(session)
     engine = actions.create_engine_profile(
@@ -84,6 +90,8 @@ def seed_every_page(users: list[User]) -> list[Shown]:
     )
     return [
         Shown("dashboard-home", EVERYONE),
+        Shown("dashboard-live-record", LAUNCHERS, query="?room=town-hall"),
+        Shown("dashboard-live-stream", LAUNCHERS, query="?room=town-hall"),
         Shown("dashboard-launch", LAUNCHERS),
         Shown("dashboard-job-list", EVERYONE),
         Shown("dashboard-job-detail", EVERYONE, (running.pk,)),
@@ -116,6 +124,24 @@ def seed_every_page(users: list[User]) -> list[Shown]:
         Shown("dashboard-transcript-detail", EVERYONE, (transcript.pk,)),
         Shown("dashboard-transcript-delete", ADMINS, (transcript.pk,)),
     ]
+
+
+FAILING_URL = "rtmp://fail.example.com/live"  # the sandbox fails a stream to a fail.* host
+
+
+def seed_live_show(
+    producer: User,
+    admin: User,
+    sandbox: RunningSandbox,
+    profile: StorageProfile,
+    good: StreamDestination,
+) -> EgressJob:
+    """The town hall recorded and streamed live in the sandbox, one of its streams failing."""
+    bad = actions.create_stream_destination(
+        admin, name="Broken RTMP server", server_url=FAILING_URL, stream_key="every-page-key"
+    )
+    config = file_config(profile, stream={"destination_ids": [good.pk, bad.pk], "adhoc": []})
+    return live(sandbox, start(producer, config))
 
 
 def seed_transcript(session: AudioSession) -> Transcription:
