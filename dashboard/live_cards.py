@@ -22,14 +22,18 @@ from django.utils.dateparse import parse_datetime
 from dashboard import fragments
 from dashboard.launch_forms import config_from_data, default_initial
 from dashboard.overview import EgressRow, Overview
+from egress_app.crypto import SecretKeyError
 from egress_app.launch.config import GivenConfig
 from egress_app.launch.filenames import WrittenName, written_names
+from egress_app.livekit.redact import redact_stream_url
 from egress_app.models import EgressJob, Recipe, StorageProfile, StreamDestination
 from egress_app.roles import MANAGE_STORAGE, may_control, perm
 
 # What a card needs of a job: its state, times, results and owner (no configuration secrets).
 JOB_FIELDS = (
     "pk",
+    "encrypted_secrets",
+    "adhoc_outputs",
     "egress_id",
     "status",
     "launch_state",
@@ -48,6 +52,7 @@ class StreamHealth:
     hidden), its status, its error, how many times egress retried it, and its times."""
 
     url: str
+    name: str  # the saved destination's name, or "" (an ad-hoc URL, a stream added elsewhere)
     status: str
     error: str
     retries: int
@@ -75,7 +80,8 @@ def card_egress(
 ) -> dict[str, list[CardEgress]]:
     """Each room's running egress (by room name), with the job the dashboard keeps of each."""
     ids = [row.egress_id for row in overview.egress]
-    jobs = EgressJob.objects.filter(egress_id__in=ids).only(*JOB_FIELDS) if ids else []
+    found = EgressJob.objects.filter(egress_id__in=ids).only(*JOB_FIELDS)
+    jobs = found.prefetch_related("destinations") if ids else []
     by_id = {job.egress_id: job for job in jobs}
     cards: dict[str, list[CardEgress]] = {}
     for row in overview.egress:
@@ -87,7 +93,9 @@ def card_egress(
 def _card(row: EgressRow, job: EgressJob | None, user: AbstractUser | AnonymousUser) -> CardEgress:
     if job is None:  # not known to the dashboard yet: LiveKit's own start time
         return CardEgress(row, None, _since(row.started_at))
-    streams = [_health(result) for result in (job.results or {}).get("streams") or []]
+    results = (job.results or {}).get("streams") or []
+    names = _destination_names(job) if results else {}
+    streams = [_health(result, names) for result in results]
     may_stop = job.can_stop and may_control(user, job)
     return CardEgress(
         row, job, fragments.duration(job) or _since(row.started_at), streams, may_stop
@@ -100,10 +108,27 @@ def _since(started_at: datetime | None) -> timedelta | None:
     return timedelta(seconds=max(0, round((timezone.now() - started_at).total_seconds())))
 
 
-def _health(result: dict[str, Any]) -> StreamHealth:
+def _destination_names(job: EgressJob) -> dict[str, str]:
+    """Each saved destination's name by its URL as LiveKit reports it (the key masked the same
+    way), so a stream result names the destination it goes to."""
+    try:
+        kept = job.secrets()
+    except SecretKeyError:  # a key rotated away: the masked URLs are shown alone
+        return {}
+    labels = dict(job.stream_outputs())
+    return {
+        redact_stream_url(url): labels[ref]
+        for ref, url in kept.items()
+        if ref.startswith("destination:") and ref in labels
+    }
+
+
+def _health(result: dict[str, Any], names: dict[str, str]) -> StreamHealth:
     duration = result.get("duration") or 0
+    url = str(result.get("url") or "")
     return StreamHealth(
-        url=str(result.get("url") or ""),
+        url=url,
+        name=names.get(url, ""),
         status=str(result.get("status") or ""),
         error=str(result.get("error") or ""),
         retries=int(result.get("retries") or 0),

@@ -459,6 +459,31 @@ def test_it_never_shows_a_secret_in_the_lk_command(client, admin, profiles, dest
     assert any("&lt;GCP_CREDENTIALS&gt;" in text for text in seen)
 
 
+# --- the Live page's room cards ------------------------------------------------------------------
+def test_it_never_shows_a_secret_value_on_the_live_pages_cards(client, producer, admin, sandbox):
+    """The town hall recorded through an S3 profile and streamed to a destination and to one
+    that fails (LiveKit quoting its URL in the error): no card, dialog or answer shows a key."""
+    profile = jobs.make_profile(admin)
+    good = jobs.make_destination(admin)
+    bad = actions.create_stream_destination(
+        admin, name="Fails", server_url="rtmp://fail.example.com/live2", stream_key=jobs.OTHER_KEY
+    )
+    stream = {"destination_ids": [good.pk, bad.pk], "adhoc": []}
+    job = jobs.live(sandbox, jobs.start(producer, jobs.file_config(profile, stream=stream)))
+    seen = []
+    for user in (producer, admin, make_user("support-looker", "support")):
+        client.force_login(user)
+        seen.append(everything_in(client.get(reverse("dashboard-home-live"))))
+    client.force_login(producer)
+    for name in ("dashboard-live-record", "dashboard-live-stream"):
+        seen.append(everything_in(client.get(f"{reverse(name)}?room=town-hall")))
+    stop = reverse("dashboard-live-stop", args=[job.pk])
+    seen.append(everything_in(client.post(stop, {"confirmed": "1"}, headers={"HX-Request": "1"})))
+    assert any("fail.example.com" in text for text in seen)  # the failing stream is shown
+    places = [(f"text {number}", text) for number, text in enumerate(seen)]
+    assert leaks([*jobs.SECRETS], places) == []
+
+
 # --- exports, reports, metrics ------------------------------------------------------------------
 def test_it_never_exports_or_reports_a_secret_value(client, producer, admin, support, sandbox):
     """A stream to a destination that fails, LiveKit quoting its URL and key in the error, and

@@ -76,6 +76,7 @@ def test_it_goes_live_and_shows_each_streams_health_as_the_webhooks_come(show, p
     expect(failed.locator(".stream-error")).to_contain_text("no such host", timeout=1000)
     shown_after = time.monotonic() - active_at
     expect(failed.locator(".badge")).to_have_text("failed")
+    expect(failed).to_contain_text("Broken RTMP server")
     expect(running.locator(".stream:not(.failed) .badge")).to_have_text("active")
     expect(running).not_to_contain_text("browser-key")
     print(f"stream failure on the card {shown_after * 1000:.0f} ms after LiveKit's change")

@@ -288,6 +288,22 @@ FORMS = {
     "recipe-start": Posted(
         "producer", "dashboard-recipe-start", ["room_name", "launch_token"], "recipe"
     ),
+    # The Live page's room cards: Record, Go live (their confirmations too) and Stop.
+    "live-record-page": Posted("producer", "dashboard-live-record", ["room"], method="get"),
+    "live-stream-page": Posted("producer", "dashboard-live-stream", ["room"], method="get"),
+    "live-record": Posted(
+        "producer",
+        "dashboard-live-record",
+        ["room", "storage_profile_id", "launch_token"],
+        sandbox=True,
+    ),
+    "live-stream": Posted(
+        "producer",
+        "dashboard-live-stream",
+        ["room", "recipe", "destination_ids", "launch_token"],
+        sandbox=True,
+    ),
+    "live-stop": Posted("producer", "dashboard-live-stop", ["confirmed"], "running"),
 }
 
 

@@ -307,6 +307,8 @@ def test_it_shows_each_streams_health_and_a_failing_streams_error(producer, admi
     assert room.count('class="stream') >= 2
     assert "failed to connect to rtmp://fail.example.com/live" in room
     assert "no such host" in room
+    assert "<strong>YouTube</strong>" in room
+    assert "<strong>Broken</strong>" in room
     assert '<span class="badge stream-active">active</span>' in room
     assert '<span class="badge stream-failed">failed</span>' in room
     assert STREAM_KEY not in room
