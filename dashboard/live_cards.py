@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import AbstractUser, AnonymousUser
+from django.db.models import Exists, OuterRef
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -26,7 +27,7 @@ from egress_app.crypto import SecretKeyError
 from egress_app.launch.config import GivenConfig
 from egress_app.launch.filenames import WrittenName, written_names
 from egress_app.livekit.redact import redact_stream_url
-from egress_app.models import EgressJob, Recipe, StorageProfile, StreamDestination
+from egress_app.models import AudioTap, EgressJob, Recipe, StorageProfile, StreamDestination
 from egress_app.roles import MANAGE_STORAGE, may_control, perm
 
 # What a card needs of a job: its state, times, results and owner (no configuration secrets).
@@ -81,12 +82,16 @@ def card_egress(
     """Each room's running egress (by room name), with the job the dashboard keeps of each."""
     ids = [row.egress_id for row in overview.egress]
     found = EgressJob.objects.filter(egress_id__in=ids).only(*JOB_FIELDS)
+    found = found.annotate(tap=Exists(AudioTap.objects.filter(job=OuterRef("pk"))))
     jobs = found.prefetch_related("destinations") if ids else []
     by_id = {job.egress_id: job for job in jobs}
     cards: dict[str, list[CardEgress]] = {}
     for row in overview.egress:
         job = by_id.get(row.egress_id)
-        cards.setdefault(row.room_name, []).append(_card(row, job, user))
+        # An audio session's taps are its own (the card's Listening badge leads to it, where
+        # it is stopped whole): listed with the active egress below the rooms, not here.
+        if job is None or not getattr(job, "tap", False):
+            cards.setdefault(row.room_name, []).append(_card(row, job, user))
     return cards
 
 

@@ -11,11 +11,19 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from livekit.protocol import egress
 from pytest_django.fixtures import Settings
 
 from egress_app import actions
-from egress_app.models import AuditAction, AuditEntry, EgressJob, LaunchState
+from egress_app.models import (
+    AudioSession,
+    AudioTap,
+    AuditAction,
+    AuditEntry,
+    EgressJob,
+    LaunchState,
+)
 from egress_app.sandbox.testing import RunningSandbox
 from tests.conftest import make_user
 from tests.jobs import (
@@ -380,3 +388,22 @@ def test_it_lets_an_admin_stop_a_producers_egress(producer, admin, sandbox):
     answer = client_for(admin).post(stop_url(job), {"confirmed": "1"}, headers=HTMX)
 
     assert f"Asked LiveKit to stop {job.egress_id}." in answer.content.decode()
+
+
+def test_it_leaves_an_audio_sessions_taps_out_of_the_card(producer, admin, sandbox):
+    """A tap is the session's (stopped whole from its page): the card's Listening badge leads
+    there, and the tap stays in the active egress list below the rooms."""
+    job = live(sandbox, start(producer, file_config(make_profile(admin))))
+    session = AudioSession.objects.create(room_name=ROOM, started_by=producer)
+    AudioTap.objects.create(
+        session=session,
+        participant_identity="alice",
+        track_sid="TR_x",
+        job=job,
+        token_expires_at=timezone.now(),
+    )
+
+    page = live_part(producer)
+
+    assert f'data-egress="{job.egress_id}"' not in card(page)
+    assert f'<tr data-egress="{job.egress_id}">' in page
