@@ -407,3 +407,43 @@ def test_it_leaves_an_audio_sessions_taps_out_of_the_card(producer, admin, sandb
 
     assert f'data-egress="{job.egress_id}"' not in card(page)
     assert f'<tr data-egress="{job.egress_id}">' in page
+
+
+def test_it_reads_every_cards_egress_in_two_queries(
+    producer, admin, sandbox, django_assert_num_queries
+):
+    profile, destination = make_profile(admin), make_destination(admin)
+    for room in (ROOM, "podcast"):
+        live(sandbox, start(producer, file_config(profile, room=room)))
+        live(sandbox, start(producer, stream_config(destination, room=room)))
+    client = client_for(producer)
+
+    # The fragment's own 8 (tests/dashboard/test_home.py), then the jobs of the running egress
+    # (taps marked in the same query) and their destinations: nothing per card or stream.
+    with django_assert_num_queries(10):
+        client.get(reverse("dashboard-home-live"))
+
+
+def test_it_shows_livekit_refusing_go_live_and_keeps_it_on_the_job(producer, admin, sandbox):
+    destination = make_destination(admin)
+    sandbox.control.add_room("no-workers-studio")
+    fields = {"room": "no-workers-studio", "destination_ids": [destination.pk]}
+
+    answer = client_for(producer).post(STREAM, fields | {"launch_token": token()}, headers=HTMX)
+
+    html = answer.content.decode()
+    assert "LiveKit refused to start it" in html
+    assert "Twirp unavailable" in html
+    assert 'id="live-refresh"' in html
+    assert EgressJob.objects.get().launch_state == LaunchState.REFUSED
+
+
+def test_it_sends_a_refused_start_without_script_to_its_job(producer, admin, sandbox):
+    profile = make_profile(admin)
+    sandbox.control.add_room("no-workers-studio")
+    fields = {"room": "no-workers-studio", "storage_profile_id": profile.pk}
+
+    answer = client_for(producer).post(RECORD, fields | {"launch_token": token()})
+
+    job = EgressJob.objects.get()
+    assert answer["Location"] == reverse("dashboard-job-detail", args=[job.pk])
