@@ -73,7 +73,8 @@ def test_it_goes_live_and_shows_each_streams_health_as_the_webhooks_come(show, p
     sandbox.control.wait_for_status(egress_id, "ACTIVE")
     active_at = time.monotonic()
     failed = running.locator(".stream.failed")
-    expect(failed.locator(".stream-error")).to_contain_text("no such host", timeout=1000)
+    # How soon is printed, not asserted: timed assertions stay out of the suite (bench/ measures).
+    expect(failed.locator(".stream-error")).to_contain_text("no such host")
     shown_after = time.monotonic() - active_at
     expect(failed.locator(".badge")).to_have_text("failed")
     expect(failed).to_contain_text("Broken RTMP server")
