@@ -36,6 +36,7 @@ from pytest_django.fixtures import Settings
 from egress_app.management.commands.seed_demo import seed_demo_users
 from egress_app.sandbox.testing import RunningSandbox
 from tests.browser.every_page import Shown, seed_every_page
+from tests.emulators import MotoS3, moto_checks_signatures
 from tests.threaded_server import HOST, asgi_application, serving_in_a_thread
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
@@ -125,3 +126,11 @@ def every_page(demo_users: list[User], sandbox: RunningSandbox) -> list[Shown]:
     """Demo data in every list and every page that shows it (written before the browser
     starts: list this fixture before `page` or `new_page`)."""
     return seed_every_page(demo_users, sandbox)
+
+
+@pytest.fixture
+def moto_open(moto_s3: MotoS3) -> Iterator[None]:
+    """moto answers presigned GETs only with its IAM check off: it cannot check their signatures
+    (tests/storage/test_objects.py does), so a browser playing through them needs it off."""
+    with moto_checks_signatures(moto_s3, False):
+        yield

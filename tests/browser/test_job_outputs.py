@@ -9,7 +9,6 @@ checks their signatures), so its IAM check is off while the browser plays."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from egress_app.models import EgressJob, EgressStatus
 from egress_app.sandbox.testing import RunningSandbox
 from tests.browser.every_page import log_in_as
 from tests.browser.test_phone_layout import OVERFLOW
-from tests.emulators import MotoS3, moto_checks_signatures
+from tests.emulators import MotoS3
 
 pytestmark = pytest.mark.browser
 
@@ -55,12 +54,6 @@ def make_hls(folder: Path) -> list[Path]:
     with av.open(str(folder / "show.m3u8"), "w", format="hls", options=options) as hls:
         write_video(hls, seconds=3)
     return sorted(folder.iterdir())
-
-
-@pytest.fixture
-def moto_open(moto_s3: MotoS3) -> Iterator[None]:
-    with moto_checks_signatures(moto_s3, False):
-        yield
 
 
 @pytest.fixture
