@@ -14,7 +14,7 @@ from dashboard import audio
 from dashboard.forms import TranscriptFilterForm
 from egress_app import history, transcripts
 from egress_app.launch.config import row_id
-from egress_app.models import Transcription
+from egress_app.models import TranscriptGap, Transcription, Utterance
 from egress_app.roles import may_delete_transcript
 
 PAGE_SIZE = 30
@@ -51,14 +51,26 @@ def page_context(
     start = _position(after)
     utterances = transcription.utterances.all()
     page = history.page(utterances, transcripts.SPOKEN_ORDER, after=start, size=TURNS_PAGE)
+    gaps = _page_gaps(transcription, start, page)
     return {
         "transcription": transcription,
         "session": transcription.session,
-        "turns": list(transcripts.turns(page.rows)),
+        "turns": list(transcripts.with_gaps(page.rows, gaps)),
         "later": str(page.older or ""),
         "continued": start is not None,
         "may_delete": may_delete_transcript(user),
     }
+
+
+def _page_gaps(
+    transcription: Transcription, start: history.Cursor | None, page: history.Page[Utterance]
+) -> list[TranscriptGap]:
+    """The gaps among this page's utterances: from where it starts (the transcript's start, on
+    the first page) to where the next page starts (its end, on the last), so each shows on one
+    page, before the first utterance said after it."""
+    since = float(start.value) if start is not None else None
+    until = float(page.older.value) if page.older is not None else None
+    return transcripts.gaps_between(transcription, since, until)
 
 
 def _position(text: str) -> history.Cursor | None:

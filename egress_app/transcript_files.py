@@ -6,6 +6,9 @@ the recording), and wall-clock in UTC (stated) in the text and JSON. An utteranc
 line in every format: a blank line would end an SRT or WebVTT cue early, and "-->" in a cue
 would read as a timing line (WebVTT escapes it as "--&gt;", SRT, which has no escapes, gets
 "->").
+
+A gap (audio the engine never heard) sits in its place among them: a line in the text, a cue in
+brackets in SRT (which has no comments), a NOTE block in WebVTT, and the `gaps` list in JSON.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 
 from egress_app import transcripts
-from egress_app.models import Transcription, Utterance
+from egress_app.models import TranscriptGap, Transcription, Utterance
 
 SPACES = re.compile(r"\s+")
 PIECES_AT_ONCE = 200
@@ -70,10 +73,16 @@ def _stamp(seconds: float, separator: str) -> str:
     return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{millis:03d}"
 
 
-def _span(utterance: Utterance, separator: str) -> str:
+def _span(utterance: Utterance | TranscriptGap, separator: str) -> str:
     # A cue never ends before it starts, whatever an engine said.
     end = max(utterance.end_seconds, utterance.start_seconds)
     return f"{_stamp(utterance.start_seconds, separator)} --> {_stamp(end, separator)}"
+
+
+def gap_words(gap: TranscriptGap) -> str:
+    """What a gap says, on one line and without a timing arrow: "No transcript of Guest: ..."."""
+    who = f" of {gap.speaker}" if gap.speaker else ""
+    return one_line(f"No transcript{who}: {gap.reason}").replace("-->", "->")
 
 
 def _speaker(utterance: Utterance) -> str:
@@ -87,23 +96,28 @@ def text_lines(transcription: Transcription) -> Iterator[str]:
     yield f"Engine: {transcription.profile_name} ({transcription.get_engine_display()})"
     yield f", language: {transcription.language or 'not set'}\n"
     yield f"Started {utc(transcription.created_at)}; times are from the audio start, and in UTC.\n"
-    last: transcripts.Turn | None = None
-    for chunk in transcripts.chunks(transcription):
-        for turn in transcripts.turns(chunk):
-            if last is None or turn.identity != last.identity:
-                yield f"\n[{transcripts.clock(turn.start_seconds)}, {utc(turn.started_at)}] "
-                yield f"{one_line(turn.speaker)}:\n"
-            yield "".join(f"{one_line(u.text)}\n" for u in turn.utterances)
-            last = turn
+    last: str | None = None  # the identity of the turn going on, None after a gap
+    for said in transcripts.said_in_order(transcription):
+        if isinstance(said, TranscriptGap):
+            clock = transcripts.clock
+            yield f"\n[{clock(said.start_seconds)}-{clock(said.end_seconds)}, "
+            yield f"{utc(said.started_at)} to {utc(said.ended_at)}] {gap_words(said)}\n"
+            last = None
+            continue
+        if said.speaker_identity != last:
+            yield f"\n[{transcripts.clock(said.start_seconds)}, {utc(said.started_at)}] "
+            yield f"{_speaker(said)}:\n"
+            last = said.speaker_identity
+        yield f"{one_line(said.text)}\n"
 
 
 def srt_lines(transcription: Transcription) -> Iterator[str]:
-    number = 0
-    for chunk in transcripts.chunks(transcription):
-        for utterance in chunk:
-            number += 1
-            text = one_line(f"{_speaker(utterance)}: {utterance.text}").replace("-->", "->")
-            yield f"{number}\n{_span(utterance, ',')}\n{text}\n\n"
+    for number, said in enumerate(transcripts.said_in_order(transcription), start=1):
+        if isinstance(said, TranscriptGap):
+            text = f"[{gap_words(said)}]"
+        else:
+            text = one_line(f"{_speaker(said)}: {said.text}").replace("-->", "->")
+        yield f"{number}\n{_span(said, ',')}\n{text}\n\n"
 
 
 def _vtt_escape(text: str) -> str:
@@ -112,10 +126,13 @@ def _vtt_escape(text: str) -> str:
 
 def vtt_lines(transcription: Transcription) -> Iterator[str]:
     yield "WEBVTT\n\n"
-    for chunk in transcripts.chunks(transcription):
-        for utterance in chunk:
-            voice = _vtt_escape(_speaker(utterance))
-            yield f"{_span(utterance, '.')}\n<v {voice}>{_vtt_escape(utterance.text)}</v>\n\n"
+    for said in transcripts.said_in_order(transcription):
+        if isinstance(said, TranscriptGap):  # a comment: players show nothing for it
+            span = _span(said, ".").replace("-->", "to")
+            yield f"NOTE {span} {gap_words(said)}\n\n"
+            continue
+        voice = _vtt_escape(_speaker(said))
+        yield f"{_span(said, '.')}\n<v {voice}>{_vtt_escape(said.text)}</v>\n\n"
 
 
 def _utterance_json(utterance: Utterance) -> dict[str, Any]:
@@ -129,6 +146,19 @@ def _utterance_json(utterance: Utterance) -> dict[str, Any]:
         "text": utterance.text,
         "confidence": utterance.confidence,
         "language": utterance.language,
+    }
+
+
+def _gap_json(gap: TranscriptGap) -> dict[str, Any]:
+    return {
+        "speaker_identity": gap.speaker_identity,
+        "speaker_name": gap.speaker_name,
+        "start_seconds": gap.start_seconds,
+        "end_seconds": gap.end_seconds,
+        "started_at": utc(gap.started_at),
+        "ended_at": utc(gap.ended_at),
+        "reason": gap.reason,
+        "engine": gap.engine,
     }
 
 
@@ -153,7 +183,8 @@ def json_lines(transcription: Transcription) -> Iterator[str]:
         for utterance in chunk:
             yield separator + json.dumps(_utterance_json(utterance))
             separator = ", "
-    yield "]}\n"
+    gaps = transcripts.gaps_between(transcription, None, None)
+    yield '], "gaps": [' + ", ".join(json.dumps(_gap_json(gap)) for gap in gaps) + "]}\n"
 
 
 WRITERS: dict[str, Callable[[Transcription], Iterator[str]]] = {

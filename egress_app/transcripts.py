@@ -9,6 +9,7 @@ words as a part of the text, any case.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,7 +20,7 @@ from django.db import connection
 from django.db.models import Exists, Max, Min, OuterRef, Q, QuerySet
 
 from egress_app import history
-from egress_app.models import Transcription, Utterance
+from egress_app.models import TranscriptGap, Transcription, Utterance
 
 CHUNK = 1000
 SEARCH_CONFIG = "simple"  # as the index of migration 0020 is built; keep both the same
@@ -147,3 +148,45 @@ def clock(seconds: float) -> str:
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+# --- gaps: where the engine heard nothing ---------------------------------------------------------
+def gaps_between(
+    transcription: Transcription, since: float | None, until: float | None
+) -> list[TranscriptGap]:
+    """The transcript's gaps starting in [`since`, `until`) (None: no bound), in order. A
+    transcript has few (each is a reconnect or an overflow), so they are read at once."""
+    rows = transcription.gaps.order_by("start_seconds", "pk")
+    if since is not None:
+        rows = rows.filter(start_seconds__gte=since)
+    if until is not None:
+        rows = rows.filter(start_seconds__lt=until)
+    return list(rows)
+
+
+def with_gaps(
+    utterances: Iterable[Utterance], gaps: Iterable[TranscriptGap]
+) -> Iterator[Turn | TranscriptGap]:
+    """The turns of `utterances` with `gaps` in their place (both in the order spoken): a gap
+    in the middle of a speaker's turn ends it there, and the turn goes on after it."""
+    waiting, run = deque(gaps), list[Utterance]()
+    for utterance in utterances:
+        if waiting and waiting[0].start_seconds <= utterance.start_seconds:
+            yield from turns(run)
+            run = []
+            while waiting and waiting[0].start_seconds <= utterance.start_seconds:
+                yield waiting.popleft()
+        run.append(utterance)
+    yield from turns(run)
+    yield from waiting
+
+
+def said_in_order(transcription: Transcription) -> Iterator[Utterance | TranscriptGap]:
+    """Every utterance and gap in the order spoken, the utterances a keyset chunk at a time."""
+    waiting = deque(gaps_between(transcription, None, None))
+    for chunk in chunks(transcription):
+        for utterance in chunk:
+            while waiting and waiting[0].start_seconds <= utterance.start_seconds:
+                yield waiting.popleft()
+            yield utterance
+    yield from waiting

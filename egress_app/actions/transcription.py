@@ -40,6 +40,7 @@ from egress_app.models import (
     EngineKind,
     EngineProfile,
     TapState,
+    TranscriptGap,
     Transcription,
     Utterance,
 )
@@ -131,11 +132,13 @@ class TranscriptionSink:
     loop: asyncio.AbstractEventLoop | None = None
     streams: dict[str, EngineStream] = field(default_factory=dict)  # channel ("*": all) ->
     opened: dict[int, datetime] = field(default_factory=dict)  # id(stream) -> its first audio
+    engine_name: str = ""  # as a gap names the engine
     speakers: dict[str, Speaker] = field(default_factory=dict)
     states: dict[int, Status] = field(default_factory=dict)
     gaps: int = 0
     broken: bool = False
     unsaved: list[tuple[EngineStream, Words, int]] = field(default_factory=list)
+    unsaved_gaps: list[tuple[TranscriptGap, int]] = field(default_factory=list)
     close_seconds: float = CLOSE_SECONDS  # for the engine's last words when the session ends
     hide: Callable[[str], str] = str  # the profile's secrets out of an engine's words
     room: RoomCaptions | None = None  # each final into the room too, when asked (SendData)
@@ -169,15 +172,19 @@ class TranscriptionSink:
         waiting, self.unsaved = self.unsaved, []
         for stream, words, tries in waiting:
             self._final(stream, words, tries + 1)
+        self._store_gaps_again()
         for stream in list(self.streams.values()):
-            for said in stream.poll():
-                if isinstance(said, Gap):
-                    self._gap(stream, said)
-                elif said.final:
-                    self._final(stream, said)
-                else:
-                    self._partial(stream, said)
+            self._heard(stream)
             self._status(stream)
+
+    def _heard(self, stream: EngineStream) -> None:
+        said = stream.poll()
+        self._gaps(stream, [gap for gap in said if isinstance(gap, Gap)])
+        for words in said:
+            if isinstance(words, Words) and words.final:
+                self._final(stream, words)
+            elif isinstance(words, Words):
+                self._partial(stream, words)
 
     def _status(self, stream: EngineStream) -> None:
         status = stream.status
@@ -275,15 +282,50 @@ class TranscriptionSink:
         done = asyncio.run_coroutine_threadsafe(database_sync_to_async(work)(), self.loop)
         return done.result(DATABASE_SECONDS)
 
-    def _gap(self, stream: EngineStream, gap: Gap) -> None:
+    def _gaps(self, stream: EngineStream, gaps: list[Gap]) -> None:
+        """Each span the engine missed, once: a stream of several channels that dropped says
+        so for each of them, and that is one gap for everyone."""
+        spans: dict[tuple[float, float, str], list[str]] = {}
+        for gap in gaps:
+            spans.setdefault((gap.start, gap.end, gap.reason), []).append(gap.channel)
+        for (start, end, reason), channels in spans.items():
+            who = self.speaker(channels[0]) if len(channels) == 1 else Speaker(None, "", "")
+            self._gap(stream, Gap(channels[0], start, end, reason), who)
+
+    def _gap(self, stream: EngineStream, gap: Gap, speaker: Speaker) -> None:
         self.gaps += 1
-        seconds = gap.end - gap.start
-        speaker = self.speaker(gap.channel)
-        words = self.hide(f"{seconds:.1f} s not transcribed: {gap.reason}")
-        at = self._at(stream, gap.start)
+        reason = self.hide(gap.reason)
+        words = f"{gap.end - gap.start:.1f} s not transcribed: {reason}"
+        started, ended = self._at(stream, gap.start), self._at(stream, gap.end)
         logger.warning("Transcription %s, %s: %s", self.transcription_id, speaker.name, words)
-        caption = Caption(self.session_id, "gap", f"gap-{self.gaps}", words, speaker.name, at)
+        row = TranscriptGap(
+            transcription_id=self.transcription_id,
+            speaker_identity=speaker.identity,
+            speaker_name=speaker.name,
+            start_seconds=round((started - self.session_started).total_seconds(), 3),
+            end_seconds=round((ended - self.session_started).total_seconds(), 3),
+            started_at=started,
+            ended_at=ended,
+            reason=reason,
+            engine=self.engine_name[:100],
+        )
+        self._store_gap(row, 0)
+        caption = Caption(self.session_id, "gap", f"gap-{self.gaps}", words, speaker.name, started)
         self._push(caption)
+
+    def _store_gap(self, row: TranscriptGap, tries: int) -> None:
+        try:
+            self._db(row.save)
+        except BUSY as problem:
+            if tries >= STORE_TRIES:
+                logger.error("Transcription %s: gap lost: %s", self.transcription_id, problem)
+            else:
+                self.unsaved_gaps.append((row, tries + 1))
+
+    def _store_gaps_again(self) -> None:
+        waiting, self.unsaved_gaps = self.unsaved_gaps, []
+        for row, tries in waiting:
+            self._store_gap(row, tries)
 
     def speaker(self, channel: str) -> Speaker:
         """Who speaks on a channel: the tap's participant (its name when the tap has one)."""
@@ -307,7 +349,7 @@ class TranscriptionSink:
                     "Transcription %s: the engine failed to close", self.transcription_id
                 )
         for attempt in range(CLOSE_TRIES):  # the last words, through a busy database too
-            if self.broken or (attempt and not self.unsaved):
+            if self.broken or (attempt and not (self.unsaved or self.unsaved_gaps)):
                 break
             time.sleep(0.2 * attempt)
             try:
@@ -371,6 +413,7 @@ def transcription_sink(session: AudioSession) -> TranscriptionSink | None:
         transcription.pk, session.pk, session.created_at, engine, settings, _calling_loop()
     )
     sink.hide = redactor(settings.secrets.values())
+    sink.engine_name = transcription.get_engine_display()
     sink.speakers = {str(tap.pk): speaker_of(tap) for tap in session.taps.all()}
     if transcription.publish_to_room:
         sink.room = RoomCaptions(transcription.pk, session.pk, session.room_name, sink.loop)

@@ -40,6 +40,7 @@ from egress_app.models.statuses import (
 from egress_app.models.transcripts import (
     EngineKind,
     EngineProfile,
+    TranscriptGap,
     Transcription,
     Utterance,
     being_written,
@@ -82,6 +83,7 @@ __all__ = [
     "StreamProtocol",
     "TapSource",
     "TapState",
+    "TranscriptGap",
     "Transcription",
     "Triage",
     "Utterance",

@@ -101,3 +101,35 @@ class Utterance(models.Model):
 
     def __str__(self) -> str:
         return f"{self.speaker_name or self.speaker_identity or 'mix'}: {self.text[:40]}"
+
+
+class TranscriptGap(models.Model):
+    """Audio the engine never heard (a reconnect that outlasted the buffer, a full buffer, an
+    engine that failed, a switch of engine stream): where the transcript has no words, and why
+    in plain words (never a secret: scrubbed before it is stored). Kept apart from utterances,
+    so searching, speakers and counts of what was said never meet one."""
+
+    transcription = models.ForeignKey(Transcription, on_delete=models.CASCADE, related_name="gaps")
+    speaker_identity = models.TextField(blank=True)  # blank: every speaker of the stream
+    speaker_name = models.TextField(blank=True)
+    start_seconds = models.FloatField()
+    end_seconds = models.FloatField()
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField()
+    reason = models.TextField()
+    engine = models.CharField(max_length=100)  # the engine that missed it, as the page names it
+
+    class Meta:
+        ordering = ["transcription", "start_seconds", "id"]
+        indexes = [models.Index(fields=["transcription", "start_seconds"])]
+
+    def __str__(self) -> str:
+        return f"no transcript {self.start_seconds:.1f}-{self.end_seconds:.1f} s: {self.reason}"
+
+    @property
+    def is_gap(self) -> bool:
+        return True
+
+    @property
+    def speaker(self) -> str:
+        return self.speaker_name or self.speaker_identity

@@ -184,7 +184,14 @@ class CloudStream:
         while self._queued > self._max_frames:
             dropped = self._queue.popleft()
             self._queued -= dropped.frames
-            self._note_drop(dropped, "the buffer was full")
+            self._note_drop(dropped, self._overflow())
+
+    def _overflow(self) -> str:
+        """Why the buffer overflowed, in plain words (the status is already scrubbed)."""
+        seconds = self._max_frames / SAMPLE_RATE
+        if self._status.text == "live":
+            return f"{self.label} took the audio slower than it came ({seconds:g} s buffer full)"
+        return f"{self.label} was away longer than the {seconds:g} s buffer ({self._status.text})"
 
     def _note_drop(self, chunk: Chunk, reason: str) -> None:
         end = chunk.start + chunk.frames

@@ -31,3 +31,10 @@ def dial(
     monkeypatch.setattr(f"{__name__}.BASE", base)
     kind = engine.__name__.removesuffix("Here").lower()
     monkeypatch.setitem(registry.ENGINES, kind, f"{__name__}:{engine.__name__}")
+
+
+class DeepgramTight(DeepgramEngine):
+    """Half a second of buffer and a second before trying again: a drop loses audio."""
+
+    def __init__(self) -> None:
+        super().__init__(base=BASE, buffer_seconds=0.5, backoff=1.0, retries=3)

@@ -182,6 +182,6 @@ def test_it_pins_the_query_count_of_a_transcript_page(
 ):
     client.force_login(support)
     # Session, user, permissions (user's, groups'), the transcript with its session, its
-    # utterances, the role.
-    with django_assert_num_queries(7):
+    # utterances, its gaps, the role.
+    with django_assert_num_queries(8):
         client.get(detail_url(podcast))

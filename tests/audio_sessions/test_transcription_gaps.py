@@ -1,0 +1,179 @@
+"""What a cloud engine missed (issue 15): a stand-in that drops the connection mid-session
+leaves a gap that is stored and shown in the transcript's page and every download, the taps
+untouched.
+
+The cloud services cannot be reached from here: their local stand-ins
+(tests/transcribe/standins.py) check what the real ones check and say what they do not cover."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from datetime import timedelta
+
+import numpy as np
+import pytest
+import srt
+import webvtt
+from django.contrib.auth.models import User
+from django.urls import reverse
+from django.utils import timezone
+
+from egress_app.actions.transcription import TranscriptionSink
+from egress_app.audio.mixer import Mixer
+from egress_app.events import Caption
+from egress_app.models import (
+    AudioSession,
+    AudioTap,
+    EngineKind,
+    EngineProfile,
+    TranscriptGap,
+    Transcription,
+    Utterance,
+)
+from egress_app.transcribe import registry
+from tests.audio_sessions.test_transcription import KEY, podcast, started_sink, tone
+from tests.transcribe import here
+from tests.transcribe.standins import DeepgramStandIn
+from tests.transcripts.test_exports import download
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+def silence(seconds: float) -> np.ndarray:
+    return np.zeros(int(seconds * 16_000), np.int16)
+
+
+def until(done: Callable[[], bool], seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not done():
+        assert time.monotonic() < deadline, "it did not happen in time"
+        time.sleep(0.02)
+
+
+def with_profile(session: AudioSession, kind: str) -> None:
+    profile = EngineProfile(name=kind.title(), kind=kind, config={"language": "en"})
+    profile.set_secrets({"api_key": KEY})
+    profile.save()
+    Transcription.objects.filter(session=session).update(profile=profile, engine=kind)
+
+
+def pushes(sink: TranscriptionSink) -> list[Caption]:
+    """The captions the sink pushes (still pushed: this only listens)."""
+    pushed: list[Caption] = []
+    push = sink._push
+
+    def listened(caption: Caption) -> None:
+        pushed.append(caption)
+        push(caption)
+
+    sink._push = listened  # type: ignore[method-assign]
+    return pushed
+
+
+def late_tap(session: AudioSession, identity: str) -> AudioTap:
+    return AudioTap.objects.create(
+        session=session,
+        participant_identity=identity,
+        participant_name=identity.replace("-", " ").title(),
+        track_sid=f"TR_{identity}",
+        token_hash="y" * 64,
+        token_expires_at=timezone.now() + timedelta(minutes=3),
+    )
+
+
+def write(sink: TranscriptionSink, mixer: Mixer, ticks: int, *, pace: float = 0.0) -> None:
+    for _ in range(ticks):
+        sink.write(mixer.tick())
+        time.sleep(pace)
+
+
+# --- gaps ---------------------------------------------------------------------------------------
+@pytest.fixture
+def dropped(producer: User, monkeypatch) -> tuple[Transcription, TranscriptionSink, list[Caption]]:
+    """A Deepgram-transcribed podcast whose connection drops mid-session for a second, with
+    half a second of buffer: a second of the audio that came meanwhile is lost."""
+    with DeepgramStandIn(KEY).running() as standin:
+        monkeypatch.setattr(here, "BASE", standin.url)
+        monkeypatch.setitem(registry.ENGINES, "deepgram", "tests.transcribe.here:DeepgramTight")
+        session = podcast(producer, engine=EngineKind.DEEPGRAM)
+        with_profile(session, EngineKind.DEEPGRAM)
+        sink = started_sink(session.pk)
+        pushed = pushes(sink)
+        mixer = Mixer()
+        for tap in session.taps.all():
+            mixer.push(
+                str(tap.pk), np.concatenate([tone(0.5), silence(1.5), tone(1.0), silence(1)])
+            )
+        until(lambda: sink.streams["*"].status.text == "live") if sink.streams else None
+        write(sink, mixer, 10, pace=0.05)
+        sent = 1.0 * 16_000 * 2 * 2  # all of it: a second of two channels
+        until(lambda: len(standin.sessions) == 1 and len(standin.sessions[0].audio) == sent)
+        standin.drop()
+        until(lambda: sink.streams["*"].status.text.startswith("reconnecting"))
+        write(sink, mixer, 15)  # 1.5 s while away: the last half second waits in the buffer
+        until(lambda: len(standin.sessions) == 2)
+        write(sink, mixer, 20, pace=0.05)  # at twice real time: nothing more waits for long
+        sink.close(ended=True)
+    assert standin.violations == []
+    assert not sink.broken
+    return Transcription.objects.get(session=session), sink, pushed
+
+
+def test_it_stores_the_gap_a_dropped_connection_left(dropped) -> None:
+    transcription, _, pushed = dropped
+    [gap] = TranscriptGap.objects.filter(transcription=transcription)
+    assert (gap.speaker_identity, gap.speaker_name) == ("", "")  # everyone's stream dropped
+    assert gap.end_seconds - gap.start_seconds == pytest.approx(1.0, abs=0.05)
+    assert 0.9 <= gap.start_seconds < gap.end_seconds < 3.0
+    assert gap.ended_at - gap.started_at == timedelta(seconds=1.0)
+    assert gap.reason.startswith("Deepgram was away longer than the 0.5 s buffer (reconnecting")
+    assert KEY not in gap.reason
+    assert gap.engine == "Deepgram live"
+    [line] = [caption for caption in pushed if caption.kind == "gap"]  # one line, not one each
+    assert line.text == f"1.0 s not transcribed: {gap.reason}"
+    assert (transcription.state, transcription.error) == ("ended", "")
+
+
+def test_it_shows_the_gap_in_its_place_on_the_transcript_page(client, dropped) -> None:
+    transcription, _, _ = dropped
+    gap = TranscriptGap.objects.get()
+    client.force_login(transcription.session.started_by)
+    page = client.get(reverse("dashboard-transcript-detail", args=[transcription.pk]))
+    html = page.content.decode()
+    assert f'id="gap-{gap.pk}"' in html
+    assert "<strong>No transcript</strong>" in html
+    assert gap.reason.replace("(", "") in html.replace("(", "")
+    utterances = Utterance.objects.order_by("start_seconds")
+    before = [u for u in utterances if u.start_seconds < gap.start_seconds]
+    after = [u for u in utterances if u.start_seconds >= gap.start_seconds]
+    assert before, "the gap should come after the first words"
+    assert after, "and before the last"
+    here_at = html.index(f'id="gap-{gap.pk}"')
+    assert html.index(f'id="utterance-{before[-1].pk}"') < here_at
+    assert html.index(f'id="utterance-{after[0].pk}"') > here_at
+
+
+def test_it_writes_the_gap_into_every_download(client, dropped) -> None:
+    transcription, _, _ = dropped
+    gap = TranscriptGap.objects.get()
+    client.force_login(transcription.session.started_by)
+
+    text = download(client, transcription, "txt")[1]
+    assert f"No transcript: {gap.reason}" in text
+
+    data = json.loads(download(client, transcription, "json")[1])
+    assert [g["reason"] for g in data["gaps"]] == [gap.reason]
+    assert data["gaps"][0]["start_seconds"] == gap.start_seconds
+    assert KEY not in json.dumps(data)
+
+    cues = list(srt.parse(download(client, transcription, "srt")[1]))
+    assert f"[No transcript: {gap.reason}]" in [cue.content for cue in cues]
+    assert [cue.start for cue in cues] == sorted(cue.start for cue in cues)
+
+    vtt = download(client, transcription, "vtt")[1]
+    captions = webvtt.from_string(vtt).captions
+    assert len(captions) == Utterance.objects.count()  # the gap is a NOTE, not a cue
+    assert "\nNOTE 00:00:" in vtt
+    assert f"No transcript: {gap.reason}" in vtt
