@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -130,8 +131,10 @@ class TranscriptionSink:
     engine: Engine
     settings: EngineSettings
     loop: asyncio.AbstractEventLoop | None = None
-    streams: dict[str, EngineStream] = field(default_factory=dict)  # channel ("*": all) ->
+    streams: dict[str, EngineStream] = field(default_factory=dict)  # channel, or group ("*") ->
     opened: dict[int, datetime] = field(default_factory=dict)  # id(stream) -> its first audio
+    groups: dict[str, list[str]] = field(default_factory=dict)  # a multichannel stream's channels
+    retiring: list[tuple[EngineStream, threading.Thread]] = field(default_factory=list)
     engine_name: str = ""  # as a gap names the engine
     speakers: dict[str, Speaker] = field(default_factory=dict)
     states: dict[int, Status] = field(default_factory=dict)
@@ -147,6 +150,8 @@ class TranscriptionSink:
         if self.broken:
             return
         try:
+            if self.engine.multichannel:
+                self._admit(tick.tracks)
             for channel, samples in tick.tracks.items():
                 self._stream(channel).send(channel, samples)
             self._take()
@@ -155,17 +160,57 @@ class TranscriptionSink:
             self._fail(f"failed: the engine broke down ({error})")
 
     def _stream(self, channel: str) -> EngineStream:
-        key = "*" if self.engine.multichannel else channel
+        key = self._group_of(channel) if self.engine.multichannel else channel
         stream = self.streams.get(key)
         if stream is None:
-            settings = self.settings
-            if not self.engine.multichannel:
-                settings = EngineSettings(
-                    settings.config, settings.secrets, [channel], settings.languages, {}
-                )
-            stream = self.streams[key] = self.engine.open(settings)
-            self.opened[id(stream)] = datetime.now(UTC)
+            settings = replace(self.settings, channels=[channel], names={})
+            if self.engine.multichannel:
+                names = {c: self.speaker(c).name for c in self.groups[key]}
+                settings = replace(self.settings, channels=list(self.groups[key]), names=names)
+            stream = self._open(key, settings)
         return stream
+
+    def _open(self, key: str, settings: EngineSettings) -> EngineStream:
+        stream = self.streams[key] = self.engine.open(settings)
+        self.opened[id(stream)] = datetime.now(UTC)
+        return stream
+
+    def _group_of(self, channel: str) -> str:
+        return next((key for key, group in self.groups.items() if channel in group), "*")
+
+    def _admit(self, channels: Iterable[str]) -> None:
+        """Channels no stream of a multichannel engine has (a participant who joined after it
+        opened) join one: the engine's last group while it has room (at most `max_channels`),
+        else a new one. A stream that keeps its channels (Gladia, Deepgram, Forward) is opened
+        again with them at this tick: the old one gets every tick before, is closed aside (its
+        last finals still come) and the new one every tick from now on, so no audio is lost."""
+        if not self.groups:
+            self.groups["*"] = list(self.settings.channels)
+        known = {channel for group in self.groups.values() for channel in group}
+        new = [channel for channel in channels if channel not in known]
+        if not new:
+            return
+        limit = getattr(self.engine, "max_channels", 0) or len(known) + len(new)
+        key = list(self.groups)[-1]
+        if len(self.groups[key]) + len(new) > limit:
+            key = f"*{len(self.groups)}"
+            self.groups[key] = []
+        self.groups[key] += new
+        old = self.streams.pop(key, None)
+        if old is not None and self.engine.fixed_channels:
+            logger.info("Transcription %s: reopening for %s", self.transcription_id, new)
+            self._retire(old)
+        elif old is not None:
+            self.streams[key] = old
+
+    def _retire(self, stream: EngineStream) -> None:
+        """Close `stream` in a thread of its own (closing waits for the engine's last words);
+        it is polled until it has closed."""
+        closing = threading.Thread(
+            target=stream.close, args=(self.close_seconds,), name="stt-retire", daemon=True
+        )
+        closing.start()
+        self.retiring.append((stream, closing))
 
     def _take(self) -> None:
         """What the engines said since the last tick, and any final whose storing failed."""
@@ -176,6 +221,12 @@ class TranscriptionSink:
         for stream in list(self.streams.values()):
             self._heard(stream)
             self._status(stream)
+        for stream, closing in list(self.retiring):
+            done = not closing.is_alive()
+            self._heard(stream)
+            if done:
+                self.retiring.remove((stream, closing))
+                self.opened.pop(id(stream), None)
 
     def _heard(self, stream: EngineStream) -> None:
         said = stream.poll()
@@ -348,6 +399,8 @@ class TranscriptionSink:
                 logger.exception(
                     "Transcription %s: the engine failed to close", self.transcription_id
                 )
+        for _, closing in self.retiring:
+            closing.join(self.close_seconds + 1.0)
         for attempt in range(CLOSE_TRIES):  # the last words, through a busy database too
             if self.broken or (attempt and not (self.unsaved or self.unsaved_gaps)):
                 break

@@ -93,6 +93,7 @@ class AssemblyAIEngine:
     """One channel per stream: the sink opens one stream per track, or one for the mix."""
 
     multichannel = False
+    fixed_channels = False  # a stream per channel
 
     def __init__(self, *, base: str = "", **options: Any) -> None:
         self.base, self.options = base, options

@@ -46,6 +46,7 @@ class BuiltinEngine:
     """PocketSphinx in a worker process per stream, all of the stream's channels in it."""
 
     multichannel = True
+    fixed_channels = False  # a channel's decoder starts with its first audio
 
     def open(self, settings: EngineSettings) -> BuiltinStream:
         return BuiltinStream(settings)

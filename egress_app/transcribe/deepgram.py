@@ -91,6 +91,7 @@ class DeepgramEngine:
     """All participants in one stream (`multichannel=true`)."""
 
     multichannel = True
+    fixed_channels = True
 
     def __init__(self, *, base: str = "", **options: Any) -> None:
         self.base, self.options = base, options

@@ -83,8 +83,11 @@ class EngineStream(Protocol):
 
 
 class Engine(Protocol):
-    """An engine kind: opens streams; says whether it takes several channels in one stream."""
+    """An engine kind: opens streams; says whether it takes several channels in one stream,
+    and whether a stream keeps the channels it was opened with (`fixed_channels`: a channel
+    it was not opened with is ignored, so the sink opens it again with the newcomer)."""
 
     multichannel: bool
+    fixed_channels: bool
 
     def open(self, settings: EngineSettings) -> EngineStream: ...

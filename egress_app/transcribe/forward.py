@@ -80,6 +80,7 @@ class ForwardEngine:
     """Per-track channels in one stream, or the mix, as the profile says."""
 
     multichannel = True
+    fixed_channels = True
 
     def __init__(self, **options: Any) -> None:
         self.options = options

@@ -124,6 +124,7 @@ class GladiaEngine:
     """Up to 8 channels in one session: the sink sends one per participant."""
 
     multichannel = True
+    fixed_channels = True
     max_channels = MAX_CHANNELS
 
     def __init__(self, *, api: str = API, **options: Any) -> None:

@@ -1,6 +1,8 @@
-"""What a cloud engine missed (issue 15): a stand-in that drops the connection mid-session
-leaves a gap that is stored and shown in the transcript's page and every download, the taps
-untouched.
+"""What a cloud engine missed, and who joined after it opened (issue 15): a stand-in that drops
+the connection mid-session leaves a gap that is stored and shown in the transcript's page and
+every download, the taps untouched; a participant whose tap starts after a multichannel stream
+opened is transcribed under their own name (Deepgram's stream is opened again with them,
+Gladia's eight channels taken, a second session holds them).
 
 The cloud services cannot be reached from here: their local stand-ins
 (tests/transcribe/standins.py) check what the real ones check and say what they do not cover."""
@@ -35,7 +37,7 @@ from egress_app.models import (
 from egress_app.transcribe import registry
 from tests.audio_sessions.test_transcription import KEY, podcast, started_sink, tone
 from tests.transcribe import here
-from tests.transcribe.standins import DeepgramStandIn
+from tests.transcribe.standins import DeepgramStandIn, GladiaStandIn
 from tests.transcripts.test_exports import download
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -177,3 +179,68 @@ def test_it_writes_the_gap_into_every_download(client, dropped) -> None:
     assert len(captions) == Utterance.objects.count()  # the gap is a NOTE, not a cue
     assert "\nNOTE 00:00:" in vtt
     assert f"No transcript: {gap.reason}" in vtt
+
+
+# --- late joiners -------------------------------------------------------------------------------
+def test_it_transcribes_a_participant_who_joins_after_deepgram_opened(
+    producer, monkeypatch
+) -> None:
+    with DeepgramStandIn(KEY).running() as standin:
+        monkeypatch.setattr(here, "BASE", standin.url)
+        monkeypatch.setitem(registry.ENGINES, "deepgram", "tests.transcribe.here:DeepgramHere")
+        session = podcast(producer, engine=EngineKind.DEEPGRAM)
+        with_profile(session, EngineKind.DEEPGRAM)
+        sink = started_sink(session.pk)
+        pushed = pushes(sink)
+        mixer = Mixer()
+        for tap in session.taps.all():
+            mixer.push(str(tap.pk), silence(3.0))
+        write(sink, mixer, 5)
+        until(lambda: len(standin.sessions) == 1)
+        late = late_tap(session, "late-comer")
+        mixer.push(str(late.pk), np.concatenate([tone(1.0), silence(1.0)]))
+        write(sink, mixer, 20)
+        sink.close(ended=True)
+
+    assert standin.violations == []
+    assert [s.query["channels"] for s in standin.sessions] == ["2", "3"]
+    assert len(standin.sessions[1].audio) == 2.0 * 16_000 * 2 * 3  # every tick since it came
+    [said] = Utterance.objects.all()
+    assert (said.speaker_identity, said.speaker_name, said.tap) == (
+        "late-comer",
+        "Late Comer",
+        late,
+    )
+    assert said.end_seconds - said.start_seconds == pytest.approx(1.0)  # the tone, whole
+    [final] = [c for c in pushed if c.kind == "final" and c.text]
+    assert (final.speaker, final.line) == ("Late Comer", f"utterance-{said.pk}")
+    assert {c.speaker for c in pushed if c.kind == "partial"} == {"Late Comer"}
+    assert not TranscriptGap.objects.exists()  # the switch lost no audio
+    assert Transcription.objects.get().state == "ended"
+
+
+def test_it_opens_another_gladia_session_when_its_eight_channels_are_taken(
+    producer, monkeypatch
+) -> None:
+    with GladiaStandIn(KEY).running() as standin:
+        monkeypatch.setattr(here, "BASE", standin.api)
+        monkeypatch.setitem(registry.ENGINES, "gladia", "tests.transcribe.here:GladiaHere")
+        session = podcast(producer, engine=EngineKind.GLADIA)
+        for number in range(6):
+            late_tap(session, f"guest-{number}")  # eight before it opens
+        with_profile(session, EngineKind.GLADIA)
+        sink = started_sink(session.pk)
+        mixer = Mixer()
+        for tap in session.taps.all():
+            mixer.push(str(tap.pk), silence(3.0))
+        write(sink, mixer, 5)
+        ninth = late_tap(session, "ninth")
+        mixer.push(str(ninth.pk), np.concatenate([tone(1.0), silence(1.0)]))
+        write(sink, mixer, 20)
+        sink.close(ended=True)
+
+    assert standin.violations == []
+    assert sorted(body["channels"] for _, body in standin.inits) == [1, 8]  # two sessions
+    [said] = Utterance.objects.all()
+    assert (said.speaker_identity, said.speaker_name, said.tap) == ("ninth", "Ninth", ninth)
+    assert Transcription.objects.get().state == "ended"

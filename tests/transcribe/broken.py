@@ -34,6 +34,7 @@ class CrashingStream(RefusingStream):
 
 class CrashingEngine:
     multichannel = True
+    fixed_channels = False
 
     def open(self, settings: EngineSettings) -> CrashingStream:
         return CrashingStream()
@@ -54,6 +55,7 @@ class LeakyStream(RefusingStream):
 
 class LeakyEngine:
     multichannel = True
+    fixed_channels = False
 
     def open(self, settings: EngineSettings) -> LeakyStream:
         return LeakyStream(settings.secrets["api_key"])

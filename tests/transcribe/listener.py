@@ -63,6 +63,7 @@ class ListenerStream:
 
 class Listener:
     multichannel = False
+    fixed_channels = False
     # Every stream opened while `listening`: the registry builds a new engine for each use.
     opened: ClassVar[list[ListenerStream]] = []
 
