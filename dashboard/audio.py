@@ -32,6 +32,7 @@ from egress_app.models import (
     EgressStatus,
     EngineKind,
     TapState,
+    Transcription,
     Utterance,
 )
 from egress_app.roles import may_control
@@ -43,8 +44,10 @@ RECORDING_WAIT = timedelta(minutes=10)
 PUSHED_LEVEL = "dashboard/audio_session.html#pushed-level"
 MIX_LEVEL = "dashboard/audio_session.html#mix-level"
 PUSHED_CAPTION = "dashboard/audio_session.html#pushed-caption"
+TRANSCRIPT_STATES = "dashboard/audio_session.html#transcript-states"
 CAPTIONS_SHOWN = 200  # the last utterances a page opens with
 LEVEL_KEPT_FOR = 5  # seconds
+ENDED = "ended"  # as the transcription sink says it
 
 
 def sessions_for(user: AbstractUser | AnonymousUser) -> QuerySet[AudioSession]:
@@ -116,12 +119,53 @@ def captions_context(session: AudioSession) -> dict[str, Any]:
         latest = transcription.utterances.order_by("-start_seconds", "-pk")[:CAPTIONS_SHOWN]
         utterances = list(reversed(latest))
     builtin = transcription is not None and transcription.engine == EngineKind.BUILTIN
-    return {"transcription": transcription, "utterances": utterances, "builtin": builtin}
+    return {
+        "transcription": transcription,
+        "utterances": utterances,
+        "builtin": builtin,
+        "engine_state": engine_state(transcription) if transcription else "",
+    }
+
+
+def engine_state(transcription: Transcription) -> str:
+    """The engine's state beside the captions: its own words while it may still write (and
+    when it failed), "ended" once it or its session ended."""
+    if transcription.is_over and not transcription.error:
+        return ENDED
+    return transcription.state or "waiting for audio"
+
+
+@dataclass(frozen=True)
+class StateBadge:
+    """A transcript's state badge as a state caption tells it (the page reads the
+    Transcription; the push has only the caption): what transcript_state.html reads."""
+
+    pk: int
+    state: str
+    error: str
+    is_over: bool
 
 
 def caption(caption: Caption) -> str:
-    """A caption line, or the engine's state, for a push."""
-    return render_to_string(PUSHED_CAPTION, {"caption": caption, "oob": True})
+    """A caption line, or the engine's state (beside the captions, and the transcript's badge
+    in the Transcripts section), for a push."""
+    context: dict[str, Any] = {"caption": caption, "oob": True}
+    if caption.kind == "state" and caption.transcription_id:
+        error = caption.text if caption.failed else ""
+        badge = StateBadge(caption.transcription_id, caption.text, error, caption.ended)
+        context["badge"] = badge
+    return render_to_string(PUSHED_CAPTION, context)
+
+
+def transcript_states(session: AudioSession) -> str:
+    """The engine's state and every transcript's badge as they are now, for a push (the
+    snapshot a socket gets when it connects: a change since the page rendered is not lost)."""
+    transcriptions = list(session.transcriptions.order_by("-created_at", "-pk"))
+    if not transcriptions:
+        return ""
+    latest = transcriptions[0]
+    context = {"transcriptions": transcriptions, "latest": latest, "oob": True}
+    return render_to_string(TRANSCRIPT_STATES, context | {"engine_state": engine_state(latest)})
 
 
 def recordings_context(session: AudioSession) -> dict[str, Any]:
@@ -147,7 +191,8 @@ def _recording_due(session: AudioSession, recordings: list[AudioRecording]) -> b
 def live_push(session_id: int) -> str:
     """The session's live part for a push (a snapshot when a socket connects)."""
     session = AudioSession.objects.get(pk=session_id)
-    return render_to_string(LIVE, live_context(session) | {"oob": True})
+    live = render_to_string(LIVE, live_context(session) | {"oob": True})
+    return live + transcript_states(session)
 
 
 def tap_level(level: TapLevel) -> str:

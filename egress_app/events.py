@@ -191,6 +191,8 @@ class Caption:
     at: datetime | None = None  # wall-clock start of the words
     replaces: str = ""
     failed: bool = False
+    ended: bool = False  # a "state": the engine has ended the transcription
+    transcription_id: int = 0  # a "state": whose badge it updates
 
     def page_group(self) -> str:
         return group(AUDIO, self.session_id)

@@ -247,7 +247,19 @@ class TranscriptionSink:
         self.states[id(stream)] = status
         if status.failed:
             logger.warning("Transcription %s: %s", self.transcription_id, words)
-        self._push(Caption(self.session_id, "state", "state", words, failed=status.failed))
+        self._push(self._state(words, failed=status.failed))
+
+    def _state(self, words: str, *, failed: bool = False, ended: bool = False) -> Caption:
+        """The engine's state for the session page: its captions' line and its badge."""
+        return Caption(
+            self.session_id,
+            "state",
+            "state",
+            words,
+            failed=failed,
+            ended=ended or words == ENDED,  # the engine's stream ended: so does the transcript
+            transcription_id=self.transcription_id,
+        )
 
     def _keep_state(self, state: str, *, error: str) -> bool:
         """The engine's state on the transcription; False when the database was busy (SQLite
@@ -264,7 +276,7 @@ class TranscriptionSink:
         words = self.hide(words)
         self.broken = True
         self._keep_state(words, error=words)
-        self._push(Caption(self.session_id, "state", "state", words, failed=True))
+        self._push(self._state(words, failed=True))
 
     def _at(self, stream: EngineStream, seconds: float) -> datetime:
         return self.opened[id(stream)] + timedelta(seconds=seconds)
@@ -429,7 +441,7 @@ class TranscriptionSink:
                     "Transcription %s: not ended yet: %s", self.transcription_id, problem
                 )
         if not failed:
-            self._push(Caption(self.session_id, "state", "state", ENDED))
+            self._push(self._state(ENDED, ended=True))
 
     def _push(self, caption: Caption) -> None:
         """Hand the caption to the processor's event loop (never wait for it here); without

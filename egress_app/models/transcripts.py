@@ -65,6 +65,12 @@ class Transcription(models.Model):
         """How the audit log names it."""
         return f"transcript {self.pk} ({self.session.room_name})"
 
+    @property
+    def is_over(self) -> bool:
+        """Ended by its engine, or its session ended (a session whose processor never took it
+        up, or stopped with it, leaves the engine's last words, "waiting for audio", behind)."""
+        return self.ended_at is not None or not self.session.is_running
+
 
 def being_written() -> models.Q:
     """Transcriptions whose engine may still add utterances: not ended, their session running
