@@ -24,6 +24,7 @@ from egress_app.models import (
     AudioTap,
     EngineKind,
     EngineProfile,
+    TranscriptGap,
     Transcription,
     Utterance,
 )
@@ -249,6 +250,8 @@ def test_it_hides_the_profiles_key_from_an_engines_words(producer, monkeypatch, 
     error = Transcription.objects.get().error
     assert error == "failed: the key [hidden] ([hidden], [hidden]) is not valid"
     assert found_in(caplog.text, ENGINE_KEY) == []
+    [gap] = TranscriptGap.objects.all()
+    assert gap.reason == "the key [hidden] ([hidden], [hidden]) is not valid"
 
 
 def test_it_says_when_the_engines_profile_is_gone(producer) -> None:

@@ -42,11 +42,16 @@ class CrashingEngine:
 
 class LeakyStream(RefusingStream):
     """Quotes the key it was given in its refusal, as some services' error messages do: as it
-    is, URL-encoded and in capitals."""
+    is, URL-encoded and in capitals; and so in the reason of the gap it leaves."""
 
     def __init__(self, key: str) -> None:
         super().__init__()
         self.key = key
+        self.gaps = [Gap("mix", 0.0, 0.5, echoed(key))]
+
+    def poll(self) -> list[Words | Gap]:
+        gaps, self.gaps = self.gaps, []
+        return list(gaps)
 
     @property
     def status(self) -> Status:
