@@ -141,6 +141,8 @@ class CloudStream:
         self._segments: list[tuple[int, int]] = []  # (engine frames, stream frames)
         self._engine_frames = 0
         self._next_start = 0
+        self._sent_until = 0  # stream frames sent so far
+        self._speaking: dict[str, float] = {}  # channel -> where its unfinished words began
         self._live_since = 0.0
         self._thread = threading.Thread(target=self._run, name=f"stt-{self.label}", daemon=True)
         self._thread.start()
@@ -309,6 +311,7 @@ class CloudStream:
             except Refused as error:
                 return self._fail(str(error))
             except Dropped as error:
+                self._lose_words(str(error))
                 if self._live_since and time.monotonic() - self._live_since >= self.stable_after:
                     failures = 0  # it worked for a while: this is a new outage
                 failures += 1
@@ -353,6 +356,28 @@ class CloudStream:
                 found = self.results(message)
                 with self._lock:
                     self._results.extend(found)
+                    self._follow(found)
+
+    def _follow(self, found: list[Words]) -> None:
+        """Which channels are in the middle of words: partials heard, their final not yet."""
+        for words in found:
+            if words.final:
+                self._speaking.pop(words.channel, None)
+            else:
+                self._speaking.setdefault(words.channel, words.start)
+
+    def _lose_words(self, error: str) -> None:
+        """A dropped connection takes the words it was still hearing with it (but a resumed
+        session's, which go on): each speaker's, from where they began to the last audio sent,
+        is a gap."""
+        with self._lock:
+            speaking, self._speaking = self._speaking, {}
+            if self.resumes:
+                return
+            end = self._sent_until / SAMPLE_RATE
+            reason = self.scrub(f"the connection to {self.label} dropped mid-sentence ({error})")
+            for channel, start in speaking.items():
+                self._results.append(Gap(channel, start, max(start, end), reason))
 
     async def _sender(self, socket: ClientConnection) -> None:
         try:
@@ -417,6 +442,7 @@ class CloudStream:
         frames = sum(c.frames for c in batch)
         self._engine_frames += frames
         self._next_start = batch[0].start + frames
+        self._sent_until = self._next_start
 
     async def _finish(self, socket: ClientConnection) -> None:
         """Ask for the last results; the engine closes the socket when it has sent them."""

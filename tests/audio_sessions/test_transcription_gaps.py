@@ -112,6 +112,7 @@ def dropped(producer: User, monkeypatch) -> tuple[Transcription, TranscriptionSi
         write(sink, mixer, 10, pace=0.05)
         sent = 1.0 * 16_000 * 2 * 2  # all of it: a second of two channels
         until(lambda: len(standin.sessions) == 1 and len(standin.sessions[0].audio) == sent)
+        until(lambda: not sink.streams["*"]._speaking)  # type: ignore[attr-defined]
         standin.drop()
         until(lambda: sink.streams["*"].status.text.startswith("reconnecting"))
         write(sink, mixer, 15)  # 1.5 s while away: the last half second waits in the buffer
@@ -179,6 +180,36 @@ def test_it_writes_the_gap_into_every_download(client, dropped) -> None:
     assert len(captions) == Utterance.objects.count()  # the gap is a NOTE, not a cue
     assert "\nNOTE 00:00:" in vtt
     assert f"No transcript: {gap.reason}" in vtt
+
+
+def test_it_marks_the_words_a_dropped_connection_took_with_it(producer, monkeypatch) -> None:
+    # Deepgram starts afresh on a new connection: what the guest was saying when it dropped
+    # (partials heard, no final yet) is lost, however quickly it reconnects.
+    with DeepgramStandIn(KEY).running() as standin:
+        monkeypatch.setattr(here, "BASE", standin.url)
+        monkeypatch.setitem(registry.ENGINES, "deepgram", "tests.transcribe.here:DeepgramHere")
+        session = podcast(producer, engine=EngineKind.DEEPGRAM)
+        with_profile(session, EngineKind.DEEPGRAM)
+        guest = session.taps.get(participant_identity="guest")
+        sink = started_sink(session.pk)
+        mixer = Mixer()
+        for tap in session.taps.all():
+            speaks = tap == guest
+            mixer.push(str(tap.pk), tone(2.0) if speaks else silence(2.0))
+        write(sink, mixer, 10, pace=0.05)
+        stream = sink.streams["*"]
+        until(lambda: str(guest.pk) in stream._speaking)  # type: ignore[attr-defined]
+        standin.drop()
+        until(lambda: len(standin.sessions) == 2)
+        write(sink, mixer, 20, pace=0.05)
+        sink.close(ended=True)
+
+    assert standin.violations == []
+    [gap] = TranscriptGap.objects.all()
+    assert (gap.speaker_identity, gap.speaker_name) == ("guest", "Guest")
+    assert gap.reason.startswith("the connection to Deepgram dropped mid-sentence (closed by")
+    assert gap.end_seconds - gap.start_seconds == pytest.approx(1.0, abs=0.15)
+    assert not sink.broken
 
 
 # --- late joiners -------------------------------------------------------------------------------
