@@ -25,6 +25,7 @@ from egress_app.models import (
     EngineKind,
     StorageProfile,
     StreamDestination,
+    TranscriptGap,
     Transcription,
     Utterance,
 )
@@ -145,7 +146,8 @@ def seed_live_show(
 
 
 def seed_transcript(session: AudioSession) -> Transcription:
-    """A transcript of the session, with a long word a phone must break and a long turn."""
+    """A transcript of the session, with a long word a phone must break, a long turn and a gap
+    with a long reason between two turns."""
     transcription = Transcription.objects.create(
         session=session, engine=EngineKind.BUILTIN, profile_name="Built-in", language="en"
     )
@@ -167,6 +169,18 @@ def seed_transcript(session: AudioSession) -> Transcription:
             text=text,
         )
         for number, (identity, text) in enumerate(lines)
+    )
+    TranscriptGap.objects.create(
+        transcription=transcription,
+        speaker_identity="guest",
+        speaker_name="Guest",
+        start_seconds=5.6,
+        end_seconds=5.9,
+        started_at=start + timedelta(seconds=5.6),
+        ended_at=start + timedelta(seconds=5.9),
+        reason="Deepgram was away longer than the 10 s buffer (reconnecting (1 of 5): "
+        + "cannot-connect-to-wss://api.deepgram.com/v1/listen?model=nova-3&language=en)",
+        engine="Deepgram live",
     )
     return transcription
 
