@@ -32,6 +32,7 @@ from egress_app.models import (
     EgressStatus,
     EngineKind,
     TapState,
+    TranscriptGap,
     Transcription,
     Utterance,
 )
@@ -114,10 +115,15 @@ def captions_context(session: AudioSession) -> dict[str, Any]:
     """The session's latest transcription and its last stored utterances (the page without
     JavaScript shows these; with it, pushed captions follow)."""
     transcription = session.transcriptions.order_by("-created_at", "-pk").first()
-    utterances: list[Utterance] = []
+    utterances: list[Utterance | TranscriptGap] = []
     if transcription is not None:
         latest = transcription.utterances.order_by("-start_seconds", "-pk")[:CAPTIONS_SHOWN]
         utterances = list(reversed(latest))
+        gaps = transcription.gaps.order_by("-start_seconds", "-pk")
+        if len(utterances) == CAPTIONS_SHOWN:  # those among the lines shown
+            gaps = gaps.filter(start_seconds__gte=utterances[0].start_seconds)
+        lines = [*utterances, *gaps[:CAPTIONS_SHOWN]]
+        utterances = sorted(lines, key=lambda line: line.start_seconds)
     builtin = transcription is not None and transcription.engine == EngineKind.BUILTIN
     return {
         "transcription": transcription,

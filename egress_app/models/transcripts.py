@@ -139,3 +139,8 @@ class TranscriptGap(models.Model):
     @property
     def speaker(self) -> str:
         return self.speaker_name or self.speaker_identity
+
+    @property
+    def caption(self) -> str:
+        """As the session page's captions say it: "1.0 s not transcribed: <reason>"."""
+        return f"{self.end_seconds - self.start_seconds:.1f} s not transcribed: {self.reason}"

@@ -158,6 +158,19 @@ def test_it_shows_the_gap_in_its_place_on_the_transcript_page(client, dropped) -
     assert html.index(f'id="utterance-{after[0].pk}"') > here_at
 
 
+def test_it_shows_the_gap_among_the_captions_when_the_session_page_opens(client, dropped) -> None:
+    transcription, _, _ = dropped
+    gap = TranscriptGap.objects.get()
+    client.force_login(transcription.session.started_by)
+    url = reverse("dashboard-audio-session", args=[transcription.session_id])
+    html = client.get(url).content.decode()
+    line = html.index(f'<li class="caption gap" data-line="stored-gap-{gap.pk}">')
+    assert gap.caption in html[line:]
+    first, *_, last = Utterance.objects.order_by("start_seconds")
+    assert html.index(f'data-line="utterance-{first.pk}"') < line
+    assert html.index(f'data-line="utterance-{last.pk}"') > line
+
+
 def test_it_writes_the_gap_into_every_download(client, dropped) -> None:
     transcription, _, _ = dropped
     gap = TranscriptGap.objects.get()
