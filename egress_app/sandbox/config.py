@@ -101,6 +101,9 @@ class SandboxConfig:
     port: int = 7880
     api_key: str = "devkey"
     api_secret: str = "secret"
+    # More API keys the server knows (name -> secret), as LiveKit's `keys:` map: a Start
+    # request's webhook may name one as its `signing_key`. Twirp calls use `api_key` alone.
+    other_keys: dict[str, str] = field(default_factory=dict)
     webhook_urls: list[str] = field(default_factory=list)
     fixture: Fixture = "demo"
     pacing: Pacing = field(default_factory=Pacing)
@@ -114,3 +117,7 @@ class SandboxConfig:
     enable_remote_unmute: bool = False
     # Emulators to really write GCS / Azure outputs to (see stores.py for the whole rule).
     storage: StorageEndpoints = field(default_factory=StorageEndpoints)
+
+    def secret_for(self, key: str) -> str:
+        """The secret of API key `key` ("" for a key the server does not know)."""
+        return self.api_secret if key == self.api_key else self.other_keys.get(key, "")

@@ -35,9 +35,18 @@ class RunningSandbox:
     config: SandboxConfig
 
 
+# A second API key the test sandbox knows: a Start request's webhook may name it to be signed.
+SPARE_KEY, SPARE_SECRET = "spare-key", "spare-secret"
+
+
 def fast_config() -> SandboxConfig:
-    """Demo fixture, fast pacing, no webhook URLs."""
-    return SandboxConfig(fixture="demo", pacing=Pacing.fast(), webhook_urls=[])
+    """Demo fixture, fast pacing, no webhook URLs; SPARE_KEY known beside the main key."""
+    return SandboxConfig(
+        fixture="demo",
+        pacing=Pacing.fast(),
+        webhook_urls=[],
+        other_keys={SPARE_KEY: SPARE_SECRET},
+    )
 
 
 # The first name of `fast_config`, still used by bench/; pytest must not collect it.

@@ -2,6 +2,14 @@
 
 One FIFO queue per (URL, resource key), drained one event at a time, retried on connection errors,
 429 and 5xx (not 501) with doubling backoff, dropped after the last retry.
+
+Request webhooks (the `webhooks` of a Start request) get an egress's events besides the project's
+URLs, as livekit/protocol webhook/notifier.go `DefaultNotifier.QueueNotify` sends them: the same
+event (one id: livekit/livekit pkg/telemetry/events.go `NotifyEvent` sets it once, then
+`NotifyEgressEvent` passes egress/notify_options.go's extra webhooks along), each signed by the
+API key its `signing_key` names (empty: the server's webhook key) with that key's secret
+(webhook/resource_url_notifier.go `QueueNotify`); a key the server does not know stops the
+remaining request webhooks ("no secret for provided signing key").
 """
 
 from __future__ import annotations
@@ -95,13 +103,20 @@ class WebhookSender:
         event.id = new_id("EV_")
         event.created_at = int(time.time())
         body = encode(event)
-        targets = [(url, "") for url in self.urls] + list(extra)
-        for url, signing_key in targets:
-            if signing_key and signing_key != self.config.api_key:
+        for url in self.urls:
+            self._enqueue(_Outgoing(url, body, self._token(body, ""), event))
+        for url, signing_key in extra:
+            if not (token := self._token(body, signing_key)):
                 self._record(url, event, None, 0, "no secret for provided signing key")
-                continue
-            token = sign(body, self.config.api_key, self.config.api_secret)
+                return  # LiveKit's QueueNotify returns here: no later request webhook is sent
             self._enqueue(_Outgoing(url, body, token, event))
+
+    def _token(self, body: str, signing_key: str) -> str:
+        """The Authorization of `body` signed by `signing_key` (empty: the server's own key);
+        "" when the server does not know that key."""
+        key = signing_key or self.config.api_key
+        secret = self.config.secret_for(key)
+        return sign(body, key, secret) if secret else ""
 
     def _enqueue(self, outgoing: _Outgoing) -> None:
         key = (outgoing.url, event_key(outgoing.event))

@@ -89,6 +89,7 @@ class WebhookInbox:
             if not message.get("more_body"):
                 break
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        headers["x-query"] = scope["query_string"].decode()  # which URL it was sent to
         status = self.statuses.popleft() if self.statuses else 200
         self.received.append(Received(headers, b"".join(chunks).decode()))
         await send({"type": "http.response.start", "status": status, "headers": []})

@@ -1,4 +1,5 @@
-"""Signed webhooks: headers, signatures verified by the official SDK, order, retries and drops."""
+"""Signed webhooks: headers, signatures verified by the official SDK, order, retries and drops,
+and the request webhooks a Start request asks for."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ import json
 import socket
 
 import jwt
+import pytest
 from livekit import api
 
-from egress_app.sandbox.testing import RunningSandbox
+from egress_app.sandbox.testing import SPARE_KEY, SPARE_SECRET, RunningSandbox
 from tests.sandbox.conftest import WebhookInbox, eventually
 
 FILE = [api.EncodedFileOutput(filepath="w.mp4")]
@@ -154,23 +156,82 @@ def test_it_retries_connection_errors(sandbox: RunningSandbox) -> None:
     assert "ConnectError" in delivery.error
 
 
+# --- request webhooks (livekit/protocol webhook/notifier.go DefaultNotifier.QueueNotify) --------
+def _verified(inbox: WebhookInbox, query: str, key: str, secret: str) -> list[api.WebhookEvent]:
+    """The events sent to `inbox.url + query`, each verified by the SDK with `key`'s secret."""
+    receiver = api.WebhookReceiver(api.TokenVerifier(key, secret))
+    sent = [r for r in inbox.received if r.headers["x-query"] == query]
+    return [receiver.receive(r.body, r.headers["authorization"]) for r in sent]
+
+
 async def test_it_sends_egress_events_to_per_request_webhooks(
-    lkapi: api.LiveKitAPI, sandbox: RunningSandbox, webhook_server: WebhookInbox
+    lkapi: api.LiveKitAPI, sandbox: RunningSandbox, inbox: WebhookInbox
 ) -> None:
-    webhook_server.received.clear()
-    extra = api.WebhookConfig(url=webhook_server.url + "?extra=1")
-    foreign = api.WebhookConfig(url=webhook_server.url + "?foreign=1", signing_key="other-key")
+    own = api.WebhookConfig(url=inbox.url + "?own=1")  # no key: the server's webhook key
+    spare = api.WebhookConfig(url=inbox.url + "?spare=1", signing_key=SPARE_KEY)
+
+    egress_id = await _record_and_stop_with(lkapi, sandbox, [own, spare])
+    inbox.wait_for(12)  # four events, each to the project's URL and both request webhooks
+
+    project = _verified(inbox, "", sandbox.api_key, sandbox.api_secret)
+    mine = _verified(inbox, "own=1", sandbox.api_key, sandbox.api_secret)
+    signed = _verified(inbox, "spare=1", SPARE_KEY, SPARE_SECRET)
+    names = ["egress_started", "egress_updated", "egress_updated", "egress_ended"]
+    for events in (project, mine, signed):
+        assert [e.event for e in events] == names
+        assert {e.egress_info.egress_id for e in events} == {egress_id}
+    # One event, one id, whichever URL it went to (NotifyEvent sets it once).
+    assert [e.id for e in mine] == [e.id for e in project] == [e.id for e in signed]
+    assert signed[0].egress_info.room_composite.webhooks[1].signing_key == SPARE_KEY
+
+
+async def test_it_signs_a_request_webhook_with_the_key_it_names_only(
+    lkapi: api.LiveKitAPI, sandbox: RunningSandbox, inbox: WebhookInbox
+) -> None:
+    spare = api.WebhookConfig(url=inbox.url + "?spare=1", signing_key=SPARE_KEY)
+    sandbox.control.set_webhook_urls([])
+
+    await lkapi.egress.start_room_composite_egress(
+        api.RoomCompositeEgressRequest(room_name="town-hall", file_outputs=FILE, webhooks=[spare])
+    )
+    inbox.wait_for(1)
+
+    [started] = inbox.received[:1]
+    claims = jwt.decode(started.headers["authorization"], options={"verify_signature": False})
+    assert claims["iss"] == SPARE_KEY
+    assert _verified(inbox, "spare=1", SPARE_KEY, SPARE_SECRET)
+    with pytest.raises(jwt.InvalidSignatureError):  # not the server's own key's secret
+        _verified(inbox, "spare=1", sandbox.api_key, sandbox.api_secret)
+
+
+async def test_it_sends_no_request_webhook_after_one_naming_an_unknown_key(
+    lkapi: api.LiveKitAPI, sandbox: RunningSandbox, inbox: WebhookInbox
+) -> None:
+    foreign = api.WebhookConfig(url=inbox.url + "?foreign=1", signing_key="other-key")
+    later = api.WebhookConfig(url=inbox.url + "?later=1")
 
     await lkapi.egress.start_room_composite_egress(
         api.RoomCompositeEgressRequest(
-            room_name="town-hall", file_outputs=FILE, webhooks=[extra, foreign]
+            room_name="town-hall", file_outputs=FILE, webhooks=[foreign, later]
         )
     )
-    webhook_server.wait_for(1)
+    inbox.wait_for(1)
 
     eventually(lambda: any(not d.delivered for d in sandbox.control.webhook_deliveries))
     deliveries = sandbox.control.webhook_deliveries
-    assert any(d.url.endswith("?extra=1") and d.delivered for d in deliveries)
     refused = next(d for d in deliveries if d.url.endswith("?foreign=1"))
-    assert refused.error == "no secret for provided signing key"
-    assert refused.attempts == 0
+    assert (refused.error, refused.attempts) == ("no secret for provided signing key", 0)
+    assert not any(d.url.endswith("?later=1") for d in deliveries)
+    assert {r.headers["x-query"] for r in inbox.received} == {""}  # the project's URL still
+
+
+async def _record_and_stop_with(
+    lkapi: api.LiveKitAPI, sandbox: RunningSandbox, webhooks: list[api.WebhookConfig]
+) -> str:
+    info = await lkapi.egress.start_room_composite_egress(
+        api.RoomCompositeEgressRequest(room_name="town-hall", file_outputs=FILE, webhooks=webhooks)
+    )
+    sandbox.control.wait_for_status(info.egress_id, "ACTIVE")
+    await lkapi.egress.stop_egress(api.StopEgressRequest(egress_id=info.egress_id))
+    sandbox.control.wait_for_status(info.egress_id, "COMPLETE")
+    return info.egress_id
