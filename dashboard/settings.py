@@ -64,6 +64,8 @@ SECRET_KEY = env_str("SECRET_KEY", DEFAULT_SECRET_KEY)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 SITE_ROOT = env_str("SITE_ROOT", "http://127.0.0.1:8000").rstrip("/")
+# Whether SITE_ROOT was set (not the development default): request webhooks need it (E011).
+SITE_ROOT_SET = bool(env_str("SITE_ROOT").strip())
 
 
 def origin_of(url: str) -> str:
@@ -123,6 +125,10 @@ EGRESS_PRODUCERS_SHARE_CONTROL = env_bool("EGRESS_PRODUCERS_SHARE_CONTROL", Fals
 # The Egress API the launch form uses by default: "v1" (per-type Start RPCs, every LiveKit) or "v2"
 # (the unified StartEgress, LiveKit >= 1.13.2). Producers can still pick either per launch.
 LIVEKIT_EGRESS_API = env_str("LIVEKIT_EGRESS_API", "v1")
+# On: every Start request asks LiveKit to send that egress's events to SITE_ROOT/livekit/webhook
+# too (its `webhooks` field, signed with LIVEKIT_API_KEY), so live status needs no change to the
+# LiveKit project's own webhooks. Needs SITE_ROOT (check egress_app.E011).
+LIVEKIT_REQUEST_WEBHOOKS = env_bool("LIVEKIT_REQUEST_WEBHOOKS", False)
 # Where egress dials the dashboard's audio endpoint (audio sessions): `ws[s]://host[:port]`, to
 # which `/egress/audio/<tap>/?t=<token>` is added. Egress dials from its own host, so in
 # production a public `wss://` address (check egress_app.E009); in development SITE_ROOT's.

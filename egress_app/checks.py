@@ -220,3 +220,25 @@ def check_audio_recording(**kwargs: Any) -> list[CheckMessage]:
             id="egress_app.E010",
         )
     ]
+
+
+@register()
+def check_request_webhooks(**kwargs: Any) -> list[CheckMessage]:
+    """Request webhooks tell LiveKit where the dashboard is: SITE_ROOT, an http(s) address,
+    set unless LiveKit is the bundled sandbox (on the same machine, the default reaches it)."""
+    if not settings.LIVEKIT_REQUEST_WEBHOOKS:
+        return []
+    root = urlsplit(settings.SITE_ROOT)
+    known = settings.SITE_ROOT_SET or settings.LIVEKIT_SANDBOX
+    if known and root.scheme in ("http", "https") and root.netloc:
+        return []
+    problem = f"SITE_ROOT is {settings.SITE_ROOT!r}" if known else "SITE_ROOT is not set"
+    return [
+        Error(
+            f"LIVEKIT_REQUEST_WEBHOOKS is on but {problem}: LiveKit would not know where to "
+            "send the events of the egress the dashboard starts.",
+            hint="Set SITE_ROOT to the dashboard's public address, e.g. "
+            "https://dashboard.example.com, or turn LIVEKIT_REQUEST_WEBHOOKS off.",
+            id="egress_app.E011",
+        )
+    ]

@@ -115,3 +115,28 @@ def test_it_refuses_an_unknown_egress_api(settings):
 def test_it_refuses_a_recording_limit_no_wav_file_fits(settings, limit, refused):
     settings.AUDIO_RECORDING_MAX_SECONDS = limit
     assert ("egress_app.E010" in ids()) is refused
+
+
+@pytest.mark.parametrize(
+    ("site_root", "is_set", "sandbox", "refused"),
+    [
+        ("https://dashboard.example.com", True, False, False),
+        ("http://127.0.0.1:8000", False, False, True),  # the default, with a real LiveKit
+        ("http://127.0.0.1:8000", False, True, False),  # the default, beside the sandbox
+        ("dashboard.example.com", True, False, True),  # no scheme
+        ("ftp://dashboard.example.com", True, False, True),
+    ],
+)
+def test_it_refuses_request_webhooks_without_the_dashboards_address(
+    settings, site_root, is_set, sandbox, refused
+):
+    settings.LIVEKIT_REQUEST_WEBHOOKS = True
+    settings.SITE_ROOT, settings.SITE_ROOT_SET = site_root, is_set
+    settings.LIVEKIT_SANDBOX = sandbox
+    assert ("egress_app.E011" in ids()) is refused
+
+
+def test_it_ignores_the_address_while_request_webhooks_are_off(settings):
+    settings.LIVEKIT_REQUEST_WEBHOOKS = False
+    settings.SITE_ROOT, settings.SITE_ROOT_SET, settings.LIVEKIT_SANDBOX = "", False, False
+    assert "egress_app.E011" not in ids()

@@ -13,8 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from django.conf import settings
+from django.urls import reverse
 from google.protobuf.message import Message
-from livekit.protocol import egress
+from livekit.protocol import egress, models
 
 from egress_app.launch.config import (
     STREAM_FAMILIES,
@@ -97,7 +99,22 @@ def build_start_call(
         raise ValueError("; ".join(f"{path}: {message}" for path, message in errors.items()))
     profile = _checked_profile(config, profile)
     _check_destinations(config, destinations)
-    return built_call(config, profile, stream_urls(destinations, adhoc_urls))
+    call = built_call(config, profile, stream_urls(destinations, adhoc_urls))
+    webhooks: Any = getattr(call.request, "webhooks")  # noqa: B009 - every Start request has it
+    webhooks.extend(request_webhooks())
+    return call
+
+
+def request_webhooks() -> list[models.WebhookConfig]:
+    """The webhooks every Start request carries: with LIVEKIT_REQUEST_WEBHOOKS on, the
+    dashboard's own receiver, so LiveKit sends it the egress's events whatever the project's
+    webhooks are. `signing_key` names the API key whose secret LiveKit signs them with (its
+    name, never the secret: livekit/protocol webhook/notifier.go looks the secret up), the one
+    the receiver verifies with."""
+    if not settings.LIVEKIT_REQUEST_WEBHOOKS:
+        return []
+    url = settings.SITE_ROOT + reverse("egress-webhook")
+    return [models.WebhookConfig(url=url, signing_key=settings.LIVEKIT_API_KEY)]
 
 
 def built_call(config: LaunchConfig, upload: Upload | None, urls: list[str]) -> StartCall:

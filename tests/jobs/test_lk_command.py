@@ -186,3 +186,19 @@ def test_it_has_no_command_for_a_configuration_it_cannot_read():
     config = {"api": "v1", "kind": "room_composite", "outputs": {"stream": {}}}
     job = EgressJob.objects.create(egress_id="EG_old", kind="room_composite", config=config)
     assert lk_command(job) is None
+
+
+def test_it_leaves_the_request_webhooks_out_of_the_command(admin, settings):
+    """Whoever runs the command starts an egress of their own: it does not ask LiveKit to tell
+    the dashboard (the project's webhooks or the reconciler still do)."""
+    settings.LIVEKIT_REQUEST_WEBHOOKS = True
+    given = {
+        "api": "v2",
+        "kind": "web",
+        "web": SOURCES["web"],
+        "outputs": {"file": {"filepath": "rec/show.mp4"}},
+        "storage_profile_id": None,
+    }
+    text, request = parsed(launched(given))
+    assert list(request.webhooks) == []
+    assert "webhook" not in text

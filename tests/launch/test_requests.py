@@ -447,3 +447,33 @@ def test_it_builds_a_stream_only_call_without_a_profile(setup: Setup) -> None:
 
     assert not call.request.HasField("storage")
     assert start(call).egress_id.startswith("EG_")
+
+
+# --- request webhooks (LIVEKIT_REQUEST_WEBHOOKS) ------------------------------------------------
+KINDS = ["room_composite", "web", "participant", "track_composite", "track"]
+
+
+@pytest.mark.parametrize("api", ["v1", "v2"])
+@pytest.mark.parametrize("kind", KINDS)
+def test_it_asks_for_the_dashboards_webhook_on_every_start_when_on(
+    setup: Setup, settings: Any, kind: str, api: str
+) -> None:
+    settings.LIVEKIT_REQUEST_WEBHOOKS = True
+    settings.SITE_ROOT = "http://127.0.0.1:9"  # nothing listens: LiveKit's sends fail, unseen
+    config, _ = configure(setup, kind, api, {"file": {}}, adhoc=False)
+
+    info = start(build(setup, config, []))
+
+    hooks = [(hook.url, hook.signing_key) for hook in echoed(info).webhooks]  # type: ignore[attr-defined]
+    assert hooks == [("http://127.0.0.1:9/livekit/webhook", setup.sandbox.api_key)]
+
+
+@pytest.mark.parametrize("api", ["v1", "v2"])
+@pytest.mark.parametrize("kind", KINDS)
+def test_it_asks_for_no_webhook_when_off(setup: Setup, settings: Any, kind: str, api: str) -> None:
+    settings.LIVEKIT_REQUEST_WEBHOOKS = False
+    config, _ = configure(setup, kind, api, {"file": {}}, adhoc=False)
+
+    info = start(build(setup, config, []))
+
+    assert list(echoed(info).webhooks) == []  # type: ignore[attr-defined]
