@@ -63,8 +63,9 @@ def test_it_shows_the_sandbox_banner(as_producer, settings):
     settings.LIVEKIT_URL = "http://127.0.0.1:7880"
     words = text_of(as_producer.get(HOME))
     assert (
-        "Connected to the built-in LiveKit sandbox at http://127.0.0.1:7880: recordings are "
-        "simulated. Set LIVEKIT_URL to use a real LiveKit." in words
+        "Connected to the built-in LiveKit sandbox at http://127.0.0.1:7880: rooms are "
+        "simulated, and each recording is a short sample clip. Set LIVEKIT_URL to use a real "
+        "LiveKit." in words
     )
 
 
