@@ -64,6 +64,9 @@ CLOSE_SECONDS = 5.0
 DATABASE_SECONDS = 10.0  # a database call through the processor's loop, at most
 BUSY = (DatabaseError, TimeoutError, RuntimeError)  # busy, locked, or the loop stopped
 STORE_TRIES = 50  # ticks (5 s) a final waits for a database that refuses it
+# A gap that starts this soon after the last one for the same speaker and reason extends it: an
+# engine falling behind on a busy machine misses many short spans, and one line says it better.
+GAP_JOIN_SECONDS = 2.0
 CLOSE_TRIES = 5  # to store the last words and the end when the database is busy
 ENDED = "ended"
 
@@ -139,6 +142,7 @@ class TranscriptionSink:
     speakers: dict[str, Speaker] = field(default_factory=dict)
     states: dict[int, Status] = field(default_factory=dict)
     gaps: int = 0
+    last_gaps: dict[tuple[str, str], tuple[TranscriptGap, str]] = field(default_factory=dict)
     broken: bool = False
     unsaved: list[tuple[EngineStream, Words, int]] = field(default_factory=list)
     unsaved_gaps: list[tuple[TranscriptGap, int]] = field(default_factory=list)
@@ -356,25 +360,44 @@ class TranscriptionSink:
             self._gap(stream, Gap(channels[0], start, end, reason), who)
 
     def _gap(self, stream: EngineStream, gap: Gap, speaker: Speaker) -> None:
-        self.gaps += 1
         reason = self.hide(gap.reason)
-        words = f"{gap.end - gap.start:.1f} s not transcribed: {reason}"
         started, ended = self._at(stream, gap.start), self._at(stream, gap.end)
+        row, line = self._gap_row(speaker, reason, started, ended)
+        words = f"{row.end_seconds - row.start_seconds:.1f} s not transcribed: {reason}"
         logger.warning("Transcription %s, %s: %s", self.transcription_id, speaker.name, words)
+        self._store_gap(row, 0)
+        caption = Caption(self.session_id, "gap", line, words, speaker.name, row.started_at)
+        self._push(caption)
+
+    def _gap_row(
+        self, speaker: Speaker, reason: str, started: datetime, ended: datetime
+    ) -> tuple[TranscriptGap, str]:
+        """The stored gap this span belongs to, and its caption line: the speaker's last gap
+        for the same reason, extended, when it ended at most GAP_JOIN_SECONDS before."""
+        key = (speaker.identity or "", reason)
+        last = self.last_gaps.get(key)
+        if last and (started - last[0].ended_at).total_seconds() <= GAP_JOIN_SECONDS:
+            row, line = last
+            row.ended_at = max(row.ended_at, ended)
+            row.end_seconds = self._since_start(row.ended_at)
+            return row, line
+        self.gaps += 1
         row = TranscriptGap(
             transcription_id=self.transcription_id,
             speaker_identity=speaker.identity,
             speaker_name=speaker.name,
-            start_seconds=round((started - self.session_started).total_seconds(), 3),
-            end_seconds=round((ended - self.session_started).total_seconds(), 3),
+            start_seconds=self._since_start(started),
+            end_seconds=self._since_start(ended),
             started_at=started,
             ended_at=ended,
             reason=reason,
             engine=self.engine_name[:100],
         )
-        self._store_gap(row, 0)
-        caption = Caption(self.session_id, "gap", f"gap-{self.gaps}", words, speaker.name, started)
-        self._push(caption)
+        self.last_gaps[key] = (row, f"gap-{self.gaps}")
+        return self.last_gaps[key]
+
+    def _since_start(self, at: datetime) -> float:
+        return round((at - self.session_started).total_seconds(), 3)
 
     def _store_gap(self, row: TranscriptGap, tries: int) -> None:
         try:

@@ -35,6 +35,7 @@ from egress_app.models import (
     Utterance,
 )
 from egress_app.transcribe import registry
+from egress_app.transcribe.engines import Gap
 from tests.audio_sessions.test_transcription import KEY, podcast, started_sink, tone
 from tests.transcribe import here
 from tests.transcribe.standins import DeepgramStandIn, GladiaStandIn
@@ -288,3 +289,26 @@ def test_it_opens_another_gladia_session_when_its_eight_channels_are_taken(
     [said] = Utterance.objects.all()
     assert (said.speaker_identity, said.speaker_name, said.tap) == ("ninth", "Ninth", ninth)
     assert Transcription.objects.get().state == "ended"
+
+
+def test_it_joins_a_speakers_gaps_that_follow_each_other_into_one(producer) -> None:
+    """An engine falling behind on a busy machine misses many short spans: one line and one
+    stored gap say it, until the speaker is heard again for longer than GAP_JOIN_SECONDS."""
+    session = podcast(producer)
+    sink = started_sink(session.pk)
+    pushed = pushes(sink)
+    stream, tap = object(), session.taps.first()
+    sink.opened[id(stream)] = session.created_at
+    behind = "the built-in engine fell behind"
+    for start, end in [(1.0, 1.2), (1.5, 1.9), (3.0, 3.1), (9.0, 9.4)]:
+        sink._gaps(stream, [Gap(str(tap.pk), start, end, behind)])  # type: ignore[arg-type]
+
+    gaps = TranscriptGap.objects.filter(transcription__session=session).order_by("start_seconds")
+    assert [(gap.start_seconds, gap.end_seconds) for gap in gaps] == [(1.0, 3.1), (9.0, 9.4)]
+    lines = [(caption.line, caption.text) for caption in pushed if caption.kind == "gap"]
+    assert lines == [
+        ("gap-1", f"0.2 s not transcribed: {behind}"),
+        ("gap-1", f"0.9 s not transcribed: {behind}"),  # the same line, replaced in place
+        ("gap-1", f"2.1 s not transcribed: {behind}"),
+        ("gap-2", f"0.4 s not transcribed: {behind}"),
+    ]
