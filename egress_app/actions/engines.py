@@ -27,6 +27,7 @@ from egress_app.actions.vault import (
     _make_default,
     _merge_secrets,
     _raise_if,
+    _record_draft_test,
     _record_test,
     _secret_changes,
     _take_default,
@@ -35,7 +36,7 @@ from egress_app.actions.vault import (
     name_errors,
 )
 from egress_app.crypto import SecretKeyError
-from egress_app.models import AuditAction, EngineProfile, Transcription, being_written
+from egress_app.models import AuditAction, EngineKind, EngineProfile, Transcription, being_written
 from egress_app.transcribe import kinds
 from egress_app.transcribe.engines import MIX, EngineSettings
 from egress_app.transcribe.probe import (
@@ -99,12 +100,8 @@ def create_engine_profile(
     is_default: bool = False,
 ) -> EngineProfile:
     """A new profile; the first one becomes the default whatever `is_default` says."""
-    kind = _check_kind(kind)
-    name, config = names.clean(name), kinds.clean(kind, config)
-    secrets = _clean_secrets(kind, secrets)
-    _raise_if(_errors(kind, name, config, secrets))
-    profile = EngineProfile(name=name, kind=kind, config=config)
-    profile.set_secrets(secrets)
+    profile = draft_engine_profile(None, name=name, kind=kind, config=config, secrets=secrets)
+    config, secrets = profile.config, profile.secrets()
     if is_default or not EngineProfile.objects.exists():
         _take_default(profile)
     profile.save()
@@ -129,11 +126,9 @@ def update_engine_profile(
     """Save an edit. An empty secret keeps the stored value; one named in `clear` goes (unless
     a new value replaces it). The default stays the default until another takes over."""
     profile = _locked(profile)
-    kind = _check_kind(profile.kind)
-    name, config = names.clean(name), kinds.clean(kind, config)
-    stored = profile.secrets()
-    merged = _merge_secrets(stored, _clean_secrets(kind, secrets), clear)
-    _raise_if(_errors(kind, name, config, merged, pk=profile.pk))
+    kind, stored = profile.kind, profile.secrets()
+    draft = draft_engine_profile(profile, name=name, config=config, secrets=secrets, clear=clear)
+    name, config, merged = draft.name, draft.config, draft.secrets()
     old = profile.config
     fields = [field.name for field in kinds.config_fields(kind)]
     changed = _value_changes(
@@ -151,6 +146,33 @@ def update_engine_profile(
     profile.save()
     audit(actor, AuditAction.CHANGED, profile, changed=changed)
     return profile
+
+
+def draft_engine_profile(
+    profile: EngineProfile | None,
+    *,
+    name: str,
+    config: dict[str, Any],
+    secrets: dict[str, str],
+    kind: str = "",
+    clear: Collection[str] = (),
+    is_default: bool = False,
+) -> EngineProfile:
+    """An unsaved profile of these settings, cleaned and checked as Save checks them (the same
+    ValidationError): a new one, or an edit of `profile` (its kind; an empty secret keeps the
+    stored one, `clear` drops one). Writes nothing: a Test before saving runs on it."""
+    del is_default  # only Save makes a profile the default
+    if profile is not None:
+        kind = profile.kind
+        secrets = _merge_secrets(profile.secrets(), _clean_secrets(kind, secrets), clear)
+    kind = _check_kind(kind)
+    name, config = names.clean(name), kinds.clean(kind, config)
+    secrets = _clean_secrets(kind, secrets)
+    pk = profile.pk if profile is not None else None
+    _raise_if(_errors(kind, name, config, secrets, pk=pk))
+    draft = EngineProfile(name=name, kind=kind, config=config)
+    draft.set_secrets(secrets)
+    return draft
 
 
 def _refuse_if_transcribing(profile: EngineProfile) -> None:
@@ -183,6 +205,15 @@ def make_default_engine_profile(actor: Actor, profile: EngineProfile) -> EngineP
 def record_engine_test(actor: Actor, profile: EngineProfile, result: ProbeOutcome) -> EngineProfile:
     """Keep the outcome of a Test on the profile and in the audit log."""
     return _record_test(actor, _locked(profile), result)
+
+
+@transaction.atomic
+def record_engine_draft_test(
+    actor: Actor, profile: EngineProfile | None, draft: EngineProfile, result: ProbeOutcome
+) -> None:
+    """Audit a Test of unsaved settings (`draft`, of `profile` when editing one): who tested
+    which engine, and how it went. Nothing else is kept."""
+    _record_draft_test(actor, profile or draft, EngineKind(draft.kind).label, result)
 
 
 def engine_settings(profile: EngineProfile, channels: tuple[str, ...] = (MIX,)) -> EngineSettings:

@@ -267,6 +267,13 @@ def _record_test[P: (StorageProfile, EngineProfile)](
     return profile
 
 
+def _record_draft_test(
+    actor: Actor, target: StorageProfile | EngineProfile, where: str, result: ProbeOutcome
+) -> None:
+    outcome = "ok" if result.ok else f"failed: {result.message}"
+    audit(actor, AuditAction.TESTED, target, outcome=f"unsaved settings ({where}): {outcome}")
+
+
 # --- storage profiles ---------------------------------------------------------------------------
 
 
@@ -297,28 +304,57 @@ def create_storage_profile(
     is_default: bool = False,
 ) -> StorageProfile:
     """A new profile; the first one becomes the default whatever `is_default` says."""
+    profile = draft_storage_profile(
+        None,
+        name=name,
+        provider=provider,
+        config=config,
+        secrets=secrets,
+        path_template=path_template,
+    )
+    if is_default or not StorageProfile.objects.exists():
+        _take_default(profile)
+    profile.save()
+    spec, config = profile.provider_spec, profile.config
+    changed = ["name", "provider", *(field for field, value in config.items() if value)]
+    changed += _secret_changes((f.name for f in spec.secret_fields), {}, profile.secrets())
+    changed += [field for field in ("path_template", "is_default") if getattr(profile, field)]
+    audit(actor, AuditAction.CREATED, profile, changed=changed)
+    return profile
+
+
+def draft_storage_profile(
+    profile: StorageProfile | None,
+    *,
+    name: str,
+    config: dict[str, Any],
+    secrets: dict[str, str],
+    provider: str = "",
+    clear: Collection[str] = (),
+    path_template: str = "",
+    is_default: bool = False,
+) -> StorageProfile:
+    """An unsaved profile of these settings, cleaned and checked as Save checks them (the same
+    ValidationError): a new one, or an edit of `profile` (its provider; an empty secret keeps
+    the stored one, `clear` drops one). Writes nothing: a Test before saving runs on it."""
+    del is_default  # only Save makes a profile the default
+    if profile is not None:
+        provider = profile.provider
+        typed = profile.provider_spec.clean_secrets(secrets)
+        secrets = _merge_secrets(profile.secrets(), typed, clear)
     spec = PROVIDERS.get(provider)
     if spec is None:
         raise ValidationError({"provider": "Choose a storage provider."})
     name, path_template = names.clean(name), path_template.strip()
     config, secrets = spec.clean(config), spec.clean_secrets(secrets)
-    _raise_if(
-        _profile_errors(
-            spec, name=name, config=config, secrets=secrets, path_template=path_template
-        )
+    pk = profile.pk if profile is not None else None
+    errors = _profile_errors(
+        spec, name=name, config=config, secrets=secrets, path_template=path_template, pk=pk
     )
-    profile = StorageProfile(
-        name=name, provider=provider, config=config, path_template=path_template
-    )
-    profile.set_secrets(secrets)
-    if is_default or not StorageProfile.objects.exists():
-        _take_default(profile)
-    profile.save()
-    changed = ["name", "provider", *(field for field, value in config.items() if value)]
-    changed += _secret_changes((f.name for f in spec.secret_fields), {}, secrets)
-    changed += [field for field in ("path_template", "is_default") if getattr(profile, field)]
-    audit(actor, AuditAction.CREATED, profile, changed=changed)
-    return profile
+    _raise_if(errors)
+    draft = StorageProfile(name=name, provider=provider, config=config, path_template=path_template)
+    draft.set_secrets(secrets)
+    return draft
 
 
 @transaction.atomic
@@ -337,21 +373,17 @@ def update_storage_profile(
     (unless a new value replaces it). `is_default=False` on the default profile keeps it the
     default: another profile takes over only by becoming the default itself."""
     profile = _locked(profile)
-    spec = profile.provider_spec
-    name, path_template = names.clean(name), path_template.strip()
-    config = spec.clean(config)
-    stored = profile.secrets()
-    merged = _merge_secrets(stored, spec.clean_secrets(secrets), clear)
-    _raise_if(
-        _profile_errors(
-            spec,
-            name=name,
-            config=config,
-            secrets=merged,
-            path_template=path_template,
-            pk=profile.pk,
-        )
+    spec, stored = profile.provider_spec, profile.secrets()
+    draft = draft_storage_profile(
+        profile,
+        name=name,
+        config=config,
+        secrets=secrets,
+        clear=clear,
+        path_template=path_template,
     )
+    name, config, path_template = draft.name, draft.config, draft.path_template
+    merged = draft.secrets()
     old_config = spec.clean(profile.config)
     changed = _value_changes(
         {
@@ -415,6 +447,16 @@ def record_storage_test(
 ) -> StorageProfile:
     """Keep the outcome of a connection test on the profile and in the audit log."""
     return _record_test(actor, profile, result)
+
+
+@transaction.atomic
+def record_storage_draft_test(
+    actor: Actor, profile: StorageProfile | None, draft: StorageProfile, result: ProbeOutcome
+) -> None:
+    """Audit a Test of unsaved settings (`draft`, of `profile` when editing one): who tested
+    which provider and bucket, and how it went. Nothing else is kept."""
+    where = f"{draft.provider_spec.label} · {draft.target}"
+    _record_draft_test(actor, profile or draft, where, result)
 
 
 # --- stream destinations ------------------------------------------------------------------------
