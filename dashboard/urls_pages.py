@@ -25,6 +25,11 @@ urlpatterns = [
     # Storage profiles
     path("storage/", views.storage_list, name="dashboard-storage-list"),
     path("storage/new/", views.storage_create, name="dashboard-storage-create"),
+    path(
+        "storage/new/test/",
+        views.storage_test_settings,
+        name="dashboard-storage-create-test",
+    ),
     path("storage/fields/", views.storage_fields, name="dashboard-storage-fields"),
     path("storage/<int:pk>/", views.storage_edit, name="dashboard-storage-edit"),
     path(
@@ -33,6 +38,11 @@ urlpatterns = [
     path("storage/<int:pk>/delete/", views.storage_delete, name="dashboard-storage-delete"),
     path("storage/<int:pk>/default/", views.storage_default, name="dashboard-storage-default"),
     path("storage/<int:pk>/test/", views.storage_test, name="dashboard-storage-test"),
+    path(
+        "storage/<int:pk>/test-settings/",
+        views.storage_test_settings,
+        name="dashboard-storage-edit-test",
+    ),
     # Stream destinations
     path("destinations/", views.destination_list, name="dashboard-destination-list"),
     path("destinations/new/", views.destination_create, name="dashboard-destination-create"),
@@ -50,11 +60,17 @@ urlpatterns = [
     # Engine profiles (speech to text)
     path("engines/", views.engine_list, name="dashboard-engine-list"),
     path("engines/new/", views.engine_create, name="dashboard-engine-create"),
+    path("engines/new/test/", views.engine_test_settings, name="dashboard-engine-create-test"),
     path("engines/fields/", views.engine_fields, name="dashboard-engine-fields"),
     path("engines/<int:pk>/", views.engine_edit, name="dashboard-engine-edit"),
     path("engines/<int:pk>/delete/", views.engine_delete, name="dashboard-engine-delete"),
     path("engines/<int:pk>/default/", views.engine_default, name="dashboard-engine-default"),
     path("engines/<int:pk>/test/", views.engine_test, name="dashboard-engine-test"),
+    path(
+        "engines/<int:pk>/test-settings/",
+        views.engine_test_settings,
+        name="dashboard-engine-edit-test",
+    ),
     # Audit log
     path("audit/", views.audit, name="dashboard-audit"),
     # Reports

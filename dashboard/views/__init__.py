@@ -18,6 +18,7 @@ from dashboard.views.engines import (
     engine_fields,
     engine_list,
     engine_test,
+    engine_test_settings,
 )
 from dashboard.views.home import home, home_live
 from dashboard.views.reports import reports
@@ -30,6 +31,7 @@ from dashboard.views.storage import (
     storage_fields,
     storage_list,
     storage_test,
+    storage_test_settings,
 )
 
 __all__ = [
@@ -46,6 +48,7 @@ __all__ = [
     "engine_fields",
     "engine_list",
     "engine_test",
+    "engine_test_settings",
     "home",
     "home_live",
     "reports",
@@ -57,4 +60,5 @@ __all__ = [
     "storage_fields",
     "storage_list",
     "storage_test",
+    "storage_test_settings",
 ]

@@ -87,9 +87,11 @@ def profile_form_page[P: (StorageProfile, EngineProfile)](
     profile: P | None,
     save: Callable[[], P],
     saved: Callable[[P], tuple[str, HttpResponse]],
+    context: dict[str, object] | None = None,
 ) -> HttpResponse:
     """A storage or engine profile's add or edit page: on a valid POST `save` it (the action's
-    errors go back on the form), then flash and go where `saved` says."""
+    errors go back on the form), then flash and go where `saved` says. `context` adds to what
+    the page shows."""
     if request.method == "POST" and form.is_valid():
         try:
             done = save()
@@ -99,7 +101,7 @@ def profile_form_page[P: (StorageProfile, EngineProfile)](
             message, response = saved(done)
             messages.success(request, message)
             return response
-    return render(request, template, {"form": form, "profile": profile})
+    return render(request, template, (context or {}) | {"form": form, "profile": profile})
 
 
 def make_default_page[P: (StorageProfile, EngineProfile)](

@@ -1,4 +1,5 @@
-"""Engine profiles: admins list, add, edit, delete, make default and test them; producers and
+"""Engine profiles: admins list, add, edit, delete, make default and test them (saved, or the
+form's settings before saving them); producers and
 support see their names only (producers pick one when they start transcribing)."""
 
 from __future__ import annotations
@@ -6,6 +7,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.contrib.auth.decorators import permission_required
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
@@ -19,6 +21,7 @@ from dashboard.views.common import (
     make_default_page,
     profile_form_page,
 )
+from dashboard.views.settings_test import SettingsTest, settings_test_page
 from egress_app import actions
 from egress_app.actions.engines import run_engine_profile_test
 from egress_app.models import EngineProfile, Transcription
@@ -53,6 +56,11 @@ def summary(profile: EngineProfile) -> str:
         else:
             shown.append(str(value))
     return " · ".join(part for part in shown if part)
+
+
+def _form_context() -> dict[str, object]:
+    # How long "Test these settings" may take, said while it runs.
+    return {"test_timeout": settings.ENGINE_TEST_TIMEOUT}
 
 
 def _chosen_kind(value: str | None) -> str:
@@ -98,6 +106,7 @@ def engine_create(request: HttpRequest) -> HttpResponse:
             f"Added {profile.name}. Test it to check the engine answers.",
             redirect("dashboard-engine-edit", pk=profile.pk),
         ),
+        context=_form_context(),
     )
 
 
@@ -112,6 +121,7 @@ def engine_edit(request: HttpRequest, pk: int) -> HttpResponse:
         profile=profile,
         save=lambda: actions.update_engine_profile(request.user, profile, **form.update_kwargs()),
         saved=lambda _: (f"Saved {form.cleaned_data['name'].strip()}.", redirect(LIST)),
+        context=_form_context(),
     )
 
 
@@ -173,4 +183,30 @@ def _answer(
         return render(request, "dashboard/partials/engine_test.html#result", context)
     # Without JavaScript the form posts here as a page: show the result on the edit page.
     context["form"] = EngineProfileForm(kind=profile.kind, profile=profile)
-    return render(request, FORM, context)
+    return render(request, FORM, _form_context() | context)
+
+
+def _posted_form(request: HttpRequest, profile: EngineProfile | None) -> EngineProfileForm:
+    if profile is not None:
+        return EngineProfileForm(request.POST, kind=profile.kind, profile=profile)
+    return EngineProfileForm(request.POST, kind=_chosen_kind(request.POST.get("kind")))
+
+
+SETTINGS_TEST = SettingsTest(
+    template=FORM,
+    result="dashboard/partials/engine_test.html#settings-result",
+    form=_posted_form,
+    draft=actions.draft_engine_profile,
+    run=run_engine_profile_test,
+    record=actions.record_engine_draft_test,
+    context=_form_context,
+)
+
+
+@can_manage_engines
+@require_POST
+async def engine_test_settings(request: HtmxHttpRequest, pk: int | None = None) -> HttpResponse:
+    """Open a short real session with the form's settings, before saving them (`pk`: the profile
+    being edited, whose stored secrets fill the empty ones). Audited; nothing else is written."""
+    profile = await sync_to_async(_get_profile)(request, pk) if pk is not None else None
+    return await settings_test_page(request, profile, SETTINGS_TEST)

@@ -1,8 +1,10 @@
-"""Storage profiles, for admins: list, add, edit, duplicate, delete, make default, test."""
+"""Storage profiles, for admins: list, add, edit, duplicate, delete, make default, test (saved
+settings, or the form's before saving them)."""
 
 from __future__ import annotations
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.contrib.auth.decorators import permission_required
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
@@ -17,6 +19,7 @@ from dashboard.views.common import (
     make_default_page,
     profile_form_page,
 )
+from dashboard.views.settings_test import SettingsTest, settings_test_page
 from egress_app import actions
 from egress_app.crypto import SecretKeyError
 from egress_app.models import StorageProfile
@@ -38,6 +41,11 @@ def _get_profile(request: HttpRequest, pk: int) -> StorageProfile:
 
 def _profiles() -> QuerySet[StorageProfile]:
     return StorageProfile.objects.annotate(job_count=Count("jobs")).order_by("name")
+
+
+def _form_context() -> dict[str, object]:
+    # How long "Test these settings" may take, said while it runs.
+    return {"test_timeout": settings.STORAGE_TEST_TIMEOUT}
 
 
 def _chosen_provider(value: str | None, fallback: str = DEFAULT_PROVIDER) -> str:
@@ -69,6 +77,7 @@ def storage_create(request: HttpRequest) -> HttpResponse:
             f"Added {profile.name}. Test it to check uploads work.",
             redirect("dashboard-storage-edit", pk=profile.pk),
         ),
+        context=_form_context(),
     )
 
 
@@ -83,6 +92,7 @@ def storage_edit(request: HttpRequest, pk: int) -> HttpResponse:
         profile=profile,
         save=lambda: actions.update_storage_profile(request.user, profile, **form.update_kwargs()),
         saved=lambda _: (f"Saved {form.cleaned_data['name'].strip()}.", redirect(LIST)),
+        context=_form_context(),
     )
 
 
@@ -170,4 +180,32 @@ def _edit_page_with_result(
     request: HttpRequest, profile: StorageProfile, result: ProbeResult
 ) -> HttpResponse:
     form = StorageProfileForm(provider=profile.provider, profile=profile)
-    return render(request, FORM, {"form": form, "profile": profile, "result": result})
+    context = _form_context() | {"form": form, "profile": profile, "result": result}
+    return render(request, FORM, context)
+
+
+def _posted_form(request: HttpRequest, profile: StorageProfile | None) -> StorageProfileForm:
+    if profile is not None:
+        return StorageProfileForm(request.POST, provider=profile.provider, profile=profile)
+    return StorageProfileForm(request.POST, provider=_chosen_provider(request.POST.get("provider")))
+
+
+SETTINGS_TEST = SettingsTest(
+    template=FORM,
+    result="dashboard/partials/storage_test.html#settings-result",
+    form=_posted_form,
+    draft=actions.draft_storage_profile,
+    run=_probe,
+    record=actions.record_storage_draft_test,
+    context=_form_context,
+)
+
+
+@can_manage_storage
+@require_POST
+async def storage_test_settings(request: HtmxHttpRequest, pk: int | None = None) -> HttpResponse:
+    """Write, read back and delete a probe object with the form's settings, before saving them
+    (`pk`: the profile being edited, whose stored secrets fill the empty ones). Audited; nothing
+    else is written."""
+    profile = await sync_to_async(_get_profile)(request, pk) if pk is not None else None
+    return await settings_test_page(request, profile, SETTINGS_TEST)

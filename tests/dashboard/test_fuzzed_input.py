@@ -389,3 +389,35 @@ def test_it_answers_any_value_of_each_engine_kinds_form(client, admin, kind):
             assert _rows() == before
 
     send()
+
+
+# Test these settings, on a profile form: any value answers; only an audit entry may be written.
+SETTINGS_TESTS = {
+    "storage-create-test": Posted("admin", "dashboard-storage-create-test", STORAGE_FIELDS),
+    "storage-edit-test": Posted("admin", "dashboard-storage-edit-test", STORAGE_FIELDS, "profile"),
+    "engine-create-test": Posted("admin", "dashboard-engine-create-test", ENGINE_FIELDS),
+    "engine-edit-test": Posted("admin", "dashboard-engine-edit-test", ENGINE_FIELDS, "engine"),
+}
+
+
+@pytest.mark.parametrize("name", SETTINGS_TESTS)
+def test_it_answers_any_value_of_each_settings_test(client, request, name):
+    form = SETTINGS_TESTS[name]
+    url = reverse(form.url, args=[_target(request, form.target).pk] if form.target else [])
+    client.force_login(request.getfixturevalue(form.persona))
+    # Values good enough to reach the Test run it for real: keep each one short.
+    django_settings = request.getfixturevalue("settings")
+    django_settings.STORAGE_TEST_TIMEOUT = django_settings.ENGINE_TEST_TIMEOUT = 1.0
+
+    @PER_FORM
+    @given(values=fuzzed(form.fields))
+    @example(values=dict.fromkeys(form.fields, "9" * 5000))
+    @example(values=dict.fromkeys(form.fields, "\x00"))
+    def send(values: dict[str, Any]) -> None:
+        before = _rows()
+        response = client.post(url, values)
+        assert_answered(response)
+        after, audit = _rows(), WRITTEN.index(AuditEntry)
+        assert after[:audit] + after[audit + 1 :] == before[:audit] + before[audit + 1 :]
+
+    send()
