@@ -60,6 +60,7 @@ from egress_app.models import (
 from egress_app.sandbox.testing import RunningSandbox
 from tests import jobs
 from tests.conftest import make_user
+from tests.dashboard.test_storage_settings_test import form_data
 from tests.jobs.test_lk_command import launched
 from tests.leaked import forms, found_in
 from tests.live.test_consumer import ORIGIN, WAIT, prepare, socket
@@ -272,6 +273,16 @@ def visit(client, admin, profiles, destinations, engines, caplog, settings) -> V
         everything_in(client.post(reverse("dashboard-storage-test", args=[profiles[0].pk])))
     )
 
+    # Test these settings on each edit form, its secrets left empty: the stored ones are used
+    # on the server only, with and without htmx.
+    for profile in profiles:
+        data = form_data({"provider": profile.provider, "config": profile.config, "secrets": {}})
+        test = reverse("dashboard-storage-edit-test", args=[profile.pk])
+        response = client.post(test, data | {"name": profile.name}, headers={"HX-Request": "true"})
+        assert "data-test-result" in response.content.decode(), profile.name
+        seen.append(everything_in(response))
+    seen.append(everything_in(client.post(test, data | {"name": profile.name})))
+
     # Forms re-rendered with errors do not echo what was typed into secret fields.
     refused = {"name": "", "secret": TYPED_BUT_REFUSED, "access_key": TYPED_BUT_REFUSED}
     edit = reverse("dashboard-storage-edit", args=[profiles[0].pk])
@@ -287,6 +298,9 @@ def visit(client, admin, profiles, destinations, engines, caplog, settings) -> V
             test = reverse("dashboard-engine-test", args=[profile.pk])
             seen.append(everything_in(client.post(test, headers={"HX-Request": "true"})))
             seen.append(everything_in(client.post(test)))
+            test = reverse("dashboard-engine-edit-test", args=[profile.pk])
+            data = {"name": profile.name, **profile.config}
+            seen.append(everything_in(client.post(test, data, headers={"HX-Request": "true"})))
     assert set(EngineProfile.objects.filter(last_test_ok=False).values_list("name", flat=True)) == {
         "Gladia",
         "Own ASR",
@@ -338,8 +352,15 @@ def test_it_keeps_secret_values_only_in_the_encrypted_columns(
 ):
     assert leaks(visit.values, [("the database", database_text())]) == []
     tests = AuditEntry.objects.filter(action=AuditAction.TESTED)
-    assert tests.filter(target_type="storage_profile").count() == len(profiles) + 1
-    assert tests.filter(target_type="engine_profile").count() == 4  # two, each twice
+    saved, unsaved = (
+        tests.exclude(outcome__startswith="unsaved"),
+        tests.filter(outcome__startswith="unsaved"),
+    )
+    assert saved.filter(target_type="storage_profile").count() == len(profiles) + 1
+    assert saved.filter(target_type="engine_profile").count() == 4  # two, each twice
+    # Test these settings: each storage profile's edit form, the last one twice; two engines.
+    assert unsaved.filter(target_type="storage_profile").count() == len(profiles) + 1
+    assert unsaved.filter(target_type="engine_profile").count() == 2
     for owner in (*profiles, *destinations, *engines):
         owner.refresh_from_db()
         assert owner.encrypted_secrets.startswith("gAAAAA")
