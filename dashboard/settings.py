@@ -174,6 +174,8 @@ DEMO_S3_PORT = env_int("DEMO_S3_PORT", 7890)
 # click or media request gets a fresh one; a player keeps using its link while it plays, so this
 # bounds how long one playback may last without a reload.
 SIGNED_URL_SECONDS = env_int("SIGNED_URL_SECONDS", 3600)
+# Personal API tokens last at most API_TOKEN_MAX_DAYS.
+API_TOKEN_MAX_DAYS = env_int("API_TOKEN_MAX_DAYS", 365)
 
 # --- Applications ----------------------------------------------------------------------------
 INSTALLED_APPS = [

@@ -6,7 +6,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from dashboard import views
-from dashboard.views import live, moderation
+from dashboard.views import live, moderation, tokens
 
 urlpatterns = [
     path("", views.home, name="dashboard-home"),
@@ -73,6 +73,9 @@ urlpatterns = [
     ),
     # Audit log
     path("audit/", views.audit, name="dashboard-audit"),
+    # Personal API tokens (the API itself: dashboard/api)
+    path("tokens/", tokens.token_list, name="dashboard-token-list"),
+    path("tokens/<int:pk>/revoke/", tokens.token_revoke, name="dashboard-token-revoke"),
     # Reports
     path("reports/", views.reports, name="dashboard-reports"),
     # Launching egress, its jobs and saved recipes

@@ -7,8 +7,8 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from egress_app import actions
 from egress_app.checks import verify_secret_keys
+from egress_app.crypto import encrypt_json
 from egress_app.models import EgressJob
 
 # pytest-django turns DEBUG off, where the development key would fail check E003.
@@ -18,13 +18,22 @@ TEST_SECRET_KEY = "a-long-random-secret-key-for-this-test-only-0123456789"
 # Serialized rollback restores the roles (a data migration) that earlier transactional tests
 # flushed.
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_it_migrates_a_database_holding_secrets_from_before_the_job_secrets(admin, settings):
+def test_it_migrates_a_database_holding_secrets_from_before_the_job_secrets(settings):
     settings.SECRET_KEY = TEST_SECRET_KEY
     # 0003 is the schema before jobs kept encrypted URLs; the key check runs during `migrate`
     # and must not read a column that the next migration has yet to add.
     call_command("migrate", "egress_app", "0003", verbosity=0)
-    actions.create_stream_destination(
-        admin, name="YouTube", server_url="rtmp://a.rtmp.youtube.com/live2", stream_key="k-123"
+    # Written as that schema holds it (today's action would also write today's audit columns).
+    state = MigrationExecutor(connection).loader.project_state(
+        ("egress_app", "0003_storage_destinations_jobs_audit")
+    )
+    destinations = state.apps.get_model("egress_app", "StreamDestination")
+    secrets = {"server_url": "rtmp://a.rtmp.youtube.com/live2", "stream_key": "k-123"}
+    destinations.objects.create(
+        name="YouTube",
+        protocol="rtmp",
+        host="a.rtmp.youtube.com",
+        encrypted_secrets=encrypt_json(secrets),
     )
     call_command("migrate", verbosity=0, skip_checks=False)  # as `manage.py migrate` does
     call_command("check", "--database", "default")

@@ -56,12 +56,14 @@ from egress_app.actions.recipes import (
 )
 from egress_app.actions.retry import retry_egress
 from egress_app.actions.support import add_note, set_triage
+from egress_app.actions.tokens import create_token, find_token, record_use, revoke_token
 from egress_app.actions.transcripts import delete_transcript, purge_transcripts
 from egress_app.actions.vault import (
     DESTINATION_SECRETS,
     Actor,
     InUseError,
     ProbeOutcome,
+    acting_via,
     create_storage_profile,
     create_stream_destination,
     delete_storage_profile,
@@ -88,12 +90,14 @@ __all__ = [
     "ProbeOutcome",
     "Received",
     "Unstorable",
+    "acting_via",
     "add_note",
     "add_stream_outputs",
     "apply_pending",
     "create_engine_profile",
     "create_storage_profile",
     "create_stream_destination",
+    "create_token",
     "delete_engine_profile",
     "delete_recipe",
     "delete_storage_profile",
@@ -104,6 +108,7 @@ __all__ = [
     "duplicate_recipe",
     "duplicate_storage_profile",
     "duplicate_stream_destination",
+    "find_token",
     "make_default_engine_profile",
     "make_default_storage_profile",
     "mute_track",
@@ -119,9 +124,11 @@ __all__ = [
     "record_storage_draft_test",
     "record_storage_test",
     "record_tap_audio",
+    "record_use",
     "remove_participant",
     "remove_stream_output",
     "retry_egress",
+    "revoke_token",
     "rotate_all_secrets",
     "save_recipe",
     "set_triage",

@@ -6,7 +6,9 @@ Each action runs in one transaction and writes its AuditEntry inside it. Bad inp
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -17,6 +19,7 @@ from django.db import models, transaction
 from egress_app import names
 from egress_app.crypto import reencrypt
 from egress_app.models import (
+    ApiToken,
     AudioSession,
     AudioSessionState,
     AuditAction,
@@ -88,6 +91,7 @@ Audited = (
     | Transcription
     | EngineProfile
     | RoomParticipant
+    | ApiToken
     | None
 )
 _TARGETS: tuple[tuple[type[models.Model], AuditTarget], ...] = (
@@ -98,6 +102,7 @@ _TARGETS: tuple[tuple[type[models.Model], AuditTarget], ...] = (
     (AudioSession, AuditTarget.AUDIO_SESSION),
     (Transcription, AuditTarget.TRANSCRIPT),
     (EngineProfile, AuditTarget.ENGINE_PROFILE),
+    (ApiToken, AuditTarget.API_TOKEN),
 )
 
 
@@ -115,6 +120,21 @@ def _target_name(target: Audited) -> str:
     if isinstance(target, EgressJob):
         return f"job {target.pk}" + (f" ({target.egress_id})" if target.egress_id else "")
     return target.name
+
+
+# How the actions in progress were asked for, when not from a page ("API token ci-deploy"):
+# every audit entry written meanwhile records it (`acting_via`).
+_VIA: ContextVar[str] = ContextVar("egress_audit_via", default="")
+
+
+@contextmanager
+def acting_via(via: str) -> Iterator[None]:
+    """Record `via` on every audit entry written inside the block (the API's token name)."""
+    reset = _VIA.set(via[:120])
+    try:
+        yield
+    finally:
+        _VIA.reset(reset)
 
 
 def audit(
@@ -137,6 +157,7 @@ def audit(
         target_name=_target_name(target),
         changed_fields=list(changed),
         outcome=outcome,
+        via=_VIA.get(),
     )
 
 

@@ -9,6 +9,7 @@
 - recipes: saved launch configurations
 - audio: audio sessions, their taps and their recordings
 - transcripts: speech-to-text engine profiles, transcriptions and their utterances
+- tokens: personal API tokens
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from egress_app.models.statuses import (
     status_label,
     status_of,
 )
+from egress_app.models.tokens import ApiToken
 from egress_app.models.transcripts import (
     EngineKind,
     EngineProfile,
@@ -56,6 +58,7 @@ from egress_app.models.vault import (
 __all__ = [
     "NEEDS_JSON",
     "Access",
+    "ApiToken",
     "AudioRecording",
     "AudioSession",
     "AudioSessionState",

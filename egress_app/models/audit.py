@@ -30,6 +30,7 @@ class AuditAction(models.TextChoices):
     MUTED = "muted", "Muted a track"
     UNMUTED = "unmuted", "Unmuted a track"
     REMOVED = "removed", "Removed from the room"
+    REVOKED = "revoked", "Revoked"
 
 
 class AuditTarget(models.TextChoices):
@@ -42,6 +43,7 @@ class AuditTarget(models.TextChoices):
     TRANSCRIPT = "transcript", "Transcript"
     ENGINE_PROFILE = "engine_profile", "Engine profile"
     PARTICIPANT = "participant", "Room participant"
+    API_TOKEN = "api_token", "API token"
 
 
 class AuditEntry(models.Model):
@@ -63,6 +65,8 @@ class AuditEntry(models.Model):
     target_name = models.CharField(max_length=200, blank=True)
     changed_fields = models.JSONField(default=list, blank=True)
     outcome = models.TextField(blank=True)
+    # How the actor acted when not from a page: "API token <name>" (the API's calls).
+    via = models.CharField(max_length=120, blank=True)
 
     class Meta:
         required_db_features = NEEDS_JSON

@@ -89,6 +89,12 @@ def seed_every_page(users: list[User], sandbox: RunningSandbox) -> list[Shown]:
         config={"region": "eu-west", "languages": "en, fr"},
         secrets={"api_key": "gladia-every-page-key-1234"},
     )
+    token = actions.create_token(
+        producer,
+        name="Nightly CI recordings of the town hall, with a long name",
+        expires_at=timezone.now() + timedelta(days=30),
+    ).token
+    actions.record_use(token, "2001:db8:85a3::8a2e:370:7334")
     return [
         Shown("dashboard-home", EVERYONE),
         Shown("dashboard-live-record", LAUNCHERS, query="?room=town-hall"),
@@ -124,6 +130,8 @@ def seed_every_page(users: list[User], sandbox: RunningSandbox) -> list[Shown]:
         Shown("dashboard-transcript-list", EVERYONE, query="?words=river"),
         Shown("dashboard-transcript-detail", EVERYONE, (transcript.pk,)),
         Shown("dashboard-transcript-delete", ADMINS, (transcript.pk,)),
+        Shown("dashboard-token-list", EVERYONE),  # support's is the empty state
+        Shown("dashboard-token-revoke", LAUNCHERS, (token.pk,)),
     ]
 
 
