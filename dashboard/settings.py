@@ -174,8 +174,10 @@ DEMO_S3_PORT = env_int("DEMO_S3_PORT", 7890)
 # click or media request gets a fresh one; a player keeps using its link while it plays, so this
 # bounds how long one playback may last without a reload.
 SIGNED_URL_SECONDS = env_int("SIGNED_URL_SECONDS", 3600)
-# Personal API tokens last at most API_TOKEN_MAX_DAYS.
+# The JSON API (dashboard/api): personal tokens last at most API_TOKEN_MAX_DAYS; each token may
+# make API_RATE_LIMIT calls (django-ninja's "<count>/<s|m|h|d>") before it is answered 429.
 API_TOKEN_MAX_DAYS = env_int("API_TOKEN_MAX_DAYS", 365)
+API_RATE_LIMIT = env_str("API_RATE_LIMIT", "120/m")
 
 # --- Applications ----------------------------------------------------------------------------
 INSTALLED_APPS = [
@@ -190,6 +192,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "csp",
     "axes",
+    "ninja",
     "egress_app",
     "dashboard",
 ]

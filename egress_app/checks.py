@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Collection
 from typing import Any
 from urllib.parse import urlsplit
@@ -240,5 +241,22 @@ def check_request_webhooks(**kwargs: Any) -> list[CheckMessage]:
             hint="Set SITE_ROOT to the dashboard's public address, e.g. "
             "https://dashboard.example.com, or turn LIVEKIT_REQUEST_WEBHOOKS off.",
             id="egress_app.E011",
+        )
+    ]
+
+
+# django-ninja's throttle rates: a count, a slash, then s, m, h or d (or a word starting so).
+_RATE = re.compile(r"^[1-9][0-9]*/[smhd][a-z]*$")
+
+
+@register()
+def check_api_rate_limit(**kwargs: Any) -> list[CheckMessage]:
+    if _RATE.match(settings.API_RATE_LIMIT):
+        return []
+    return [
+        Error(
+            f"API_RATE_LIMIT is {settings.API_RATE_LIMIT!r}: every API call would fail.",
+            hint="Give a count per second, minute, hour or day: 120/m, 5000/h.",
+            id="egress_app.E012",
         )
     ]

@@ -140,3 +140,12 @@ def test_it_ignores_the_address_while_request_webhooks_are_off(settings):
     settings.LIVEKIT_REQUEST_WEBHOOKS = False
     settings.SITE_ROOT, settings.SITE_ROOT_SET, settings.LIVEKIT_SANDBOX = "", False, False
     assert "egress_app.E011" not in ids()
+
+
+@pytest.mark.parametrize(
+    ("rate", "refused"),
+    [("120/m", False), ("5000/hour", False), ("abc", True), ("0/m", True), ("10/w", True)],
+)
+def test_it_refuses_an_api_rate_limit_that_does_not_read(settings, rate, refused):
+    settings.API_RATE_LIMIT = rate
+    assert ("egress_app.E012" in ids()) is refused
