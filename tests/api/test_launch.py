@@ -114,3 +114,14 @@ def test_it_refuses_support_a_recipe(support, admin, sandbox):
     )
     assert response.status_code == 403
     assert not EgressJob.objects.exists()
+
+
+def test_an_admin_starts_a_recipe_once_per_idempotency_key(admin, sandbox):
+    recipe = actions.save_recipe(admin, name="Town hall", config=file_config(make_profile(admin)))
+    api = Api(token_for(admin))
+    body = {"recipe_id": recipe.pk, "room_name": "town-hall"}
+    first = api.post("/recipes/start", body, **{"Idempotency-Key": "weekly"})
+    again = api.post("/recipes/start", body, **{"Idempotency-Key": "weekly"})
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["id"] == again.json()["id"]
+    assert len(sandbox.control.egresses()) == 1
