@@ -9,6 +9,7 @@ class DashboardConfig(AppConfig):
 
     def ready(self) -> None:
         from dashboard import signins  # noqa: F401  (connects the sign-in receivers)
+        from dashboard.people_links import hide_tokens_in_access_logs
         from dashboard.publisher import (
             deliver,
             deliver_audio,
@@ -23,3 +24,4 @@ class DashboardConfig(AppConfig):
         events.publish_audio_with(deliver_level, deliver_audio)
         events.publish_mix_with(deliver_mix)
         events.publish_captions_with(deliver_caption)
+        hide_tokens_in_access_logs()

@@ -309,6 +309,27 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "dashboard.signins.locked_out"
 AXES_VERBOSE = False  # dashboard.signins logs each sign-in in one line of its own
+# People (the admins' People page): an invitation or password reset link works once, for this
+# many hours. With EMAIL_HOST set the link is also emailed (Django's SMTP mailer); the admin
+# always sees it once, to copy.
+INVITE_LINK_HOURS = env_float("INVITE_LINK_HOURS", 72.0)
+EMAIL_CONFIGURED = bool(env_str("EMAIL_HOST"))
+MAILERS = {
+    "default": {
+        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "OPTIONS": {
+            "host": env_str("EMAIL_HOST"),
+            "port": env_int("EMAIL_PORT", 587),
+            "username": env_str("EMAIL_HOST_USER"),
+            "password": env_str("EMAIL_HOST_PASSWORD"),
+            "use_tls": env_bool("EMAIL_USE_TLS", True),
+            "timeout": 10,
+        },
+    }
+    if EMAIL_CONFIGURED
+    else {"BACKEND": "django.core.mail.backends.dummy.EmailBackend"}
+}
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "egress-dashboard@localhost")
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG

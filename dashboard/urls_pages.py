@@ -84,4 +84,5 @@ urlpatterns = [
     path("", include("dashboard.urls_recipes")),
     path("", include("dashboard.urls_audio")),
     path("", include("dashboard.urls_transcripts")),
+    path("", include("dashboard.urls_people")),
 ]

@@ -10,6 +10,7 @@
 - audio: audio sessions, their taps and their recordings
 - transcripts: speech-to-text engine profiles, transcriptions and their utterances
 - tokens: personal API tokens
+- people: one-time links to set a password (invitations, resets)
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from egress_app.models.audit import AuditAction, AuditEntry, AuditTarget
 from egress_app.models.base import NEEDS_JSON, Access, SecretsMixin
 from egress_app.models.jobs import EgressJob, JobNote
 from egress_app.models.ledger import LedgerEntry, LedgerOutcome, LedgerSource
+from egress_app.models.people import LinkPurpose, PasswordLink
 from egress_app.models.recipes import Recipe
 from egress_app.models.statuses import (
     EgressKind,
@@ -77,6 +79,8 @@ __all__ = [
     "LedgerEntry",
     "LedgerOutcome",
     "LedgerSource",
+    "LinkPurpose",
+    "PasswordLink",
     "Recipe",
     "RecordingState",
     "SecretsMixin",

@@ -1,4 +1,4 @@
-"""Who did what to which profile, destination, job or recipe."""
+"""Who did what to which profile, destination, job, recipe or person."""
 
 from __future__ import annotations
 
@@ -31,6 +31,13 @@ class AuditAction(models.TextChoices):
     UNMUTED = "unmuted", "Unmuted a track"
     REMOVED = "removed", "Removed from the room"
     REVOKED = "revoked", "Revoked"
+    # What admins do to people on the People page, and what the people do with their links.
+    INVITED = "invited", "Invited"
+    ROLE_CHANGED = "role_changed", "Role changed"
+    DEACTIVATED = "deactivated", "Deactivated"
+    REACTIVATED = "reactivated", "Reactivated"
+    RESET_LINK = "reset_link", "Password reset link made"
+    PASSWORD_SET = "password_set", "Password set by link"
 
 
 class AuditTarget(models.TextChoices):
@@ -44,6 +51,7 @@ class AuditTarget(models.TextChoices):
     ENGINE_PROFILE = "engine_profile", "Engine profile"
     PARTICIPANT = "participant", "Room participant"
     API_TOKEN = "api_token", "API token"
+    USER = "user", "Person"
 
 
 class AuditEntry(models.Model):
