@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import SetPasswordForm
+from django.contrib.auth.password_validation import password_validators_help_texts
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
@@ -42,6 +43,8 @@ def welcome(request: HttpRequest) -> HttpResponse:
     except people.LinkError as error:
         return _refused(request, str(error))
     form = SetPasswordForm(link.user, request.POST or None)
+    # Django's help is an HTML list; the field's hint is one paragraph of plain text.
+    form.fields["new_password1"].help_text = " ".join(password_validators_help_texts())
     if request.method == "POST" and form.is_valid():
         try:
             user = people.set_password_by_link(hashed, form.cleaned_data["new_password1"])
