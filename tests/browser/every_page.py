@@ -17,6 +17,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from egress_app import actions
+from egress_app.actions import people
 from egress_app.management.commands.seed_demo import seed_demo_jobs
 from egress_app.models import (
     AudioSession,
@@ -29,6 +30,7 @@ from egress_app.models import (
     Transcription,
     Utterance,
 )
+from egress_app.roles import PRODUCERS
 from egress_app.sandbox.testing import RunningSandbox
 from tests.jobs import file_config, live, make_destination, make_profile, start
 
@@ -95,6 +97,13 @@ def seed_every_page(users: list[User], sandbox: RunningSandbox) -> list[Shown]:
         expires_at=timezone.now() + timedelta(days=30),
     ).token
     actions.record_use(token, "2001:db8:85a3::8a2e:370:7334")
+    invited, _ = people.create_person(
+        admin,
+        username="invited-with-a-rather-long-username-for-a-phone",
+        email="invited.person.with.a.long.address@example-company.example.com",
+        role=PRODUCERS,
+        password=None,
+    )
     return [
         Shown("dashboard-home", EVERYONE),
         Shown("dashboard-live-record", LAUNCHERS, query="?room=town-hall"),
@@ -132,6 +141,15 @@ def seed_every_page(users: list[User], sandbox: RunningSandbox) -> list[Shown]:
         Shown("dashboard-transcript-delete", ADMINS, (transcript.pk,)),
         Shown("dashboard-token-list", EVERYONE),  # support's is the empty state
         Shown("dashboard-token-revoke", LAUNCHERS, (token.pk,)),
+        Shown("dashboard-people-list", ADMINS),
+        Shown("dashboard-people-list", ADMINS, query="?q=nobody-at-all"),
+        Shown("dashboard-person-create", ADMINS),
+        Shown("dashboard-person-detail", ADMINS, (producer.pk,)),
+        Shown("dashboard-person-detail", ADMINS, (invited.pk,)),
+        Shown("dashboard-person-deactivate", ADMINS, (producer.pk,)),
+        Shown("dashboard-person-reset", ADMINS, (producer.pk,)),
+        # Without a link opened first, the page says to open one.
+        Shown("dashboard-welcome", EVERYONE, status=410),
     ]
 
 
