@@ -314,21 +314,20 @@ AXES_VERBOSE = False  # dashboard.signins logs each sign-in in one line of its o
 # always sees it once, to copy.
 INVITE_LINK_HOURS = env_float("INVITE_LINK_HOURS", 72.0)
 EMAIL_CONFIGURED = bool(env_str("EMAIL_HOST"))
-MAILERS = {
-    "default": {
-        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-        "OPTIONS": {
-            "host": env_str("EMAIL_HOST"),
-            "port": env_int("EMAIL_PORT", 587),
-            "username": env_str("EMAIL_HOST_USER"),
-            "password": env_str("EMAIL_HOST_PASSWORD"),
-            "use_tls": env_bool("EMAIL_USE_TLS", True),
-            "timeout": 10,
-        },
+if EMAIL_CONFIGURED:  # otherwise nothing is emailed, and no mailer is defined
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": env_str("EMAIL_HOST"),
+                "port": env_int("EMAIL_PORT", 587),
+                "username": env_str("EMAIL_HOST_USER"),
+                "password": env_str("EMAIL_HOST_PASSWORD"),
+                "use_tls": env_bool("EMAIL_USE_TLS", True),
+                "timeout": 10,
+            },
+        }
     }
-    if EMAIL_CONFIGURED
-    else {"BACKEND": "django.core.mail.backends.dummy.EmailBackend"}
-}
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "egress-dashboard@localhost")
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = not DEBUG

@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 from dashboard.people_forms import PeopleFilterForm, PersonForm, RoleForm
 from egress_app.actions import people
 from egress_app.models import LinkPurpose
-from egress_app.roles import MANAGE_USERS, ROLE_LABELS, perm
+from egress_app.roles import ADMINS, MANAGE_USERS, ROLE_LABELS, perm
 
 logger = logging.getLogger(__name__)
 manages_users = permission_required(perm(MANAGE_USERS), raise_exception=True)
@@ -160,6 +160,8 @@ def person_role(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             label = ROLE_LABELS[form.cleaned_data["role"]]
             messages.success(request, f"{user.get_username()} is now {label}.")
+    if user.pk == request.user.pk and not user.is_superuser and people.role_of(user) != ADMINS:
+        return redirect("dashboard-home")  # they stepped down: People is no longer theirs
     return redirect("dashboard-person-detail", pk=user.pk)
 
 

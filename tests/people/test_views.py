@@ -172,6 +172,7 @@ def test_it_refuses_a_weak_password_or_taken_username_with_field_errors(admin, p
 
 def test_it_invites_with_a_link_shown_once_and_stored_hashed(admin, settings) -> None:
     settings.EMAIL_CONFIGURED = True
+    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
     token = _invite(_client(admin))
     link = PasswordLink.objects.get()
     assert token not in link.token_hash
@@ -300,3 +301,19 @@ def test_it_hides_a_link_token_in_access_log_lines() -> None:
     assert token not in record.getMessage()
     assert "/welcome/[hidden]/" in record.getMessage()
     assert len(record.args) == 5
+
+
+def test_it_lets_an_admin_step_down_when_another_admin_remains(admin) -> None:
+    make_user("abe-admin", ADMINS)
+    response = _client(admin).post(
+        reverse("dashboard-person-role", args=[admin.pk]), {"role": PRODUCERS}
+    )
+    assert response.url == reverse("dashboard-home")
+    assert people.role_of(User.objects.get(pk=admin.pk)) == PRODUCERS
+
+
+def test_it_links_a_person_from_the_audit_log(admin, producer) -> None:
+    client = _client(admin)
+    client.post(reverse("dashboard-person-role", args=[producer.pk]), {"role": SUPPORT})
+    page = client.get(reverse("dashboard-audit")).content.decode()
+    assert reverse("dashboard-person-detail", args=[producer.pk]) in page
