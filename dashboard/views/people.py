@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from dashboard.people_forms import PeopleFilterForm, PersonForm, RoleForm
+from dashboard.views.common import HtmxHttpRequest
 from egress_app.actions import people
 from egress_app.models import LinkPurpose
 from egress_app.roles import ADMINS, MANAGE_USERS, ROLE_LABELS, perm
@@ -77,11 +78,12 @@ def _matching(filters: dict[str, str]) -> list[Person]:
 
 @manages_users
 @require_GET
-def people_list(request: HttpRequest) -> HttpResponse:
+def people_list(request: HtmxHttpRequest) -> HttpResponse:
     form = PeopleFilterForm(request.GET)
     form.is_valid()  # Filters that do not validate are shown with their error and not applied.
     context = {"form": form, "people": _matching(form.cleaned_data), "filtered": form.filtering}
-    return render(request, "dashboard/people_list.html", context)
+    template = "dashboard/people_list.html"
+    return render(request, template + "#results" if request.htmx else template, context)
 
 
 def _link_page(request: HttpRequest, user: User, issued: people.IssuedLink) -> HttpResponse:

@@ -55,6 +55,9 @@ def test_it_lets_an_admin_invite_a_producer_then_deactivate_them(
     expect(invitee).to_have_url(re.compile(r"/launch/"))
 
     admin.get_by_role("navigation", name="Main").get_by_role("link", name="People").click()
+    admin.get_by_label("Search").fill("nina")  # filters in place (htmx)
+    expect(admin.locator("[data-person]")).to_have_count(1)
+    expect(admin).to_have_url(re.compile(r"q=nina"))
     row = admin.locator('[data-person="nina-new"]')
     expect(row).to_contain_text("Active")
     row.get_by_role("link", name="nina-new").click()

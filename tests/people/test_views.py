@@ -317,3 +317,10 @@ def test_it_links_a_person_from_the_audit_log(admin, producer) -> None:
     client.post(reverse("dashboard-person-role", args=[producer.pk]), {"role": SUPPORT})
     page = client.get(reverse("dashboard-audit")).content.decode()
     assert reverse("dashboard-person-detail", args=[producer.pk]) in page
+
+
+def test_it_filters_in_place_with_htmx(admin, producer) -> None:
+    response = _client(admin).get(LIST, {"q": "pat"}, headers={"HX-Request": "true"})
+    page = response.content.decode()
+    assert "pat-producer" in page
+    assert "<h1>" not in page
