@@ -16,6 +16,7 @@ class DashboardConfig(AppConfig):
             deliver_caption,
             deliver_level,
             deliver_mix,
+            deliver_sign_out,
         )
         from egress_app import events
 
@@ -24,4 +25,5 @@ class DashboardConfig(AppConfig):
         events.publish_audio_with(deliver_level, deliver_audio)
         events.publish_mix_with(deliver_mix)
         events.publish_captions_with(deliver_caption)
+        events.publish_sign_outs_with(deliver_sign_out)
         hide_tokens_in_access_logs()

@@ -15,7 +15,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from dashboard.subscriptions import Subscription, subscribe
-from egress_app.events import Fragment
+from egress_app.events import PERSON, Fragment, group
 
 
 class LiveConsumer(AsyncWebsocketConsumer):
@@ -33,9 +33,11 @@ class LiveConsumer(AsyncWebsocketConsumer):
             # Refused before the handshake completes: the browser sees a 403 and stays on polling.
             await self.close()
             return
-        for name in plan.groups:
+        # The person's own group too: deactivating them closes this socket (`live_signed_out`).
+        names = [*plan.groups, group(PERSON, self.scope["user"].pk)]
+        for name in names:
             await self.channel_layer.group_add(name, self.channel_name)
-        self.joined, self.plan = list(plan.groups), plan
+        self.joined, self.plan = names, plan
         # Rendered once joined: whatever changes from now on also comes as a push.
         snapshot = await database_sync_to_async(plan.snapshot)()
         await self.accept()
@@ -69,3 +71,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self.close()
             return
         await self.send(text_data=message["html"])
+
+    async def live_signed_out(self, message: dict[str, Any]) -> None:
+        """The person was deactivated: stop relaying at once (their session is gone, so a
+        reconnect is refused and the page's polling meets the sign-in page)."""
+        await self.leave()
+        await self.close()

@@ -21,6 +21,7 @@ from channels_redis.pubsub import RedisPubSubChannelLayer
 from dashboard import audio, fragments
 from egress_app.events import (
     HOME,
+    PERSON,
     AudioNews,
     Caption,
     Fragment,
@@ -29,12 +30,24 @@ from egress_app.events import (
     JobNews,
     MixLevel,
     Private,
+    SignedOut,
     TapLevel,
     group,
 )
 from egress_app.models import EgressJob
 
 logger = logging.getLogger(__name__)
+
+
+def deliver_sign_out(user_id: int) -> None:
+    """Tell every open socket of the person to close (after their deactivation commits)."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(group(PERSON, user_id), SignedOut().message())
+    except Exception:  # their sessions are gone already; a socket left open ends at reconnect
+        logger.exception("Could not close a signed-out person's live sockets")
 
 
 def deliver(news: list[JobNews], *, rooms: bool = False) -> None:

@@ -26,6 +26,7 @@ USER_JOBS = "jobs-user"  # a producer's own jobs, keyed by user id
 JOB = "job"  # one job's page, keyed by job id
 HOME = "home"  # the live home page
 AUDIO = "audio"  # one audio session's page, keyed by session id
+PERSON = "person"  # every live socket of one signed-in person, keyed by user id
 
 
 def group(audience: str, key: int | str | None = None) -> str:
@@ -198,6 +199,16 @@ class Caption:
         return group(AUDIO, self.session_id)
 
 
+@dataclass(frozen=True)
+class SignedOut:
+    """The person was signed out everywhere (deactivated): their open pages' sockets close."""
+
+    type: ClassVar[str] = "live.signed_out"
+
+    def message(self) -> dict[str, Any]:
+        return {"type": self.type}
+
+
 # --- announcing -------------------------------------------------------------------------------
 class Publisher(Protocol):
     """Renders the news for the pages open and delivers it; `rooms`: the home page's rooms or
@@ -250,6 +261,23 @@ def _publish_tapped_sessions(job_ids: list[int]) -> None:
     for session_id in tapped.values_list("session_id", flat=True).distinct():
         assert _audio_publisher is not None
         _audio_publisher(AudioNews(session_id))
+
+
+SignOutPublisher = Callable[[int], None]
+_sign_out_publisher: SignOutPublisher | None = None
+
+
+def publish_sign_outs_with(publisher: SignOutPublisher) -> None:
+    """Have `publisher` close a person's open sockets (given their user id)."""
+    global _sign_out_publisher
+    _sign_out_publisher = publisher
+
+
+def announce_signed_out(user_id: int) -> None:
+    """Close the person's open live sockets once the current transaction commits: their
+    sessions are gone, and their pages must stop hearing of jobs."""
+    if _sign_out_publisher is not None:
+        transaction.on_commit(partial(_sign_out_publisher, user_id), robust=True)
 
 
 # --- audio ----------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from egress_app import events
 from egress_app.actions.vault import Actor, actor_id, signed_in
 from egress_app.models import AuditAction, AuditEntry, AuditTarget, LinkPurpose, PasswordLink
 from egress_app.roles import ADMINS, ROLE_LABELS
@@ -148,6 +149,7 @@ def deactivate_person(actor: Actor, user: User) -> None:
         user.is_active = False
         PasswordLink.objects.filter(user=user, used_at__isnull=True).delete()
         ended = end_sessions(user)
+        events.announce_signed_out(user.pk)
         _audit(actor, AuditAction.DEACTIVATED, user, outcome=f"{ended} session(s) ended")
 
 
