@@ -73,7 +73,7 @@ def _demote_each_other(first: User, second: User) -> list[str]:
 @pytest.mark.skipif(
     connection.vendor != "postgresql", reason="in-memory SQLite locks whole tables across threads"
 )
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_it_keeps_one_admin_when_two_demote_each_other_at_once() -> None:
     for attempt in range(5):
         first = make_user(f"ann-{attempt}", ADMINS)
