@@ -10,6 +10,7 @@ from dataclasses import replace
 
 from livekit.protocol import webhook
 
+from egress_app.sandbox.auto_egress import AutoEgress
 from egress_app.sandbox.config import Pacing, SandboxConfig
 from egress_app.sandbox.data import DataLog
 from egress_app.sandbox.egresses import EgressManager
@@ -27,6 +28,7 @@ class Sandbox:
         self.world = World(self._on_world_event)
         self.webhooks = WebhookSender(config)
         self.egresses = EgressManager(config, self.world, self.webhooks)
+        self.auto_egress = AutoEgress(self.egresses, self.webhooks)  # CreateRoom's `egress`
         self.data = DataLog()  # what RoomService SendData received
         load_fixture(self.world, config.fixture)
 
@@ -39,6 +41,7 @@ class Sandbox:
                 message.track.CopyFrom(event.track)
             self.webhooks.notify(event.name, message)
         self.egresses.on_world_event(event)
+        self.auto_egress.on_world_event(event)
 
     # --- control operations (also used by the HTTP control API) ---------------------------------
     async def reset(
@@ -58,6 +61,7 @@ class Sandbox:
         self.config.page_size = self.initial.page_size
         self.config.storage = self.initial.storage
         self.world.rooms.clear()
+        self.auto_egress.reset()
         self.data.clear()
         load_fixture(self.world, fixture or self.config.fixture)
 

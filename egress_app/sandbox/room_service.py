@@ -104,15 +104,18 @@ def methods(sandbox: Sandbox) -> dict[str, Method]:
         ask = cast(room.CreateRoomRequest, request)
         if not ask.name:
             raise TwirpError("invalid_argument", "room name cannot be empty")
-        return _copy(
-            world.create_room(
-                ask.name,
-                metadata=ask.metadata,
-                max_participants=ask.max_participants,
-                empty_timeout=ask.empty_timeout or 300,
-                departure_timeout=ask.departure_timeout or 20,
-            )
+        created = ask.name not in world.rooms
+        answer = world.create_room(
+            ask.name,
+            metadata=ask.metadata,
+            max_participants=ask.max_participants,
+            empty_timeout=ask.empty_timeout or 300,
+            departure_timeout=ask.departure_timeout or 20,
         )
+        # L:roommanager.go getOrCreateRoom: auto egress for a room this call created only.
+        if created and ask.HasField("egress"):
+            sandbox.auto_egress.room_created(answer, ask.egress)
+        return _copy(answer)
 
     async def delete_room(request: Message, grants: Grants) -> Message:
         grants.require("roomCreate")
