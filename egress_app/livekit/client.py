@@ -255,8 +255,22 @@ class LiveKitClient:
             "SendData", request, room.SendDataResponse, roomAdmin=True, room=room_name
         )
 
-    async def create_room(self, name: str) -> models.Room:
-        request = room.CreateRoomRequest(name=name)
+    async def create_room(
+        self,
+        name: str,
+        *,
+        empty_timeout: int = 0,
+        max_participants: int = 0,
+        egress: room.RoomEgress | None = None,
+    ) -> models.Room:
+        """CreateRoom; `egress` is LiveKit's auto egress for the room (its `room` composite
+        starts with the room, `participant` and `tracks` as people publish). The request may
+        carry storage secrets: never log it. 0 leaves LiveKit's defaults."""
+        request = room.CreateRoomRequest(
+            name=name, empty_timeout=empty_timeout, max_participants=max_participants
+        )
+        if egress is not None:
+            request.egress.CopyFrom(egress)
         return await self._rooms("CreateRoom", request, models.Room, roomCreate=True)
 
     async def delete_room(self, name: str) -> None:
