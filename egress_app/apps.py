@@ -14,11 +14,14 @@ class EgressAppConfig(AppConfig):
 
     def ready(self) -> None:
         from egress_app import checks  # noqa: F401  (registers the system checks)
+        from egress_app.actions import ledger, room_rules
         from egress_app.failures import keep_cause
         from egress_app.models import EgressJob
 
         # The catalogue reads the models, so they cannot call it: it keeps each job's cause.
         pre_save.connect(keep_cause, sender=EgressJob, dispatch_uid="egress_app.cause")
+        # Room rules start egress (which imports the ledger): the ledger calls them through this.
+        ledger.use_room_rules(room_rules.room_started, room_rules.rule_for_external)
 
         if settings.LIVEKIT_SANDBOX:
             from jwt.warnings import InsecureKeyLengthWarning

@@ -71,6 +71,7 @@ RECONCILER_DID = {
         ("adopted", "jobs", "Egress started elsewhere, adopted as external jobs"),
         ("settled", "webhooks", "Webhooks that waited for their launch, settled"),
         ("tapped", "taps", "Audio taps started to follow an audio session's room"),
+        ("ruled", "jobs", "Room rules started in rooms whose room_started webhook was missed"),
     )
 }
 

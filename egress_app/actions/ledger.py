@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,7 +28,7 @@ from django.db import (
 from django.db.models import QuerySet
 from django.utils import timezone
 from google.protobuf import json_format
-from livekit.protocol import egress, webhook
+from livekit.protocol import egress, models, webhook
 
 from egress_app import events
 from egress_app.actions import sessions
@@ -43,6 +43,7 @@ from egress_app.models import (
     LedgerEntry,
     LedgerOutcome,
     LedgerSource,
+    RoomRule,
     status_of,
     stored_secrets,
 )
@@ -187,6 +188,8 @@ def _receive(received: Sequence[Received]) -> list[Answer]:
                 rooms = True
                 if event.event == "room_finished":  # its audio sessions end with it
                     sessions.end_audio_sessions(event.room.name, ROOM_GONE)
+                elif event.event == "room_started":  # a room rule starts after commit
+                    _rules.room_started(event.room)
         batch.save()
         LedgerEntry.objects.bulk_create(entries)
         if rooms:
@@ -370,6 +373,7 @@ def _external_job(info: egress.EgressInfo) -> EgressJob:
         status="",
     )
     job.apply_info(info)
+    job.room_rule = _rules.rule_for_external(job)  # LiveKit's own auto egress
     try:
         with transaction.atomic():
             job.save()
@@ -493,3 +497,23 @@ def _unclaimed(entries: QuerySet[LedgerEntry]) -> EgressJob | None:
         folded = fold(pending_info(newest))
         LedgerEntry.objects.filter(pk=newest.pk).update(job=folded.job, outcome=folded.outcome)
     return folded.job
+
+
+# --- room rules ---------------------------------------------------------------------------------
+@dataclass
+class _RuleHooks:
+    """What room rules (actions.room_rules, which starts egress and so imports this module) do
+    on a room_started webhook, and which rule an external job matches; set by `use_room_rules`."""
+
+    room_started: Callable[[models.Room], None] = lambda room: None
+    rule_for_external: Callable[[EgressJob], RoomRule | None] = lambda job: None
+
+
+_rules = _RuleHooks()
+
+
+def use_room_rules(
+    room_started: Callable[[models.Room], None],
+    rule_for_external: Callable[[EgressJob], RoomRule | None],
+) -> None:
+    _rules.room_started, _rules.rule_for_external = room_started, rule_for_external

@@ -6,7 +6,8 @@ into it through the ledger's monotonic path. It flags jobs stuck in STARTING, ru
 LiveKit no longer knows and running jobs LiveKit has reported no change of for long, adopts
 egress started elsewhere as external jobs, settles webhooks that waited for their launch, and
 looks again for launches LiveKit never answered (or whose Start call was cut short by the
-process stopping), and follows the running audio sessions' rooms (`audio.follow_audio_sessions`).
+process stopping), follows the running audio sessions' rooms (`audio.follow_audio_sessions`),
+and starts the room rules of rooms whose room_started webhook never came (`room_rules`).
 
 Several workers may run at once: a job is claimed with a conditional update (free, or its
 claim expired) and only the worker holding the claim checks it.
@@ -28,7 +29,7 @@ from django.utils import timezone
 from livekit.protocol import egress
 
 from egress_app import events
-from egress_app.actions import audio, ledger
+from egress_app.actions import audio, ledger, room_rules
 from egress_app.actions.launches import recheck_launch
 from egress_app.livekit import LiveKitError, get_livekit_client
 from egress_app.models import EgressJob, EgressStatus, JobFlag, LaunchState
@@ -49,6 +50,7 @@ class Run:
     adopted: int = 0
     settled: int = 0
     tapped: int = 0
+    ruled: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -74,7 +76,23 @@ def reconcile() -> Run:
         release(token)
     # After the checks: a tap whose egress failed reads as failed by now.
     run.tapped = audio.follow_audio_sessions()
+    run.ruled = _catch_up_rules(run)
     return run
+
+
+def _catch_up_rules(run: Run) -> int:
+    """Rooms whose room_started webhook never came: their room rules start now (once per room
+    session: the rule's claim), and claims whose Start was lost are resumed. One ListRooms
+    call, only while a rule is enabled."""
+    resumed = room_rules.resume_claims()
+    if not room_rules.any_enabled():
+        return resumed
+    try:
+        rooms = async_to_sync(get_livekit_client().list_rooms)()
+    except LiveKitError as error:
+        run.errors.append(error.plain)
+        return resumed
+    return resumed + room_rules.catch_up(rooms)
 
 
 # --- claims -------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from egress_app.models import (
     EgressJob,
     EngineProfile,
     Recipe,
+    RoomRule,
     StorageProfile,
     StreamDestination,
     Transcription,
@@ -82,6 +83,18 @@ class RoomParticipant:
         return f"{self.identity} in {self.room}"[:200]  # AuditEntry.target_name's length
 
 
+@dataclass(frozen=True)
+class CreatedRoom:
+    """A LiveKit room the dashboard created, audited by name (LiveKit keeps it)."""
+
+    room: str
+    pk: None = None
+
+    @property
+    def name(self) -> str:
+        return self.room[:200]
+
+
 Audited = (
     StorageProfile
     | StreamDestination
@@ -90,8 +103,10 @@ Audited = (
     | AudioSession
     | Transcription
     | EngineProfile
+    | RoomRule
     | RoomParticipant
     | ApiToken
+    | CreatedRoom
     | None
 )
 _TARGETS: tuple[tuple[type[models.Model], AuditTarget], ...] = (
@@ -103,12 +118,15 @@ _TARGETS: tuple[tuple[type[models.Model], AuditTarget], ...] = (
     (Transcription, AuditTarget.TRANSCRIPT),
     (EngineProfile, AuditTarget.ENGINE_PROFILE),
     (ApiToken, AuditTarget.API_TOKEN),
+    (RoomRule, AuditTarget.ROOM_RULE),
 )
 
 
 def _target_type(target: Audited) -> AuditTarget:
     if isinstance(target, RoomParticipant):
         return AuditTarget.PARTICIPANT
+    if isinstance(target, CreatedRoom):
+        return AuditTarget.ROOM
     return next(
         (kind for model, kind in _TARGETS if isinstance(target, model)), AuditTarget.SECRETS
     )

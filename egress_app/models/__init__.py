@@ -7,6 +7,7 @@
 - ledger: what LiveKit said, as recorded
 - audit: who did what
 - recipes: saved launch configurations
+- rules: room rules (auto egress) and the room sessions they were claimed for
 - audio: audio sessions, their taps and their recordings
 - transcripts: speech-to-text engine profiles, transcriptions and their utterances
 - tokens: personal API tokens
@@ -30,6 +31,7 @@ from egress_app.models.jobs import EgressJob, JobNote
 from egress_app.models.ledger import LedgerEntry, LedgerOutcome, LedgerSource
 from egress_app.models.people import LinkPurpose, PasswordLink
 from egress_app.models.recipes import Recipe
+from egress_app.models.rules import RoomRule, RoomRuleStart
 from egress_app.models.statuses import (
     EgressKind,
     EgressStatus,
@@ -83,6 +85,8 @@ __all__ = [
     "PasswordLink",
     "Recipe",
     "RecordingState",
+    "RoomRule",
+    "RoomRuleStart",
     "SecretsMixin",
     "StorageProfile",
     "StorageProvider",

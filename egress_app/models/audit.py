@@ -52,6 +52,8 @@ class AuditTarget(models.TextChoices):
     PARTICIPANT = "participant", "Room participant"
     API_TOKEN = "api_token", "API token"
     USER = "user", "Person"
+    ROOM_RULE = "room_rule", "Room rule"
+    ROOM = "room", "Room"
 
 
 class AuditEntry(models.Model):

@@ -122,6 +122,10 @@ class EgressJob(SecretsMixin):
     retry_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"
     )
+    # The room rule that started it, or that LiveKit's own auto egress (an external job) matches.
+    room_rule = models.ForeignKey(
+        "egress_app.RoomRule", null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
+    )
 
     class Meta:
         required_db_features = NEEDS_JSON
