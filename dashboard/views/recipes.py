@@ -160,9 +160,14 @@ def recipe_duplicate(request: HttpRequest, pk: int) -> HttpResponse:
 @can_launch
 def recipe_delete(request: HttpRequest, pk: int) -> HttpResponse:
     recipe = _get_recipe(pk)
+    context: dict[str, Any] = {"target": recipe, "kind": "recipe", "cancel": LIST}
     if request.method == "POST":
-        recipe_actions.delete_recipe(request.user, recipe)
+        try:
+            recipe_actions.delete_recipe(request.user, recipe)
+        except actions.InUseError as error:
+            return render(
+                request, "dashboard/recipe_delete.html", context | {"refused": error}, status=409
+            )
         messages.success(request, f"Deleted the recipe {recipe.name}.")
         return redirect(LIST)
-    context = {"target": recipe, "kind": "recipe", "cancel": LIST}
     return render(request, "dashboard/recipe_delete.html", context)

@@ -17,7 +17,15 @@ from django.db import transaction
 
 from egress_app import names
 from egress_app.actions.egress import start_egress
-from egress_app.actions.vault import Actor, Errors, _value_changes, actor_id, audit, name_errors
+from egress_app.actions.vault import (
+    Actor,
+    Errors,
+    InUseError,
+    _value_changes,
+    actor_id,
+    audit,
+    name_errors,
+)
 from egress_app.launch.config import GivenConfig
 from egress_app.launch.normalize import normalize_launch_config
 from egress_app.launch.validation import validate_launch_config
@@ -122,10 +130,16 @@ def duplicate_recipe(actor: Actor, recipe: Recipe, *, name: str) -> Recipe:
 
 @transaction.atomic
 def delete_recipe(actor: Actor, recipe: Recipe) -> None:
-    """Delete; jobs started from the recipe keep their own copy of the configuration."""
+    """Delete; jobs started from the recipe keep their own copy of the configuration.
+    InUseError while a room rule starts it."""
     current = Recipe.objects.select_for_update().filter(pk=recipe.pk).first()
     if current is None:  # deleted meanwhile
         return
+    if patterns := list(current.room_rules.values_list("pattern", flat=True)):
+        raise InUseError(
+            f"The recipe “{current.name}” cannot be deleted while room rules start it "
+            f"({', '.join(patterns)}). Change or delete those rules first."
+        )
     audit(actor, AuditAction.DELETED, current)
     current.delete()
 

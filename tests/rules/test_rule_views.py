@@ -199,3 +199,11 @@ def test_it_says_when_livekit_cannot_be_reached(client, producer, settings, clos
     response = client.post(reverse("dashboard-room-create"), {"name": "standup-2"})
     assert response.status_code == 400
     assert "LiveKit" in response.content.decode()
+
+
+def test_it_keeps_a_recipe_a_rule_starts(client, producer, rule, recipe):
+    client.force_login(producer)
+    response = client.post(reverse("dashboard-recipe-delete", args=[recipe.pk]))
+    assert response.status_code == 409
+    assert "room rules start it (webinar-*)" in response.content.decode()
+    assert Recipe.objects.filter(pk=recipe.pk).exists()
