@@ -18,6 +18,7 @@ from playwright.sync_api import Page, expect
 
 from egress_app import actions
 from egress_app.actions import people
+from egress_app.actions.room_rules import RuleInput, save_rule
 from egress_app.management.commands.seed_demo import seed_demo_jobs
 from egress_app.models import (
     AudioSession,
@@ -84,6 +85,10 @@ def seed_every_page(users: list[User], sandbox: RunningSandbox) -> list[Shown]:
     seed_live_show(producer, admin, sandbox, profile, destination)
     session = AudioSession.objects.create(room_name="podcast", started_by=producer)
     transcript = seed_transcript(session)
+    rule = save_rule(
+        producer,
+        RuleInput(pattern="town-hall-with-a-rather-long-*", recipe_id=recipe.pk, each_track=True),
+    )
     engine = actions.create_engine_profile(
         admin,
         name="Gladia, EU region, for the town hall",
@@ -121,6 +126,11 @@ def seed_every_page(users: list[User], sandbox: RunningSandbox) -> list[Shown]:
         Shown("dashboard-audit", REVIEWERS),
         Shown("dashboard-recipe-list", LAUNCHERS),
         Shown("dashboard-recipe-delete", LAUNCHERS, (recipe.pk,)),
+        Shown("dashboard-rule-list", EVERYONE),
+        Shown("dashboard-rule-create", LAUNCHERS),
+        Shown("dashboard-rule-edit", LAUNCHERS, (rule.pk,)),
+        Shown("dashboard-rule-delete", LAUNCHERS, (rule.pk,)),
+        Shown("dashboard-room-create", LAUNCHERS),
         Shown("dashboard-storage-list", ADMINS),
         Shown("dashboard-storage-create", ADMINS),
         Shown("dashboard-storage-edit", ADMINS, (profile.pk,)),
