@@ -179,3 +179,24 @@ def test_it_creates_a_room_with_livekits_own_auto_egress(
     assert EgressJob.objects.get(egress_id=by_host.egress_id).room_rule == rule
     page = client.get(reverse("dashboard-job-detail", args=[job.pk])).content.decode()
     assert "room rule webinar-*" in page
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_it_answers_room_started_before_a_slow_start_returns(
+    admin: User, sandbox: RunningSandbox
+) -> None:
+    """The sandbox answers a Start in a `slow-` room after `slow_start` (2 s here): the webhook
+    is answered at once, the Start goes on after its commit."""
+    rule = make_rule(admin, make_recipe(admin), pattern="slow-*")
+    room = create_elsewhere(sandbox, "slow-show")
+    body = _room_started(room, "EV_slowRoomStart1")
+
+    began = time.monotonic()
+    response = post(body, sign(body))
+    answered = time.monotonic() - began
+
+    assert response.status_code == 200
+    assert answered < 1.0
+    room_rules.wait_for_starts(timeout=15)
+    job = EgressJob.objects.get(room_rule=rule)
+    assert (job.room_name, job.launch_state) == ("slow-show", LaunchState.LAUNCHED)
