@@ -385,17 +385,22 @@ def _start_claimed(claim: RoomRuleStart) -> EgressJob | None:
         )
     except ValidationError as error:
         claim.error = " ".join(error.messages)
-        claim.save(update_fields=["error"])
+        with transaction.atomic():
+            claim.save(update_fields=["error"])
+            audit(None, AuditAction.STARTED, rule, outcome=f"not started: {claim.error}")
         logger.warning(
             "Room rule %s did not start in %s: %s", rule.pk, claim.room_name, claim.error
         )
         return None
     except LaunchError as error:
         job = error.job
-    EgressJob.objects.filter(pk=job.pk).update(room_rule=rule)
-    claim.job = job
-    claim.error = job.error or ""
-    claim.save(update_fields=["job", "error"])
+    with transaction.atomic():
+        EgressJob.objects.filter(pk=job.pk).update(room_rule=rule)
+        claim.job = job
+        claim.error = job.error or ""
+        claim.save(update_fields=["job", "error"])
+        outcome = f"job {job.pk} in {claim.room_name} (room session {claim.room_sid})"
+        audit(None, AuditAction.STARTED, rule, outcome=outcome)
     job.room_rule = rule
     return job
 

@@ -12,12 +12,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from asgiref.sync import async_to_sync
 from django.contrib.auth.models import User
 from django.db import connection
 from django.urls import reverse
+from django.utils import timezone
 from google.protobuf import json_format
 from livekit import api
 from livekit.protocol import webhook
@@ -25,7 +27,7 @@ from pytest_django.live_server_helper import LiveServer
 
 from egress_app.actions import room_rules
 from egress_app.actions.reconcile import reconcile
-from egress_app.models import EgressJob, LaunchState, RoomRuleStart
+from egress_app.models import AuditEntry, AuditTarget, EgressJob, LaunchState, RoomRuleStart
 from egress_app.sandbox.testing import RunningSandbox
 from tests.live import body_of, post, sign
 from tests.rules import make_recipe, make_rule
@@ -96,6 +98,26 @@ def test_it_catches_a_room_whose_webhook_never_came(admin: User, sandbox: Runnin
     job = EgressJob.objects.get(room_rule=rule)
     assert (job.room_name, job.launch_state) == ("webinar-8", LaunchState.LAUNCHED)
     assert [i.room_name for i in sandbox.control.egresses()] == ["webinar-8"]
+    entry = AuditEntry.objects.get(target_type=AuditTarget.ROOM_RULE, action="started")
+    assert (entry.actor_name, entry.target_id) == ("system", rule.pk)
+    assert entry.outcome.startswith(f"job {job.pk} in webinar-8 (room session RM_")
+
+
+@pytest.mark.django_db
+def test_it_resumes_a_claim_whose_start_was_lost(admin: User, sandbox: RunningSandbox) -> None:
+    rule = make_rule(admin, make_recipe(admin))
+    room = create_elsewhere(sandbox, "webinar-12")
+    # A process claimed the room session, then stopped before its Start.
+    claim = RoomRuleStart.objects.create(rule=rule, room_sid=room.sid, room_name=room.name)
+    RoomRuleStart.objects.filter(pk=claim.pk).update(
+        created_at=timezone.now() - room_rules.RESUME_AFTER - timedelta(seconds=1)
+    )
+
+    assert (reconcile().ruled, reconcile().ruled) == (1, 0)
+    claim.refresh_from_db()
+    assert claim.job == EgressJob.objects.get(room_rule=rule)
+    assert str(claim.job.launch_token) == str(claim.launch_token)
+    assert len(sandbox.control.egresses()) == 1
 
 
 @pytest.mark.django_db

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from egress_app.actions.recipes import save_recipe
-from egress_app.models import AuditEntry, AuditTarget, Recipe, RoomRule
+from egress_app.models import AuditEntry, AuditTarget, Recipe, RoomRule, RoomRuleStart
 from egress_app.sandbox.testing import RunningSandbox
 from tests.jobs import make_profile
 from tests.rules import make_recipe, make_rule
@@ -207,3 +207,17 @@ def test_it_keeps_a_recipe_a_rule_starts(client, producer, rule, recipe):
     assert response.status_code == 409
     assert "room rules start it (webinar-*)" in response.content.decode()
     assert Recipe.objects.filter(pk=recipe.pk).exists()
+
+
+def test_it_lists_rules_and_their_starts_in_fixed_queries(
+    client, support, admin, recipe, django_assert_max_num_queries
+):
+    for number in range(5):
+        rule = make_rule(admin, recipe, pattern=f"show-{number}-*")
+        RoomRuleStart.objects.create(
+            rule=rule, room_sid=f"RM_{number}", room_name=f"show-{number}-a"
+        )
+    client.force_login(support)
+    with django_assert_max_num_queries(8):
+        response = client.get(reverse("dashboard-rule-list"))
+    assert response.content.decode().count("show-4-a") == 1
