@@ -11,7 +11,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("egress_app", "0024_transcription_publish_to_room"),
+        ("egress_app", "0028_audit_choices_people_tokens"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
