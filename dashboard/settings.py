@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
+import dj_email_url
 from csp.constants import NONE, SELF
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -234,6 +235,40 @@ TEMPLATES = [
     },
 ]
 
+
+# --- Alerts ----------------------------------------------------------------------------------
+# How email leaves (dj-email-url: smtp://user:password@host:587/?tls=True, console:, ...); the
+# alert worker sends (egress_worker), never a request.
+EMAIL_URL = env_str("EMAIL_URL", "smtp://localhost:25" if PRODUCTION else "console:")
+# Seconds: a mail server, webhook or chat service slower than this counts as a failed try.
+ALERT_SEND_TIMEOUT = env_float("ALERT_SEND_TIMEOUT", 10.0)
+
+
+def mailer(url: str) -> dict[str, object]:
+    """Django's MAILERS entry for an EMAIL_URL (parsed by dj-email-url)."""
+    parsed = dj_email_url.parse(url)
+    backend = parsed["EMAIL_BACKEND"]
+    if not backend.endswith("smtp.EmailBackend"):
+        return {"BACKEND": backend}
+    options = {
+        "host": parsed["EMAIL_HOST"] or "localhost",
+        "port": parsed["EMAIL_PORT"] or 25,
+        "username": parsed["EMAIL_HOST_USER"] or "",
+        "password": parsed["EMAIL_HOST_PASSWORD"] or "",
+        "use_tls": parsed["EMAIL_USE_TLS"],
+        "use_ssl": parsed["EMAIL_USE_SSL"],
+        "timeout": parsed["EMAIL_TIMEOUT"] or ALERT_SEND_TIMEOUT,
+    }
+    return {"BACKEND": backend, "OPTIONS": options}
+
+
+MAILERS = {"default": mailer(EMAIL_URL)}
+ALERT_EMAIL_FROM = env_str("ALERT_EMAIL_FROM", "egress-dashboard@localhost")
+# A failed delivery is tried again after ALERT_RETRY_SECONDS, doubling each time (at most an
+# hour), up to ALERT_MAX_ATTEMPTS tries in all.
+ALERT_RETRY_SECONDS = env_float("ALERT_RETRY_SECONDS", 10.0)
+ALERT_MAX_ATTEMPTS = env_int("ALERT_MAX_ATTEMPTS", 5)
+
 # --- Data ------------------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
 DATABASES = {
@@ -381,7 +416,10 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "null": {"class": "logging.NullHandler"},
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "httpx": {"level": "WARNING"},
@@ -393,5 +431,8 @@ LOGGING = {
         # The server's access log already has a line for each request: Django's own warning
         # for a 4xx (with a traceback for a 403) would be a second. Errors (5xx) stay.
         "django.request": {"level": "ERROR"},
+        # Apprise may log a service's URL (its tokens); the alert worker captures what it says
+        # while sending (with the channel's secrets hidden) and nothing else is printed.
+        "apprise": {"handlers": ["null"], "propagate": False},
     },
 }

@@ -5,7 +5,7 @@ import warnings
 from django.apps import AppConfig
 from django.conf import settings
 from django.contrib.admin import apps as admin_apps
-from django.db.models.signals import pre_save
+from django.db.models.signals import post_save, pre_save
 
 
 class EgressAppConfig(AppConfig):
@@ -15,13 +15,18 @@ class EgressAppConfig(AppConfig):
     def ready(self) -> None:
         from egress_app import checks  # noqa: F401  (registers the system checks)
         from egress_app.actions import ledger, room_rules
+        from egress_app.actions.alert_events import job_saved, remember_cause
         from egress_app.failures import keep_cause
         from egress_app.models import EgressJob
 
+        # Before keep_cause: the alerts compare the cause it sets with the one stored.
+        pre_save.connect(remember_cause, sender=EgressJob, dispatch_uid="egress_app.alert_cause")
         # The catalogue reads the models, so they cannot call it: it keeps each job's cause.
         pre_save.connect(keep_cause, sender=EgressJob, dispatch_uid="egress_app.cause")
         # Room rules start egress (which imports the ledger): the ledger calls them through this.
         ledger.use_room_rules(room_rules.room_started, room_rules.rule_for_external)
+        # A new cause, or a running job's failed stream, raises an alert after commit.
+        post_save.connect(job_saved, sender=EgressJob, dispatch_uid="egress_app.alerts")
 
         if settings.LIVEKIT_SANDBOX:
             from jwt.warnings import InsecureKeyLengthWarning

@@ -22,6 +22,7 @@ MANAGE_STORAGE = "manage_storage"
 MANAGE_DESTINATIONS = "manage_destinations"
 MANAGE_USERS = "manage_users"
 MANAGE_ENGINES = "manage_engines"
+MANAGE_ALERTS = "manage_alerts"
 
 PERMISSIONS: dict[str, str] = {
     VIEW_DASHBOARD: "Can open the dashboard and its live overview",
@@ -32,6 +33,7 @@ PERMISSIONS: dict[str, str] = {
     MANAGE_DESTINATIONS: "Can manage stream destinations",
     MANAGE_USERS: "Can manage users and their roles",
     MANAGE_ENGINES: "Can manage speech-to-text engine profiles and their keys",
+    MANAGE_ALERTS: "Can manage alert channels and notification rules",
 }
 
 # Django admin's own permissions, so admins can manage users and groups there.

@@ -26,6 +26,7 @@ from django.utils import timezone
 from livekit.protocol import models as lk
 
 from egress_app import limits
+from egress_app.actions import alert_events
 from egress_app.actions.calls import JobError, LaunchError, _call
 from egress_app.actions.egress import _stop, start_egress
 from egress_app.actions.sessions import ROOM_GONE, end_audio_sessions, end_session
@@ -169,10 +170,12 @@ def room_microphones(room: str, *, screen_share_audio: bool = False) -> list[Mic
 def _check_capacity(wanted: int) -> None:
     room = limits.capacity()
     if not room.fits(wanted):
-        raise ValidationError(
+        message = (
             f"Listening needs {_taps(wanted)}, and {room.busy} of the {room.limit} egress your "
             f"LiveKit plan runs at once are busy (EGRESS_CONCURRENCY_LIMIT). Stop some first."
         )
+        alert_events.concurrency_refused(message)
+        raise ValidationError(message)
 
 
 def _taps(count: int) -> str:

@@ -18,7 +18,7 @@ from django.db import transaction
 from livekit.protocol import egress
 
 from egress_app import events, limits
-from egress_app.actions import ledger
+from egress_app.actions import alert_events, ledger
 from egress_app.actions.calls import (
     JobError,
     LaunchError,
@@ -183,11 +183,22 @@ def start_egress(
         return existing
     launch = _prepare(config, adhoc_urls)
     if limited:
-        limits.check_capacity()
+        _check_capacity(launch)
     job, created = _create_job(actor, _token(launch_token), launch, retry_of)
     if not created:
         return job
     return _launch(job, launch)
+
+
+def _check_capacity(launch: _Launch) -> None:
+    """EGRESS_CONCURRENCY_LIMIT: a refused start also raises an alert."""
+    try:
+        limits.check_capacity()
+    except ValidationError as error:
+        config = launch.config
+        room, kind = config.get("room_name", ""), str(config.get("kind", ""))
+        alert_events.concurrency_refused(" ".join(error.messages), room=room, kind=kind)
+        raise
 
 
 def launched_with(launch_token: str | uuid.UUID) -> EgressJob | None:

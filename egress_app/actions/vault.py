@@ -17,9 +17,11 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
 from egress_app import names
+from egress_app.actions import alert_events
 from egress_app.crypto import reencrypt
 from egress_app.models import (
     ApiToken,
+    AlertChannel,
     AudioSession,
     AudioSessionState,
     AuditAction,
@@ -27,6 +29,7 @@ from egress_app.models import (
     AuditTarget,
     EgressJob,
     EngineProfile,
+    NotificationRule,
     Recipe,
     RoomRule,
     StorageProfile,
@@ -107,6 +110,8 @@ Audited = (
     | RoomParticipant
     | ApiToken
     | CreatedRoom
+    | AlertChannel
+    | NotificationRule
     | None
 )
 _TARGETS: tuple[tuple[type[models.Model], AuditTarget], ...] = (
@@ -119,6 +124,8 @@ _TARGETS: tuple[tuple[type[models.Model], AuditTarget], ...] = (
     (EngineProfile, AuditTarget.ENGINE_PROFILE),
     (ApiToken, AuditTarget.API_TOKEN),
     (RoomRule, AuditTarget.ROOM_RULE),
+    (AlertChannel, AuditTarget.ALERT_CHANNEL),
+    (NotificationRule, AuditTarget.ALERT_RULE),
 )
 
 
@@ -484,8 +491,12 @@ def make_default_storage_profile(actor: Actor, profile: StorageProfile) -> Stora
 def record_storage_test(
     actor: Actor, profile: StorageProfile, result: ProbeOutcome
 ) -> StorageProfile:
-    """Keep the outcome of a connection test on the profile and in the audit log."""
-    return _record_test(actor, profile, result)
+    """Keep the outcome of a connection test on the profile and in the audit log; a failed
+    one raises an alert."""
+    profile = _record_test(actor, profile, result)
+    if not result.ok:
+        alert_events.storage_test_failed(profile)
+    return profile
 
 
 @transaction.atomic
@@ -603,7 +614,7 @@ def rotate_all_secrets(actor: Actor = None) -> int:
     """Re-encrypt every stored secret with the newest key; how many were. SecretKeyError (and
     nothing changed) when some stored secret cannot be decrypted with any configured key."""
     count = 0
-    for model in (StorageProfile, StreamDestination, EgressJob, EngineProfile):
+    for model in (StorageProfile, StreamDestination, EgressJob, EngineProfile, AlertChannel):
         rows = model.objects.select_for_update().exclude(encrypted_secrets="")
         for pk, token in rows.values_list("pk", "encrypted_secrets"):
             model.objects.filter(pk=pk).update(encrypted_secrets=reencrypt(token))

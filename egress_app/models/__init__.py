@@ -12,10 +12,21 @@
 - transcripts: speech-to-text engine profiles, transcriptions and their utterances
 - tokens: personal API tokens
 - people: one-time links to set a password (invitations, resets)
+- alerts: alert channels, notification rules, alerts and their deliveries
 """
 
 from __future__ import annotations
 
+from egress_app.models.alerts import (
+    RULE_EVENTS,
+    Alert,
+    AlertChannel,
+    AlertDelivery,
+    AlertEvent,
+    ChannelKind,
+    DeliveryState,
+    NotificationRule,
+)
 from egress_app.models.audio import (
     AudioRecording,
     AudioSession,
@@ -61,8 +72,13 @@ from egress_app.models.vault import (
 
 __all__ = [
     "NEEDS_JSON",
+    "RULE_EVENTS",
     "Access",
     "ApiToken",
+    "Alert",
+    "AlertChannel",
+    "AlertDelivery",
+    "AlertEvent",
     "AudioRecording",
     "AudioSession",
     "AudioSessionState",
@@ -70,6 +86,8 @@ __all__ = [
     "AuditAction",
     "AuditEntry",
     "AuditTarget",
+    "ChannelKind",
+    "DeliveryState",
     "EgressJob",
     "EgressKind",
     "EgressStatus",
@@ -83,6 +101,7 @@ __all__ = [
     "LedgerSource",
     "LinkPurpose",
     "PasswordLink",
+    "NotificationRule",
     "Recipe",
     "RecordingState",
     "RoomRule",

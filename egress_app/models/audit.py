@@ -54,6 +54,8 @@ class AuditTarget(models.TextChoices):
     USER = "user", "Person"
     ROOM_RULE = "room_rule", "Room rule"
     ROOM = "room", "Room"
+    ALERT_CHANNEL = "alert_channel", "Alert channel"
+    ALERT_RULE = "alert_rule", "Notification rule"
 
 
 class AuditEntry(models.Model):

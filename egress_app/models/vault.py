@@ -101,16 +101,18 @@ class StreamDestination(SecretsMixin):
 
 
 def stored_secrets() -> Secrets:
-    """Every stream key, storage credential and engine key the dashboard keeps, to hide in what
-    LiveKit says before it is stored: a key LiveKit quotes need not be the job's own (an egress
-    started elsewhere with it, a key pasted into another destination). One query; the values
-    are decrypted again only once some row's secrets changed."""
+    """Every stream key, storage credential, engine key and alert channel secret kept, to hide
+    in what LiveKit says before it is stored: a key LiveKit quotes need not be the job's own (an
+    egress started elsewhere with it, a key pasted into another destination). One query; the
+    values are decrypted again only once some row's secrets changed."""
     destinations = StreamDestination.objects.order_by().values_list("encrypted_secrets", flat=True)
     profiles = StorageProfile.objects.order_by().values_list("encrypted_secrets", flat=True)
     # By name: the engine profiles' module builds on the audio sessions, which build on this one.
     engine_profile = apps.get_model("egress_app", "EngineProfile")
     engines = engine_profile._default_manager.order_by().values_list("encrypted_secrets", flat=True)
-    tokens = destinations.union(profiles, engines, all=True).order_by()
+    channel = apps.get_model("egress_app", "AlertChannel")
+    channels = channel._default_manager.order_by().values_list("encrypted_secrets", flat=True)
+    tokens = destinations.union(profiles, engines, channels, all=True).order_by()
     return _secrets_of(frozenset(token for token in tokens if token))
 
 

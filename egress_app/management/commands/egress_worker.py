@@ -1,5 +1,6 @@
 """`manage.py egress_worker`: the reconciler loop (see egress_app/actions/reconcile.py), which
-also purges transcripts past their retention (egress_app/actions/transcripts.py)."""
+also sends the alerts that are due (egress_app/actions/alert_delivery.py) and purges transcripts
+past their retention (egress_app/actions/transcripts.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections
 
 from egress_app import metrics
+from egress_app.actions.alert_delivery import deliver_due
 from egress_app.actions.reconcile import reconcile
 from egress_app.actions.transcripts import purge_transcripts
 
@@ -48,11 +50,25 @@ class Command(BaseCommand):
                 # Every run claims jobs to check: say something when it did more.
                 if once or any(count for name, count in done.items() if name != "claimed"):
                     self.stdout.write(", ".join(f"{name} {count}" for name, count in done.items()))
+            self._deliver_alerts()
             self._purge_transcripts(once=once)
             if once:
                 return
             time.sleep(max(0.0, interval - (time.monotonic() - started)))
             close_old_connections()  # a long-lived loop: drop a connection the database closed
+
+    def _deliver_alerts(self) -> None:
+        """Alerts raised since the last loop go out (and failed ones are retried when due)."""
+        try:
+            run = deliver_due()
+        except Exception:  # like a failed reconciler run: the next loop tries again
+            logger.exception("Alert delivery failed")
+            return
+        if run:
+            self.stdout.write(
+                f"alerts sent {run.sent}, retrying {run.retrying}, failed {run.failed}, "
+                f"rate-limited {run.rate_limited}"
+            )
 
     def _purge_transcripts(self, *, once: bool) -> None:
         """Transcripts past `TRANSCRIPT_RETENTION_DAYS` go (none when it is empty)."""
