@@ -86,4 +86,5 @@ urlpatterns = [
     path("", include("dashboard.urls_audio")),
     path("", include("dashboard.urls_transcripts")),
     path("", include("dashboard.urls_people")),
+    path("", include("dashboard.urls_alerts")),
 ]

@@ -17,14 +17,18 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from egress_app import actions
-from egress_app.actions import people
+from egress_app.actions import alerts, people
 from egress_app.actions.room_rules import RuleInput, save_rule
 from egress_app.management.commands.seed_demo import seed_demo_jobs
 from egress_app.models import (
+    Alert,
+    AlertChannel,
+    AlertDelivery,
     AudioSession,
     EgressJob,
     EgressStatus,
     EngineKind,
+    NotificationRule,
     StorageProfile,
     StreamDestination,
     TranscriptGap,
@@ -109,6 +113,7 @@ def seed_every_page(users: list[User], sandbox: RunningSandbox) -> list[Shown]:
         role=PRODUCERS,
         password=None,
     )
+    channel, rule = seed_alerts(admin, running)
     return [
         Shown("dashboard-home", EVERYONE),
         Shown("dashboard-live-record", LAUNCHERS, query="?room=town-hall"),
@@ -160,7 +165,51 @@ def seed_every_page(users: list[User], sandbox: RunningSandbox) -> list[Shown]:
         Shown("dashboard-person-reset", ADMINS, (producer.pk,)),
         # Without a link opened first, the page says to open one.
         Shown("dashboard-welcome", EVERYONE, status=410),
+        Shown("dashboard-alert-list", REVIEWERS),
+        Shown("dashboard-alert-list", REVIEWERS, query="?state=rate_limited"),  # none match
+        Shown("dashboard-alert-channel-list", ADMINS),
+        Shown("dashboard-alert-channel-create", ADMINS),
+        Shown("dashboard-alert-channel-edit", ADMINS, (channel.pk,)),
+        Shown("dashboard-alert-channel-delete", ADMINS, (channel.pk,)),
+        Shown("dashboard-alert-rule-list", ADMINS),
+        Shown("dashboard-alert-rule-create", ADMINS),
+        Shown("dashboard-alert-rule-edit", ADMINS, (rule.pk,)),
+        Shown("dashboard-alert-rule-delete", ADMINS, (rule.pk,)),
     ]
+
+
+def seed_alerts(admin: User, job: EgressJob) -> tuple[AlertChannel, NotificationRule]:
+    """A webhook channel, a rule for webinar rooms, and a sent and a failed delivery."""
+    channel = alerts.save_alert_channel(
+        admin,
+        None,
+        alerts.ChannelFields(name="Operations on-call webhook for the town hall", kind="webhook"),
+        {"url": "https://hooks.example.com/alerts", "signing_secret": "every-page-signing-key"},
+    )
+    fields = alerts.RuleFields(
+        "Failed webinars and their streams",
+        ["job_failed", "stream_failed", "job_stuck"],
+        ["upload_failed", "stream_failed"],
+        "webinar-*-with-a-rather-long-pattern",
+        ["room_composite", "track_composite"],
+        [channel],
+    )
+    rule = alerts.save_rule(admin, None, fields)
+    alert = Alert.objects.create(
+        event="job_failed",
+        dedupe_key="every-page",
+        job=job,
+        title=f"Job {job.pk} (Room composite) in {job.room_name}: Uploading the output failed",
+    )
+    AlertDelivery.objects.create(alert=alert, channel=channel, state="sent", attempts=1)
+    email = alerts.save_alert_channel(
+        admin, None, alerts.ChannelFields("Email", "email", "oncall@example.com"), {}
+    )
+    error = "The mail server refused or could not be reached: [Errno 111] Connection refused"
+    AlertDelivery.objects.create(
+        alert=alert, channel=email, state="pending", attempts=2, last_error=error
+    )
+    return channel, rule
 
 
 FAILING_URL = "rtmp://fail.example.com/live"  # the sandbox fails a stream to a fail.* host
