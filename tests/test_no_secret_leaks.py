@@ -24,6 +24,10 @@ Engine profiles' keys (issue 15) likewise, in any case, URL-encoded or base64-en
 pages, a Test the engine refuses while quoting the key, a refused form, the audit log, the
 database, exports, frames and LiveKit's words (tests/transcripts/test_no_secrets.py follows a
 key an engine quotes back through a transcription).
+
+Alert channels' URLs and signing secrets (issue 17) likewise: their pages, the Alerts page, a
+Send test that fails (the URL's service down) with and without htmx, the worker's failed
+deliveries and their log, a refused form, the audit log and the database.
 """
 
 from __future__ import annotations
@@ -47,8 +51,13 @@ from google.protobuf import json_format
 from livekit.protocol import egress, models, webhook
 
 from egress_app import actions
+from egress_app.actions.alert_delivery import deliver_due
+from egress_app.actions.alerts import ChannelFields, RuleFields, save_alert_channel, save_rule
 from egress_app.launch.command import lk_command
 from egress_app.models import (
+    Alert,
+    AlertChannel,
+    AlertDelivery,
     AuditAction,
     AuditEntry,
     EgressJob,
@@ -100,6 +109,10 @@ ENGINES = {
 }
 ENGINE_SECRET = "SECRET-engine+key=XYZ123"  # one more, for what a job's pages show
 ENGINE_KEYS = [value for _, _, secrets in ENGINES.values() for value in secrets.values()]
+ALERT_HOOK_PATH = "SECRET-alert-hook-XYZ123"
+ALERT_SIGNING_SECRET = "SECRET-alert-signing-XYZ123"
+ALERT_APPRISE_TOKEN = "SECRET-alert-apprise-XYZ123"
+ALERT_SECRETS = [ALERT_HOOK_PATH, ALERT_SIGNING_SECRET, ALERT_APPRISE_TOKEN]
 # The emulators run in this process and log what they receive: their logs are the far side's.
 EMULATORS = ("moto", "werkzeug", "gcp_storage_emulator")
 
@@ -116,6 +129,7 @@ def gcp_credentials(emulator, *, private_key: str | None = None) -> str:
 def secret_values(credentials: Iterable[str]) -> list[str]:
     values = [*S3_SECRETS.values(), *OSS_SECRETS.values(), AZURE_KEY, GCP_KEY_ID, GCP_BROKEN_KEY]
     values += [base64.b64decode(AZURE_KEY).decode(), TYPED_BUT_REFUSED, *ENGINE_KEYS]
+    values += ALERT_SECRETS
     for server_url, key in DESTINATIONS.values():
         values += [server_url.rsplit("/", 1)[-1].split("=")[-1], key]
     for text in credentials:
@@ -175,6 +189,55 @@ def engines(db) -> Iterator[list[EngineProfile]]:
                 )
             )
         yield made
+
+
+@pytest.fixture
+def alert_channels(db, closed_port_url) -> list[AlertChannel]:
+    """A webhook and an Apprise channel whose services are down (their Send tests fail)."""
+    hook = save_alert_channel(
+        None,
+        None,
+        ChannelFields(name="Hook", kind="webhook"),
+        {"url": f"{closed_port_url}/{ALERT_HOOK_PATH}", "signing_secret": ALERT_SIGNING_SECRET},
+    )
+    chat = save_alert_channel(
+        None,
+        None,
+        ChannelFields(name="Chat", kind="apprise"),
+        {"url": closed_port_url.replace("http", "json", 1) + f"/{ALERT_APPRISE_TOKEN}"},
+    )
+    fields = RuleFields("All", ["job_failed"], [], "", [], [hook, chat])
+    save_rule(None, None, fields)
+    return [hook, chat]
+
+
+def alert_urls(channels) -> list[str]:
+    urls = [reverse(f"dashboard-alert-{name}") for name in ("list", "channel-list", "rule-list")]
+    urls += [reverse("dashboard-alert-channel-create"), reverse("dashboard-alert-rule-create")]
+    for channel in channels:
+        urls += [
+            reverse(f"dashboard-alert-channel-{n}", args=[channel.pk]) for n in ("edit", "delete")
+        ]
+    urls.append(f"{reverse('dashboard-audit')}?target_type=alert_channel")
+    return urls
+
+
+def visit_alerts(client, channels) -> list[str]:
+    """Send tests that fail, with and without htmx; a refused form with a URL typed in; the
+    worker failing to deliver an alert (and logging it)."""
+    seen = []
+    for channel in channels:
+        test = reverse("dashboard-alert-channel-test", args=[channel.pk])
+        seen.append(everything_in(client.post(test, headers={"HX-Request": "true"})))
+        seen.append(everything_in(client.post(test)))
+    assert not AlertChannel.objects.filter(last_test_ok=True).exists()
+    refused = {"name": "", "kind": "webhook", "url": TYPED_BUT_REFUSED, "max_per_hour": "1"}
+    seen.append(everything_in(client.post(reverse("dashboard-alert-channel-create"), refused)))
+    alert = Alert.objects.create(event="job_failed", dedupe_key="leak", title="Job failed")
+    for channel in channels:
+        AlertDelivery.objects.create(alert=alert, channel=channel)
+    assert deliver_due().retrying == len(channels)
+    return seen
 
 
 def engine_urls(engines) -> list[str]:
@@ -254,7 +317,9 @@ class Visit:
 
 
 @pytest.fixture
-def visit(client, admin, profiles, destinations, engines, caplog, settings) -> Visit:
+def visit(
+    client, admin, profiles, destinations, engines, alert_channels, caplog, settings
+) -> Visit:
     """Everything an admin can do that might show a secret; every log record from DEBUG up."""
     caplog.set_level(logging.DEBUG)
     settings.STORAGE_TEST_TIMEOUT = 10
@@ -312,7 +377,10 @@ def visit(client, admin, profiles, destinations, engines, caplog, settings) -> V
         looker.force_login(make_user(f"{role}-looker", role))
         seen.append(everything_in(looker.get(reverse("dashboard-engine-list"))))
 
-    for url in dashboard_urls(profiles, destinations) + engine_urls(engines):
+    seen += visit_alerts(client, alert_channels)
+
+    urls = dashboard_urls(profiles, destinations) + engine_urls(engines)
+    for url in urls + alert_urls(alert_channels):
         response = client.get(url)
         assert response.status_code == 200, url
         seen.append(everything_in(response))
@@ -345,10 +413,11 @@ def test_it_never_shows_a_secret_value(visit):
     # The pages did show the hints instead.
     assert any(f"••••{S3_SECRETS['secret'][-4:]}" in text for text in visit.responses)
     assert any(f"••••{ENGINE_KEYS[0][-4:]}" in text for text in visit.responses)
+    assert any(f"••••{ALERT_SIGNING_SECRET[-4:]}" in text for text in visit.responses)
 
 
 def test_it_keeps_secret_values_only_in_the_encrypted_columns(
-    visit, profiles, destinations, engines
+    visit, profiles, destinations, engines, alert_channels
 ):
     assert leaks(visit.values, [("the database", database_text())]) == []
     tests = AuditEntry.objects.filter(action=AuditAction.TESTED)
@@ -361,7 +430,8 @@ def test_it_keeps_secret_values_only_in_the_encrypted_columns(
     # Test these settings: each storage profile's edit form, the last one twice; two engines.
     assert unsaved.filter(target_type="storage_profile").count() == len(profiles) + 1
     assert unsaved.filter(target_type="engine_profile").count() == 2
-    for owner in (*profiles, *destinations, *engines):
+    assert tests.filter(target_type="alert_channel").count() == 4
+    for owner in (*profiles, *destinations, *engines, *alert_channels):
         owner.refresh_from_db()
         assert owner.encrypted_secrets.startswith("gAAAAA")
 
