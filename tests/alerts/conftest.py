@@ -5,6 +5,7 @@ and answering with the statuses a test queues."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -67,6 +68,7 @@ class Receiver:
     url: str
     requests: list[Request] = field(default_factory=list)
     statuses: list[int] = field(default_factory=list)
+    delay: float = 0.0  # seconds before each answer (a slow receiver)
 
 
 @pytest.fixture
@@ -78,6 +80,7 @@ def receiver() -> Iterator[Receiver]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             got.requests.append(Request(self.path, dict(self.headers.items()), body))
+            time.sleep(got.delay)
             self.send_response(got.statuses.pop(0) if got.statuses else 200)
             self.send_header("Content-Length", "2")
             self.end_headers()
