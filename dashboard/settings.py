@@ -263,7 +263,8 @@ def mailer(url: str) -> dict[str, object]:
 
 
 MAILERS = {"default": mailer(EMAIL_URL)}
-ALERT_EMAIL_FROM = env_str("ALERT_EMAIL_FROM", "egress-dashboard@localhost")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "egress-dashboard@localhost")
+ALERT_EMAIL_FROM = env_str("ALERT_EMAIL_FROM", DEFAULT_FROM_EMAIL)
 # A failed delivery is tried again after ALERT_RETRY_SECONDS, doubling each time (at most an
 # hour), up to ALERT_MAX_ATTEMPTS tries in all.
 ALERT_RETRY_SECONDS = env_float("ALERT_RETRY_SECONDS", 10.0)
@@ -345,25 +346,10 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "dashboard.signins.locked_out"
 AXES_VERBOSE = False  # dashboard.signins logs each sign-in in one line of its own
 # People (the admins' People page): an invitation or password reset link works once, for this
-# many hours. With EMAIL_HOST set the link is also emailed (Django's SMTP mailer); the admin
+# many hours. With EMAIL_URL set the link is also emailed (the mailer alerts use); the admin
 # always sees it once, to copy.
 INVITE_LINK_HOURS = env_float("INVITE_LINK_HOURS", 72.0)
-EMAIL_CONFIGURED = bool(env_str("EMAIL_HOST"))
-if EMAIL_CONFIGURED:  # otherwise nothing is emailed, and no mailer is defined
-    MAILERS = {
-        "default": {
-            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-            "OPTIONS": {
-                "host": env_str("EMAIL_HOST"),
-                "port": env_int("EMAIL_PORT", 587),
-                "username": env_str("EMAIL_HOST_USER"),
-                "password": env_str("EMAIL_HOST_PASSWORD"),
-                "use_tls": env_bool("EMAIL_USE_TLS", True),
-                "timeout": 10,
-            },
-        }
-    }
-DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "egress-dashboard@localhost")
+EMAIL_CONFIGURED = bool(env_str("EMAIL_URL"))
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG

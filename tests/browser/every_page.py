@@ -113,7 +113,7 @@ def seed_every_page(users: list[User], sandbox: RunningSandbox) -> list[Shown]:
         role=PRODUCERS,
         password=None,
     )
-    channel, rule = seed_alerts(admin, running)
+    channel, alert_rule = seed_alerts(admin, running)
     return [
         Shown("dashboard-home", EVERYONE),
         Shown("dashboard-live-record", LAUNCHERS, query="?room=town-hall"),
@@ -173,8 +173,8 @@ def seed_every_page(users: list[User], sandbox: RunningSandbox) -> list[Shown]:
         Shown("dashboard-alert-channel-delete", ADMINS, (channel.pk,)),
         Shown("dashboard-alert-rule-list", ADMINS),
         Shown("dashboard-alert-rule-create", ADMINS),
-        Shown("dashboard-alert-rule-edit", ADMINS, (rule.pk,)),
-        Shown("dashboard-alert-rule-delete", ADMINS, (rule.pk,)),
+        Shown("dashboard-alert-rule-edit", ADMINS, (alert_rule.pk,)),
+        Shown("dashboard-alert-rule-delete", ADMINS, (alert_rule.pk,)),
     ]
 
 

@@ -1,5 +1,5 @@
 """Invitations by email through Django's real SMTP mailer to a real local SMTP server
-(aiosmtpd), as configured from EMAIL_HOST and friends; and an unreachable server leaves the
+(aiosmtpd), configured from EMAIL_URL as alerts' email is; and an unreachable server leaves the
 admin the link to copy."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from aiosmtpd.controller import Controller
 from django.test import Client
 from django.urls import reverse
 
+from dashboard.settings import mailer
 from tests.people.test_views import _invite
 
 pytestmark = pytest.mark.django_db
@@ -44,12 +45,7 @@ def inbox() -> Iterator[tuple[Inbox, int]]:
 
 def _smtp(settings, port: int) -> None:
     settings.EMAIL_CONFIGURED = True
-    settings.MAILERS = {
-        "default": {
-            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-            "OPTIONS": {"host": "127.0.0.1", "port": port, "use_tls": False, "timeout": 5},
-        }
-    }
+    settings.MAILERS = {"default": mailer(f"smtp://127.0.0.1:{port}")}
 
 
 def test_it_emails_the_invitation_through_smtp(admin, settings, inbox) -> None:

@@ -35,7 +35,7 @@ def revoke(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("egress_app", "0024_transcription_publish_to_room"),
+        ("egress_app", "0029_room_rules"),
     ]
 
     operations = [
