@@ -18,6 +18,7 @@ from django.utils import timezone
 from dashboard.forms import JobFilterForm
 from dashboard.launch_forms import fresh_token
 from egress_app import failures, history, limits
+from egress_app.launch import stop_after
 from egress_app.models import AuditEntry, AuditTarget, EgressJob, LaunchState, LedgerEntry
 from egress_app.roles import CONTROL_EGRESS, LAUNCH_EGRESS, VIEW_ALL_JOBS, may_retry, perm
 
@@ -117,6 +118,10 @@ class TimeLeft:
     @property
     def limit_hours(self) -> str:
         return f"{self.limit.length.total_seconds() / 3600:g} h"
+
+    @property
+    def limit_clock(self) -> str:
+        return stop_after.clock(self.limit.length.total_seconds())
 
 
 def time_left(job: EgressJob) -> TimeLeft | None:

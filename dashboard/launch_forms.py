@@ -20,6 +20,7 @@ from django.forms.utils import ErrorDict
 from django.urls import reverse
 
 from egress_app.launch import config as rules
+from egress_app.launch import stop_after
 from egress_app.launch.config import GivenConfig
 from egress_app.launch.normalize import normalize_launch_config
 from egress_app.models import StorageProfile, StreamDestination
@@ -255,6 +256,7 @@ class LaunchForm(forms.Form):
     outputs__images__filename_prefix = _text("Image prefix", "e.g. images/{room_name}/frame")
     outputs__images__filename_suffix = _choice("Image suffix", IMAGE_SUFFIX_CHOICES)
     storage_profile_id = _choice("Storage", [])
+    stop_after = _text("Stop after", stop_after.HELP, placeholder="e.g. 1:30:00")
 
     def __init__(
         self,
@@ -368,6 +370,8 @@ def config_from_data(data: Any) -> GivenConfig:
     storage = data.get("storage_profile_id") or None
     config["server_storage"] = storage == SERVER_STORAGE
     config["storage_profile_id"] = None if storage == SERVER_STORAGE else storage
+    if str(data.get("stop_after") or "").strip():
+        config["stop_after"] = str(data.get("stop_after"))
     return config
 
 
@@ -444,6 +448,8 @@ def initial_from_config(config: GivenConfig) -> dict[str, Any]:
         initial["storage_profile_id"] = SERVER_STORAGE
     elif clean["storage_profile_id"] is not None:
         initial["storage_profile_id"] = str(clean["storage_profile_id"])
+    if isinstance(seconds := clean.get("stop_after"), int):
+        initial["stop_after"] = stop_after.clock(seconds)
     return initial
 
 

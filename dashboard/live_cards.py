@@ -44,6 +44,7 @@ JOB_FIELDS = (
     "updated_at",
     "results",
     "kind",
+    "config",  # its time limits (`fragments.time_left`)
 )
 
 
@@ -74,6 +75,7 @@ class CardEgress:
     elapsed: timedelta | None
     streams: list[StreamHealth] = field(default_factory=list)
     may_stop: bool = False
+    time_left: fragments.TimeLeft | None = None
 
 
 def card_egress(
@@ -102,9 +104,8 @@ def _card(row: EgressRow, job: EgressJob | None, user: AbstractUser | AnonymousU
     names = _destination_names(job) if results else {}
     streams = [_health(result, names) for result in results]
     may_stop = job.can_stop and may_control(user, job)
-    return CardEgress(
-        row, job, fragments.duration(job) or _since(row.started_at), streams, may_stop
-    )
+    elapsed = fragments.duration(job) or _since(row.started_at)
+    return CardEgress(row, job, elapsed, streams, may_stop, fragments.time_left(job))
 
 
 def _since(started_at: datetime | None) -> timedelta | None:

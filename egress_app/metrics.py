@@ -72,6 +72,7 @@ RECONCILER_DID = {
         ("settled", "webhooks", "Webhooks that waited for their launch, settled"),
         ("tapped", "taps", "Audio taps started to follow an audio session's room"),
         ("ruled", "jobs", "Room rules started in rooms whose room_started webhook was missed"),
+        ("stopped", "jobs", "Running jobs stopped at their maximum duration"),
     )
 }
 

@@ -317,14 +317,15 @@ def stop_egress(actor: Actor, job: EgressJob) -> EgressJob:
     return _stop(actor, job)
 
 
-def _stop(actor: Actor, job: EgressJob) -> EgressJob:
-    """StopEgress for a job whose control the caller has checked (an audio session's tap)."""
+def _stop(actor: Actor, job: EgressJob, *, outcome: str = "") -> EgressJob:
+    """StopEgress for a job whose control the caller has checked (an audio session's tap, the
+    worker at a launch's maximum duration, which says so in `outcome`)."""
     _require(job, job.can_stop, "stopped", "")
     try:
         info = _call(get_livekit_client().stop_egress, job.egress_id)
     except LiveKitError as error:
         raise _failed(job, error, "StopEgress", "stopped") from error
-    return _done(actor, job, info, AuditAction.STOPPED)
+    return _done(actor, job, info, AuditAction.STOPPED, outcome=outcome)
 
 
 def update_layout(actor: Actor, job: EgressJob, layout: str) -> EgressJob:

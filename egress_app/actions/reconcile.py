@@ -6,8 +6,9 @@ into it through the ledger's monotonic path. It flags jobs stuck in STARTING, ru
 LiveKit no longer knows and running jobs LiveKit has reported no change of for long, adopts
 egress started elsewhere as external jobs, settles webhooks that waited for their launch, and
 looks again for launches LiveKit never answered (or whose Start call was cut short by the
-process stopping), follows the running audio sessions' rooms (`audio.follow_audio_sessions`),
-and starts the room rules of rooms whose room_started webhook never came (`room_rules`).
+process stopping), stops jobs past their maximum duration (`max_duration`), follows the running
+audio sessions' rooms (`audio.follow_audio_sessions`), and starts the room rules of rooms whose
+room_started webhook never came (`room_rules`).
 
 Several workers may run at once: a job is claimed with a conditional update (free, or its
 claim expired) and only the worker holding the claim checks it.
@@ -31,6 +32,7 @@ from livekit.protocol import egress
 from egress_app import events
 from egress_app.actions import audio, ledger, room_rules
 from egress_app.actions.launches import recheck_launch
+from egress_app.actions.max_duration import stop_at_limit
 from egress_app.livekit import LiveKitError, get_livekit_client
 from egress_app.models import EgressJob, EgressStatus, JobFlag, LaunchState
 
@@ -51,6 +53,7 @@ class Run:
     settled: int = 0
     tapped: int = 0
     ruled: int = 0
+    stopped: int = 0  # at their maximum duration (max_duration.py)
     errors: list[str] = field(default_factory=list)
 
 
@@ -160,6 +163,8 @@ def _check(job: EgressJob, active: dict[str, egress.EgressInfo], run: Run) -> No
         job = folded.job or job
     if job.is_active:
         run.flagged += flag(job, known=info is not None)
+    if info is not None:
+        run.stopped += stop_at_limit(job)
 
 
 def wanted_flag(job: EgressJob, *, known: bool) -> str:

@@ -145,6 +145,7 @@ class LaunchConfig(TypedDict):
     outputs: Outputs
     storage_profile_id: int | None  # None: LiveKit's own storage, or nothing uploads
     server_storage: bool
+    stop_after: NotRequired[int]  # seconds; the worker stops the egress then (stop_after.py)
 
 
 # A configuration as a form posts it or a job or recipe stores it: read it normalized.

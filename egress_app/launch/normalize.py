@@ -13,6 +13,7 @@ from typing import Any, cast
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 from livekit.protocol import egress
 
+from egress_app.launch import stop_after
 from egress_app.launch.config import (
     ADVANCED,
     DEFAULT_PRESET,
@@ -52,6 +53,10 @@ def normalize_launch_config(
     normalized["outputs"] = _outputs(config.get("outputs"))
     normalized["storage_profile_id"] = _optional_int(config.get("storage_profile_id"))
     normalized["server_storage"] = _bool(config.get("server_storage"))
+    if (stop := stop_after.parse(config.get("stop_after"))) is not None:
+        normalized["stop_after"] = (
+            stop  # only when set: configurations without one stay as they were
+        )
     stream = normalized["outputs"]["stream"]
     if adhoc_urls is not None and stream is not None:
         stream["adhoc"] = [redact_stream_url(url.strip()) for url in adhoc_urls if url.strip()]

@@ -13,6 +13,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from urllib.parse import urlsplit
 
+from egress_app.launch import stop_after
 from egress_app.launch.config import (
     APIS,
     KINDS,
@@ -62,6 +63,8 @@ def validate_launch_config(given: GivenConfig, *, adhoc_urls: Sequence[str] = ()
     stream = config["outputs"]["stream"]
     if stream is not None and config["kind"] != "track":
         merge_errors(errors, _stream_errors(stream, list(adhoc_urls)))
+    if message := stop_after.error(config.get("stop_after")):
+        errors["stop_after"] = message
     return errors
 
 

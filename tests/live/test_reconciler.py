@@ -497,7 +497,7 @@ def test_it_runs_the_worker_once_and_prints_its_counts(
 
     assert (
         out.getvalue()
-        == "claimed 1, applied 1, flagged 0, adopted 0, settled 0, tapped 0, ruled 0\n"
+        == "claimed 1, applied 1, flagged 0, adopted 0, settled 0, tapped 0, ruled 0, stopped 0\n"
     )
     job.refresh_from_db()
     assert job.status == EgressStatus.ACTIVE
@@ -510,5 +510,5 @@ def test_it_prints_its_counts_with_nothing_to_do(db: None, sandbox: RunningSandb
 
     assert (
         out.getvalue()
-        == "claimed 0, applied 0, flagged 0, adopted 0, settled 0, tapped 0, ruled 0\n"
+        == "claimed 0, applied 0, flagged 0, adopted 0, settled 0, tapped 0, ruled 0, stopped 0\n"
     )
