@@ -106,6 +106,9 @@ EGRESS_STUCK_STARTING_AFTER = env_float("EGRESS_STUCK_STARTING_AFTER", 120.0)
 # LiveKit Cloud's longest (streams; files end at 3 h).
 EGRESS_SILENT_AFTER = env_float("EGRESS_SILENT_AFTER", 12 * 3600.0)
 EGRESS_WORKER_BATCH = env_int("EGRESS_WORKER_BATCH", 200)
+# Schedules (the worker's schedule pass, every EGRESS_WORKER_INTERVAL): a run no worker took
+# within this long of its time is reported missed, never started late.
+EGRESS_SCHEDULE_GRACE_SECONDS = env_float("EGRESS_SCHEDULE_GRACE_SECONDS", 120.0)
 # How long LiveKit lets an egress run before it ends it, shown as the time left on a running
 # job's page. LiveKit Cloud ends file egress (files, HLS segments, images) at 3 h and streams at
 # 12 h (docs.livekit.io/home/cloud/quotas-and-limits); a self-hosted egress has no such limit

@@ -83,6 +83,7 @@ urlpatterns = [
     path("", include("dashboard.urls_jobs")),
     path("", include("dashboard.urls_recipes")),
     path("", include("dashboard.urls_rules")),
+    path("", include("dashboard.urls_schedules")),
     path("", include("dashboard.urls_audio")),
     path("", include("dashboard.urls_transcripts")),
     path("", include("dashboard.urls_people")),

@@ -20,8 +20,8 @@ from egress_app import names
 from egress_app.actions import alert_events
 from egress_app.crypto import reencrypt
 from egress_app.models import (
-    ApiToken,
     AlertChannel,
+    ApiToken,
     AudioSession,
     AudioSessionState,
     AuditAction,
@@ -32,6 +32,7 @@ from egress_app.models import (
     NotificationRule,
     Recipe,
     RoomRule,
+    Schedule,
     StorageProfile,
     StreamDestination,
     Transcription,
@@ -107,6 +108,7 @@ Audited = (
     | Transcription
     | EngineProfile
     | RoomRule
+    | Schedule
     | RoomParticipant
     | ApiToken
     | CreatedRoom
@@ -126,6 +128,7 @@ _TARGETS: tuple[tuple[type[models.Model], AuditTarget], ...] = (
     (RoomRule, AuditTarget.ROOM_RULE),
     (AlertChannel, AuditTarget.ALERT_CHANNEL),
     (NotificationRule, AuditTarget.ALERT_RULE),
+    (Schedule, AuditTarget.SCHEDULE),
 )
 
 

@@ -8,6 +8,7 @@
 - audit: who did what
 - recipes: saved launch configurations
 - rules: room rules (auto egress) and the room sessions they were claimed for
+- schedules: recipes started at a time, and each run of them
 - audio: audio sessions, their taps and their recordings
 - transcripts: speech-to-text engine profiles, transcriptions and their utterances
 - tokens: personal API tokens
@@ -43,6 +44,7 @@ from egress_app.models.ledger import LedgerEntry, LedgerOutcome, LedgerSource
 from egress_app.models.people import LinkPurpose, PasswordLink
 from egress_app.models.recipes import Recipe
 from egress_app.models.rules import RoomRule, RoomRuleStart
+from egress_app.models.schedules import Repeat, RunState, Schedule, ScheduleRun
 from egress_app.models.statuses import (
     EgressKind,
     EgressStatus,
@@ -74,11 +76,11 @@ __all__ = [
     "NEEDS_JSON",
     "RULE_EVENTS",
     "Access",
-    "ApiToken",
     "Alert",
     "AlertChannel",
     "AlertDelivery",
     "AlertEvent",
+    "ApiToken",
     "AudioRecording",
     "AudioSession",
     "AudioSessionState",
@@ -100,12 +102,16 @@ __all__ = [
     "LedgerOutcome",
     "LedgerSource",
     "LinkPurpose",
-    "PasswordLink",
     "NotificationRule",
+    "PasswordLink",
     "Recipe",
     "RecordingState",
+    "Repeat",
     "RoomRule",
     "RoomRuleStart",
+    "RunState",
+    "Schedule",
+    "ScheduleRun",
     "SecretsMixin",
     "StorageProfile",
     "StorageProvider",

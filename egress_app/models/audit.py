@@ -38,6 +38,9 @@ class AuditAction(models.TextChoices):
     REACTIVATED = "reactivated", "Reactivated"
     RESET_LINK = "reset_link", "Password reset link made"
     PASSWORD_SET = "password_set", "Password set by link"
+    # What people do to schedules.
+    PAUSED = "paused", "Paused"
+    RESUMED = "resumed", "Resumed"
 
 
 class AuditTarget(models.TextChoices):
@@ -56,6 +59,7 @@ class AuditTarget(models.TextChoices):
     ROOM = "room", "Room"
     ALERT_CHANNEL = "alert_channel", "Alert channel"
     ALERT_RULE = "alert_rule", "Notification rule"
+    SCHEDULE = "schedule", "Schedule"
 
 
 class AuditEntry(models.Model):

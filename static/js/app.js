@@ -16,9 +16,10 @@
   const dateTimeSeconds = new Intl.DateTimeFormat(undefined, { ...withZone, second: "2-digit" });
 
   // The server renders times in its TIME_ZONE, labelled, inside <time datetime="ISO">; show
-  // them in the reader's zone, labelled too, and keep the server's text as the title.
+  // them in the reader's zone, labelled too, and keep the server's text as the title. A
+  // schedule's times stay on its own zone's clock (data-keep-zone).
   function localiseTimes(root) {
-    for (const el of root.querySelectorAll("time[datetime]")) {
+    for (const el of root.querySelectorAll("time[datetime]:not([data-keep-zone])")) {
       const when = new Date(el.getAttribute("datetime"));
       if (Number.isNaN(when.getTime())) continue;
       el.title = el.title || el.textContent.trim();
@@ -197,8 +198,18 @@
     }
   }
 
+  // A new schedule starts on the reader's own time zone (the server's, without JavaScript).
+  function chooseBrowserZone() {
+    const select = document.querySelector("[data-browser-zone] select");
+    const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (select && zone && select.querySelector(`option[value="${CSS.escape(zone)}"]`)) {
+      select.value = zone;
+    }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     foldMenuOnPhones();
+    chooseBrowserZone();
     enableCopyButtons();
     localiseTimes(document);
     document.body.addEventListener("htmx:oobBeforeSwap", replaceKnownRows);

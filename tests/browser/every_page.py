@@ -9,7 +9,7 @@ pages as (role, path) pairs; `log_in_as` signs a page in as a demo role.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import time, timedelta
 
 from django.contrib.auth.models import User
 from django.urls import reverse
@@ -29,6 +29,10 @@ from egress_app.models import (
     EgressStatus,
     EngineKind,
     NotificationRule,
+    Recipe,
+    RunState,
+    Schedule,
+    ScheduleRun,
     StorageProfile,
     StreamDestination,
     TranscriptGap,
@@ -114,6 +118,7 @@ def seed_every_page(users: list[User], sandbox: RunningSandbox) -> list[Shown]:
         password=None,
     )
     channel, alert_rule = seed_alerts(admin, running)
+    schedule = seed_schedule(producer, recipe)
     return [
         Shown("dashboard-home", EVERYONE),
         Shown("dashboard-live-record", LAUNCHERS, query="?room=town-hall"),
@@ -136,6 +141,11 @@ def seed_every_page(users: list[User], sandbox: RunningSandbox) -> list[Shown]:
         Shown("dashboard-rule-edit", LAUNCHERS, (rule.pk,)),
         Shown("dashboard-rule-delete", LAUNCHERS, (rule.pk,)),
         Shown("dashboard-room-create", LAUNCHERS),
+        Shown("dashboard-schedule-list", EVERYONE),
+        Shown("dashboard-schedule-detail", EVERYONE, (schedule.pk,)),
+        Shown("dashboard-schedule-add", LAUNCHERS),
+        Shown("dashboard-schedule-edit", LAUNCHERS, (schedule.pk,)),
+        Shown("dashboard-schedule-delete", LAUNCHERS, (schedule.pk,)),
         Shown("dashboard-storage-list", ADMINS),
         Shown("dashboard-storage-create", ADMINS),
         Shown("dashboard-storage-edit", ADMINS, (profile.pk,)),
@@ -210,6 +220,31 @@ def seed_alerts(admin: User, job: EgressJob) -> tuple[AlertChannel, Notification
         alert=alert, channel=email, state="pending", attempts=2, last_error=error
     )
     return channel, rule
+
+
+def seed_schedule(producer: User, recipe: Recipe) -> Schedule:
+    """A weekly schedule with a long room name, one run started and one never started."""
+    schedule = Schedule.objects.create(
+        name="Town hall every week, recorded in 1080p for the archive",
+        recipe=recipe,
+        room_name="town-hall-with-a-rather-long-room-name-for-the-weekly-show",
+        repeat="weekly",
+        weekdays=[0, 2, 4],
+        at_time=time(9, 30),
+        time_zone="America/Argentina/ComodRivadavia",
+        next_run_at=timezone.now() + timedelta(days=1),
+        created_by=producer,
+    )
+    ScheduleRun.objects.create(
+        schedule=schedule,
+        due_at=timezone.now() - timedelta(days=2),
+        state=RunState.NEVER_STARTED,
+        message=(
+            "Room never started: no room 'town-hall-with-a-rather-long-room-name-for-the-weekly"
+            "-show' by Wed 2 Dec 2026, 09:45 -03 (waited 15 min)."
+        ),
+    )
+    return schedule
 
 
 FAILING_URL = "rtmp://fail.example.com/live"  # the sandbox fails a stream to a fail.* host

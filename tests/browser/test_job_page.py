@@ -53,6 +53,27 @@ def test_it_ticks_a_running_jobs_duration(running_job: EgressJob, page: Page) ->
     assert seconds(elapsed.inner_text()) > first
 
 
+@pytest.fixture
+def limited_job(running_job: EgressJob) -> EgressJob:
+    """The running job, launched with an hour's Stop after (written before the browser starts)."""
+    running_job.config |= {"stop_after": 3600}
+    running_job.save(update_fields=["config"])
+    return running_job
+
+
+def test_it_counts_down_the_limit_set_at_launch(limited_job: EgressJob, page: Page) -> None:
+    log_in_as(page, "producer")
+    page.goto(f"/jobs/{limited_job.pk}/")
+    left = page.locator(".time-left")
+    expect(left).to_have_text(re.compile(r"^0:5[23]:\d\d$"))  # an hour, less the 7 minutes run
+    expect(page.get_by_text("the limit set at launch")).to_be_visible()
+    first = seconds(left.inner_text())
+
+    expect(left).not_to_have_text(left.inner_text(), timeout=3000)
+
+    assert seconds(left.inner_text()) < first
+
+
 def test_it_shows_retry_and_drops_the_stop_flash_when_the_job_ends(
     page: Page, sandbox: RunningSandbox
 ) -> None:

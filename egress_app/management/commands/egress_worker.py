@@ -1,6 +1,7 @@
 """`manage.py egress_worker`: the reconciler loop (see egress_app/actions/reconcile.py), which
-also sends the alerts that are due (egress_app/actions/alert_delivery.py) and purges transcripts
-past their retention (egress_app/actions/transcripts.py)."""
+also sends the alerts that are due (egress_app/actions/alert_delivery.py), starts scheduled
+recipes (egress_app/actions/schedules.py) and purges transcripts past their retention
+(egress_app/actions/transcripts.py), each step once per EGRESS_WORKER_INTERVAL."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from django.db import close_old_connections
 from egress_app import metrics
 from egress_app.actions.alert_delivery import deliver_due
 from egress_app.actions.reconcile import reconcile
+from egress_app.actions.schedules import run_schedules
 from egress_app.actions.transcripts import purge_transcripts
 
 logger = logging.getLogger("egress_app.worker")
@@ -24,7 +26,8 @@ logger = logging.getLogger("egress_app.worker")
 class Command(BaseCommand):
     help = (
         "Reconcile jobs with LiveKit every EGRESS_WORKER_INTERVAL seconds: apply what webhooks "
-        "missed, flag stuck and lost jobs, adopt egress started elsewhere; delete transcripts "
+        "missed, flag stuck and lost jobs, adopt egress started elsewhere, stop jobs at their "
+        "maximum duration; start scheduled recipes; delete transcripts "
         "past TRANSCRIPT_RETENTION_DAYS. Safe to run several."
     )
 
@@ -51,6 +54,7 @@ class Command(BaseCommand):
                 if once or any(count for name, count in done.items() if name != "claimed"):
                     self.stdout.write(", ".join(f"{name} {count}" for name, count in done.items()))
             self._deliver_alerts()
+            self._run_schedules()
             self._purge_transcripts(once=once)
             if once:
                 return
@@ -69,6 +73,16 @@ class Command(BaseCommand):
                 f"alerts sent {run.sent}, retrying {run.retrying}, failed {run.failed}, "
                 f"rate-limited {run.rate_limited}"
             )
+
+    def _run_schedules(self) -> None:
+        """Due schedules taken, waiting runs started once their room exists (said when any)."""
+        try:
+            done = run_schedules()
+        except Exception:  # like a failed reconciler run: the next loop tries again
+            logger.exception("Schedule pass failed")
+            return
+        if done:
+            self.stdout.write("schedules: " + ", ".join(f"{k} {v}" for k, v in vars(done).items()))
 
     def _purge_transcripts(self, *, once: bool) -> None:
         """Transcripts past `TRANSCRIPT_RETENTION_DAYS` go (none when it is empty)."""
