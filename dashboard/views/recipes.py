@@ -19,6 +19,7 @@ from dashboard.overview import live_room_names
 from dashboard.views.common import duplicate_page
 from egress_app import actions
 from egress_app.actions import recipes as recipe_actions
+from egress_app.launch.stop_after import clock
 from egress_app.livekit import LiveKitError, get_livekit_client
 from egress_app.models import EgressKind, Recipe, StorageProfile, StreamDestination
 from egress_app.roles import LAUNCH_EGRESS, perm
@@ -96,7 +97,10 @@ def summary(config: Mapping[str, Any], profiles: dict[int, str], dests: dict[int
     if (config.get(config.get("kind", "")) or {}).get("audio_only"):
         kind += ", audio only"
     api = str(config.get("api", "v1"))
-    return " · ".join([kind, f"{api} API", preset, _outputs(config, profiles, dests)])
+    parts = [kind, f"{api} API", preset, _outputs(config, profiles, dests)]
+    if isinstance(stop := config.get("stop_after"), int):
+        parts.append(f"stops after {clock(stop)}")
+    return " · ".join(parts)
 
 
 def _rows() -> list[RecipeRow]:

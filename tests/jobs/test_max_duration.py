@@ -12,6 +12,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
 
+from egress_app.actions.recipes import save_recipe
 from egress_app.actions.reconcile import reconcile
 from egress_app.launch.stop_after import OUT_OF_RANGE, parse
 from egress_app.launch.validation import validate_launch_config
@@ -96,3 +97,13 @@ def test_it_counts_the_limit_down_on_the_job_page_and_the_card(
     assert re.search(r'data-ticks="down" data-seconds="7\d\d\d">(2:00:00|1:59:5\d)<', page)
     card = client.get(reverse("dashboard-home-live")).content.decode()
     assert "(stops after 2:00:00)" in card
+
+
+def test_it_keeps_stop_after_in_a_recipe_and_shows_it(client: Any, producer: User) -> None:
+    config = file_config(make_profile(producer)) | {"stop_after": "90m"}
+    recipe = save_recipe(producer, name="Capped", config=config)
+    assert recipe.config["stop_after"] == 5400
+    client.force_login(producer)
+    assert "stops after 1:30:00" in client.get(reverse("dashboard-recipe-list")).content.decode()
+    form = client.get(reverse("dashboard-launch") + f"?recipe={recipe.pk}").content.decode()
+    assert 'value="1:30:00"' in form

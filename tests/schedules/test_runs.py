@@ -4,12 +4,14 @@ started", and reports a run no worker took in time as missed without starting it
 
 from __future__ import annotations
 
+import io
 import threading
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
@@ -158,3 +160,13 @@ def test_it_starts_a_due_schedule_once_with_two_workers(
     assert EgressJob.objects.count() == 1
     assert len(sandbox.control.egresses()) == 1
     assert Schedule.objects.get().next_run_at is None
+
+
+def test_it_starts_schedules_from_the_worker_command(
+    producer: User, sandbox: RunningSandbox
+) -> None:
+    due_schedule(producer)
+    out = io.StringIO()
+    call_command("egress_worker", "--once", stdout=out)
+    assert "schedules: due 1, started 1, failed 0, never_started 0, missed 0" in out.getvalue()
+    assert ScheduleRun.objects.get().state == RunState.STARTED
