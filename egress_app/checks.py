@@ -260,3 +260,20 @@ def check_api_rate_limit(**kwargs: Any) -> list[CheckMessage]:
             id="egress_app.E012",
         )
     ]
+
+
+@register()
+def check_schedule_grace(**kwargs: Any) -> list[CheckMessage]:
+    """A grace no longer than the worker's interval reports runs missed a worker took on time."""
+    grace, interval = settings.EGRESS_SCHEDULE_GRACE_SECONDS, settings.EGRESS_WORKER_INTERVAL
+    if grace > interval:
+        return []
+    return [
+        Warning(
+            f"EGRESS_SCHEDULE_GRACE_SECONDS ({grace:g}) is not longer than "
+            f"EGRESS_WORKER_INTERVAL ({interval:g}): a running worker may report a schedule's "
+            "run missed.",
+            hint="Set the grace to a few worker intervals (120 s by default).",
+            id="egress_app.W004",
+        )
+    ]

@@ -149,3 +149,10 @@ def test_it_ignores_the_address_while_request_webhooks_are_off(settings):
 def test_it_refuses_an_api_rate_limit_that_does_not_read(settings, rate, refused):
     settings.API_RATE_LIMIT = rate
     assert ("egress_app.E012" in ids()) is refused
+
+
+@pytest.mark.parametrize(("grace", "warned"), [(120.0, False), (5.0, True), (2.0, True)])
+def test_it_warns_of_a_schedule_grace_within_the_worker_interval(settings, grace, warned):
+    settings.EGRESS_WORKER_INTERVAL = 5.0
+    settings.EGRESS_SCHEDULE_GRACE_SECONDS = grace
+    assert ("egress_app.W004" in ids()) is warned

@@ -75,8 +75,9 @@ def schedule_list(request: HttpRequest) -> HttpResponse:
 def schedule_detail(request: HttpRequest, pk: int) -> HttpResponse:
     schedule = _get_schedule(pk)
     runs = schedule.runs.select_related("job")[:HISTORY_LENGTH]
-    row = ScheduleRow(schedule, None)
-    context = {"schedule": schedule, "row": row, "runs": runs}
+    # Each run's time on the schedule's own clock, as its next run is shown.
+    history = [(run, schedule_actions.label(schedule, run.due_at)) for run in runs]
+    context = {"schedule": schedule, "row": ScheduleRow(schedule, None), "runs": history}
     return render(request, "dashboard/schedule_detail.html", context)
 
 

@@ -116,6 +116,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 "ordering": ["name"],
+                "required_db_features": ("supports_json_field",),
             },
         ),
         migrations.CreateModel(

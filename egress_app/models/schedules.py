@@ -8,6 +8,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from egress_app.models.base import NEEDS_JSON
 from egress_app.models.recipes import Recipe
 
 
@@ -59,6 +60,7 @@ class Schedule(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        required_db_features = NEEDS_JSON
         ordering = ["name"]
 
     def __str__(self) -> str:
