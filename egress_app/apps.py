@@ -15,7 +15,8 @@ class EgressAppConfig(AppConfig):
     def ready(self) -> None:
         from egress_app import checks  # noqa: F401  (registers the system checks)
         from egress_app.actions import ledger, room_rules
-        from egress_app.actions.alert_events import job_saved, remember_cause
+        from egress_app.actions.alert_events import job_saved, remember_cause, schedule_run_failed
+        from egress_app.actions.schedules import run_failed
         from egress_app.failures import keep_cause
         from egress_app.models import EgressJob
 
@@ -27,6 +28,8 @@ class EgressAppConfig(AppConfig):
         ledger.use_room_rules(room_rules.room_started, room_rules.rule_for_external)
         # A new cause, or a running job's failed stream, raises an alert after commit.
         post_save.connect(job_saved, sender=EgressJob, dispatch_uid="egress_app.alerts")
+        # A scheduled run that did not start raises an alert too (sent after its commit).
+        run_failed.connect(schedule_run_failed, dispatch_uid="egress_app.schedule_alerts")
 
         if settings.LIVEKIT_SANDBOX:
             from jwt.warnings import InsecureKeyLengthWarning

@@ -30,6 +30,7 @@ from egress_app.models import (
     EgressJob,
     JobFlag,
     NotificationRule,
+    ScheduleRun,
     StorageProfile,
 )
 
@@ -199,19 +200,33 @@ def storage_test_failed(profile: StorageProfile) -> None:
 
 
 def schedule_missed(
-    *, schedule_id: int, name: str, room: str, due_at: datetime, link: str = ""
+    *, schedule_id: int, name: str, room: str, due_at: datetime, what: str, link: str = ""
 ) -> None:
-    """A schedule the worker could not start in time (it was down): once per due time. For the
-    schedules to call; `link` is its page's absolute address."""
+    """A scheduled run that did not start (missed while the worker was down, the room never
+    started, or LiveKit refused it): once per schedule and due time. `what` says which, in the
+    schedule's words; `link` is its page's absolute address."""
     raise_alert(
         Raised(
             AlertEvent.SCHEDULE_MISSED,
             key=f"schedule:{schedule_id}:{due_at.isoformat()}",
-            title=f"Schedule {name} was missed in {room}",
-            text=f"It was due at {due_at.isoformat()} and was not started late.",
+            title=f"Schedule {name} did not start in {room}",
+            text=f"It was due at {due_at.isoformat()}: {what}",
             link=link,
             room=room,
         )
+    )
+
+
+def schedule_run_failed(sender: type[ScheduleRun], run: ScheduleRun, **kwargs: Any) -> None:
+    """The receiver of the schedules' `run_failed` signal (sent after the run's commit)."""
+    schedule = run.schedule
+    schedule_missed(
+        schedule_id=schedule.pk,
+        name=schedule.name,
+        room=schedule.room_name,
+        due_at=run.due_at,
+        what=run.message,
+        link=settings.SITE_ROOT + reverse("dashboard-schedule-detail", args=[schedule.pk]),
     )
 
 

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 
 from egress_app import actions
 from egress_app.actions import alert_events
+from egress_app.actions.schedules import run_schedules
 from egress_app.models import (
     Alert,
     AlertDelivery,
@@ -20,6 +21,7 @@ from egress_app.models import (
 from egress_app.storage.probes import ProbeResult
 from tests.alerts.conftest import email_channel, rule, webhook_channel
 from tests.jobs import file_config, make_profile, start
+from tests.schedules import due_schedule, minutes_ago
 
 # Committed for real: alerts are recorded once the change that raised them commits.
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -180,8 +182,23 @@ def test_it_alerts_a_missed_schedule_once_per_due_time(admin):
 
     for _ in range(2):
         alert_events.schedule_missed(
-            schedule_id=4, name="Daily standup", room="standup", due_at=due
+            schedule_id=4, name="Daily standup", room="standup", due_at=due, what="missed"
         )
 
     [alert] = Alert.objects.all()
-    assert alert.title == "Schedule Daily standup was missed in standup"
+    assert alert.title == "Schedule Daily standup did not start in standup"
+
+
+def test_it_alerts_a_schedule_run_the_worker_recorded_missed(
+    admin, producer, sandbox, django_capture_on_commit_callbacks
+):
+    """The schedules' `run_failed` signal reaches the alerts: a run missed while no worker ran."""
+    rule(admin, email_channel(admin), events=["schedule_missed"])
+    schedule = due_schedule(producer, due=minutes_ago(10))  # past the grace: missed
+    with django_capture_on_commit_callbacks(execute=True):
+        run_schedules()
+
+    [alert] = Alert.objects.all()
+    assert alert.title == f"Schedule {schedule.name} did not start in {schedule.room_name}"
+    assert "it was not started late" in alert.text
+    assert alert.link.endswith(f"/schedules/{schedule.pk}/")

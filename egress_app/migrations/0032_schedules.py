@@ -11,7 +11,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("egress_app", "0026_api_tokens"),
+        ("egress_app", "0031_audit_targets_rules_alerts"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
