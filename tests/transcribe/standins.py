@@ -112,6 +112,8 @@ class StandIn:
         self.violations: list[str] = []
         self.sessions: list[Session] = []
         self.unavailable = 0  # refuse this many next handshakes with a 503
+        self.answering = threading.Event()  # cleared: handshakes wait until it is set again
+        self.answering.set()
         self.loop = asyncio.new_event_loop()
         self.server: Server | None = None
         self.open: set[ServerConnection] = set()
@@ -166,7 +168,20 @@ class StandIn:
 
         self.loop.call_soon_threadsafe(abort)
 
-    def _process(self, connection: ServerConnection, request: Request) -> Response | None:
+    @contextmanager
+    def holding_handshakes(self) -> Iterator[None]:
+        """Handshakes that arrive inside the block get no answer until it ends, so a test can
+        know what a client did before it heard back (a slow network, deterministically)."""
+        self.answering.clear()
+        try:
+            yield
+        finally:
+            self.answering.set()
+
+    async def _process(self, connection: ServerConnection, request: Request) -> Response | None:
+        deadline = time.monotonic() + 30
+        while not self.answering.is_set() and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
         if self.unavailable > 0:
             self.unavailable -= 1
             return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "Service Unavailable\n")
