@@ -282,6 +282,8 @@ class Channel:
         # (end_stream refuses an empty frame: a sample of silence stands in for none)
         speech = self.endpointer.end_stream(self.buffer or bytes(2))
         self.buffer = b""
-        if speech is not None:
+        # It gives b"" when its queue starts with a frame of silence while still in speech,
+        # and process_raw raises IndexError on an empty buffer: only real speech goes on.
+        if speech:
             self.decoder.process_raw(speech, full_utt=False)
         self._final()

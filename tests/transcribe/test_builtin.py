@@ -3,14 +3,18 @@ the transcription sink feeds it: real mixer ticks, each track on its own channel
 
 from __future__ import annotations
 
+import os
+import queue
 import resource
+import wave
 
 import numpy as np
+from pocketsphinx import Endpointer
 
-from egress_app.transcribe.builtin import BuiltinStream
+from egress_app.transcribe.builtin import BuiltinStream, work
 from egress_app.transcribe.engines import EngineSettings, Gap, Words
 from egress_app.transcribe.registry import engine_for
-from tests.audio.test_recorder import speech_ticks
+from tests.audio.test_recorder import ASSETS, speech_ticks
 from tests.transcribe.speech import recognised
 
 SECONDS = 7.0  # both voices' two sentences, then silence
@@ -99,6 +103,41 @@ def test_it_ends_an_utterance_cut_by_the_close() -> None:
     finals = [w for w in said if isinstance(w, Words) and w.final]
     assert len(finals) == 1
     assert "hello" in finals[0].text
+
+
+def frames_until_an_empty_end() -> bytes:
+    """The host's voice up to a frame where the endpointer is still in speech but its queue
+    starts with a silent frame: there, `end_stream` gives back no speech at all (b"")."""
+    with wave.open(str(ASSETS / "host.wav"), "rb") as asset:
+        pcm = asset.readframes(asset.getnframes())
+    size = Endpointer(sample_rate=16_000).frame_bytes
+    for count in range(1, len(pcm) // size):
+        endpointer = Endpointer(sample_rate=16_000)
+        for index in range(count):
+            endpointer.process(pcm[index * size : (index + 1) * size])
+        if endpointer.in_speech and endpointer.end_stream(bytes(2)) == b"":
+            return pcm[: count * size]
+    raise AssertionError("the host's voice never leaves the endpointer with nothing to give")
+
+
+def test_it_survives_an_utterance_cut_where_the_endpointer_has_no_speech_left() -> None:
+    """A channel's audio jumps (audio dropped under load, a participant back) or the stream
+    closes mid-utterance at a moment when the endpointer's last words are b"": the decoder must
+    not be handed that empty buffer (PocketSphinx raises IndexError on it)."""
+    audio: queue.Queue[tuple[object, ...] | None] = queue.Queue()
+    results: queue.Queue[tuple[object, ...]] = queue.Queue()
+    cut = frames_until_an_empty_end()
+    later = len(cut) // 2 + 16_000
+    audio.put(("host", 0, cut))
+    audio.put(("host", later, bytes(3200)))  # a second dropped after the cut: a jump
+    audio.put(("host", later + 1600 + 16_000, cut))  # another jump, then the same cut...
+    audio.put(None)  # ...ended by the close
+
+    work(audio, results, os.getppid())  # type: ignore[arg-type]
+
+    said = [results.get_nowait() for _ in range(results.qsize())]
+    assert [m for m in said if m[0] == "failed"] == []
+    assert said[-1] == ("closed",)
 
 
 PARENT = """
