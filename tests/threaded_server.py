@@ -25,7 +25,7 @@ from typing import Any
 
 import uvicorn
 from asgiref.sync import ThreadSensitiveContext
-from django.db import connections
+from django.db import OperationalError, connections
 from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteWrapper
 
 from egress_app.sandbox.testing import STARTUP_TIMEOUT, serve
@@ -44,6 +44,21 @@ class ThreadedServer:
         """`fn` in the server's one thread for synchronous work (so that under SQLite's shared
         in-memory connection nothing interleaves)."""
         return self.executor.submit(fn, *args, **kwargs).result(CALL_TIMEOUT)
+
+    def read[T](self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """`fn`, which only reads, through `run`; again while SQLite says a table is locked.
+        The test database is SQLite's shared in-memory cache, where a writer on another
+        connection (a session processor's, storing an utterance) locks the table and a reader
+        gets SQLITE_LOCKED at once instead of waiting as on a database file. The product retries
+        its own writes; a test polling for them must too, or it fails now and then under load."""
+        deadline = time.monotonic() + CALL_TIMEOUT
+        while True:
+            try:
+                return self.run(fn, *args, **kwargs)
+            except OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+            time.sleep(0.05)
 
 
 def asgi_application() -> Any:

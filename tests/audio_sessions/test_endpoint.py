@@ -55,7 +55,7 @@ def until[T](read: Callable[[], T], ok: Callable[[T], bool], what: str, timeout:
 
 
 def taps(server: AudioServer, session: AudioSession) -> list[AudioTap]:
-    return server.run(lambda: list(session.taps.select_related("job").order_by("pk")))
+    return server.read(lambda: list(session.taps.select_related("job").order_by("pk")))
 
 
 def tap_of(server: AudioServer, pk: int) -> AudioTap:

@@ -25,7 +25,7 @@ def stored(server: AudioServer) -> list[dict[str, object]]:
             for u in rows
         ]
 
-    return server.run(read)
+    return server.read(read)
 
 
 def test_it_publishes_every_final_of_the_podcast_room_into_it(
@@ -47,7 +47,7 @@ def test_it_publishes_every_final_of_the_podcast_room_into_it(
         )
         audio_server.run(actions.stop_audio_session, producer, session)
         until(
-            lambda: audio_server.run(Transcription.objects.get, session=session),
+            lambda: audio_server.read(Transcription.objects.get, session=session),
             lambda row: row.ended_at is not None,
             "the transcription ended",
             timeout=20,
@@ -64,5 +64,5 @@ def test_it_publishes_every_final_of_the_podcast_room_into_it(
     payloads = [json.loads(p.payload) for p in packets]
     assert [{k: p[k] for k in ("id", "identity", "name", "text")} for p in payloads] == finals
     assert all(p["final"] is True and p["type"] == "caption" for p in payloads)
-    transcription = audio_server.run(Transcription.objects.get, session=session)
+    transcription = audio_server.read(Transcription.objects.get, session=session)
     assert (transcription.error, transcription.room_error) == ("", "")

@@ -24,7 +24,7 @@ def said(server: AudioServer, session: AudioSession) -> dict[str, str]:
             for name in SPEAKERS
         }
 
-    return server.run(read)
+    return server.read(read)
 
 
 def test_it_transcribes_each_participant_of_the_podcast_room(
@@ -43,7 +43,7 @@ def test_it_transcribes_each_participant_of_the_podcast_room(
         assert all(tap.state == TapState.CONNECTED for tap in taps(audio_server, session))
         audio_server.run(actions.stop_audio_session, producer, session)
         transcription = until(
-            lambda: audio_server.run(Transcription.objects.get, session=session),
+            lambda: audio_server.read(Transcription.objects.get, session=session),
             lambda row: row.ended_at is not None,
             "the transcription ended",
             timeout=20,
