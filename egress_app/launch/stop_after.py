@@ -33,11 +33,19 @@ def parse(value: Any) -> Any:
     text = value.strip()
     if ":" in text and re.fullmatch(r"\d+:\d\d", text):
         text = f"0:{text}"  # "45:00" reads as 45 minutes, not 45 hours
+    try:
+        length = _length(text)
+    except OverflowError:  # more days than a timedelta holds: far beyond LONGEST
+        return int(LONGEST.total_seconds()) + 1
+    return round(length.total_seconds()) if length is not None else value
+
+
+def _length(text: str) -> timedelta | None:
     length = parse_duration(text) if not text.isdigit() else None
     if length is None and (match := _UNITS.fullmatch(text)) and any(match.groups()):
         hours, minutes, seconds = (int(part or 0) for part in match.groups())
         length = timedelta(hours=hours, minutes=minutes, seconds=seconds)
-    return round(length.total_seconds()) if length is not None else value
+    return length
 
 
 def error(value: Any) -> str:

@@ -38,7 +38,13 @@ def test_it_reads_a_length_as_people_type_it(typed: str, seconds: int) -> None:
 
 @pytest.mark.parametrize(
     ("typed", "message"),
-    [("soon", "Enter a length such as"), ("90", "Enter a length such as"), ("30s", OUT_OF_RANGE)],
+    [
+        ("soon", "Enter a length such as"),
+        ("90", "Enter a length such as"),
+        ("30s", OUT_OF_RANGE),
+        ("-1000000000 days", OUT_OF_RANGE),  # more days than a timedelta holds: was a 500
+        ("99999999999999999h", OUT_OF_RANGE),
+    ],
 )
 def test_it_explains_a_length_it_cannot_take(admin: User, typed: str, message: str) -> None:
     config = file_config(make_profile(admin)) | {"stop_after": typed}
