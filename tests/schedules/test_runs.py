@@ -128,7 +128,7 @@ def test_it_fails_a_run_whose_recipe_was_deleted(producer: User, sandbox: Runnin
     connection.vendor != "postgresql",
     reason="SQLite's in-memory test database locks a table for concurrent writers",
 )
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_it_starts_a_due_schedule_once_with_two_workers(
     producer: User, sandbox: RunningSandbox
 ) -> None:
