@@ -57,3 +57,29 @@ class DashboardAdminSite(admin.AdminSite):
     def has_permission(self, request: HttpRequest) -> bool:
         user = request.user
         return user.is_active and (user.is_staff or user.has_perm(perm(MANAGE_USERS)))
+
+
+class ReadOnly:
+    """Shown, never changed here: people and roles change on the People page, which keeps
+    the last admin and audits every change (Django admin would do neither)."""
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+def read_only_people(site: admin.AdminSite = admin.site) -> None:
+    """Swap auth's user and group admin for read-only ones (after autodiscovery: auth's admin
+    module uses the default site, which this module builds, so it is imported here)."""
+    from django.contrib.auth.admin import GroupAdmin, UserAdmin
+    from django.contrib.auth.models import Group, User
+
+    for model, base in ((User, UserAdmin), (Group, GroupAdmin)):
+        if site.is_registered(model):
+            site.unregister(model)
+        site.register(model, type(f"ReadOnly{base.__name__}", (ReadOnly, base), {}))

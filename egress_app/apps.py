@@ -44,3 +44,9 @@ class DashboardAdminConfig(admin_apps.AdminConfig):
 
     default = False  # egress_app's own default config stays EgressAppConfig
     default_site = "egress_app.admin.DashboardAdminSite"
+
+    def ready(self) -> None:
+        super().ready()  # autodiscovers: django.contrib.auth registers users and groups
+        from egress_app.admin import read_only_people
+
+        read_only_people()
