@@ -263,6 +263,9 @@ def test_it_refuses_a_request_webhook_signed_with_another_key_and_records_it(
     assert (entry.outcome, entry.reason) == ("refused", "invalid signature")
     assert (entry.event_id, entry.egress_id, entry.payload) == (None, "", {})
     assert not EgressJob.objects.exists()
+    # Stopped while still starting, egress aborts it ("Stop called before pipeline could
+    # start"): wait until it runs, so that it ends COMPLETE.
+    livekit.control.wait_for_status(info.egress_id, "ACTIVE")
     stop_in_livekit(info.egress_id)
     livekit.control.wait_for_status(info.egress_id, "COMPLETE")
     wait_for_deliveries(livekit, info.egress_id, "egress_ended")
