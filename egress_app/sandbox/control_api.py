@@ -53,6 +53,10 @@ async def _data(sandbox: Sandbox, args: dict[str, str], body: Payload) -> Payloa
     return {"data": [record.as_json() for record in sandbox.data.records]}
 
 
+async def _calls(sandbox: Sandbox, args: dict[str, str], body: Payload) -> Payload:
+    return dict(sandbox.calls)
+
+
 async def _add_room(sandbox: Sandbox, args: dict[str, str], body: Payload) -> Payload:
     return _proto(sandbox.world.create_room(_required(body, "name")))
 
@@ -146,6 +150,7 @@ ROUTES: list[tuple[str, re.Pattern[str], Action]] = [
     for method, pattern, action in [
         ("GET", "/state", _state),
         ("GET", "/data", _data),
+        ("GET", "/calls", _calls),
         ("POST", "/reset", _reset),
         ("POST", "/pacing", _pacing),
         ("POST", "/audio", _audio),

@@ -219,6 +219,12 @@ class SandboxController:
                 raise TimeoutError(f"no {event} delivery recorded after {timeout}s")
             time.sleep(POLL_SECONDS)
 
+    # --- requests received -----------------------------------------------------------------------
+    @property
+    def calls(self) -> dict[str, int]:
+        """Twirp requests received since the last reset, by method name ("ListRooms")."""
+        return self._call(lambda: dict(self.sandbox.calls))
+
     # --- data packets ----------------------------------------------------------------------------
     def data_packets(self, room: str = "") -> list[DataRecord]:
         """What RoomService SendData accepted (of one room, if given), oldest first."""

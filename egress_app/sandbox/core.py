@@ -5,6 +5,7 @@ Everything here runs on the server's event loop; other threads go through `Sandb
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import replace
 
@@ -30,6 +31,9 @@ class Sandbox:
         self.egresses = EgressManager(config, self.world, self.webhooks)
         self.auto_egress = AutoEgress(self.egresses, self.webhooks)  # CreateRoom's `egress`
         self.data = DataLog()  # what RoomService SendData received
+        # Twirp requests received, by method name ("ListRooms"), answered or refused: what a
+        # test or benchmark counts of the calls it caused (LiveKit keeps no such count).
+        self.calls: Counter[str] = Counter()
         load_fixture(self.world, config.fixture)
 
     def _on_world_event(self, event: WorldEvent) -> None:
@@ -63,6 +67,7 @@ class Sandbox:
         self.world.rooms.clear()
         self.auto_egress.reset()
         self.data.clear()
+        self.calls.clear()
         load_fixture(self.world, fixture or self.config.fixture)
 
     async def close(self) -> None:

@@ -23,6 +23,7 @@ class SandboxApp:
             },
             config.api_key,
             config.api_secret,
+            sandbox.calls,
         )
         self.control = ControlAPI(sandbox)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -59,13 +60,17 @@ def error_body(error: TwirpError) -> bytes:
 
 
 class TwirpRouter:
-    def __init__(self, services: Services, api_key: str, api_secret: str) -> None:
+    def __init__(
+        self, services: Services, api_key: str, api_secret: str, calls: Counter[str] | None = None
+    ) -> None:
         self.services = services
         self.api_key = api_key
         self.api_secret = api_secret
+        self.calls = Counter[str]() if calls is None else calls  # requests by method name
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"]
+        self.calls[path.rpartition("/")[2]] += 1
         try:
             grants = authenticate(scope, self.api_key, self.api_secret)
         except AuthError as exc:

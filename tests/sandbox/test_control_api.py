@@ -168,3 +168,19 @@ def test_it_configures_the_audio_from_the_command_line() -> None:
 def test_it_refuses_audio_options_egress_could_not_have(args: list[str], error: str) -> None:
     with pytest.raises(CommandError, match=error):
         Command.sandbox_config(_options(*args))
+
+
+def test_it_counts_the_twirp_requests_it_receives(sandbox: RunningSandbox) -> None:
+    jwt = token(sandbox, room_list=True)
+    for _ in range(2):
+        httpx.post(
+            f"{sandbox.url}/twirp/livekit.RoomService/ListRooms",
+            content=b"",
+            headers={"Authorization": f"Bearer {jwt}", "Content-Type": "application/protobuf"},
+        )
+    httpx.post(f"{sandbox.url}/twirp/livekit.RoomService/ListRooms")  # refused: still received
+
+    assert _call(sandbox, "GET", "/calls").json() == {"ListRooms": 3}
+    assert sandbox.control.calls == {"ListRooms": 3}
+    sandbox.control.reset()
+    assert sandbox.control.calls == {}
