@@ -36,6 +36,7 @@ from egress_app.actions.calls import LaunchError
 from egress_app.actions.egress import _prepare
 from egress_app.actions.recipes import launch_config, start_recipe
 from egress_app.actions.vault import Actor, CreatedRoom, _value_changes, actor_id, audit
+from egress_app.events import announce_rooms
 from egress_app.launch.requests import _with_upload
 from egress_app.livekit import LiveKitError, get_livekit_client
 from egress_app.models import (
@@ -267,6 +268,7 @@ def create_room(
             RoomRuleStart.objects.filter(pk=claim.pk).update(room_sid=created.sid)
         outcome = f"with {rule.name} as LiveKit's auto egress" if rule is not None else ""
         audit(actor, AuditAction.CREATED, CreatedRoom(name), outcome=outcome)
+        announce_rooms()  # open Live pages show the new room now
     return created, rule
 
 
