@@ -1,7 +1,8 @@
 """The live overview: what the connected LiveKit has open right now, ready for templates.
 
-Read from LiveKit on every request (nothing stored): rooms, their participants and tracks, and
-the active egress. Protobuf enums become words here so templates stay plain.
+Read from LiveKit (nothing stored in the database): rooms, their participants and tracks, and
+the active egress, shared for a moment by everyone watching (`livekit_cache`). Protobuf enums
+become words here so templates stay plain.
 """
 
 from __future__ import annotations
@@ -10,10 +11,12 @@ import asyncio
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 from livekit.protocol import egress, models
 
+from dashboard import livekit_cache
 from egress_app.livekit import LiveKitClient, LiveKitError, times
 
 EGRESS_KIND = models.ParticipantInfo.Kind.EGRESS
@@ -102,12 +105,16 @@ async def live_room_names(client: LiveKitClient) -> list[str]:
     return sorted(room.name for room in await client.list_rooms())
 
 
-async def load_overview(client: LiveKitClient) -> Overview:
-    (rooms, rooms_error), (active, egress_error) = await asyncio.gather(
-        _catch(_load_rooms(client)), _catch(client.list_egress(active=True))
+async def load_overview(client: LiveKitClient, *, shared: bool = True) -> Overview:
+    """The overview, as read by anyone within LIVE_CACHE_SECONDS (`shared`), or read now."""
+    rooms, active = partial(_load_rooms, client), partial(_load_egress, client)
+    if shared:
+        rooms = partial(livekit_cache.shared, client, "rooms", rooms)
+        active = partial(livekit_cache.shared, client, "egress", active)
+    (room_rows, rooms_error), (egress_rows, egress_error) = await asyncio.gather(
+        _catch(rooms()), _catch(active())
     )
-    rows = sorted((egress_row(info) for info in active), key=_started_first)
-    return Overview(rooms, rows, rooms_error, egress_error)
+    return Overview(room_rows, egress_rows, rooms_error, egress_error)
 
 
 async def _catch[T](call: Awaitable[list[T]]) -> tuple[list[T], LiveKitError | None]:
@@ -125,6 +132,11 @@ async def _load_rooms(client: LiveKitClient) -> list[RoomRow]:
         for room, participants in zip(rooms, people, strict=True)
         if participants is not None
     ]
+
+
+async def _load_egress(client: LiveKitClient) -> list[EgressRow]:
+    active = await client.list_egress(active=True)
+    return sorted((egress_row(info) for info in active), key=_started_first)
 
 
 async def _participants(client: LiveKitClient, room: str) -> list[models.ParticipantInfo] | None:

@@ -18,7 +18,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_layer
 from channels_redis.pubsub import RedisPubSubChannelLayer
 
-from dashboard import audio, fragments
+from dashboard import audio, fragments, livekit_cache
 from egress_app.events import (
     HOME,
     PERSON,
@@ -53,11 +53,13 @@ def deliver_sign_out(user_id: int) -> None:
 def deliver(news: list[JobNews], *, rooms: bool = False) -> None:
     """Render the news for the pages someone has open, and send it to them (`rooms`: the home
     page's rooms or participants changed). Called once the announcing transaction commits."""
+    home = rooms or any(item.moves_home for item in news)
+    if home:
+        _forget_live_reads()
     layer = get_channel_layer()
     if layer is None:
         return
     try:
-        home = rooms or any(item.moves_home for item in news)
         wanted = {name for item in news for name in (*item.row_groups(), item.page_group())}
         followed = async_to_sync(following)(layer, wanted | ({group(HOME)} if home else set()))
         sends = _rendered(news, followed, home=home and group(HOME) in followed)
@@ -66,6 +68,15 @@ def deliver(news: list[JobNews], *, rooms: bool = False) -> None:
             async_to_sync(_send_all)(layer, sends)
     except Exception:  # the change is committed; only its push is lost
         logger.exception("Could not push a live update to browsers")
+
+
+def _forget_live_reads() -> None:
+    """LiveKit's answers the Live pages share are out of date: whoever reloads (the person who
+    acted, every page this push reloads, the next poll) reads LiveKit again."""
+    try:
+        livekit_cache.forget()
+    except Exception:  # the cache is down: its answers expire within LIVE_CACHE_SECONDS anyway
+        logger.exception("Could not forget the Live page's LiveKit answers")
 
 
 def _rendered(news: list[JobNews], followed: set[str], *, home: bool) -> list[tuple[str, Fragment]]:

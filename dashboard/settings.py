@@ -133,6 +133,10 @@ LIVEKIT_EGRESS_API = env_str("LIVEKIT_EGRESS_API", "v1")
 # too (its `webhooks` field, signed with LIVEKIT_API_KEY), so live status needs no change to the
 # LiveKit project's own webhooks. Needs SITE_ROOT (check egress_app.E011).
 LIVEKIT_REQUEST_WEBHOOKS = env_bool("LIVEKIT_REQUEST_WEBHOOKS", False)
+# Whole seconds the Live page's reads of LiveKit (rooms, participants, active egress) are shared
+# between everyone watching it (dashboard/livekit_cache.py); 0 reads LiveKit on every refresh.
+# A change made from the dashboard, or told by a webhook, is shown at once regardless.
+LIVE_CACHE_SECONDS = env_int("LIVE_CACHE_SECONDS", 2)
 # Where egress dials the dashboard's audio endpoint (audio sessions): `ws[s]://host[:port]`, to
 # which `/egress/audio/<tap>/?t=<token>` is added. Egress dials from its own host, so in
 # production a public `wss://` address (check egress_app.E009); in development SITE_ROOT's.
@@ -325,6 +329,23 @@ if REDIS_URL:
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# `default` stays in each process's memory (the audio meters it keeps are the process's own);
+# `live` holds LiveKit's answers the Live page shares, in Redis when there is one so that every
+# server process shares them too.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "live": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": REDIS_PREFIX,
+            # A Redis out of reach costs a refresh a second at most: it then reads LiveKit itself.
+            "OPTIONS": {"socket_timeout": 1, "socket_connect_timeout": 1},
+        }
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "live"}
+    ),
+}
 
 # --- Auth ------------------------------------------------------------------------------------
 LOGIN_URL = "login"

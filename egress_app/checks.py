@@ -277,3 +277,31 @@ def check_schedule_grace(**kwargs: Any) -> list[CheckMessage]:
             id="egress_app.W004",
         )
     ]
+
+
+LIVE_PAGE_POLL_SECONDS = 5  # templates/dashboard/home.html's data-poll
+
+
+@register()
+def check_live_cache(**kwargs: Any) -> list[CheckMessage]:
+    seconds = settings.LIVE_CACHE_SECONDS
+    if seconds < 0:
+        return [
+            Error(
+                f"LIVE_CACHE_SECONDS is {seconds}: a time to keep LiveKit's answers cannot be "
+                "negative.",
+                hint="Set whole seconds (2 by default), or 0 to read LiveKit on every refresh.",
+                id="egress_app.E013",
+            )
+        ]
+    if seconds >= LIVE_PAGE_POLL_SECONDS:
+        return [
+            Warning(
+                f"LIVE_CACHE_SECONDS ({seconds}) is not shorter than the Live page's "
+                f"{LIVE_PAGE_POLL_SECONDS} s poll: its refreshes may show LiveKit's rooms as "
+                "they were a poll ago.",
+                hint="Keep it a few seconds (2 by default).",
+                id="egress_app.W005",
+            )
+        ]
+    return []

@@ -10,6 +10,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 from pytest_django.fixtures import Settings
 
+from dashboard import livekit_cache
 from egress_app.roles import ADMINS, PRODUCERS, SUPPORT
 from egress_app.sandbox.config import Pacing
 from egress_app.sandbox.testing import RunningSandbox, fast_config, running_sandbox
@@ -40,6 +41,13 @@ def sandbox(sandbox_server: RunningSandbox, settings: Settings) -> RunningSandbo
 def pytest_configure(config: pytest.Config) -> None:
     # "secret" is LiveKit's well-known dev secret, shorter than PyJWT's recommended HMAC key.
     config.addinivalue_line("filterwarnings", "ignore::jwt.warnings.InsecureKeyLengthWarning")
+
+
+@pytest.fixture(autouse=True)
+def fresh_live_reads() -> None:
+    """The Live page's shared LiveKit answers are one test's, not the next one's (forgotten, not
+    cleared: clearing a Redis cache empties its whole database)."""
+    livekit_cache.forget()
 
 
 @pytest.fixture(autouse=True)

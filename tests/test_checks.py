@@ -156,3 +156,13 @@ def test_it_warns_of_a_schedule_grace_within_the_worker_interval(settings, grace
     settings.EGRESS_WORKER_INTERVAL = 5.0
     settings.EGRESS_SCHEDULE_GRACE_SECONDS = grace
     assert ("egress_app.W004" in ids()) is warned
+
+
+@pytest.mark.parametrize(
+    ("seconds", "error", "warning"),
+    [(2, False, False), (0, False, False), (-1, True, False), (5, False, True)],
+)
+def test_it_checks_the_live_cache_seconds(settings, seconds, error, warning):
+    settings.LIVE_CACHE_SECONDS = seconds
+    assert ("egress_app.E013" in ids()) is error
+    assert ("egress_app.W005" in ids()) is warning

@@ -96,6 +96,7 @@ class LiveKitClient:
         if wire_format not in WIRE_FORMATS:
             raise ValueError(f"wire_format must be one of {sorted(WIRE_FORMATS)}")
         self.url = http_url(url)
+        self.api_key = api_key  # who the client is, with `url` (the secret stays in `_tokens`)
         self.wire_format = wire_format
         self.timeout = timeout
         self.start_timeout = start_timeout
