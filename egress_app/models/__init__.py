@@ -43,6 +43,7 @@ from egress_app.models.jobs import EgressJob, JobNote
 from egress_app.models.ledger import LedgerEntry, LedgerOutcome, LedgerSource
 from egress_app.models.people import LinkPurpose, PasswordLink
 from egress_app.models.recipes import Recipe
+from egress_app.models.reports import ReportDay
 from egress_app.models.rules import RoomRule, RoomRuleStart
 from egress_app.models.schedules import Repeat, RunState, Schedule, ScheduleRun
 from egress_app.models.statuses import (
@@ -107,6 +108,7 @@ __all__ = [
     "Recipe",
     "RecordingState",
     "Repeat",
+    "ReportDay",
     "RoomRule",
     "RoomRuleStart",
     "RunState",

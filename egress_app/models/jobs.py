@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
+from django.utils import timezone
 from livekit.protocol import egress
 
 from egress_app.crypto import SecretKeyError
@@ -21,6 +22,7 @@ from egress_app.livekit.scrub import (
     stream_urls_in,
 )
 from egress_app.models.base import NEEDS_JSON, SecretsMixin
+from egress_app.models.reports import forget_days_of
 from egress_app.models.statuses import (
     ACTIVE_STATUSES,
     EgressKind,
@@ -32,6 +34,11 @@ from egress_app.models.statuses import (
     status_of,
 )
 from egress_app.models.vault import StorageProfile, StreamDestination, stored_secrets
+
+# What the Reports page sums of a job (egress_app.reports).
+REPORTED_FIELDS = frozenset(
+    ("status", "launch_state", "kind", "started_at", "ended_at", "config", "results", "created_at")
+)
 
 
 class EgressJob(SecretsMixin):
@@ -147,10 +154,27 @@ class EgressJob(SecretsMixin):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         """A save that names its fields saves the cause and triage too: the failure catalogue
-        brings them up to date before every save (`failures.keep_cause`)."""
-        if kwargs.get("update_fields") is not None:
-            kwargs["update_fields"] = {*kwargs["update_fields"], *self.CAUSE_FIELDS}
-        super().save(*args, **kwargs)
+        brings them up to date before every save (`failures.keep_cause`). Saving a job more than
+        a day old drops the Reports page's rows of its days, in the same transaction:
+        the next report counts them again (egress_app.reports)."""
+        fields = kwargs.get("update_fields")
+        if fields is not None:
+            kwargs["update_fields"] = {*fields, *self.CAUSE_FIELDS}
+        if not self._counted_in_reports(fields):
+            super().save(*args, **kwargs)
+            return
+        with transaction.atomic(using=kwargs.get("using"), savepoint=False):
+            super().save(*args, **kwargs)
+            forget_days_of(self.created_at)
+
+    def _counted_in_reports(self, fields: Any) -> bool:
+        """Whether the Reports page may have counted this job in a day it keeps."""
+        if self._state.adding or self.created_at is None:
+            return False
+        if fields is not None and not REPORTED_FIELDS.intersection(fields):
+            return False
+        # Younger than a day: within yesterday or today in every zone, which reports count live.
+        return self.created_at < timezone.now() - timedelta(days=1)
 
     @property
     def status_label(self) -> str:

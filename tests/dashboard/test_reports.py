@@ -284,6 +284,10 @@ def test_it_pins_the_query_count(client, support, django_assert_num_queries):
     for n in range(30):
         job(now - timedelta(days=n % 20), status=EgressStatus.COMPLETE, config=FILE, started_at=now)
     client.force_login(support)
-    # Session, user, permissions (2), jobs per day, minutes by kind, active now, the role.
+    # Session, user, permissions (2), the kept days, counting the missing ones and keeping
+    # them, yesterday and today, active now, the role.
+    with django_assert_num_queries(10):
+        client.get(REPORTS, {"days": "90"})
+    # Every day before yesterday is kept now.
     with django_assert_num_queries(8):
         client.get(REPORTS, {"days": "90"})
