@@ -124,6 +124,9 @@ class EgressManager:
         self.world = world
         self.webhooks = webhooks
         self.records: dict[str, Egress] = {}
+        # The egresses not yet ended, by room name: whether a room is still being recorded
+        # without scanning every egress the sandbox ever ran on each ending.
+        self._unended: dict[str, set[str]] = {}
         self._background: set[asyncio.Task[None]] = set()
 
     # --- queries ---------------------------------------------------------------------------------
@@ -200,6 +203,7 @@ class EgressManager:
         self._prepare_outputs(record)
         record.storage_error = uploads.simulated_failure(plan, self.config.storage)
         self.records[info.egress_id] = record
+        self._unended.setdefault(plan.room_name, set()).add(info.egress_id)
         if room is not None:
             self.world.add_participant(room.name, info.egress_id, kind=EGRESS, tracks=())
             self.world.set_active_recording(room.name, True)
@@ -394,6 +398,7 @@ class EgressManager:
         info = record.info
         info.status = cast(egress.EgressStatus, status)
         info.ended_at = now
+        self._unended.get(record.plan.room_name, set()).discard(info.egress_id)
         if finalize and record.active_at:
             self._finalize(record, now)
         for _, stream in record.streams:
@@ -426,10 +431,9 @@ class EgressManager:
             return
         if record.info.egress_id in state.participants:
             self.world.remove_participant(room, record.info.egress_id)
-        still = any(
-            r.info.status < COMPLETE and r.plan.room_name == room for r in self.records.values()
-        )
-        self.world.set_active_recording(room, still)
+        # Recording while another recorder is in, as LiveKit's room says (L:pkg/rtc/room.go
+        # RemoveParticipant).
+        self.world.set_active_recording(room, bool(self._unended.get(room)))
 
     # --- updates ---------------------------------------------------------------------------------
     def stop(self, egress_id: str) -> egress.EgressInfo:
@@ -580,6 +584,7 @@ class EgressManager:
         closing = [r.audio.close() for r in self.records.values() if r.audio is not None]
         await asyncio.gather(*tasks, *closing, *self._background, return_exceptions=True)
         self.records.clear()
+        self._unended.clear()
 
 
 def _page_token(offset: int) -> str:
