@@ -155,9 +155,9 @@ class EgressManager:
             ]
         offset = _page_offset(request.page_token.token)
         size = max(1, self.config.page_size)
-        response = egress.ListEgressResponse(
-            items=[_copy(r.info) for r in records[offset : offset + size]]
-        )
+        # Protobuf copies each message a response is built with: the answer holds copies.
+        page = records[offset : offset + size]
+        response = egress.ListEgressResponse(items=[record.info for record in page])
         if offset + size < len(records):
             response.next_page_token.token = _page_token(offset + size)
         return response
