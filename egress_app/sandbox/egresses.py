@@ -565,6 +565,8 @@ class EgressManager:
         self._notify(record, event)
 
     def _notify(self, record: Egress, name: str) -> None:
+        if not self.webhooks.has_recipients(record.plan.webhooks):
+            return  # nothing to sign or send: skip building the event
         message = webhook.WebhookEvent(egress_info=_copy(record.info))
         if record.info.room_name:
             message.room.name = record.info.room_name

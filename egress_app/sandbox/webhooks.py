@@ -95,10 +95,16 @@ class WebhookSender:
         self._workers: set[asyncio.Task[None]] = set()
         self._client: httpx.AsyncClient | None = None
 
+    def has_recipients(self, extra: list[tuple[str, str]] | tuple[()] = ()) -> bool:
+        """Whether `notify` with these `extra` recipients would queue anything."""
+        return bool(self.urls or extra)
+
     def notify(
         self, name: str, event: webhook.WebhookEvent, extra: list[tuple[str, str]] | tuple[()] = ()
     ) -> None:
         """Queue `event` for every configured URL plus `extra` (url, signing key) pairs."""
+        if not self.has_recipients(extra):
+            return
         event.event = name
         event.id = new_id("EV_")
         event.created_at = int(time.time())
