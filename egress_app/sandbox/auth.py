@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
@@ -67,9 +68,40 @@ def token_from(scope: Scope) -> str:
     return query.get("access_token", [""])[0]
 
 
+# Tokens that verified, with the span of Unix seconds their time claims allow: a client sends
+# the same token on many calls, and re-checking its signature answers the same way each time.
+# Only the clock can change the verdict, so each use re-checks the times (outside them, the full
+# check runs again and says why). What LiveKit decides for any token is unchanged.
+_VERIFIED: dict[tuple[str, str, str], tuple[Grants, float, float]] = {}
+_MAX_VERIFIED = 1024
+
+
 def verify(token: str, api_key: str, api_secret: str) -> Grants:
     if not token:
         return NO_GRANTS
+    key = (token, api_key, api_secret)
+    cached = _VERIFIED.get(key)
+    if cached is not None:
+        grants, earliest, latest = cached
+        if earliest <= time.time() < latest:
+            return grants
+        _VERIFIED.pop(key, None)
+    grants = _verify(token, api_key, api_secret)
+    if len(_VERIFIED) >= _MAX_VERIFIED:
+        _VERIFIED.clear()
+    _VERIFIED[key] = (grants, *_valid_span(grants.claims))
+    return grants
+
+
+def _valid_span(claims: dict[str, Any]) -> tuple[float, float]:
+    # PyJWT's checks with the leeway: exp > now - leeway, nbf and iat <= now + leeway.
+    earliest = max(
+        (int(claims[name]) for name in ("nbf", "iat") if name in claims), default=float("-inf")
+    )
+    return earliest - LEEWAY_SECONDS, int(claims["exp"]) + LEEWAY_SECONDS
+
+
+def _verify(token: str, api_key: str, api_secret: str) -> Grants:
     try:
         unverified = jwt.decode(token, options={"verify_signature": False})
     except jwt.PyJWTError as exc:

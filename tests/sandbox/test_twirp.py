@@ -166,6 +166,21 @@ def test_it_accepts_tokens_within_the_leeway_and_in_the_query(sandbox: RunningSa
     assert by_query.status_code == 200
 
 
+def test_it_refuses_a_token_it_accepted_once_the_token_expires(sandbox: RunningSandbox) -> None:
+    # Valid until the leeway (60 s) runs out about a second from now.
+    ending = int(time.time()) + 1
+    bearer = _signed({"iss": "devkey", "exp": ending - 60, "video": {"roomRecord": True}})
+
+    before = twirp(sandbox, "ListEgress", {}, bearer=bearer)
+    while time.time() < ending + 0.1:
+        time.sleep(0.1)
+    after = twirp(sandbox, "ListEgress", {}, bearer=bearer)
+
+    assert before.status_code == 200
+    assert after.status_code == 401
+    assert "token is expired" in after.text
+
+
 def test_it_answers_twirp_unauthenticated_without_the_grant(sandbox: RunningSandbox) -> None:
     no_token = twirp(sandbox, "ListEgress", {}, bearer="")
     wrong_grant = twirp(sandbox, "ListEgress", {}, room_list=True)
