@@ -39,6 +39,13 @@ class Command(BaseCommand):
             "failure triggers take three times as long (default 1)",
         )
         parser.add_argument("--fixture", choices=["demo", "empty"], default="demo")
+        parser.add_argument(
+            "--log-level",
+            choices=["debug", "info", "warning", "error"],
+            default="info",
+            help="what the sandbox logs, as LiveKit's logging.level: info logs each API call "
+            "(default %(default)s)",
+        )
         self._add_audio_arguments(parser)
 
     @staticmethod
@@ -73,7 +80,7 @@ class Command(BaseCommand):
         # "secret" is LiveKit's well-known dev secret; PyJWT would warn on every token.
         warnings.filterwarnings("ignore", category=InsecureKeyLengthWarning)
         config = self.sandbox_config(options)
-        logging.getLogger("egress_app.sandbox").setLevel(logging.INFO)
+        logging.getLogger("egress_app.sandbox").setLevel(options["log_level"].upper())
         audio = config.audio
         self.stdout.write(
             f"LiveKit sandbox on http://{config.host}:{config.port} "
