@@ -2,18 +2,21 @@
 
     make bench      (or: .venv/bin/python bench/livekit_client.py [--rounds N] [--calls N])
 
-Starts `manage.py livekit_sandbox` on a free loopback port (demo fixture, no webhooks), seeds
+Starts `manage.py livekit_sandbox` on a free loopback port (demo fixture, no webhooks, logging
+only warnings: its log goes nowhere here), seeds
 --egresses egresses in one room, then times sequential protobuf calls of our `LiveKitClient` and of
 `livekit.api.LiveKitAPI` (aiohttp) for ListRooms, ListParticipants, ListEgress (all the seeded
 egresses) and Start+Stop (StartRoomCompositeEgress then StopEgress). The two sides take turns:
 --rounds rounds of --calls calls each (the first to go alternates), so a change in the machine's
 load hits both alike. Per round it prints each side's calls/s, p50/p95 and client CPU per call
 (this process's CPU time: the sandbox runs elsewhere); per call, the ratio ours/SDK of calls/s
-as the median over the rounds, and how many times more CPU the SDK spends a call. The SDK is
-the anchor: only the ratio measured beside it counts.
+as the median over the rounds, how many times more CPU the SDK spends a call, and the sandbox's
+CPU a call while each side ran (its threads' run time, from Linux's /proc). The SDK is the
+anchor: only the ratio measured beside it counts.
 
-`--profile N` instead runs N ListRooms of our client under cProfile (CPU-time clock) and prints
-where its CPU goes.
+`--profile N` instead runs N calls of one kind (`--call`, ListRooms unless told) by one side
+(`--side`, ours unless told) under cProfile (CPU-time clock), prints where this process's CPU
+goes and the sandbox's CPU a call meanwhile.
 """
 
 from __future__ import annotations
@@ -62,6 +65,8 @@ class Sample:
     p50_ms: float
     p95_ms: float
     cpu_ms: float  # this process's CPU time per call
+    sandbox_ns: int  # the sandbox's CPU time over the round (0 where Linux's /proc is not)
+    calls: int
 
 
 @dataclass
@@ -78,15 +83,32 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class Sandbox:
+    url: str
+    pid: int
+
+    def cpu_ns(self) -> int:
+        """Nanoseconds the sandbox's threads have run on a CPU (0 without /proc)."""
+        total = 0
+        try:
+            for task in Path(f"/proc/{self.pid}/task").iterdir():
+                total += int((task / "schedstat").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return 0
+        return total
+
+
 @contextmanager
-def sandbox_process(secret: str) -> Iterator[str]:
-    """`manage.py livekit_sandbox` on a free port: its URL until the block ends."""
+def sandbox_process(secret: str) -> Iterator[Sandbox]:
+    """`manage.py livekit_sandbox` on a free port, until the block ends."""
     port = free_port()
     env = os.environ | {"LIVEKIT_API_KEY": KEY, "LIVEKIT_API_SECRET": secret}
     child = subprocess.Popen(
         [
             *(sys.executable, "manage.py", "livekit_sandbox", "--host", "127.0.0.1"),
             *("--port", str(port), "--no-webhooks", "--pacing", "0.05", "--fixture", "demo"),
+            *("--log-level", "warning"),
         ],
         cwd=BASE_DIR,
         env=env,
@@ -95,7 +117,7 @@ def sandbox_process(secret: str) -> Iterator[str]:
     )
     try:
         wait_for(port, child)
-        yield f"http://127.0.0.1:{port}"
+        yield Sandbox(f"http://127.0.0.1:{port}", child.pid)
     finally:
         child.terminate()
         try:
@@ -118,8 +140,9 @@ def wait_for(port: int, child: subprocess.Popen[bytes]) -> None:
     sys.exit(f"the sandbox did not listen on {port} within {STARTUP:g} s")
 
 
-async def timed(call: Call, calls: int) -> Sample:
+async def timed(call: Call, calls: int, sandbox: Sandbox) -> Sample:
     samples: list[float] = []
+    served = sandbox.cpu_ns()
     cpu = time.process_time()
     began = time.perf_counter()
     for _ in range(calls):
@@ -128,8 +151,16 @@ async def timed(call: Call, calls: int) -> Sample:
         samples.append(time.perf_counter() - start)
     elapsed = time.perf_counter() - began
     cpu = time.process_time() - cpu
+    served = sandbox.cpu_ns() - served
     ms = sorted(sample * 1000 for sample in samples)
-    return Sample(calls / elapsed, statistics.median(ms), percentile(ms, 0.95), cpu * 1000 / calls)
+    return Sample(
+        calls / elapsed,
+        statistics.median(ms),
+        percentile(ms, 0.95),
+        cpu * 1000 / calls,
+        served,
+        calls,
+    )
 
 
 def cases(ours: LiveKitClient, sdk: api.LiveKitAPI, egresses: int) -> list[Case]:
@@ -161,40 +192,55 @@ def cases(ours: LiveKitClient, sdk: api.LiveKitAPI, egresses: int) -> list[Case]
     ]
 
 
-async def run(url: str, secret: str, args: argparse.Namespace) -> None:
-    ours = LiveKitClient(url, KEY, secret)
-    sdk = api.LiveKitAPI(url, KEY, secret)
-    start = egress.RoomCompositeEgressRequest(room_name="town-hall", file_outputs=[FILE])
-    for _ in range(args.egresses):
-        await ours.start_room_composite_egress(start)
-    listed = await sdk.egress.list_egress(egress.ListEgressRequest(room_name="town-hall"))
-    assert len(listed.items) == args.egresses, len(listed.items)
+async def run(sandbox: Sandbox, secret: str, args: argparse.Namespace) -> None:
+    ours, sdk = await seeded_clients(sandbox, secret, args.egresses)
     try:
         for case in cases(ours, sdk, args.egresses):
-            await measure_case(case, args)
+            await measure_case(case, sandbox, args)
             summarise(case)
     finally:
         await ours.aclose()
         await sdk.aclose()
 
 
-async def profile(url: str, secret: str, calls: int) -> None:
-    ours = LiveKitClient(url, KEY, secret)
-    for _ in range(20):
-        await ours.list_rooms()
+async def seeded_clients(
+    sandbox: Sandbox, secret: str, egresses: int
+) -> tuple[LiveKitClient, api.LiveKitAPI]:
+    ours = LiveKitClient(sandbox.url, KEY, secret)
+    sdk = api.LiveKitAPI(sandbox.url, KEY, secret)
+    start = egress.RoomCompositeEgressRequest(room_name="town-hall", file_outputs=[FILE])
+    for _ in range(egresses):
+        await ours.start_room_composite_egress(start)
+    listed = await sdk.egress.list_egress(egress.ListEgressRequest(room_name="town-hall"))
+    assert len(listed.items) == egresses, len(listed.items)
+    return ours, sdk
+
+
+async def profile(sandbox: Sandbox, secret: str, args: argparse.Namespace) -> None:
+    ours, sdk = await seeded_clients(sandbox, secret, args.egresses)
+    case = next(c for c in cases(ours, sdk, args.egresses) if c.name.startswith(args.call))
+    call = case.ours if args.side == "ours" else case.sdk
+    for _ in range(args.warmup):
+        await call()
     profiler = cProfile.Profile(time.process_time)
+    served = sandbox.cpu_ns()
     cpu = time.process_time()
     profiler.enable()
-    for _ in range(calls):
-        await ours.list_rooms()
+    for _ in range(args.profile):
+        await call()
     profiler.disable()
     cpu = time.process_time() - cpu
+    served = sandbox.cpu_ns() - served
     await ours.aclose()
-    print(f"{calls} ListRooms: {cpu * 1000 / calls:.3f} ms of CPU a call (profiled)")
+    await sdk.aclose()
+    print(
+        f"{args.profile} {case.name} by {args.side}: {cpu * 1000 / args.profile:.3f} ms of CPU"
+        f" a call (profiled); the sandbox's {served / 1e6 / args.profile:.3f} ms"
+    )
     pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
 
 
-async def measure_case(case: Case, args: argparse.Namespace) -> None:
+async def measure_case(case: Case, sandbox: Sandbox, args: argparse.Namespace) -> None:
     sides = {"ours": case.ours, "SDK": case.sdk}
     for call in sides.values():
         for _ in range(args.warmup):
@@ -204,7 +250,7 @@ async def measure_case(case: Case, args: argparse.Namespace) -> None:
         order = ["ours", "SDK"] if number % 2 == 0 else ["SDK", "ours"]
         line = [f"  round {number + 1}"]
         for side in order:
-            sample = await timed(sides[side], args.calls)
+            sample = await timed(sides[side], args.calls, sandbox)
             case.rounds[side].append(sample)
             line.append(
                 f"{side:>4} {sample.calls_per_s:6.0f}/s p50 {sample.p50_ms:5.2f}"
@@ -220,12 +266,17 @@ def summarise(case: Case) -> None:
     def median(samples: list[Sample], name: str) -> float:
         return statistics.median(getattr(sample, name) for sample in samples)
 
+    def served(samples: list[Sample]) -> float:
+        # Summed over the rounds: one round's few milliseconds are too few to read alone.
+        return sum(s.sandbox_ns for s in samples) / 1e6 / sum(s.calls for s in samples)
+
     print(
         f"  => ours {median(ours, 'calls_per_s'):.0f}/s (cpu {median(ours, 'cpu_ms'):.2f} ms),"
         f" SDK {median(sdk, 'calls_per_s'):.0f}/s (cpu {median(sdk, 'cpu_ms'):.2f} ms),"
         f" ours/SDK {statistics.median(ratios):.2f}x"
         f" (rounds {min(ratios):.2f}-{max(ratios):.2f});"
-        f" CPU a call SDK/ours {median(sdk, 'cpu_ms') / median(ours, 'cpu_ms'):.2f}x"
+        f" CPU a call SDK/ours {median(sdk, 'cpu_ms') / median(ours, 'cpu_ms'):.2f}x;"
+        f" sandbox CPU a call {served(ours):.2f} ms for ours, {served(sdk):.2f} ms for the SDK"
     )
 
 
@@ -240,19 +291,31 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=50, help="calls per round")
     parser.add_argument("--warmup", type=int, default=20, help="untimed calls per side first")
     parser.add_argument("--egresses", type=int, default=50, help="egresses ListEgress returns")
-    parser.add_argument("--profile", type=int, metavar="N", help="profile N of our ListRooms")
+    parser.add_argument("--profile", type=int, metavar="N", help="profile N calls of one side")
+    parser.add_argument(
+        "--call",
+        choices=["ListRooms", "ListParticipants", "ListEgress", "Start+Stop"],
+        default="ListRooms",
+        help="what --profile calls",
+    )
+    parser.add_argument(
+        "--side", choices=["ours", "sdk"], default="ours", help="who --profile runs"
+    )
     args = parser.parse_args()
     # PyJWT warns about short HMAC keys; the secret here is long, but keep the output clean.
     warnings.filterwarnings("ignore", message="The HMAC key is")
     logging.getLogger("livekit").setLevel(logging.ERROR)
     secret = secrets.token_urlsafe(32)
-    with sandbox_process(secret) as url:
-        print(f"Our LiveKit client vs livekit-api {api.__version__} against the sandbox at {url}")
+    with sandbox_process(secret) as sandbox:
+        print(
+            f"Our LiveKit client vs livekit-api {api.__version__} against the sandbox at"
+            f" {sandbox.url}"
+        )
         if args.profile:
-            asyncio.run(profile(url, secret, args.profile))
+            asyncio.run(profile(sandbox, secret, args))
             return
         print(f"before: {load()}")
-        asyncio.run(run(url, secret, args))
+        asyncio.run(run(sandbox, secret, args))
         print(f"after:  {load()}")
 
 
