@@ -22,6 +22,7 @@ from egress_app.sandbox.config import Pacing, SandboxConfig
 from egress_app.sandbox.controller import SandboxController
 from egress_app.sandbox.core import Sandbox
 from egress_app.sandbox.server import create_app
+from egress_app.sandbox.serving import OneWriteHttpProtocol
 
 STARTUP_TIMEOUT = 10.0
 
@@ -70,6 +71,7 @@ def running_sandbox(config: SandboxConfig | None = None) -> Iterator[RunningSand
             lifespan="off",
             log_level="warning",
             ws="none",
+            http=OneWriteHttpProtocol,
         )
     )
     loop = asyncio.new_event_loop()

@@ -14,6 +14,7 @@ from jwt.warnings import InsecureKeyLengthWarning
 
 from egress_app.sandbox.config import AudioConfig, Pacing, SandboxConfig, StorageEndpoints
 from egress_app.sandbox.server import create_app
+from egress_app.sandbox.serving import OneWriteHttpProtocol
 
 
 class Command(BaseCommand):
@@ -95,6 +96,7 @@ class Command(BaseCommand):
             lifespan="off",
             log_level="warning",
             ws="none",
+            http=OneWriteHttpProtocol,
         )
 
     @classmethod
