@@ -16,6 +16,8 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.choices import BaseChoiceIterator
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
 from egress_app import history, transcripts
 from egress_app.actions.support import NOTE_LENGTH
@@ -392,6 +394,42 @@ class AuditFilterForm(DaysForm):
         target.choices = [("", "Anything"), *((kind.value, kind.label) for kind in targets)]
 
 
+def _attrs(attrs: Mapping[str, Any]) -> SafeString:
+    """A widget's attributes as Django's `attrs.html` writes them (False omitted, True bare)."""
+    return format_html_join(
+        "",
+        " {}{}",
+        (
+            (name, "" if value is True else format_html('="{}"', str(value)))
+            for name, value in attrs.items()
+            if value is not False
+        ),
+    )
+
+
+class PlainSelect(forms.Select):
+    """A select written in Python, the same markup as Django's `select.html` (no option
+    groups): a filter form renders one for each of its choices on every page, and Django's
+    template includes one more template per option (for "Started by", per user; issue 18)."""
+
+    def render(
+        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
+    ) -> SafeString:
+        widget = self.get_context(name, value, attrs)["widget"]
+        options = format_html_join(
+            "",
+            '\n  <option value="{}"{}>{}</option>\n',
+            (
+                (str(option["value"]), _attrs(option["attrs"]), option["label"])
+                for _, group, _ in widget["optgroups"]
+                for option in group
+            ),
+        )
+        return format_html(
+            '<select name="{}"{}>{}\n</select>', widget["name"], _attrs(widget["attrs"]), options
+        )
+
+
 class _People(BaseChoiceIterator):
     """Every user, to pick whose jobs to see: read when first needed and then once only (a
     callable would be read again each time the select renders)."""
@@ -413,16 +451,22 @@ class JobFilterForm(DaysForm):
     """The job history's filters and order, as the URL carries them (a view can be shared)."""
 
     status = forms.ChoiceField(
-        label="Status", required=False, choices=[("", "Any status"), *history.STATUS_CHOICES]
+        label="Status",
+        required=False,
+        choices=[("", "Any status"), *history.STATUS_CHOICES],
+        widget=PlainSelect,
     )
     kind = forms.ChoiceField(
-        label="Kind", required=False, choices=[("", "Any kind"), *EgressKind.choices]
+        label="Kind",
+        required=False,
+        choices=[("", "Any kind"), *EgressKind.choices],
+        widget=PlainSelect,
     )
     room = forms.CharField(
         label="Room", required=False, max_length=255, help_text="Part of its name, any case."
     )
     started_by = forms.TypedChoiceField(
-        label="Started by", required=False, coerce=int, empty_value=None
+        label="Started by", required=False, coerce=int, empty_value=None, widget=PlainSelect
     )
     error = forms.CharField(
         label="Error text",
@@ -436,12 +480,14 @@ class JobFilterForm(DaysForm):
         choices=YES_NO,
         coerce=lambda value: value == "yes",
         empty_value=None,
+        widget=PlainSelect,
     )
     empty_output = forms.BooleanField(label="Has an empty output", required=False)
     sort = forms.ChoiceField(
         label="Order",
         required=False,
         choices=[(sort.key, sort.label) for sort in history.SORTS.values()],
+        widget=PlainSelect,
     )
     field_order = (
         "status",

@@ -6,20 +6,30 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from django.contrib.auth.models import AbstractUser, AnonymousUser
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, prefetch_related_objects
 from django.http import QueryDict
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import slugify
 
 from dashboard.forms import JobFilterForm
 from dashboard.launch_forms import fresh_token
 from egress_app import failures, history, limits
 from egress_app.launch import stop_after
-from egress_app.models import AuditEntry, AuditTarget, EgressJob, LaunchState, LedgerEntry
+from egress_app.models import (
+    AuditEntry,
+    AuditTarget,
+    EgressJob,
+    EgressKind,
+    JobFlag,
+    LaunchState,
+    LedgerEntry,
+)
 from egress_app.roles import CONTROL_EGRESS, LAUNCH_EGRESS, VIEW_ALL_JOBS, may_retry, perm
 
 ROWS = "dashboard/job_list.html#rows"
@@ -57,9 +67,10 @@ def jobs_page(user: AbstractUser | AnonymousUser, query: QueryDict) -> dict[str,
     jobs = history.filtered(jobs_for(user), form.cleaned_data)
     # A row shows none of LiveKit's documents or texts: not read (and decoded) for 50 rows.
     jobs = jobs.select_related(None).select_related("started_by").defer(*LIST_UNREAD)
+    jobs = jobs.prefetch_related(None)  # the few rows that show their streams read them below
     sort = form.order
     page = history.page(jobs, sort, after=form.cursor("after"), before=form.cursor("before"))
-    rows = [(job, outputs_summary(job)) for job in page.rows]
+    rows = list_rows(page.rows)
     url = reverse("dashboard-job-rows") + (f"?{query.urlencode()}" if query else "")
     # New jobs are pushed onto the top of the plain list only: a filtered or re-ordered one
     # may not show them there (its next poll says).
@@ -70,6 +81,86 @@ def jobs_page(user: AbstractUser | AnonymousUser, query: QueryDict) -> dict[str,
 def job_rows(user: AbstractUser | AnonymousUser, query: QueryDict) -> str:
     """The list's rows for a push (a snapshot when a socket connects)."""
     return render_to_string(ROWS, jobs_page(user, query) | {"oob": True})
+
+
+@dataclass(frozen=True)
+class ListRow:
+    """A job as the list's row shows it, formatted once here: a page renders 50 rows, where
+    each template filter, `{% url %}` and model method called per row adds up (issue 18)."""
+
+    pk: int
+    status: str
+    status_class: str  # the badge's class: the status, slugified
+    flag: str  # the reconciler's flag, as shown; blank when none
+    kind: str
+    external: bool
+    rule_url: str  # the room rule that started it, on the Rules page; blank when none
+    room: str
+    url: str  # the job's page
+    egress_id: str
+    started_by: str
+    started_iso: str  # when it started, ISO 8601 in TIME_ZONE; blank when not yet
+    started: str  # the same as shown: "2026-12-05 14:02:11 UTC"
+    outputs: str
+
+
+KIND_LABELS = dict(EgressKind.choices)
+FLAG_LABELS = dict(JobFlag.choices)
+
+
+@cache
+def _status_class(label: str) -> str:
+    return slugify(label)
+
+
+@dataclass(frozen=True)
+class _Links:
+    """The URLs the rows link to, reversed once a page: a job's page, the Rules page."""
+
+    job: tuple[str, str]  # the job page's URL before and after its pk
+    rules: str
+
+    @classmethod
+    def now(cls) -> _Links:
+        sample = 987654321
+        before, _, after = reverse("dashboard-job-detail", args=[sample]).partition(str(sample))
+        return cls((before, after), reverse("dashboard-rule-list"))
+
+
+def list_row(job: EgressJob, links: _Links | None = None) -> ListRow:
+    links = links or _Links.now()
+    started = timezone.localtime(job.started_at) if job.started_at else None
+    status = job.status_label
+    username = job.started_by.get_username() if job.started_by_id and job.started_by else ""
+    return ListRow(
+        pk=job.pk,
+        status=status,
+        status_class=_status_class(status),
+        flag=FLAG_LABELS.get(job.flag, job.flag) if job.flag else "",
+        kind=KIND_LABELS.get(job.kind, job.kind),
+        external=job.external,
+        rule_url=f"{links.rules}#rule-{job.room_rule_id}" if job.room_rule_id else "",
+        room=job.room_name or "\N{EN DASH}",
+        url=f"{links.job[0]}{job.pk}{links.job[1]}",
+        egress_id=job.egress_id or "",
+        started_by=username or "\N{EN DASH}",
+        started_iso=started.isoformat() if started else "",
+        started=f"{started:%Y-%m-%d %H:%M:%S} {started.tzname()}" if started else "",
+        outputs=outputs_summary(job),
+    )
+
+
+def list_rows(jobs: list[EgressJob]) -> list[ListRow]:
+    """The rows of a page of the list: the streams read only for the jobs that show them."""
+    streaming = [job for job in jobs if _streams(job)]
+    if streaming:
+        prefetch_related_objects(streaming, "destinations")
+    links = _Links.now()
+    return [list_row(job, links) for job in jobs]
+
+
+def _streams(job: EgressJob) -> bool:
+    return (job.config.get("outputs") or {}).get("stream") is not None or bool(job.adhoc_outputs)
 
 
 def polls(job: EgressJob) -> bool:
@@ -83,7 +174,7 @@ def outputs_summary(job: EgressJob) -> str:
     if file := outputs.get("file"):
         file_type = str(file.get("file_type") or "")
         parts.append("File" if file_type.startswith("DEFAULT") or not file_type else file_type)
-    if outputs.get("stream") is not None or job.adhoc_outputs:
+    if _streams(job):
         count = len(job.stream_outputs())
         parts.append(f"{count} stream{'s' if count != 1 else ''}")
     if outputs.get("segments"):
@@ -184,8 +275,7 @@ def info_json(job: EgressJob) -> str:
 
 def job_row(job: EgressJob, *, created: bool = False) -> str:
     """The job's row for a push: replaces the row shown, or (`created`) tops a first page."""
-    context = {"job": job, "outputs": outputs_summary(job), "oob": True, "created": created}
-    return render_to_string(ROW, context)
+    return render_to_string(ROW, {"row": list_row(job), "oob": True, "created": created})
 
 
 def job_live(job: EgressJob) -> str:
