@@ -14,16 +14,22 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from dashboard import fanout
 from dashboard.subscriptions import Subscription, subscribe
 from egress_app.events import PERSON, Fragment, group
 
 
 class LiveConsumer(AsyncWebsocketConsumer):
+    # No channel of its own: the process's fan-out (dashboard.fanout) follows the groups once
+    # for all its sockets and hands each of them the groups' messages (get_channel_layer(None)
+    # is None, so channels makes no channel and listens on none for this consumer).
+    channel_layer_alias = None  # type: ignore[assignment]  # channels types it as str
     joined: list[str]
     plan: Subscription | None = None
+    held: list[dict[str, Any]] | None  # pushes that came before the snapshot went out
 
     async def connect(self) -> None:
-        self.joined = []
+        self.joined, self.held = [], []
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         params = {name: values[-1] for name, values in query.items()}
         plan: Subscription | None = await database_sync_to_async(subscribe)(
@@ -36,31 +42,42 @@ class LiveConsumer(AsyncWebsocketConsumer):
         # The person's own group too: deactivating them closes this socket (`live_signed_out`).
         names = [*plan.groups, group(PERSON, self.scope["user"].pk)]
         for name in names:
-            await self.channel_layer.group_add(name, self.channel_name)
-        self.joined, self.plan = names, plan
+            self.joined.append(name)  # before: a socket closed meanwhile still leaves it
+            await fanout.follow(name, self)
+        self.plan = plan
         # Rendered once joined: whatever changes from now on also comes as a push.
         snapshot = await database_sync_to_async(plan.snapshot)()
         await self.accept()
         await self.send(text_data=snapshot)
+        while self.held:  # those that came meanwhile, after it and in order
+            await self.forward(self.held.pop(0))
+        self.held = None
 
     async def disconnect(self, code: int) -> None:
         await self.leave()
 
     async def leave(self) -> None:
-        for name in self.joined:
-            await self.channel_layer.group_discard(name, self.channel_name)
-        self.joined = []
+        joined, self.joined = self.joined, []
+        for name in joined:
+            await fanout.unfollow(name, self)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """The page has nothing to say: whatever it sends is ignored."""
 
-    async def dispatch(self, message: dict[str, Any]) -> None:
-        # A relayed fragment touches no database: skip channels' connection cleanup before it,
-        # a hop to the sync thread per frame (the main cost of a push to many sockets).
+    async def relay(self, message: dict[str, Any]) -> None:
+        """A message to one of its groups, from the process's fan-out."""
+        if self.held is not None:  # the snapshot is not out yet
+            self.held.append(message)
+            return
+        await self.forward(message)
+
+    async def forward(self, message: dict[str, Any]) -> None:
+        # A fragment touches no database: not through channels' dispatch, whose connection
+        # cleanup is a hop to the sync thread per frame (the main cost of a push to many sockets).
         if message["type"] == Fragment.type:
             await self.live_fragment(message)
             return
-        await super().dispatch(message)
+        await self.dispatch(message)
 
     async def live_fragment(self, message: dict[str, Any]) -> None:
         if "withheld" in message and not (self.plan and self.plan.sees_ended(message["owner"])):
@@ -70,7 +87,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self.leave()
             await self.close()
             return
-        await self.send(text_data=message["html"])
+        await self.base_send({"type": "websocket.send", "text": message["html"]})
 
     async def live_signed_out(self, message: dict[str, Any]) -> None:
         """The person was deactivated: stop relaying at once (their session is gone, so a
