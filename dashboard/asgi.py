@@ -43,6 +43,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
+from dashboard.fanout import ServerSend  # noqa: E402
 from dashboard.origins import ConfiguredOriginValidator  # noqa: E402
 from dashboard.routing import (  # noqa: E402
     egress_websocket_urlpatterns,
@@ -61,7 +62,7 @@ application = ProtocolTypeRouter(
                 re_path(
                     r"",
                     ConfiguredOriginValidator(
-                        AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+                        ServerSend(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
                     ),
                 ),
             ]

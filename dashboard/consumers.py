@@ -23,13 +23,16 @@ class LiveConsumer(AsyncWebsocketConsumer):
     # No channel of its own: the process's fan-out (dashboard.fanout) follows the groups once
     # for all its sockets and hands each of them the groups' messages (get_channel_layer(None)
     # is None, so channels makes no channel and listens on none for this consumer).
-    channel_layer_alias = None  # type: ignore[assignment]  # channels types it as str
+    channel_layer_alias = None
     joined: list[str]
     plan: Subscription | None = None
     held: list[dict[str, Any]] | None  # pushes that came before the snapshot went out
+    push: fanout.Send
 
     async def connect(self) -> None:
         self.joined, self.held = [], []
+        # Pushes go straight to the server (see fanout.ServerSend); the rest through channels.
+        self.push = self.scope.get(fanout.SERVER_SEND, self.base_send)
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         params = {name: values[-1] for name, values in query.items()}
         plan: Subscription | None = await database_sync_to_async(subscribe)(
@@ -87,7 +90,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self.leave()
             await self.close()
             return
-        await self.base_send({"type": "websocket.send", "text": message["html"]})
+        await self.push({"type": "websocket.send", "text": message["html"]})
 
     async def live_signed_out(self, message: dict[str, Any]) -> None:
         """The person was deactivated: stop relaying at once (their session is gone, so a

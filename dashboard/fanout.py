@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
 from typing import Any, Protocol
 
 from channels.layers import BaseChannelLayer, get_channel_layer
@@ -68,7 +68,7 @@ def _start(loop: asyncio.AbstractEventLoop, relayed: Coroutine[Any, Any, None]) 
     """Run a socket's handler now, up to its first wait: a frame to a socket that takes it is
     written before the next socket's turn, with no task scheduled. A socket whose buffer is full
     waits on its own (uvicorn resumes its waiting sends in order), not holding up the others."""
-    task = asyncio.Task(relayed, loop=loop, eager_start=True)  # type: ignore[call-arg]  # 3.12's, not in typeshed's Task
+    task = asyncio.Task(relayed, loop=loop, eager_start=True)
     if task.done():
         _finished(task)
         return
@@ -128,3 +128,22 @@ async def unfollow(name: str, follower: Follower) -> None:
         return
     del groups[name]
     await group.leave()
+
+
+# --- the server's own send -----------------------------------------------------------------------
+SERVER_SEND = "dashboard.server_send"  # the scope's key for it
+Scope = MutableMapping[str, Any]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+
+class ServerSend:
+    """ASGI middleware, outside channels' session middleware: keeps the server's own `send` in
+    the scope for the pushes. The session middleware wraps `send` to save a changed session on
+    an HTTP response, a check (the lazy session's `modified` and `is_empty()`) that every
+    websocket frame paid for and that never applies to one."""
+
+    def __init__(self, inner: Callable[..., Awaitable[None]]) -> None:
+        self.inner = inner
+
+    async def __call__(self, scope: Scope, receive: Any, send: Send) -> None:
+        await self.inner({**scope, SERVER_SEND: send}, receive, send)
