@@ -20,10 +20,10 @@ from egress_app.events import PERSON, Fragment, group
 
 
 class LiveConsumer(AsyncWebsocketConsumer):
-    # No channel of its own: the process's fan-out (dashboard.fanout) follows the groups once
-    # for all its sockets and hands each of them the groups' messages (get_channel_layer(None)
-    # is None, so channels makes no channel and listens on none for this consumer).
-    channel_layer_alias = None
+    # Its groups' messages come from the process's fan-out (dashboard.fanout), which follows
+    # each group once for all its sockets. Channels still makes the consumer a channel of its
+    # own, unused: subscribing it at connect also has the Redis layer reconnect and subscribe
+    # again to every group after Redis restarted, before this socket counts on them.
     joined: list[str]
     plan: Subscription | None = None
     held: list[dict[str, Any]] | None  # pushes that came before the snapshot went out
