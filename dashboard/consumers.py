@@ -86,6 +86,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if "withheld" in message and not (self.plan and self.plan.sees_ended(message["owner"])):
             # The job ended and is not theirs: its page is now a 404 for them, so no more of it
             # (its outcome included). A normal close: htmx's ws extension does not reconnect.
+            self.held = []  # pushes relayed meanwhile are held, never sent
             await self.send(text_data=message["withheld"])
             await self.leave()
             await self.close()
@@ -95,5 +96,6 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def live_signed_out(self, message: dict[str, Any]) -> None:
         """The person was deactivated: stop relaying at once (their session is gone, so a
         reconnect is refused and the page's polling meets the sign-in page)."""
+        self.held = []  # pushes relayed meanwhile are held, never sent
         await self.leave()
         await self.close()
