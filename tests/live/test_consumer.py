@@ -331,6 +331,25 @@ async def test_it_pushes_a_job_started_elsewhere_to_support_as_a_new_row(support
         assert await communicator.receive_nothing()
 
 
+async def test_it_follows_a_group_once_per_process_and_pushes_to_each_socket(support, admin):
+    """The process joins a group once for all its sockets (dashboard.fanout), and keeps it
+    while one of them still follows."""
+    name = "live.jobs-all"
+    before = await members(name)
+    async with following("view=jobs", support) as first, following("view=jobs", admin) as second:
+        assert len(await members(name) - before) == 1
+        job = await sync(unknown_egress_webhook, "EG_to_both")
+        for communicator in (first, second):
+            assert row_id(job) in await communicator.receive_from(timeout=WAIT)
+            assert await communicator.receive_nothing()
+        async with following("view=jobs", support):  # a third socket comes and goes
+            pass
+        job = await sync(unknown_egress_webhook, "EG_after_one_left")
+        for communicator in (first, second):
+            assert row_id(job) in await communicator.receive_from(timeout=WAIT)
+    assert not (await members(name) - before)
+
+
 @pytest.mark.parametrize("user", ["support", "admin"], indirect=True)
 async def test_it_pushes_every_changed_row_to_support_and_admins(user, finished):
     async with following("view=jobs", user) as communicator:
