@@ -803,6 +803,7 @@ def delivery(run: Run, args: argparse.Namespace) -> list[tuple[int, float, int]]
         "   missed  closed   target p99 (500: < 100 ms, 1000: < 250 ms)"
     )
     results = []
+    spent: list[tuple[float, int]] = []  # server CPU seconds and frames, by count
     for wanted in args.clients:
         opened = socks.connect(wanted)
         time.sleep(1.0)  # let the handshakes' work settle
@@ -850,6 +851,12 @@ def delivery(run: Run, args: argparse.Namespace) -> list[tuple[int, float, int]]
             f"load average {os.getloadavg()[0]:.1f}"
         )
         results.append((wanted, p99, missed))
+        spent.append((server, len(ms)))
+    if len(spent) > 1 and spent[-1][1] > spent[0][1]:
+        # What one more socket costs a push, the webhooks' own work (the same in each) set aside.
+        (first_cpu, first_frames), (last_cpu, last_frames) = spent[0], spent[-1]
+        marginal = (last_cpu - first_cpu) / (last_frames - first_frames) * 1e6
+        print(f"  server CPU per socket-frame beyond the webhooks' own: {marginal:.1f} µs")
     socks.close()
     return results
 
