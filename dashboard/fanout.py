@@ -47,7 +47,12 @@ class _Group:
     async def _relay(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            message = await self.layer.receive(self.channel)
+            try:
+                message = await self.layer.receive(self.channel)
+            except Exception:  # the group's sockets would hear nothing more: keep listening
+                logger.exception("Could not receive group %s's pushes", self.name)
+                await asyncio.sleep(1.0)
+                continue
             for follower in list(self.followers):
                 _start(loop, follower.relay(message))
 
