@@ -26,7 +26,14 @@ from egress_app.models import EgressJob, EgressStatus, LedgerEntry, LedgerSource
 from egress_app.sandbox.config import Pacing, SandboxConfig
 from egress_app.sandbox.testing import SPARE_KEY, SPARE_SECRET, RunningSandbox, running_sandbox
 from tests.jobs import file_config, make_profile, new_token, start, stop_in_livekit, stopped
-from tests.live import body_of, database_text, event, post, sign
+from tests.live import (
+    body_of,
+    database_text,
+    event,
+    post,
+    sign,
+    skip_concurrent_webhooks_on_sqlite,
+)
 from tests.sandbox.conftest import eventually
 
 KEY, SECRET = "reqhooks-key", "SECRET-reqhooks-api-secret-XYZ123"
@@ -59,6 +66,7 @@ def livekit(own_sandbox: RunningSandbox, settings: Settings) -> Iterator[Running
 def request_webhooks(settings: Settings, live_server: LiveServer) -> str:
     """LIVEKIT_REQUEST_WEBHOOKS on, the live server as the dashboard's public address; its
     webhook URL."""
+    skip_concurrent_webhooks_on_sqlite()
     settings.LIVEKIT_REQUEST_WEBHOOKS = True
     settings.SITE_ROOT, settings.SITE_ROOT_SET = live_server.url, True
     return live_server.url + reverse("egress-webhook")

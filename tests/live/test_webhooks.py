@@ -40,6 +40,7 @@ from tests.live import (
     event,
     post,
     sign,
+    skip_concurrent_webhooks_on_sqlite,
 )
 
 pytestmark = pytest.mark.django_db
@@ -317,6 +318,7 @@ def test_it_settles_a_pending_webhook_no_launch_claimed_as_an_external_job(
 
 @pytest.fixture
 def webhooks_to_the_dashboard(sandbox: RunningSandbox, live_server: LiveServer) -> Iterator[None]:
+    skip_concurrent_webhooks_on_sqlite()
     sandbox.control.set_webhook_urls([live_server.url + reverse("egress-webhook")])
     yield
     # Nothing may write once the test's data is flushed, and the sandbox's kept-alive connections

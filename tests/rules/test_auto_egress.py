@@ -29,7 +29,7 @@ from egress_app.actions import room_rules
 from egress_app.actions.reconcile import reconcile
 from egress_app.models import AuditEntry, AuditTarget, EgressJob, LaunchState, RoomRuleStart
 from egress_app.sandbox.testing import RunningSandbox
-from tests.live import body_of, post, sign
+from tests.live import body_of, post, sign, skip_concurrent_webhooks_on_sqlite
 from tests.rules import make_recipe, make_rule
 
 
@@ -50,6 +50,7 @@ def _room_started(room: api.Room, event_id: str) -> str:
 
 @pytest.fixture
 def webhooks_to_the_dashboard(sandbox: RunningSandbox, live_server: LiveServer) -> Iterator[None]:
+    skip_concurrent_webhooks_on_sqlite()
     sandbox.control.set_webhook_urls([live_server.url + reverse("egress-webhook")])
     yield
     room_rules.wait_for_starts()
@@ -57,11 +58,6 @@ def webhooks_to_the_dashboard(sandbox: RunningSandbox, live_server: LiveServer) 
 
 
 # live_server needs real transactions; serialized rollback restores the roles the flush wipes.
-@pytest.mark.skipif(
-    connection.vendor != "postgresql",
-    reason="SQLite's in-memory test database locks a table between the server's, the start's "
-    "and the test's threads: the start can give up on it (one fresh-clone CI run)",
-)
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.usefixtures("webhooks_to_the_dashboard")
 def test_it_records_a_room_someone_else_creates_once(admin: User, sandbox: RunningSandbox) -> None:
