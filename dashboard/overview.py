@@ -8,7 +8,7 @@ become words here so templates stay plain.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -112,14 +112,18 @@ async def load_overview(client: LiveKitClient, *, shared: bool = True) -> Overvi
         rooms = partial(livekit_cache.shared, client, "rooms", rooms)
         active = partial(livekit_cache.shared, client, "egress", active)
     (room_rows, rooms_error), (egress_rows, egress_error) = await asyncio.gather(
-        _catch(rooms()), _catch(active())
+        _catch(rooms), _catch(active)
     )
     return Overview(room_rows, egress_rows, rooms_error, egress_error)
 
 
-async def _catch[T](call: Awaitable[list[T]]) -> tuple[list[T], LiveKitError | None]:
+async def _catch[T](
+    read: Callable[[], Awaitable[list[T]]],
+) -> tuple[list[T], LiveKitError | None]:
+    # The read is called here, not by the caller: a page left before its turn came (gather's
+    # task cancelled before it started) leaves no coroutine that was never awaited.
     try:
-        return await call, None
+        return await read(), None
     except LiveKitError as err:
         return [], err
 
