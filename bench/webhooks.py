@@ -947,6 +947,7 @@ def orchestrate(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
+    global DATABASE
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--jobs", type=int, default=200, help="seeded jobs the webhooks update")
     parser.add_argument("--webhooks", type=int, default=5000, help="webhooks in the ingest")
@@ -1007,6 +1008,9 @@ def main() -> None:
         help="serve with one worker in-process under cProfile and print where its time went",
     )
     parser.add_argument("--keep-db", action="store_true", help=f"keep {DATABASE} afterwards")
+    parser.add_argument(
+        "--database", default=DATABASE, help="the PostgreSQL database to build (dropped first)"
+    )
     # The helper processes this script starts (not for people).
     parser.add_argument("--role", default="main", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
@@ -1017,6 +1021,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--stats", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    DATABASE = args.database  # two runs at once on one machine need a database each
     if args.role == "seed":
         seed(args.jobs)
     elif args.role == "load":
