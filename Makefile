@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 BOOT_PYTHON = $(shell scripts/find-python)
 
-.PHONY: run test test-repeat lint format install install-dev browser bench clean
+.PHONY: run test test-repeat lint format install install-dev browser wrk bench clean
 
 $(PY):
 	"$(BOOT_PYTHON)" -m venv $(VENV)
@@ -28,6 +28,9 @@ install-dev: $(VENV)/.installed-dev node_modules/.installed
 
 browser:
 	scripts/install-chromium
+
+wrk:
+	scripts/install-wrk
 
 run: install
 	$(PY) manage.py migrate --noinput
@@ -55,7 +58,7 @@ format: install-dev
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-bench: install-dev
+bench: install-dev wrk
 	$(PY) bench/livekit_client.py
 	$(PY) bench/home_page.py
 	$(PY) bench/webhooks.py

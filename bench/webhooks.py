@@ -1,6 +1,7 @@
 """LiveKit webhooks end to end: how many the server ingests, and how fast browsers hear of them.
 
     .venv/bin/python bench/webhooks.py [--jobs N] [--webhooks N] [--concurrency N]
+                                       [--ingest-seconds S] [--watchers 0,10]
                                        [--clients 100,500] [--rate R] [--seconds S] [--workers N]
     .venv/bin/python bench/webhooks.py --profile [--no-push]     (where a webhook's time goes)
     (--help lists the rest: one phase only, no websocket compression, a profiled server)
@@ -10,9 +11,14 @@ dropped and migrated each run), the Redis channel layer under a unique prefix, D
 `uvicorn dashboard.asgi:application --workers 2` on a free loopback port. It seeds --jobs
 running egress jobs and a support user with a session, then measures:
 
-1. Ingest: --webhooks pre-signed `egress_updated` webhooks (increasing `updated_at`, spread over
-   the jobs) posted by a separate load process at --concurrency over HTTP keep-alive. Prints
-   webhooks/s, p50/p99 latency and how many answers were not 200 (target >= 500/s).
+1. Ingest: Debian's `wrk` (bench/wrk_load.py) posts `egress_updated` webhooks, signed as LiveKit
+   signs them before the clock starts (each with its own id, an increasing `updated_at`, spread
+   over the jobs), over --concurrency keep-alive connections for --ingest-seconds, first to a
+   bare ASGI app on the same uvicorn with the same workers (the anchor), then to the dashboard
+   once per count in --watchers (support users following the job list). Prints requests/s,
+   p50/p99/max latency, answers not 200, server CPU per request, wrk's CPU and the ledger's
+   outcomes (targets: >= 2,000/s and >= 5 % of the anchor with no page open, >= 1,000/s with 10
+   watching).
 2. Delivery: for each count in --clients, that many websockets (`/ws/live/?view=jobs`, the
    support user, aiohttp's client in one asyncio loop in a separate process) follow the job list
    while webhooks arrive at --rate per second for --seconds, each about a new egress. Prints
@@ -35,8 +41,8 @@ import hashlib
 import json
 import os
 import re
-import resource
 import secrets
+import shutil
 import signal
 import socket
 import statistics
@@ -45,6 +51,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,6 +60,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
 import postgres  # noqa: E402
+import wrk_load  # noqa: E402
 from timing import percentile, read_json  # noqa: E402
 
 PYTHON = sys.executable
@@ -61,7 +69,9 @@ DATABASE = os.environ.get("BENCH_DATABASE", "egress_bench")
 REDIS_URL = "redis://127.0.0.1:6379/0"
 MARKER = re.compile(r"EG_dlv_[0-9a-z_]+")
 STARTED_NS = time.time_ns() - 600 * 1_000_000_000
-INGEST_TARGET = 500.0  # webhooks/s
+INGEST_TARGET = 2000.0  # webhooks/s, no page open
+ANCHOR_SHARE = 0.05  # of the bare ASGI app's requests/s, no page open
+WATCHED_TARGET = 1000.0  # webhooks/s while 10 support users watch the job list
 DELIVERY_TARGET_MS = 250.0  # p99 at 1,000 clients
 DELIVERY_TARGETS_MS = {500: 100.0, 1000: DELIVERY_TARGET_MS}  # p99 by clients (issue 18)
 
@@ -296,98 +306,40 @@ def serve_profiled(args: argparse.Namespace) -> None:
         stats.sort_stats("cumulative").print_stats(r"channels|websockets|egress_app|dashboard", 35)
 
 
-# --- role: load (the ingest's load generator, a process of its own) ------------------------------
-async def read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
-    """One HTTP/1.1 response: its status, and whether the server keeps the connection."""
-    head = (await reader.readuntil(b"\r\n\r\n")).lower()
-    status = int(head.split(b" ", 2)[1])
-    if b"\r\ncontent-length:" in head:
-        length = int(head.split(b"\r\ncontent-length:", 1)[1].split(b"\r\n", 1)[0])
-        await reader.readexactly(length)
-    elif b"chunked" in head:
-        while size := int((await reader.readuntil(b"\r\n")).split(b";")[0], 16):
-            await reader.readexactly(size + 2)
-        await reader.readuntil(b"\r\n")
-    return status, b"\r\nconnection: close" not in head
-
-
-async def fire(url: str, requests: list[tuple[bytes, str]], concurrency: int) -> dict[str, Any]:
-    """Post the requests at `concurrency` over plain keep-alive sockets: the request bytes are
-    built before the clock starts, so the client's own cost per webhook is a write and a read
-    (httpx takes several ms of CPU per request at this concurrency, CPU the 2-core machine's
-    server then lacks)."""
+# --- the ingest's requests, signed beforehand for wrk ------------------------------------------
+def write_ingest_pool(
+    path: Path, run: Run, url: str, args: argparse.Namespace, tag: str, count: int
+) -> int:
+    """`count` egress_updated webhooks, each with its own event id, spread over the jobs with an
+    increasing `updated_at`, signed as LiveKit signs them, written as wrk sends them. Each
+    job's body is made once with protobuf and its id and time filled in after: signing 40,000
+    takes about a second instead of ten."""
     from urllib.parse import urlsplit
 
+    api_key, api_secret = run.env["LIVEKIT_API_KEY"], run.env["LIVEKIT_API_SECRET"]
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    raw = [
-        (
-            f"POST {parts.path} HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: {token}\r\n"
-            f"Content-Type: application/webhook+json\r\nContent-Length: {len(body)}\r\n\r\n"
-        ).encode()
-        + body
-        for body, token in requests
+    placeholder_id, placeholder_ns = "EV_placeholder_id", 987_654_321_987_654_321
+    templates = [
+        event_body(placeholder_id, job_egress_id(index), f"room-{index % 20:02}", placeholder_ns)
+        for index in range(min(args.jobs, count))
     ]
-    latencies: list[float] = []
-    statuses: Counter[str] = Counter()
-    pending = iter(raw)
-
-    async def worker() -> None:
-        reader, writer = await asyncio.open_connection(host, port)
-        for request in pending:
-            start = time.perf_counter()
-            try:
-                writer.write(request)
-                status, keep = await read_response(reader)
-                statuses[str(status)] += 1
-            except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
-                statuses[type(exc).__name__] += 1
-                keep = False
-            latencies.append(time.perf_counter() - start)
-            if not keep:
-                writer.close()
-                reader, writer = await asyncio.open_connection(host, port)
-        writer.close()
-
-    began = time.perf_counter()
-    cpu = resource.getrusage(resource.RUSAGE_SELF)
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    elapsed = time.perf_counter() - began
-    used = resource.getrusage(resource.RUSAGE_SELF)
-    client_cpu = used.ru_utime + used.ru_stime - cpu.ru_utime - cpu.ru_stime
-    return {
-        "latencies": latencies,
-        "statuses": statuses,
-        "elapsed": elapsed,
-        "client_cpu": client_cpu,
-    }
-
-
-def load(args: argparse.Namespace) -> None:
-    api_key, api_secret = os.environ["LIVEKIT_API_KEY"], os.environ["LIVEKIT_API_SECRET"]
     base = time.time_ns()
 
-    def batch(prefix: str, count: int, offset: int) -> list[tuple[bytes, str]]:
-        made = []
+    def made() -> Iterator[bytes]:
         for n in range(count):
-            index = (offset + n) % args.jobs
-            body = event_body(
-                f"EV_{prefix}_{n:06}",
-                job_egress_id(index),
-                f"room-{index % 20:02}",
-                base + (offset + n) * 1000,
+            body = (
+                templates[n % len(templates)]
+                .replace(placeholder_id.encode(), f"EV_{tag}_{n:06}".encode())
+                .replace(str(placeholder_ns).encode(), str(base + n * 1000).encode())
             )
-            made.append((body, sign(body, api_key, api_secret)))
-        return made
+            headers = {
+                "Authorization": sign(body, api_key, api_secret),
+                "Content-Type": "application/webhook+json",
+            }
+            yield wrk_load.raw_request(host, port, parts.path, body, headers)
 
-    warm = batch(f"{args.tag}_warm", args.warmup, 0)
-    timed = batch(f"{args.tag}_load", args.webhooks, args.warmup)  # signed before the clock starts
-    print("ready", flush=True)
-    sys.stdin.readline()  # the orchestrator reads its CPU counters, then says go
-    warmed = asyncio.run(fire(args.url, warm, args.concurrency))
-    print(json.dumps({"warm_statuses": warmed["statuses"]}), flush=True)
-    sys.stdin.readline()
-    print(json.dumps(asyncio.run(fire(args.url, timed, args.concurrency))), flush=True)
+    return wrk_load.write_pool(path, made())
 
 
 # --- role: clients (the websockets, one asyncio loop in a process of their own) ------------------
@@ -627,71 +579,145 @@ class Run:
     server_pgid: int
 
 
-def ingest(run: Run, args: argparse.Namespace) -> list[float]:
-    """One run per count in --watchers: support users with the job list open while the
-    webhooks arrive (their pages' rows are rendered and pushed as they change)."""
+def ingest(run: Run, args: argparse.Namespace) -> list[str]:
+    """The bare ASGI app (the anchor), then the dashboard once per count in --watchers (support
+    users with the job list open: their pages' rows are rendered and pushed as they change),
+    all loaded by the same wrk with the same kind of requests; the targets' verdicts."""
+    seconds, connections = args.ingest_seconds, args.concurrency
     print(
-        f"\n1. Ingest: {args.webhooks} signed egress_updated webhooks over {args.jobs} jobs, "
-        f"{args.concurrency} concurrent over keep-alive, after {args.warmup} warm-up"
+        f"\n1. Ingest: wrk ({args.wrk_threads} thread(s), {connections} connections over "
+        f"keep-alive) for {seconds:g} s per row, after {args.warmup_seconds:g} s of warm-up; "
+        f"signed egress_updated webhooks over {args.jobs} jobs, up to {args.webhooks} per row "
+        "(then sent again: answered as duplicates)"
     )
     print(
-        "  watchers  webhooks/s    p50 ms    p99 ms    max ms   non-200   frames   target >= 500/s"
+        "  server                  req/s   p50 ms   p99 ms   max ms  non-200  repeated"
+        "   frames  server CPU/req  wrk CPU"
     )
-    socks = Clients(run, args.client_processes) if max(args.watchers) else None
-    rates = []
-    for number, watchers in enumerate(args.watchers):
+    pools = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
+    try:
+        anchor = ingest_anchor(run, args, pools)
+        socks = Clients(run, args.client_processes) if max(args.watchers) else None
+        rates = []
+        for number, watchers in enumerate(args.watchers):
+            if socks is not None:
+                opened = socks.connect(watchers)
+                if opened["failed"]:
+                    print(f"  {opened['failed']} of {watchers} watchers could not connect")
+                time.sleep(1.0)
+            rates.append(ingest_once(run, args, pools, f"r{number}", watchers, socks))
         if socks is not None:
-            opened = socks.connect(watchers)
-            if opened["failed"]:
-                print(f"  {opened['failed']} of {watchers} watchers could not connect")
-            time.sleep(1.0)
-        rate = ingest_once(run, args, f"r{number}", watchers, socks)
-        rates.append(rate)
-    if socks is not None:
-        socks.close()
-    print(f"  ledger outcomes (warm-up included): {ledger_outcomes()}")
-    return rates
+            socks.close()
+    finally:
+        shutil.rmtree(pools)
+    print(f"  ledger outcomes (warm-ups included): {ledger_outcomes()}")
+    verdicts = []
+    for watchers, rate in zip(args.watchers, rates, strict=True):
+        if watchers:
+            met = rate >= WATCHED_TARGET
+            verdicts.append(
+                f"ingest >= {WATCHED_TARGET:.0f} webhooks/s with {watchers} watching: "
+                f"{rate:.0f}/s {'met' if met else 'MISSED'}"
+            )
+        else:
+            share = rate / anchor.rate
+            met = rate >= INGEST_TARGET and share >= ANCHOR_SHARE
+            verdicts.append(
+                f"ingest >= {INGEST_TARGET:.0f} webhooks/s and >= {ANCHOR_SHARE:.0%} of bare ASGI "
+                f"({anchor.rate:.0f}/s), no page open: {rate:.0f}/s, {share:.1%} "
+                f"{'met' if met else 'MISSED'}"
+            )
+    return verdicts
+
+
+def ingest_anchor(run: Run, args: argparse.Namespace, pools: Path) -> wrk_load.Load:
+    """The bare ASGI app (bench/wrk_load.py `anchor`) on a uvicorn of its own, with the
+    dashboard's flags and workers, loaded as the dashboard is (a pool of the same webhooks)."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/livekit/webhook"
+    command = [PYTHON, "-m", "uvicorn", "wrk_load:anchor", "--app-dir", str(ROOT / "bench")]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers)]
+    command += ["--no-access-log", "--timeout-keep-alive", "60", "--log-level", "warning"]
+    server = run.procs.start(command, run.env, stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not _answers(port):
+            if server.poll() is not None or time.monotonic() > deadline:
+                sys.exit("the bare ASGI anchor did not start")
+            time.sleep(0.2)
+        time.sleep(1.0)  # every worker up
+        pool = pools / "anchor.bin"
+        write_ingest_pool(pool, run, url, args, "anchor", min(args.webhooks, 5000))
+        wrk_load.run(url, pool, connections=args.concurrency, seconds=args.warmup_seconds)
+        before = cpu_by_group(server.pid)
+        load = wrk_load.run(
+            url,
+            pool,
+            connections=args.concurrency,
+            seconds=args.ingest_seconds,
+            threads=args.wrk_threads,
+        )
+        after = cpu_by_group(server.pid)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    print_ingest_row("bare ASGI (anchor)", load, before, after, frames=0)
+    return load
+
+
+def _answers(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
 
 
 def ingest_once(
-    run: Run, args: argparse.Namespace, tag: str, watchers: int, socks: Clients | None
+    run: Run,
+    args: argparse.Namespace,
+    pools: Path,
+    tag: str,
+    watchers: int,
+    socks: Clients | None,
 ) -> float:
-    procs, env, url = run.procs, run.env, run.url
-    command = [PYTHON, __file__, "--role", "load", "--url", url, "--jobs", str(args.jobs)]
-    command += ["--webhooks", str(args.webhooks), "--concurrency", str(args.concurrency)]
-    command += ["--warmup", str(args.warmup), "--tag", tag]
-    loader = procs.start(command, env, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-    assert loader.stdin is not None
-    assert loader.stdout is not None
-    if loader.stdout.readline().strip() != "ready":
-        sys.exit("the load generator did not start")
-    loader.stdin.write("go\n")
-    loader.stdin.flush()
-    warm = Counter(read_json(loader)["warm_statuses"])
+    """One row: warm-up, then wrk for --ingest-seconds; webhooks/s when every answer was 200."""
+    warm, timed = pools / f"{tag}-warm.bin", pools / f"{tag}.bin"
+    write_ingest_pool(warm, run, run.url, args, f"{tag}_warm", args.warmup)
+    write_ingest_pool(timed, run, run.url, args, f"{tag}_load", args.webhooks)
+    wrk_load.run(run.url, warm, connections=args.concurrency, seconds=args.warmup_seconds)
     if socks is not None:
         socks.frames()  # the warm-up's frames are not counted
-    extra = {"load": [loader.pid]} | ({"clients": socks.pids} if socks is not None else {})
+    extra = {"clients": socks.pids} if socks is not None else {}
     before = cpu_by_group(run.server_pgid, extra)
-    loader.stdin.write("go\n")
-    loader.stdin.flush()
-    result = read_json(loader)
-    after = cpu_by_group(run.server_pgid, extra)
-    loader.wait()
-    frames = socks.frames() if socks is not None else 0
-
-    ms = sorted(latency * 1000 for latency in result["latencies"])
-    rate = len(ms) / result["elapsed"]
-    statuses = Counter(result["statuses"]) + warm
-    bad = sum(count for status, count in statuses.items() if status != "200")
-    verdict = "met" if rate >= INGEST_TARGET and not bad else "MISSED"
-    print(
-        f"  {watchers:8}  {rate:10.1f}  {statistics.median(ms):8.1f}  "
-        f"{percentile(ms, 0.99):8.1f}  {ms[-1]:8.1f}  {bad:8}  {frames:7}   {verdict}"
+    load = wrk_load.run(
+        run.url,
+        timed,
+        connections=args.concurrency,
+        seconds=args.ingest_seconds,
+        threads=args.wrk_threads,
     )
-    if bad:
-        print(f"  answers: {dict(statuses)}")
-    print("  " + cpu_line(before, after, result["elapsed"]).strip())
-    return rate if not bad else 0.0
+    after = cpu_by_group(run.server_pgid, extra)
+    frames = socks.frames() if socks is not None else 0
+    label = f"dashboard, {watchers} watching"
+    print_ingest_row(label, load, before, after, frames=frames)
+    return 0.0 if load.failed else load.rate
+
+
+def print_ingest_row(
+    label: str, load: wrk_load.Load, before: Counter[str], after: Counter[str], *, frames: int
+) -> None:
+    server_ms = (after["server"] - before["server"]) / max(load.requests, 1) * 1000
+    print(
+        f"  {label:<22} {load.rate:7.0f}  {load.p50_ms:7.1f}  {load.p99_ms:7.1f}  "
+        f"{load.max_ms:7.1f}  {load.failed:7}  {load.repeated:8}  {frames:7}  "
+        f"{server_ms:10.3f} ms  {load.cpu:5.1f} s"
+    )
+    if load.errors:
+        print(f"  wrk's errors: {load.errors} (status: answers other than 2xx or 3xx)")
+    # wrk has exited: its CPU is the kernel's count for it, taken out of "other processes".
+    used = Counter({**after, "wrk": before["wrk"] + load.cpu, "others": after["others"] - load.cpu})
+    print("  " + cpu_line(before, used, load.seconds).strip())
 
 
 class Clients:
@@ -913,9 +939,9 @@ def orchestrate(args: argparse.Namespace) -> None:
             f"{DATABASE}, Redis channel layer prefix {prefix}, DB_CONN_MAX_AGE "
             f"{args.conn_max_age}) on {os.cpu_count()} cores; server log {log}"
         )
-        rates = []
+        verdicts = []
         if "ingest" in args.phases:
-            rates = ingest(Run(procs, env, url, session, server.pid), args)
+            verdicts = ingest(Run(procs, env, url, session, server.pid), args)
         deliveries = []
         if "delivery" in args.phases:
             deliveries = delivery(Run(procs, env, url, session, server.pid), args)
@@ -924,11 +950,8 @@ def orchestrate(args: argparse.Namespace) -> None:
             server.wait(timeout=120)
             print(f"\nServer profile (CPU time, one worker):\n{stats.read_text()}")
         print("\nTargets:")
-        for watchers, rate in zip(args.watchers, rates, strict=False):
-            print(
-                f"  ingest >= {INGEST_TARGET:.0f} webhooks/s with {watchers} watching: "
-                f"{rate:.0f}/s {'met' if rate >= INGEST_TARGET else 'MISSED'}"
-            )
+        for verdict in verdicts:
+            print(f"  {verdict}")
         for clients_count, p99, missed in deliveries:
             if clients_count == max(args.clients):
                 met = p99 < DELIVERY_TARGET_MS and not missed
@@ -950,9 +973,14 @@ def main() -> None:
     global DATABASE
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--jobs", type=int, default=200, help="seeded jobs the webhooks update")
-    parser.add_argument("--webhooks", type=int, default=5000, help="webhooks in the ingest")
-    parser.add_argument("--warmup", type=int, default=200, help="untimed webhooks first")
-    parser.add_argument("--concurrency", type=int, default=48, help="ingest requests in flight")
+    parser.add_argument(
+        "--webhooks", type=int, default=40000, help="signed webhooks per ingest row, at most"
+    )
+    parser.add_argument("--warmup", type=int, default=3000, help="signed webhooks to warm up")
+    parser.add_argument("--concurrency", type=int, default=48, help="wrk's connections")
+    parser.add_argument("--ingest-seconds", type=float, default=10.0, help="wrk's time per row")
+    parser.add_argument("--warmup-seconds", type=float, default=2.0, help="untimed wrk first")
+    parser.add_argument("--wrk-threads", type=int, default=1, help="wrk's threads")
     parser.add_argument(
         "--watchers",
         type=lambda text: [int(n) for n in text.split(",")],
@@ -1024,8 +1052,6 @@ def main() -> None:
     DATABASE = args.database  # two runs at once on one machine need a database each
     if args.role == "seed":
         seed(args.jobs)
-    elif args.role == "load":
-        load(args)
     elif args.role == "profile":
         profile(args)
     elif args.role == "serve":
