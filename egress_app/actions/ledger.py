@@ -261,13 +261,11 @@ class _Batch:
         return Folded(job, outcome)
 
     def save(self) -> None:
-        news = []
-        for egress_id, was_active in self.was_active.items():
-            job = self.jobs[egress_id]
-            # One UPDATE each: Django's bulk_update costs far more to build than it saves.
-            job.save(update_fields=EgressJob.INFO_FIELDS)
-            news.append(events.JobNews.of(job, was_active=was_active))
-        events.announce_jobs(news)
+        changed = {self.jobs[egress_id]: was for egress_id, was in self.was_active.items()}
+        EgressJob.save_infos(list(changed))
+        events.announce_jobs(
+            [events.JobNews.of(job, was_active=was) for job, was in changed.items()]
+        )
 
 
 def _payload(event: webhook.WebhookEvent, folded: Folded) -> dict[str, Any]:

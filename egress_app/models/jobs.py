@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import DatabaseError, connections, models, router, transaction
+from django.db.models.signals import post_save, pre_save
 from django.utils import timezone
 from livekit.protocol import egress
 
@@ -175,6 +176,40 @@ class EgressJob(SecretsMixin):
             return False
         # Younger than a day: within yesterday or today in every zone, which reports count live.
         return self.created_at < timezone.now() - timedelta(days=1)
+
+    @classmethod
+    def save_infos(cls, jobs: Sequence[EgressJob]) -> None:
+        """Save what `apply_info` changed on these (stored) jobs, as `save(update_fields=
+        INFO_FIELDS)` of each would, signals and the Reports page's forgotten days included, but
+        with one statement the driver sends for all of them: an ORM save compiles its UPDATE
+        each time, most of a batch of webhooks' CPU."""
+        if not jobs:
+            return
+        using = router.db_for_write(cls)
+        connection = connections[using]
+        names = frozenset((*cls.INFO_FIELDS, *cls.CAUSE_FIELDS))
+        fields = [field for field in cls._meta.concrete_fields if field.name in names]
+        for job in jobs:
+            pre_save.send(cls, instance=job, raw=False, using=using, update_fields=names)
+        quote = connection.ops.quote_name
+        columns = ", ".join(f"{quote(str(field.column))} = %s" for field in fields)
+        # The names are the model's own, the values parameters.
+        sql = f"UPDATE {quote(cls._meta.db_table)} SET {columns} WHERE {quote('id')} = %s"  # noqa: S608
+        rows = [
+            [field.get_db_prep_save(field.pre_save(job, False), connection) for field in fields]
+            + [job.pk]
+            for job in jobs
+        ]
+        with transaction.atomic(using=using, savepoint=False), connection.cursor() as cursor:
+            cursor.executemany(sql, rows)
+            if cursor.rowcount not in (-1, len(jobs)):  # as save() refuses a row gone
+                raise DatabaseError("Save with update_fields did not affect any rows.")
+            for created_at in {job.created_at for job in jobs if job._counted_in_reports(names)}:
+                forget_days_of(created_at)  # as save() does: the next report counts them again
+        for job in jobs:
+            post_save.send(
+                cls, instance=job, created=False, update_fields=names, raw=False, using=using
+            )
 
     @property
     def status_label(self) -> str:
