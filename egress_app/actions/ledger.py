@@ -191,7 +191,7 @@ def _receive(received: Sequence[Received]) -> list[Answer]:
                 elif event.event == "room_started":  # a room rule starts after commit
                     _rules.room_started(event.room)
         batch.save()
-        LedgerEntry.objects.bulk_create(entries)
+        LedgerEntry.insert_all(entries)
         if rooms:
             events.announce_rooms()
     return answers

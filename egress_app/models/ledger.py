@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.db import models
+from collections.abc import Sequence
+
+from django.db import connections, models, router
 from django.utils import timezone
 
 from egress_app.models.base import NEEDS_JSON
@@ -60,6 +62,28 @@ class LedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_source_display()} {self.event or self.outcome} {self.egress_id}"
+
+    @classmethod
+    def insert_all(cls, entries: Sequence[LedgerEntry]) -> None:
+        """Insert new entries in one statement, as `bulk_create` does (no signals, no primary
+        key set on them), without its compiler: preparing each value through it cost a
+        webhook batch more CPU than the database's work."""
+        if not entries:
+            return
+        connection = connections[router.db_for_write(cls)]
+        fields = [field for field in cls._meta.concrete_fields if not field.primary_key]
+        quote = connection.ops.quote_name
+        columns = ", ".join(quote(str(field.column)) for field in fields)
+        row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        # The names are the model's own, the values parameters.
+        sql = f"INSERT INTO {quote(cls._meta.db_table)} ({columns}) VALUES "  # noqa: S608
+        values = [
+            field.get_db_prep_save(field.pre_save(entry, True), connection)
+            for entry in entries
+            for field in fields
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(sql + ", ".join([row] * len(entries)), values)
 
     @property
     def status_label(self) -> str:
