@@ -65,7 +65,7 @@ def deliver(news: list[JobNews], *, rooms: bool = False) -> None:
         sends = _rendered(news, followed, home=home and group(HOME) in followed)
         sends = [(name, sent) for name, sent in sends if name in followed]
         if sends:
-            async_to_sync(_send_all)(layer, sends)
+            async_to_sync(_send_all)(layer, _joined(sends))
     except Exception:  # the change is committed; only its push is lost
         logger.exception("Could not push a live update to browsers")
 
@@ -135,6 +135,20 @@ async def _subscribed(layer: RedisPubSubChannelLayer, names: set[str]) -> set[st
             if count:
                 followed.add(channels[channel.decode() if isinstance(channel, bytes) else channel])
     return followed
+
+
+def _joined(sends: list[tuple[str, Fragment]]) -> list[tuple[str, Fragment]]:
+    """One message per group: the fragments for everyone in it joined in their order (htmx
+    swaps each out-of-band element of a message), so a batch of webhooks costs each open list
+    one frame, not one per job; a fragment not for everyone in its group goes alone."""
+    joined: dict[str, list[str]] = {}
+    alone = []
+    for name, fragment in sends:
+        if fragment.private is None:
+            joined.setdefault(name, []).append(fragment.html)
+        else:
+            alone.append((name, fragment))
+    return [(name, Fragment("".join(parts))) for name, parts in joined.items()] + alone
 
 
 async def _send_all(layer: BaseChannelLayer, sends: list[tuple[str, Fragment]]) -> None:

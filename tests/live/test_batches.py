@@ -312,6 +312,29 @@ def test_a_job_changed_several_times_in_a_batch_is_pushed_once_in_its_newest_sta
     assert 'id="job-live"' in frame
 
 
+def test_it_pushes_the_rows_of_a_batchs_jobs_to_an_open_list_in_one_frame() -> None:
+    # Each frame costs the server per socket: a batch of 24 webhooks is one frame, not 24.
+    dashboard_job(), dashboard_job(OTHER)
+    batch = [hook("EV_1", KNOWN, S.EGRESS_ACTIVE, 1), hook("EV_2", OTHER, S.EGRESS_ACTIVE, 1)]
+
+    async def scenario(layer: BaseChannelLayer) -> list[str]:
+        job_list = await layer.new_channel()
+        await layer.group_add(events.group(events.ALL_JOBS), job_list)
+        try:
+            await database_sync_to_async(written)(batch)
+            frames = [(await asyncio.wait_for(layer.receive(job_list), WAIT))["html"]]
+            with contextlib.suppress(TimeoutError):  # a second push would come within this
+                frames.append((await asyncio.wait_for(layer.receive(job_list), 0.5))["html"])
+            return frames
+        finally:  # the next tests have no list open
+            await layer.group_discard(events.group(events.ALL_JOBS), job_list)
+
+    [frame] = run_with_layer(scenario)
+    assert KNOWN in frame
+    assert OTHER in frame
+    assert frame.count("<tr ") == 2
+
+
 def test_nothing_is_read_or_rendered_for_pages_no_one_has_open() -> None:
     dashboard_job()
     batch = [hook("EV_1", KNOWN, S.EGRESS_STARTING, 1), hook("EV_2", KNOWN, S.EGRESS_ACTIVE, 2)]
