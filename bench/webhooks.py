@@ -610,7 +610,12 @@ def ingest(run: Run, args: argparse.Namespace) -> list[str]:
             socks.close()
     finally:
         shutil.rmtree(pools)
-    print(f"  ledger outcomes (warm-ups included): {ledger_outcomes()}")
+    outcomes = ledger_outcomes()
+    print(
+        f"  ledger outcomes (warm-ups included): {outcomes}; {sum(outcomes.values())} webhooks "
+        f"recorded, {answered[0]} answered 200 (a webhook still in flight when wrk stops is "
+        "recorded, not counted as answered; `stale`: overtaken by a newer one of its job)"
+    )
     verdicts = []
     for watchers, rate in zip(args.watchers, rates, strict=True):
         if watchers:
@@ -673,6 +678,9 @@ def _answers(port: int) -> bool:
         return False
 
 
+answered = [0]  # distinct webhooks the dashboard answered, warm-ups included
+
+
 def ingest_once(
     run: Run,
     args: argparse.Namespace,
@@ -685,7 +693,7 @@ def ingest_once(
     warm, timed = pools / f"{tag}-warm.bin", pools / f"{tag}.bin"
     write_ingest_pool(warm, run, run.url, args, f"{tag}_warm", args.warmup)
     write_ingest_pool(timed, run, run.url, args, f"{tag}_load", args.webhooks)
-    wrk_load.run(run.url, warm, connections=args.concurrency, seconds=args.warmup_seconds)
+    warmed = wrk_load.run(run.url, warm, connections=args.concurrency, seconds=args.warmup_seconds)
     if socks is not None:
         socks.frames()  # the warm-up's frames are not counted
     extra = {"clients": socks.pids} if socks is not None else {}
@@ -701,6 +709,10 @@ def ingest_once(
     frames = socks.frames() if socks is not None else 0
     label = f"dashboard, {watchers} watching"
     print_ingest_row(label, load, before, after, frames=frames)
+    # What the ledger must hold: every webhook answered, once (a repeat is a duplicate).
+    answered[0] += sum(
+        min(one.requests, pool) for one, pool in ((warmed, args.warmup), (load, args.webhooks))
+    )
     return 0.0 if load.failed else load.rate
 
 
