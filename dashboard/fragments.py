@@ -152,20 +152,21 @@ def list_row(job: EgressJob, links: _Links | None = None) -> ListRow:
 
 def list_rows(jobs: list[EgressJob]) -> list[ListRow]:
     """The rows of a page of the list: the streams read only for the jobs that show them."""
-    streaming = [job for job in jobs if _streams(job)]
+    streaming = [job for job in jobs if counts_streams(job)]
     if streaming:
         prefetch_related_objects(streaming, "destinations")
     links = _Links.now()
     return [list_row(job, links) for job in jobs]
 
 
-def _streams(job: EgressJob) -> bool:
-    return (job.config.get("outputs") or {}).get("stream") is not None or bool(job.adhoc_outputs)
-
-
 def polls(job: EgressJob) -> bool:
     """Whether the job may still change: an egress running or a launch still waiting."""
     return job.is_active or job.launch_state == LaunchState.LAUNCHING
+
+
+def counts_streams(job: EgressJob) -> bool:
+    """Whether the job's row counts its stream outputs (reading its destinations)."""
+    return (job.config.get("outputs") or {}).get("stream") is not None or bool(job.adhoc_outputs)
 
 
 def outputs_summary(job: EgressJob) -> str:
@@ -174,7 +175,7 @@ def outputs_summary(job: EgressJob) -> str:
     if file := outputs.get("file"):
         file_type = str(file.get("file_type") or "")
         parts.append("File" if file_type.startswith("DEFAULT") or not file_type else file_type)
-    if _streams(job):
+    if counts_streams(job):
         count = len(job.stream_outputs())
         parts.append(f"{count} stream{'s' if count != 1 else ''}")
     if outputs.get("segments"):

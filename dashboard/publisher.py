@@ -17,6 +17,7 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_layer
 from channels_redis.pubsub import RedisPubSubChannelLayer
+from django.db.models import prefetch_related_objects
 
 from dashboard import audio, fragments, livekit_cache
 from egress_app.events import (
@@ -83,8 +84,12 @@ def _rendered(news: list[JobNews], followed: set[str], *, home: bool) -> list[tu
     """The fragments of the news that some open page follows, each job read once."""
     lists = {item.job_id for item in news if followed.intersection(item.row_groups())}
     pages = {item.job_id for item in news if item.page_group() in followed}
-    jobs = EgressJob.objects.select_related("started_by").prefetch_related("destinations")
+    jobs = EgressJob.objects.select_related("started_by")
     fresh = jobs.in_bulk(lists | pages) if lists or pages else {}
+    # Destinations only for the jobs that show them: prefetching them for a whole batch cost
+    # more than rendering its rows.
+    shown = [job for job in fresh.values() if job.pk in pages or fragments.counts_streams(job)]
+    prefetch_related_objects(shown, "destinations")
     sends = []
     for item in news:
         if (job := fresh.get(item.job_id)) is None:
