@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from django.db import connections, models, router
+from django.db import connections, models, router, transaction
 from django.utils import timezone
 
 from egress_app.models.base import NEEDS_JSON
@@ -75,15 +75,17 @@ class LedgerEntry(models.Model):
         quote = connection.ops.quote_name
         columns = ", ".join(quote(str(field.column)) for field in fields)
         row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-        # The names are the model's own, the values parameters.
-        sql = f"INSERT INTO {quote(cls._meta.db_table)} ({columns}) VALUES "  # noqa: S608
-        values = [
-            field.get_db_prep_save(field.pre_save(entry, True), connection)
+        # The names are the model's own, the values parameters. One short statement for every
+        # row (executemany: psycopg sends them in one pipeline), not one VALUES list of them
+        # all: the driver parses a statement's placeholders each time it is not the same text,
+        # and a batch's long one cost more CPU than its rows.
+        sql = f"INSERT INTO {quote(cls._meta.db_table)} ({columns}) VALUES {row}"  # noqa: S608
+        rows = [
+            [field.get_db_prep_save(field.pre_save(entry, True), connection) for field in fields]
             for entry in entries
-            for field in fields
         ]
-        with connection.cursor() as cursor:
-            cursor.execute(sql + ", ".join([row] * len(entries)), values)
+        with transaction.atomic(using=connection.alias, savepoint=False), connection.cursor() as c:
+            c.executemany(sql, rows)
 
     @property
     def status_label(self) -> str:
