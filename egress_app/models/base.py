@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
 from django.utils import timezone
 
 from egress_app.crypto import decrypt_json, encrypt_json, hint
 from egress_app.roles import PERMISSIONS
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
 
 
 class Access(models.Model):
@@ -86,3 +90,25 @@ def one_default(name: str) -> models.UniqueConstraint:
     return models.UniqueConstraint(
         fields=["is_default"], condition=models.Q(is_default=True), name=name
     )
+
+
+def execute_many(connection: BaseDatabaseWrapper, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+    """Run `sql` (Django's `%s` placeholders) once for each row, inside the caller's
+    transaction; the rows affected (-1 when the driver cannot tell).
+
+    On PostgreSQL the rows are bound by the server, not quoted into the statement's text in
+    Python (Django's psycopg cursors bind on the client): psycopg's C dumpers, one statement
+    prepared per connection after a few uses, the rows sent in one pipeline. A webhook batch's
+    two writes cost less CPU that way. Errors are Django's, as from its own cursors."""
+    if connection.vendor != "postgresql":
+        cursor = connection.cursor()
+    else:  # Django's own server-binding cursor, wrapped as its cursors are (query log, wrappers)
+        from django.db.backends.postgresql.base import ServerBindingCursor
+
+        connection.ensure_connection()
+        with connection.wrap_database_errors:
+            raw = ServerBindingCursor(connection.connection)  # type: ignore[call-arg]
+            cursor = connection._prepare_cursor(raw)  # type: ignore[attr-defined]
+    with cursor:
+        cursor.executemany(sql, rows)
+        return int(cursor.rowcount)

@@ -22,7 +22,7 @@ from egress_app.livekit.scrub import (
     scrub_info,
     stream_urls_in,
 )
-from egress_app.models.base import NEEDS_JSON, SecretsMixin
+from egress_app.models.base import NEEDS_JSON, SecretsMixin, execute_many
 from egress_app.models.reports import forget_days_of
 from egress_app.models.statuses import (
     ACTIVE_STATUSES,
@@ -200,9 +200,8 @@ class EgressJob(SecretsMixin):
             + [job.pk]
             for job in jobs
         ]
-        with transaction.atomic(using=using, savepoint=False), connection.cursor() as cursor:
-            cursor.executemany(sql, rows)
-            if cursor.rowcount not in (-1, len(jobs)):  # as save() refuses a row gone
+        with transaction.atomic(using=using, savepoint=False):
+            if execute_many(connection, sql, rows) not in (-1, len(jobs)):  # as save() refuses
                 raise DatabaseError("Save with update_fields did not affect any rows.")
             for created_at in {job.created_at for job in jobs if job._counted_in_reports(names)}:
                 forget_days_of(created_at)  # as save() does: the next report counts them again

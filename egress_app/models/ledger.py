@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from django.db import connections, models, router, transaction
 from django.utils import timezone
 
-from egress_app.models.base import NEEDS_JSON
+from egress_app.models.base import NEEDS_JSON, execute_many
 from egress_app.models.jobs import EgressJob
 from egress_app.models.statuses import EgressStatus, status_label
 
@@ -84,8 +84,8 @@ class LedgerEntry(models.Model):
             [field.get_db_prep_save(field.pre_save(entry, True), connection) for field in fields]
             for entry in entries
         ]
-        with transaction.atomic(using=connection.alias, savepoint=False), connection.cursor() as c:
-            c.executemany(sql, rows)
+        with transaction.atomic(using=connection.alias, savepoint=False):
+            execute_many(connection, sql, rows)
 
     @property
     def status_label(self) -> str:
