@@ -112,3 +112,28 @@ def execute_many(connection: BaseDatabaseWrapper, sql: str, rows: Sequence[Seque
     with cursor:
         cursor.executemany(sql, rows)
         return int(cursor.rowcount)
+
+
+_TEXT_FIELDS = (models.CharField, models.TextField)  # exactly these: a subclass may convert
+
+
+def values_to_save(
+    instance: models.Model,
+    fields: Sequence[models.Field[Any, Any]],
+    connection: BaseDatabaseWrapper,
+    *,
+    add: bool,
+) -> list[Any]:
+    """The fields' values as `save()` sends them to the database. A plain text field's str is
+    sent as it is, which is all Django's preparation does with one: a batch of webhooks
+    prepared some 30 values each, most of them text, and Django's chain of calls per value
+    cost more than the rows' writes."""
+    values = []
+    for field in fields:
+        if type(field) in _TEXT_FIELDS:
+            value = getattr(instance, field.attname)
+            if value is None or type(value) is str:
+                values.append(value)
+                continue
+        values.append(field.get_db_prep_save(field.pre_save(instance, add), connection))
+    return values

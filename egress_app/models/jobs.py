@@ -22,7 +22,12 @@ from egress_app.livekit.scrub import (
     scrub_info,
     stream_urls_in,
 )
-from egress_app.models.base import NEEDS_JSON, SecretsMixin, execute_many
+from egress_app.models.base import (
+    NEEDS_JSON,
+    SecretsMixin,
+    execute_many,
+    values_to_save,
+)
 from egress_app.models.reports import forget_days_of
 from egress_app.models.statuses import (
     ACTIVE_STATUSES,
@@ -195,11 +200,7 @@ class EgressJob(SecretsMixin):
         columns = ", ".join(f"{quote(str(field.column))} = %s" for field in fields)
         # The names are the model's own, the values parameters.
         sql = f"UPDATE {quote(cls._meta.db_table)} SET {columns} WHERE {quote('id')} = %s"  # noqa: S608
-        rows = [
-            [field.get_db_prep_save(field.pre_save(job, False), connection) for field in fields]
-            + [job.pk]
-            for job in jobs
-        ]
+        rows = [[*values_to_save(job, fields, connection, add=False), job.pk] for job in jobs]
         with transaction.atomic(using=using, savepoint=False):
             if execute_many(connection, sql, rows) not in (-1, len(jobs)):  # as save() refuses
                 raise DatabaseError("Save with update_fields did not affect any rows.")

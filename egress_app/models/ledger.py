@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from django.db import connections, models, router, transaction
 from django.utils import timezone
 
-from egress_app.models.base import NEEDS_JSON, execute_many
+from egress_app.models.base import NEEDS_JSON, execute_many, values_to_save
 from egress_app.models.jobs import EgressJob
 from egress_app.models.statuses import EgressStatus, status_label
 
@@ -80,10 +80,7 @@ class LedgerEntry(models.Model):
         # all: the driver parses a statement's placeholders each time it is not the same text,
         # and a batch's long one cost more CPU than its rows.
         sql = f"INSERT INTO {quote(cls._meta.db_table)} ({columns}) VALUES {row}"  # noqa: S608
-        rows = [
-            [field.get_db_prep_save(field.pre_save(entry, True), connection) for field in fields]
-            for entry in entries
-        ]
+        rows = [values_to_save(entry, fields, connection, add=True) for entry in entries]
         with transaction.atomic(using=connection.alias, savepoint=False):
             execute_many(connection, sql, rows)
 
