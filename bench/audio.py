@@ -50,7 +50,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,7 +57,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from timing import read_json  # noqa: E402
+from timing import Receive, Scope, Send, read_json  # noqa: E402
 
 PYTHON = sys.executable
 FRAME_SECONDS = 0.010
@@ -67,16 +66,9 @@ FRAME_BYTES = int(RATE * FRAME_SECONDS) * CHANNELS * 2  # 1920: 480 stereo S16LE
 TARGET = 100.0  # real-time streams per core
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
-Scope = dict[str, Any]
-Message = dict[str, Any]
-
 
 # --- the anchor: the least a websocket server can do with the audio ------------------------------
-async def anchor(
-    scope: Scope,
-    receive: Callable[[], Awaitable[Message]],
-    send: Callable[[Message], Awaitable[None]],
-) -> None:
+async def anchor(scope: Scope, receive: Receive, send: Send) -> None:
     """A raw ASGI app that accepts any websocket and discards whatever it sends."""
     if scope["type"] != "websocket":
         if scope["type"] == "http":

@@ -10,6 +10,12 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+# An ASGI app's arguments: the benchmarks' bare anchors take them.
+Scope = dict[str, Any]
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
 
 async def measure(
     call: Callable[[], Awaitable[object]], calls: int, budget: float

@@ -21,20 +21,14 @@ import resource
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-Scope = dict[str, Any]
-Message = dict[str, Any]
+from timing import Receive, Scope, Send
 
 
-async def anchor(
-    scope: Scope,
-    receive: Callable[[], Awaitable[Message]],
-    send: Callable[[Message], Awaitable[None]],
-) -> None:
+async def anchor(scope: Scope, receive: Receive, send: Send) -> None:
     """A raw ASGI app answering any HTTP request 200 "ok" once it has read the body."""
     if scope["type"] != "http":
         return
