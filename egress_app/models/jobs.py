@@ -199,7 +199,8 @@ class EgressJob(SecretsMixin):
         quote = connection.ops.quote_name
         columns = ", ".join(f"{quote(str(field.column))} = %s" for field in fields)
         # The names are the model's own, the values parameters.
-        sql = f"UPDATE {quote(cls._meta.db_table)} SET {columns} WHERE {quote('id')} = %s"  # noqa: S608
+        table, key = quote(cls._meta.db_table), quote(str(cls._meta.pk.column))
+        sql = f"UPDATE {table} SET {columns} WHERE {key} = %s"  # noqa: S608
         rows = [[*values_to_save(job, fields, connection, add=False), job.pk] for job in jobs]
         with transaction.atomic(using=using, savepoint=False):
             if execute_many(connection, sql, rows) not in (-1, len(jobs)):  # as save() refuses

@@ -65,9 +65,9 @@ class LedgerEntry(models.Model):
 
     @classmethod
     def insert_all(cls, entries: Sequence[LedgerEntry]) -> None:
-        """Insert new entries in one statement, as `bulk_create` does (no signals, no primary
-        key set on them), without its compiler: preparing each value through it cost a
-        webhook batch more CPU than the database's work."""
+        """Insert new entries all or none, as `bulk_create` does (no signals, no primary key
+        set on them), without its compiler: preparing each value through it cost a webhook
+        batch more CPU than the database's work."""
         if not entries:
             return
         connection = connections[router.db_for_write(cls)]
