@@ -134,15 +134,23 @@
 
   // The Live page's rooms are swapped in anew on every refresh: keep each Listen form's
   // recording choice (a select the producer may have just changed) across the swap.
+  // A choice is also kept as it is made: one made between a swap and its settle (when the
+  // restore runs) would otherwise be put back to what the swap replaced.
   const listenChoices = new Map();
+  const listenChoice = (select) => `${select.form.elements.room.value} ${select.name}`;
   function keepListenChoices(event) {
     for (const select of event.detail.target.querySelectorAll("form.listen select")) {
-      listenChoices.set(`${select.form.elements.room.value} ${select.name}`, select.value);
+      listenChoices.set(listenChoice(select), select.value);
+    }
+  }
+  function keepListenChoice(event) {
+    if (event.target.matches("form.listen select")) {
+      listenChoices.set(listenChoice(event.target), event.target.value);
     }
   }
   function restoreListenChoices(root) {
     for (const select of root.querySelectorAll("form.listen select")) {
-      const chosen = listenChoices.get(`${select.form.elements.room.value} ${select.name}`);
+      const chosen = listenChoices.get(listenChoice(select));
       if (chosen !== undefined && select.querySelector(`option[value="${CSS.escape(chosen)}"]`)) {
         select.value = chosen;
       }
@@ -217,6 +225,7 @@
     document.body.addEventListener("htmx:wsClose", liveClosed);
     document.body.addEventListener("htmx:beforeSwap", reloadOnLogin);
     document.body.addEventListener("htmx:beforeSwap", keepListenChoices);
+    document.body.addEventListener("change", keepListenChoice);
     document.body.addEventListener("htmx:afterSwap", openLiveDialog);
     document.body.addEventListener("live-dialog-close", closeLiveDialog);
     document.body.addEventListener("click", closeDialogOnCancel);
