@@ -35,6 +35,7 @@ from egress_app.actions import sessions
 from egress_app.actions.sessions import ROOM_GONE
 from egress_app.livekit.scrub import Secrets, info_dict, scrub, scrub_info, stream_urls_in
 from egress_app.models import (
+    Compiled,
     EgressJob,
     EgressKind,
     EgressStatus,
@@ -167,10 +168,18 @@ def _unavailable(exc: Exception) -> bool:
     return not (getattr(exc.__cause__, "sqlstate", None) or "").startswith("54")
 
 
+# What each batch asks, compiled once (`Compiled`): the ids already recorded, and the jobs
+# locked in a fixed order, so that two batches never deadlock.
+_SEEN = Compiled(lambda ids: LedgerEntry.objects.filter(event_id__in=ids).values("event_id"))
+_LOCKED = Compiled(
+    lambda ids: EgressJob.objects.select_for_update().filter(egress_id__in=ids).order_by("pk")
+)
+
+
 def _receive(received: Sequence[Received]) -> list[Answer]:
     ids = [event.id for event, _ in received if event.id]
     with transaction.atomic():
-        seen = set(LedgerEntry.objects.filter(event_id__in=ids).values_list("event_id", flat=True))
+        seen = _recorded(ids)
         batch = _Batch.of(event.egress_info for event, _ in received if _about_egress(event))
         entries: list[LedgerEntry] = []
         answers: list[Answer] = []
@@ -195,6 +204,11 @@ def _receive(received: Sequence[Received]) -> list[Answer]:
         if rooms:
             events.announce_rooms()
     return answers
+
+
+def _recorded(ids: list[str]) -> set[str]:
+    """Which of these event ids the ledger holds already."""
+    return {row[0] for row in _SEEN.rows(list(dict.fromkeys(ids)))} if ids else set()
 
 
 def _about_egress(event: webhook.WebhookEvent) -> bool:
@@ -238,9 +252,8 @@ class _Batch:
 
     @classmethod
     def of(cls, infos: Iterable[egress.EgressInfo]) -> _Batch:
-        ids = {info.egress_id for info in infos if info.egress_id}
-        locked = EgressJob.objects.select_for_update().filter(egress_id__in=ids).order_by("pk")
-        return cls({str(job.egress_id): job for job in locked} if ids else {})
+        ids = list(dict.fromkeys(info.egress_id for info in infos if info.egress_id))
+        return cls({str(job.egress_id): job for job in _LOCKED.objects(ids)} if ids else {})
 
     @functools.cached_property
     def secrets(self) -> Secrets:

@@ -38,7 +38,7 @@ from egress_app.models.audio import (
     TapState,
 )
 from egress_app.models.audit import AuditAction, AuditEntry, AuditTarget
-from egress_app.models.base import NEEDS_JSON, Access, SecretsMixin
+from egress_app.models.base import NEEDS_JSON, Access, Compiled, SecretsMixin
 from egress_app.models.jobs import EgressJob, JobNote
 from egress_app.models.ledger import LedgerEntry, LedgerOutcome, LedgerSource
 from egress_app.models.people import LinkPurpose, PasswordLink
@@ -90,6 +90,7 @@ __all__ = [
     "AuditEntry",
     "AuditTarget",
     "ChannelKind",
+    "Compiled",
     "DeliveryState",
     "EgressJob",
     "EgressKind",

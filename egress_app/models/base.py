@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from django.db import models
+from django.db import connections, models
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from egress_app.crypto import decrypt_json, encrypt_json, hint
@@ -137,3 +139,51 @@ def values_to_save(
                 continue
         values.append(field.get_db_prep_save(field.pre_save(instance, add), connection))
     return values
+
+
+class Compiled[M: models.Model]:
+    """A query that Django compiles once per database and number of values, then runs again
+    with other values. `build` makes it from a list of values that must be its only parameters,
+    in their order (a filter `__in` them, say). Compiling an ORM query costs about a
+    millisecond here, more than running a short one: each batch of webhooks asks the same
+    three, with a few values each."""
+
+    def __init__(self, build: Callable[[list[str]], QuerySet[M, Any]]) -> None:
+        self.build = build
+        self.sqls: dict[tuple[str, int], str | None] = {}  # None: it cannot be reused
+
+    @functools.cached_property
+    def unrun(self) -> QuerySet[M, Any]:
+        """The query with no values, never run: its model and database."""
+        return self.build([])
+
+    @property
+    def using(self) -> str:
+        """The database the query goes to (the router's, for reading or for a lock)."""
+        return self.unrun.db
+
+    def sql(self, values: Sequence[str]) -> tuple[str, list[str]]:
+        """The query's SQL with `values` for its parameters (compiled now, the first time)."""
+        key = (self.using, len(values))
+        if key not in self.sqls:
+            marks = [f"\x1f{n}" for n in range(len(values))]  # like no value a compiler adds
+            sql, params = self._compiled(marks)
+            self.sqls[key] = sql if params == marks else None
+        if (sql := self.sqls[key]) is None:  # Django reorders or adds parameters: each time
+            return self._compiled(list(values))
+        return sql, list(values)
+
+    def _compiled(self, values: list[str]) -> tuple[str, list[str]]:
+        sql, params = self.build(values).query.get_compiler(self.using).as_sql()
+        return sql, list(params)
+
+    def objects(self, values: Sequence[str]) -> list[M]:
+        """The model instances it selects with `values` (distinct), as its queryset would."""
+        manager = self.unrun.model._default_manager
+        return list(manager.raw(*self.sql(values), using=self.using))
+
+    def rows(self, values: Sequence[str]) -> list[tuple[Any, ...]]:
+        """The rows it selects with `values` (distinct), as the database gives them."""
+        with connections[self.using].cursor() as cursor:
+            cursor.execute(*self.sql(values))
+            return cursor.fetchall()

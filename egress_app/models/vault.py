@@ -15,7 +15,7 @@ from egress_app.livekit.scrub import (
     Secrets,
     stored_values,
 )
-from egress_app.models.base import Profile, SecretsMixin, one_default
+from egress_app.models.base import Compiled, Profile, SecretsMixin, one_default
 from egress_app.models.statuses import running_jobs
 from egress_app.storage import destinations
 from egress_app.storage.providers import PROVIDERS, Provider
@@ -103,8 +103,12 @@ class StreamDestination(SecretsMixin):
 def stored_secrets() -> Secrets:
     """Every stream key, storage credential, engine key and alert channel secret kept, to hide
     in what LiveKit says before it is stored: a key LiveKit quotes need not be the job's own (an
-    egress started elsewhere with it, a key pasted into another destination). One query; the
-    values are decrypted again only once some row's secrets changed."""
+    egress started elsewhere with it, a key pasted into another destination). One query,
+    compiled once; the values are decrypted again only once some row's secrets changed."""
+    return _secrets_of(frozenset(token for (token,) in _SECRET_TOKENS.rows([]) if token))
+
+
+def _every_secret_token(_: list[str]) -> models.QuerySet[StreamDestination, str]:
     destinations = StreamDestination.objects.order_by().values_list("encrypted_secrets", flat=True)
     profiles = StorageProfile.objects.order_by().values_list("encrypted_secrets", flat=True)
     # By name: the engine profiles' module builds on the audio sessions, which build on this one.
@@ -112,8 +116,10 @@ def stored_secrets() -> Secrets:
     engines = engine_profile._default_manager.order_by().values_list("encrypted_secrets", flat=True)
     channel = apps.get_model("egress_app", "AlertChannel")
     channels = channel._default_manager.order_by().values_list("encrypted_secrets", flat=True)
-    tokens = destinations.union(profiles, engines, channels, all=True).order_by()
-    return _secrets_of(frozenset(token for token in tokens if token))
+    return destinations.union(profiles, engines, channels, all=True).order_by()
+
+
+_SECRET_TOKENS = Compiled(_every_secret_token)
 
 
 @functools.lru_cache(maxsize=4)
