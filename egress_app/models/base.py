@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from django.db import connections, models
@@ -102,18 +103,23 @@ def execute_many(connection: BaseDatabaseWrapper, sql: str, rows: Sequence[Seque
     Python (Django's psycopg cursors bind on the client): psycopg's C dumpers, one statement
     prepared per connection after a few uses, the rows sent in one pipeline. A webhook batch's
     two writes cost less CPU that way. Errors are Django's, as from its own cursors."""
-    if connection.vendor != "postgresql":
-        cursor = connection.cursor()
-    else:  # Django's own server-binding cursor, wrapped as its cursors are (query log, wrappers)
-        from django.db.backends.postgresql.base import ServerBindingCursor
-
-        connection.ensure_connection()
-        with connection.wrap_database_errors:
-            raw = ServerBindingCursor(connection.connection)  # type: ignore[call-arg]
-            cursor = connection._prepare_cursor(raw)  # type: ignore[attr-defined]
-    with cursor:
+    with _server_binding(connection) as cursor:
         cursor.executemany(sql, rows)
         return int(cursor.rowcount)
+
+
+def _server_binding(connection: BaseDatabaseWrapper) -> Any:
+    """A cursor whose parameters PostgreSQL binds (a statement run again with other values is
+    prepared once per connection: parsed and planned once); elsewhere Django's cursor."""
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    # Django's own server-binding cursor, wrapped as its cursors are (query log, wrappers).
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        raw = ServerBindingCursor(connection.connection)  # type: ignore[call-arg]
+        return connection._prepare_cursor(raw)  # type: ignore[attr-defined]
 
 
 _TEXT_FIELDS = (models.CharField, models.TextField)  # exactly these: a subclass may convert
@@ -141,16 +147,26 @@ def values_to_save(
     return values
 
 
+@dataclass(frozen=True)
+class _Statement:
+    """A compiled query: its SQL, and how its rows become values (`None`: not reusable)."""
+
+    sql: str | None
+    converters: dict[int, tuple[list[Any], Any]]  # column -> the compiler's converters for it
+    attnames: list[str]  # the model's fields, in the order of the columns
+
+
 class Compiled[M: models.Model]:
     """A query that Django compiles once per database and number of values, then runs again
     with other values. `build` makes it from a list of values that must be its only parameters,
-    in their order (a filter `__in` them, say). Compiling an ORM query costs about a
-    millisecond here, more than running a short one: each batch of webhooks asks the same
-    three, with a few values each."""
+    in their order (a filter `__in` them, say). Compiling an ORM query, or running it through
+    a raw queryset, costs about a millisecond here, more than running a short one: each batch
+    of webhooks asks the same three, with a few values each. Its rows come back as the ORM
+    gives them, converted by the same converters (JSON read, times made aware)."""
 
     def __init__(self, build: Callable[[list[str]], QuerySet[M, Any]]) -> None:
         self.build = build
-        self.sqls: dict[tuple[str, int], str | None] = {}  # None: it cannot be reused
+        self.statements: dict[tuple[str, int], _Statement] = {}
 
     @functools.cached_property
     def unrun(self) -> QuerySet[M, Any]:
@@ -162,28 +178,40 @@ class Compiled[M: models.Model]:
         """The database the query goes to (the router's, for reading or for a lock)."""
         return self.unrun.db
 
-    def sql(self, values: Sequence[str]) -> tuple[str, list[str]]:
-        """The query's SQL with `values` for its parameters (compiled now, the first time)."""
-        key = (self.using, len(values))
-        if key not in self.sqls:
-            marks = [f"\x1f{n}" for n in range(len(values))]  # like no value a compiler adds
-            sql, params = self._compiled(marks)
-            self.sqls[key] = sql if params == marks else None
-        if (sql := self.sqls[key]) is None:  # Django reorders or adds parameters: each time
-            return self._compiled(list(values))
-        return sql, list(values)
-
-    def _compiled(self, values: list[str]) -> tuple[str, list[str]]:
-        sql, params = self.build(values).query.get_compiler(self.using).as_sql()
-        return sql, list(params)
-
     def objects(self, values: Sequence[str]) -> list[M]:
         """The model instances it selects with `values` (distinct), as its queryset would."""
-        manager = self.unrun.model._default_manager
-        return list(manager.raw(*self.sql(values), using=self.using))
+        model, using = self.unrun.model, self.using
+        statement, rows = self._run(values)
+        return [model.from_db(using, statement.attnames, row) for row in rows]
 
-    def rows(self, values: Sequence[str]) -> list[tuple[Any, ...]]:
-        """The rows it selects with `values` (distinct), as the database gives them."""
-        with connections[self.using].cursor() as cursor:
-            cursor.execute(*self.sql(values))
-            return cursor.fetchall()
+    def rows(self, values: Sequence[str]) -> list[list[Any]]:
+        """The rows it selects with `values` (distinct), each column converted."""
+        return self._run(values)[1]
+
+    def _run(self, values: Sequence[str]) -> tuple[_Statement, list[list[Any]]]:
+        key = (self.using, len(values))
+        if key not in self.statements:
+            marks = [f"\x1f{n}" for n in range(len(values))]  # like no value a compiler adds
+            statement, params = self._compiled(marks)
+            reusable = params == marks  # Django may reorder or add parameters: then each time
+            self.statements[key] = statement if reusable else replace(statement, sql=None)
+        statement = self.statements[key]
+        params = list(values)
+        if statement.sql is None:
+            statement, params = self._compiled(params)
+        connection = connections[self.using]
+        with _server_binding(connection) as cursor:
+            cursor.execute(statement.sql, params)
+            rows = [list(row) for row in cursor.fetchall()]
+        for row in rows:  # as Django's SQLCompiler.apply_converters
+            for position, (converters, expression) in statement.converters.items():
+                for convert in converters:
+                    row[position] = convert(row[position], expression, connection)
+        return statement, rows
+
+    def _compiled(self, values: list[str]) -> tuple[_Statement, list[str]]:
+        compiler = self.build(values).query.get_compiler(self.using)
+        sql, params = compiler.as_sql()
+        columns = [column for column, _, _ in compiler.select]
+        attnames = [getattr(getattr(column, "target", None), "attname", "") for column in columns]
+        return _Statement(sql, compiler.get_converters(columns), attnames), list(params)

@@ -31,8 +31,8 @@ def test_it_selects_what_its_queryset_selects_with_each_set_of_values():
         assert [job.egress_id for job in got] == [job.egress_id for job in expected]
     assert {job.pk for job in by_pk.objects(["EG_c1"])} == {jobs[0].pk}
     # One compiled statement per number of values, used again with other values.
-    assert set(by_pk.sqls) == {(by_pk.using, 1), (by_pk.using, 2)}
-    assert None not in by_pk.sqls.values()
+    assert set(by_pk.statements) == {(by_pk.using, 1), (by_pk.using, 2)}
+    assert all(statement.sql for statement in by_pk.statements.values())
 
 
 def test_its_instances_are_whole_and_converted_as_the_orm_gives_them():
@@ -51,7 +51,7 @@ def test_its_instances_are_whole_and_converted_as_the_orm_gives_them():
 def test_it_gives_rows_as_the_database_does():
     make_jobs("EG_r1", "EG_r2")
     ids = Compiled(lambda ids: EgressJob.objects.filter(egress_id__in=ids).values("egress_id"))
-    assert sorted(ids.rows(["EG_r2", "EG_r1", "EG_none"])) == [("EG_r1",), ("EG_r2",)]
+    assert sorted(ids.rows(["EG_r2", "EG_r1", "EG_none"])) == [["EG_r1"], ["EG_r2"]]
 
 
 def test_it_compiles_each_time_a_query_whose_parameters_are_not_only_the_values():
@@ -61,7 +61,7 @@ def test_it_compiles_each_time_a_query_whose_parameters_are_not_only_the_values(
         lambda ids: EgressJob.objects.filter(egress_id__in=ids, status=EgressStatus.ACTIVE)
     )
     assert [job.egress_id for job in active.objects(["EG_p1", "EG_p2"])] == ["EG_p2"]
-    assert active.sqls == {(active.using, 2): None}
+    assert active.statements[(active.using, 2)].sql is None
     assert [job.egress_id for job in active.objects(["EG_p1", "EG_p2"])] == ["EG_p2"]
 
 
