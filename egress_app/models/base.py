@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -95,6 +96,9 @@ def one_default(name: str) -> models.UniqueConstraint:
     )
 
 
+Rows = Sequence[Any]  # one row's values, in the columns' order
+
+
 def execute_many(connection: BaseDatabaseWrapper, sql: str, rows: Sequence[Sequence[Any]]) -> int:
     """Run `sql` (Django's `%s` placeholders) once for each row, inside the caller's
     transaction; the rows affected (-1 when the driver cannot tell).
@@ -106,6 +110,35 @@ def execute_many(connection: BaseDatabaseWrapper, sql: str, rows: Sequence[Seque
     with _server_binding(connection) as cursor:
         cursor.executemany(sql, rows)
         return int(cursor.rowcount)
+
+
+def insert_rows(
+    connection: BaseDatabaseWrapper, table: str, columns: Sequence[str], rows: Sequence[Rows]
+) -> None:
+    """Insert `rows` (values as `values_to_save` gives them) into `table`'s `columns`, all or
+    none, inside the caller's transaction. On PostgreSQL with one COPY: psycopg formats each
+    row in C and sends them in one stream, where an INSERT a row cost a webhook batch about
+    0.1 ms of CPU a row here. Errors are Django's, as from its own cursors."""
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(column) for column in columns)
+    if connection.vendor != "postgresql":
+        values = "(" + ", ".join(["%s"] * len(columns)) + ")"
+        sql = f"INSERT INTO {quote(table)} ({names}) VALUES {values}"  # noqa: S608
+        execute_many(connection, sql, rows)
+        return
+    # The names are the model's own; the values go as COPY's data, never as SQL.
+    sql = f"COPY {quote(table)} ({names}) FROM STDIN"
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+
+        def copy(sql: str, rows: Sequence[Rows], many: bool, context: Any) -> None:
+            with cursor.cursor.copy(sql) as stream:
+                for row in rows:
+                    stream.write_row(row)
+
+        # Through the connection's execute wrappers and query log, as Django's statements go.
+        debug = getattr(cursor, "debug_sql", None)  # a CursorDebugWrapper: queries are logged
+        with debug(sql, rows, many=True) if debug else contextlib.nullcontext():
+            cursor._execute_with_wrappers(sql, rows, many=True, executor=copy)
 
 
 def _server_binding(connection: BaseDatabaseWrapper) -> Any:

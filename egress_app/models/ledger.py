@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from django.db import connections, models, router, transaction
 from django.utils import timezone
 
-from egress_app.models.base import NEEDS_JSON, execute_many, values_to_save
+from egress_app.models.base import NEEDS_JSON, insert_rows, values_to_save
 from egress_app.models.jobs import EgressJob
 from egress_app.models.statuses import EgressStatus, status_label
 
@@ -72,17 +72,10 @@ class LedgerEntry(models.Model):
             return
         connection = connections[router.db_for_write(cls)]
         fields = [field for field in cls._meta.concrete_fields if not field.primary_key]
-        quote = connection.ops.quote_name
-        columns = ", ".join(quote(str(field.column)) for field in fields)
-        row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-        # The names are the model's own, the values parameters. One short statement for every
-        # row (executemany: psycopg sends them in one pipeline), not one VALUES list of them
-        # all: the driver parses a statement's placeholders each time it is not the same text,
-        # and a batch's long one cost more CPU than its rows.
-        sql = f"INSERT INTO {quote(cls._meta.db_table)} ({columns}) VALUES {row}"  # noqa: S608
         rows = [values_to_save(entry, fields, connection, add=True) for entry in entries]
+        columns = [str(field.column) for field in fields]
         with transaction.atomic(using=connection.alias, savepoint=False):
-            execute_many(connection, sql, rows)
+            insert_rows(connection, cls._meta.db_table, columns, rows)
 
     @property
     def status_label(self) -> str:
