@@ -4,6 +4,7 @@ stream's health."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -52,6 +53,20 @@ def test_it_records_the_town_hall_from_its_card_and_stops_it_there(show, page: P
     running.get_by_role("button", name="Stop").click()
     expect(page.locator("#messages")).to_contain_text("Asked LiveKit to stop")
     expect(card.locator(".card-egress")).to_have_count(0)  # ended: no longer running here
+
+
+def test_a_record_page_opened_on_its_own_starts_the_recording(show, page: Page, sandbox):
+    """Record opened in a new tab: the page has no dialog for htmx to fill, so its form posts
+    as a plain form (it did nothing: htmx found no target)."""
+    log_in(page, "producer", "producer-demo-pass")
+    page.goto("/live/record/?room=podcast")
+    expect(page.get_by_role("heading", name="Record podcast?")).to_be_visible()
+    page.get_by_role("button", name="Start recording").click()
+
+    expect(page).to_have_url(re.compile(r"/$"))  # back on the Live page, where it runs
+    expect(page.locator("#messages")).to_contain_text("Recording podcast")
+    running = page.locator('[data-room="podcast"] .card-egress')
+    expect(running.locator(".badge")).to_have_text("active")
 
 
 def test_it_goes_live_and_shows_each_streams_health_as_the_webhooks_come(show, page: Page, sandbox):
