@@ -208,7 +208,7 @@ def _receive(received: Sequence[Received]) -> list[Answer]:
 
 def _recorded(ids: list[str]) -> set[str]:
     """Which of these event ids the ledger holds already."""
-    return {row[0] for row in _SEEN.rows(list(dict.fromkeys(ids)))} if ids else set()
+    return {row[0] for row in _SEEN.rows(ids)} if ids else set()
 
 
 def _about_egress(event: webhook.WebhookEvent) -> bool:
@@ -252,7 +252,7 @@ class _Batch:
 
     @classmethod
     def of(cls, infos: Iterable[egress.EgressInfo]) -> _Batch:
-        ids = list(dict.fromkeys(info.egress_id for info in infos if info.egress_id))
+        ids = [info.egress_id for info in infos if info.egress_id]
         return cls({str(job.egress_id): job for job in _LOCKED.objects(ids)} if ids else {})
 
     @functools.cached_property

@@ -99,7 +99,7 @@ def one_default(name: str) -> models.UniqueConstraint:
 Rows = Sequence[Any]  # one row's values, in the columns' order
 
 
-def execute_many(connection: BaseDatabaseWrapper, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+def execute_many(connection: BaseDatabaseWrapper, sql: str, rows: Sequence[Rows]) -> int:
     """Run `sql` (Django's `%s` placeholders) once for each row, inside the caller's
     transaction; the rows affected (-1 when the driver cannot tell).
 
@@ -212,16 +212,17 @@ class Compiled[M: models.Model]:
         return self.unrun.db
 
     def objects(self, values: Sequence[str]) -> list[M]:
-        """The model instances it selects with `values` (distinct), as its queryset would."""
+        """The model instances it selects with `values`, as its queryset would."""
         model, using = self.unrun.model, self.using
         statement, rows = self._run(values)
         return [model.from_db(using, statement.attnames, row) for row in rows]
 
     def rows(self, values: Sequence[str]) -> list[list[Any]]:
-        """The rows it selects with `values` (distinct), each column converted."""
+        """The rows it selects with `values`, each column converted."""
         return self._run(values)[1]
 
     def _run(self, values: Sequence[str]) -> tuple[_Statement, list[list[Any]]]:
+        values = list(dict.fromkeys(values))  # distinct, as an `__in` of them would be
         key = (self.using, len(values))
         if key not in self.statements:
             marks = [f"\x1f{n}" for n in range(len(values))]  # like no value a compiler adds
@@ -229,7 +230,7 @@ class Compiled[M: models.Model]:
             reusable = params == marks  # Django may reorder or add parameters: then each time
             self.statements[key] = statement if reusable else replace(statement, sql=None)
         statement = self.statements[key]
-        params = list(values)
+        params = values
         if statement.sql is None:
             statement, params = self._compiled(params)
         connection = connections[self.using]

@@ -51,7 +51,9 @@ def test_its_instances_are_whole_and_converted_as_the_orm_gives_them():
 def test_it_gives_rows_as_the_database_does():
     make_jobs("EG_r1", "EG_r2")
     ids = Compiled(lambda ids: EgressJob.objects.filter(egress_id__in=ids).values("egress_id"))
-    assert sorted(ids.rows(["EG_r2", "EG_r1", "EG_none"])) == [["EG_r1"], ["EG_r2"]]
+    assert sorted(ids.rows(["EG_r2", "EG_r1", "EG_none", "EG_r2"])) == [["EG_r1"], ["EG_r2"]]
+    # A value twice is asked once, as `__in` asks it: the statement of three is reused.
+    assert ids.statements[(ids.using, 3)].sql
 
 
 def test_it_compiles_each_time_a_query_whose_parameters_are_not_only_the_values():
