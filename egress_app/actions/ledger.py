@@ -355,11 +355,16 @@ def _settle_flag(job: EgressJob) -> None:
 
 
 def launch_in_flight() -> bool:
-    """Whether some launch may still learn its egress id from LiveKit's answer."""
+    """Whether some launch may still learn its egress id from LiveKit's answer. Their rows
+    stay locked until the caller's transaction ends: a launch that adopts its egress meanwhile
+    waits, then folds in the events kept pending here (without the lock, it could look for
+    them before they commit and leave them pending until the reconciler came by); one that
+    adopted first is no longer in flight once its row is read again."""
     since = launches_waiting_since(timezone.now())
-    return EgressJob.objects.filter(
+    waiting = EgressJob.objects.select_for_update().filter(
         launch_state=LaunchState.LAUNCHING, created_at__gte=since
-    ).exists()
+    )
+    return bool(list(waiting.values_list("pk", flat=True)))
 
 
 def launches_waiting_since(now: datetime) -> datetime:
@@ -502,9 +507,11 @@ def settle_pending() -> int:
 def _unclaimed(entries: QuerySet[LedgerEntry]) -> EgressJob | None:
     """The external job of events no launch claimed (None while a launch still may)."""
     newest = entries.order_by("-updated_at_ns").first()
-    if newest is None or launch_in_flight():
+    if newest is None:
         return None
     with transaction.atomic():
+        if launch_in_flight():
+            return None
         folded = fold(pending_info(newest))
         LedgerEntry.objects.filter(pk=newest.pk).update(job=folded.job, outcome=folded.outcome)
     return folded.job

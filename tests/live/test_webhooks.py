@@ -6,12 +6,14 @@ secret in the ledger."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.db import OperationalError, connection
+from django.db import OperationalError, connection, transaction
 from django.test import Client
 from django.urls import reverse
 from google.protobuf import json_format
@@ -273,6 +275,41 @@ def test_it_keeps_an_early_webhook_pending_until_its_launch_knows_the_egress(
     assert EgressJob.objects.get().status == EgressStatus.ACTIVE
     entry.refresh_from_db()
     assert (entry.outcome, entry.job) == ("applied", job)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_launch_adopting_its_egress_while_an_early_webhook_commits_folds_that_webhook_in(
+    producer: User,
+) -> None:
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite lets one writer at a time: the two cannot overlap there")
+    job = launching_job(producer)
+    early = json_format.ParseDict(event("egress_updated__active"), webhook.WebhookEvent())
+    kept_pending, committed = threading.Event(), threading.Event()
+
+    def webhook_batch() -> None:
+        # The batch keeps the webhook pending, then is slow to commit.
+        try:
+            with transaction.atomic():
+                assert actions.receive_webhooks([(early, 100)]) == [True]
+                kept_pending.set()
+                time.sleep(0.5)
+            committed.set()
+        finally:
+            connection.close()
+
+    batch = threading.Thread(target=webhook_batch)
+    batch.start()
+    assert kept_pending.wait(10)
+    # LiveKit's answer to the Start call arrives meanwhile: the launch adopts its egress.
+    job.egress_id, job.launch_state = RECORDING, LaunchState.LAUNCHED
+    job.save()
+    assert committed.is_set()  # the launch waited for the batch
+    job = actions.apply_pending(job)
+    batch.join()
+
+    assert EgressJob.objects.get().status == EgressStatus.ACTIVE
+    assert (only_entry().outcome, only_entry().job) == ("applied", job)
 
 
 def test_it_treats_an_egress_as_external_once_no_launch_is_in_flight(
