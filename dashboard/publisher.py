@@ -19,7 +19,7 @@ from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_
 from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.db.models import prefetch_related_objects
 
-from dashboard import audio, fragments, livekit_cache
+from dashboard import audio, fragments, livekit_cache, pubsub
 from egress_app.events import (
     HOME,
     PERSON,
@@ -62,11 +62,11 @@ def deliver(news: list[JobNews], *, rooms: bool = False) -> None:
         return
     try:
         wanted = {name for item in news for name in (*item.row_groups(), item.page_group())}
-        followed = async_to_sync(following)(layer, wanted | ({group(HOME)} if home else set()))
+        followed = _following_now(layer, wanted | ({group(HOME)} if home else set()))
         sends = _rendered(news, followed, home=home and group(HOME) in followed)
         sends = [(name, sent) for name, sent in sends if name in followed]
         if sends:
-            async_to_sync(_send_all)(layer, _joined(sends))
+            _send_now(layer, _joined(sends))
     except Exception:  # the change is committed; only its push is lost
         logger.exception("Could not push a live update to browsers")
 
@@ -140,6 +140,26 @@ async def _subscribed(layer: RedisPubSubChannelLayer, names: set[str]) -> set[st
             if count:
                 followed.add(channels[channel.decode() if isinstance(channel, bytes) else channel])
     return followed
+
+
+def _following_now(layer: BaseChannelLayer, names: set[str]) -> set[str]:
+    """`following`, asked from a worker thread: Redis straight from it (`pubsub.ThreadSide`),
+    any other layer on its event loop."""
+    if not isinstance(layer, RedisPubSubChannelLayer):
+        return async_to_sync(following)(layer, names)
+    try:
+        return pubsub.thread_side(layer).followed(names)
+    except Exception:  # asking is an optimisation: when it fails, render everything
+        logger.warning("Could not ask the channel layer who follows; rendering every update")
+        return set(names)
+
+
+def _send_now(layer: BaseChannelLayer, sends: list[tuple[str, Fragment]]) -> None:
+    """Each fragment to its group, from a worker thread (as `_following_now`)."""
+    if isinstance(layer, RedisPubSubChannelLayer):
+        pubsub.thread_side(layer).publish((name, fragment.message()) for name, fragment in sends)
+    else:
+        async_to_sync(_send_all)(layer, sends)
 
 
 def _joined(sends: list[tuple[str, Fragment]]) -> list[tuple[str, Fragment]]:
@@ -250,9 +270,9 @@ def deliver_audio(news: AudioNews) -> None:
     if layer is None:
         return
     try:
-        if not async_to_sync(following)(layer, {news.page_group()}):
+        if not _following_now(layer, {news.page_group()}):
             return
         html = audio.live_push(news.session_id)
-        async_to_sync(_send_all)(layer, [(news.page_group(), Fragment(html))])
+        _send_now(layer, [(news.page_group(), Fragment(html))])
     except Exception:  # the change is committed; only its push is lost
         logger.exception("Could not push an audio session's update to browsers")
