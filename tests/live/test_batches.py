@@ -24,7 +24,7 @@ from django.test.utils import CaptureQueriesContext
 from livekit.protocol import egress, models, webhook
 
 from dashboard import publisher
-from egress_app import actions, events
+from egress_app import actions, events, webhooks
 from egress_app.models import EgressJob, EgressKind, EgressStatus, LedgerEntry
 from egress_app.webhooks import Intake, Received
 
@@ -451,6 +451,34 @@ def test_the_intake_writes_webhooks_that_arrive_while_a_batch_is_written_as_the_
     assert answers == [True, True, True, True, True, False]
     assert batches == [["EV_1"], ["EV_2", "EV_3", "EV_4", "EV_5", "EV_1"]]
     assert EgressJob.objects.get(egress_id=KNOWN).details == "step 5"
+
+
+def test_the_intake_waits_for_webhooks_still_arriving_before_it_takes_a_batch() -> None:
+    """Webhooks that reach the loop a turn apart go in one batch; one that comes after the
+    loop went QUIET_TURNS turns without any goes in the next."""
+    dashboard_job()
+    batches: list[list[str]] = []
+
+    def write(received: list[Received]) -> list[bool]:
+        batches.append([event.id for event, _ in received])
+        return actions.receive_webhooks(received)
+
+    async def scenario() -> list[bool]:
+        intake = Intake(write)
+        arriving = []
+        for n in range(1, 5):  # one a turn of the loop, as requests read one after another
+            arriving.append(
+                asyncio.ensure_future(intake.record(*hook(f"EV_{n}", KNOWN, S.EGRESS_ACTIVE, n)))
+            )
+            await asyncio.sleep(0)
+        while not batches:
+            await asyncio.sleep(0)
+        late = intake.record(*hook("EV_5", KNOWN, S.EGRESS_ACTIVE, 5))
+        return await asyncio.gather(*arriving, late)
+
+    assert asyncio.run(scenario()) == [True] * 5
+    assert batches == [["EV_1", "EV_2", "EV_3", "EV_4"], ["EV_5"]]
+    assert webhooks.QUIET_TURNS > 1
 
 
 def test_a_batch_that_fails_fails_each_of_its_requests_and_the_next_batch_still_lands() -> None:
