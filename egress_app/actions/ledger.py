@@ -249,6 +249,8 @@ class _Batch:
     def __init__(self, jobs: dict[str, EgressJob]) -> None:
         self.jobs = jobs
         self.was_active: dict[str, bool] = {}
+        # As each job was read: only what an update changes is written back.
+        self.read = {job.pk: job.info_values() for job in jobs.values()}
 
     @classmethod
     def of(cls, infos: Iterable[egress.EgressInfo]) -> _Batch:
@@ -275,7 +277,7 @@ class _Batch:
 
     def save(self) -> None:
         changed = {self.jobs[egress_id]: was for egress_id, was in self.was_active.items()}
-        EgressJob.save_infos(list(changed))
+        EgressJob.save_infos(list(changed), self.read)
         events.announce_jobs(
             [events.JobNews.of(job, was_active=was) for job, was in changed.items()]
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -183,28 +184,42 @@ class EgressJob(SecretsMixin):
         return self.created_at < timezone.now() - timedelta(days=1)
 
     @classmethod
-    def save_infos(cls, jobs: Sequence[EgressJob]) -> None:
+    @functools.cache
+    def _saved_by_infos(cls) -> list[models.Field[Any, Any]]:
+        names = frozenset((*cls.INFO_FIELDS, *cls.CAUSE_FIELDS))
+        return [field for field in cls._meta.concrete_fields if field.name in names]
+
+    def info_values(self) -> tuple[Any, ...]:
+        """What an update from LiveKit may change, as the job holds it now: read with the
+        job, then given to `save_infos`, which writes only what differs."""
+        return tuple(getattr(self, field.attname) for field in self._saved_by_infos())
+
+    @classmethod
+    def save_infos(
+        cls, jobs: Sequence[EgressJob], read: Mapping[Any, tuple[Any, ...]] | None = None
+    ) -> None:
         """Save what `apply_info` changed on these (stored) jobs, as `save(update_fields=
         INFO_FIELDS)` of each would, signals and the Reports page's forgotten days included, but
         with one statement the driver sends for all of them: an ORM save compiles its UPDATE
-        each time, most of a batch of webhooks' CPU."""
+        each time, most of a batch of webhooks' CPU. `read` holds each job's `info_values()`
+        as it was read (locked): then only the columns that differ are written (an update
+        from LiveKit mostly changes its time and the info), and a job that did not change is
+        not written again; a job without them is written whole."""
         if not jobs:
             return
         using = router.db_for_write(cls)
         connection = connections[using]
         names = frozenset((*cls.INFO_FIELDS, *cls.CAUSE_FIELDS))
-        fields = [field for field in cls._meta.concrete_fields if field.name in names]
+        fields = cls._saved_by_infos()
         for job in jobs:
             pre_save.send(cls, instance=job, raw=False, using=using, update_fields=names)
-        quote = connection.ops.quote_name
-        columns = ", ".join(f"{quote(str(field.column))} = %s" for field in fields)
-        # The names are the model's own, the values parameters.
-        table, key = quote(cls._meta.db_table), quote(str(cls._meta.pk.column))
-        sql = f"UPDATE {table} SET {columns} WHERE {key} = %s"  # noqa: S608
-        rows = [[*values_to_save(job, fields, connection, add=False), job.pk] for job in jobs]
+        changes: dict[tuple[models.Field[Any, Any], ...], list[EgressJob]] = {}
+        for job in jobs:
+            changes.setdefault(_changed(job, fields, (read or {}).get(job.pk)), []).append(job)
         with transaction.atomic(using=using, savepoint=False):
-            if execute_many(connection, sql, rows) not in (-1, len(jobs)):  # as save() refuses
-                raise DatabaseError("Save with update_fields did not affect any rows.")
+            for changed, some in changes.items():
+                if changed:
+                    _update(connection, changed, some)
             for created_at in {job.created_at for job in jobs if job._counted_in_reports(names)}:
                 forget_days_of(created_at)  # as save() does: the next report counts them again
         for job in jobs:
@@ -313,6 +328,29 @@ class EgressJob(SecretsMixin):
             return list(self.secrets().values())
         except SecretKeyError:
             return []
+
+
+def _changed(
+    job: EgressJob, fields: Sequence[models.Field[Any, Any]], read: tuple[Any, ...] | None
+) -> tuple[models.Field[Any, Any], ...]:
+    """Which of `fields` differ from what was `read` of the job (all of them, unknown)."""
+    if read is None:
+        return tuple(fields)
+    return tuple(f for f, was in zip(fields, read, strict=True) if getattr(job, f.attname) != was)
+
+
+def _update(
+    connection: Any, fields: Sequence[models.Field[Any, Any]], jobs: Sequence[EgressJob]
+) -> None:
+    """Write these columns of these jobs, in one statement the driver sends for all."""
+    quote = connection.ops.quote_name
+    columns = ", ".join(f"{quote(str(field.column))} = %s" for field in fields)
+    # The names are the model's own, the values parameters.
+    table, key = quote(EgressJob._meta.db_table), quote(str(EgressJob._meta.pk.column))
+    sql = f"UPDATE {table} SET {columns} WHERE {key} = %s"  # noqa: S608
+    rows = [[*values_to_save(job, fields, connection, add=False), job.pk] for job in jobs]
+    if execute_many(connection, sql, rows) not in (-1, len(jobs)):  # as save() refuses
+        raise DatabaseError("Save with update_fields did not affect any rows.")
 
 
 def _stored_updated_ns(info: Mapping[str, Any], updated_at: datetime | None) -> int:
