@@ -986,7 +986,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--jobs", type=int, default=200, help="seeded jobs the webhooks update")
     parser.add_argument(
-        "--webhooks", type=int, default=40000, help="signed webhooks per ingest row, at most"
+        "--webhooks",
+        type=int,
+        default=100_000,
+        help="signed webhooks per ingest row, at most (then sent again: cheaper duplicates)",
     )
     parser.add_argument("--warmup", type=int, default=3000, help="signed webhooks to warm up")
     parser.add_argument("--concurrency", type=int, default=48, help="wrk's connections")
