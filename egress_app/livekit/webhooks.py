@@ -6,6 +6,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import json
 
 import jwt
 from google.protobuf import json_format
@@ -92,7 +93,13 @@ def _check_body_hash(body: bytes, claim: object) -> None:
 
 
 def _parse(body: bytes) -> webhook.WebhookEvent:
+    # As `json_format.Parse`, without its check for keys given twice (a Python call for each
+    # object, a tenth of the parse): the body is the one LiveKit signed, and Go's protojson
+    # writes each field once.
     try:
-        return json_format.Parse(body.decode(), webhook.WebhookEvent(), ignore_unknown_fields=True)
-    except (UnicodeDecodeError, json_format.ParseError):
-        raise WebhookVerificationError("malformed event body") from None
+        event = json.loads(body.decode())
+        if isinstance(event, dict):  # an event is an object; json_format fails on a number
+            return json_format.ParseDict(event, webhook.WebhookEvent(), ignore_unknown_fields=True)
+    except (ValueError, RecursionError, json_format.ParseError):
+        pass
+    raise WebhookVerificationError("malformed event body")

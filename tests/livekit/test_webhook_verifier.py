@@ -144,9 +144,12 @@ def test_it_refuses_garbage_tokens() -> None:
     assert refusal(BODY, "not-a-jwt") == "malformed token"
 
 
-def test_it_refuses_a_signed_body_that_is_not_an_event() -> None:
-    body = b"<html>hello</html>"
-
+@pytest.mark.parametrize(
+    "body", [b"<html>hello</html>", b"1", b"null", b'"egress_ended"', b"[{}]", b"\xff{}"]
+)
+def test_it_refuses_a_signed_body_that_is_not_an_event(body: bytes) -> None:
+    # JSON that is no object once answered 500 (the parser iterated a number) or parsed as an
+    # empty event (a string).
     assert refusal(body, sign(body)) == "malformed event body"
 
 
