@@ -12,7 +12,6 @@ import asyncio
 import logging
 import time
 from functools import partial
-from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_layer
@@ -118,28 +117,12 @@ async def following(layer: BaseChannelLayer, names: set[str]) -> set[str]:
         if isinstance(layer, InMemoryChannelLayer):  # one process: its own table
             return {name for name in names if layer.groups.get(name)}
         if isinstance(layer, RedisPubSubChannelLayer):  # each process subscribes once per group
-            return await _subscribed(layer, names)
+            # PUBSUB NUMSUB counts the processes subscribed to a group's Redis channel (a
+            # process subscribes while one of its consumers is in the group).
+            return await asyncio.to_thread(pubsub.thread_side(layer).followed, names)
     except Exception:  # asking is an optimisation: when it fails, render everything
         logger.warning("Could not ask the channel layer who follows; rendering every update")
     return set(names)
-
-
-async def _subscribed(layer: RedisPubSubChannelLayer, names: set[str]) -> set[str]:
-    # channels_redis publishes a group to the Redis channel its layer names; PUBSUB NUMSUB
-    # counts the processes subscribed to it (a process subscribes while one of its consumers
-    # is in the group). The names and shards are channels_redis's own (4.x).
-    loop_layer = layer._get_layer()
-    by_shard: dict[Any, dict[str, str]] = {}
-    for name in names:
-        channel = loop_layer._get_group_channel_name(name)
-        by_shard.setdefault(loop_layer._get_shard(channel), {})[channel] = name
-    followed = set()
-    for shard, channels in by_shard.items():
-        shard._ensure_redis()
-        for channel, count in await shard._redis.pubsub_numsub(*channels):
-            if count:
-                followed.add(channels[channel.decode() if isinstance(channel, bytes) else channel])
-    return followed
 
 
 def _following_now(layer: BaseChannelLayer, names: set[str]) -> set[str]:
