@@ -9,6 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, connections, models, router, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.signals import post_save, pre_save
 from django.utils import timezone
 from livekit.protocol import egress
@@ -76,6 +77,8 @@ class EgressJob(SecretsMixin):
     )
     # What `failures.keep_cause` may change before a save, from the fields the cause depends on.
     CAUSE_FIELDS = ("cause", "triage", "triaged_by", "triaged_at")
+    # All `save_infos` may write.
+    SAVED_BY_INFOS = frozenset((*INFO_FIELDS, *CAUSE_FIELDS))
     # LiveKit accepts Stop/Update only in these (a later one answers failed_precondition).
     UPDATABLE_STATUSES = (EgressStatus.STARTING, EgressStatus.ACTIVE)
 
@@ -186,8 +189,7 @@ class EgressJob(SecretsMixin):
     @classmethod
     @functools.cache
     def _saved_by_infos(cls) -> list[models.Field[Any, Any]]:
-        names = frozenset((*cls.INFO_FIELDS, *cls.CAUSE_FIELDS))
-        return [field for field in cls._meta.concrete_fields if field.name in names]
+        return [field for field in cls._meta.concrete_fields if field.name in cls.SAVED_BY_INFOS]
 
     def info_values(self) -> tuple[Any, ...]:
         """What an update from LiveKit may change, as the job holds it now: read with the
@@ -209,8 +211,7 @@ class EgressJob(SecretsMixin):
             return
         using = router.db_for_write(cls)
         connection = connections[using]
-        names = frozenset((*cls.INFO_FIELDS, *cls.CAUSE_FIELDS))
-        fields = cls._saved_by_infos()
+        names, fields = cls.SAVED_BY_INFOS, cls._saved_by_infos()
         for job in jobs:
             pre_save.send(cls, instance=job, raw=False, using=using, update_fields=names)
         changes: dict[tuple[models.Field[Any, Any], ...], list[EgressJob]] = {}
@@ -340,7 +341,9 @@ def _changed(
 
 
 def _update(
-    connection: Any, fields: Sequence[models.Field[Any, Any]], jobs: Sequence[EgressJob]
+    connection: BaseDatabaseWrapper,
+    fields: Sequence[models.Field[Any, Any]],
+    jobs: Sequence[EgressJob],
 ) -> None:
     """Write these columns of these jobs, in one statement the driver sends for all."""
     quote = connection.ops.quote_name
