@@ -91,6 +91,17 @@ def test_it_is_not_valid_before_nbf() -> None:
         TokenVerifier(KEY, SECRET).verify(future)
 
 
+def test_an_asymmetric_key_is_refused_as_a_secret_every_time() -> None:
+    # PyJWT's key checks run once per secret (tokens.py), not skipped: a public key given as the
+    # secret is refused, and refused again (a refusal is not remembered as a good key).
+    public = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYI\n-----END PUBLIC KEY-----"
+    for _ in range(2):
+        with pytest.raises(jwt.InvalidKeyError):
+            create_access_token(KEY, public, video={"roomRecord": True})
+    token = create_access_token(KEY, SECRET, video={"roomRecord": True})
+    assert jwt.decode(token, hmac_key(SECRET), algorithms=["HS256"], issuer=KEY)["iss"] == KEY
+
+
 def test_it_signs_like_the_sdk_despite_padding_the_short_dev_secret() -> None:
     sdk_token = AccessToken(KEY, SECRET).with_grants(VideoGrants(room_list=True)).to_jwt()
 
